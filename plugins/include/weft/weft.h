@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft — the application API of libweft, the host.
+ *
+ * An application opens a runtime from configuration (a file, environment
+ * variables, or calls), spawns futures on it and blocks on a root future.
+ * Which executor and reactor run underneath is decided when the runtime is
+ * opened, by loading their plugins.
+ *
+ * Conventions: functions return 0 (or a non-negative value) on success and a
+ * negative code on failure (-errno or a WEFT_E* code from <weft/abi.h>);
+ * weft_strerror() names it.  Functions that can fail for a reason worth a
+ * sentence take `char *err, size_t errlen` and write that sentence there
+ * (err may be NULL).  Nothing in libweft aborts or exits the process.
+ */
+#ifndef WEFT_WEFT_H
+#define WEFT_WEFT_H
+
+#include <weft/abi.h>
+#include <weft/coro.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEFT_NSEC 1ull
+#define WEFT_USEC 1000ull
+#define WEFT_MSEC 1000000ull
+#define WEFT_SEC 1000000000ull
+
+/* The text for an error code: -errno or a WEFT_E* code.  Never NULL. */
+const char *weft_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Keys:
+ *   executor     plugin name ("single") or path to a .so ("/x/y.so")
+ *   reactor      plugin name ("epoll") or path to a .so
+ *   workers      worker threads for threaded executors (0 = default)
+ *   plugin_path  ':'-separated folders searched for plugin names
+ *   use_env      "true"/"false": whether WEFT_* variables override
+ *
+ * Precedence, lowest first: the embedded defaults (executor = single,
+ * reactor = epoll, plugin_path = the installed plugin folder), then what
+ * the application set (weft_config_set / weft_config_load_file), then the
+ * file named by WEFT_CONFIG, then WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS
+ * and WEFT_PLUGIN_PATH — unless use_env is false.  The operator's
+ * environment wins so that the runtime is chosen at load time.
+ */
+struct weft_config;
+
+int weft_config_new(struct weft_config **cfg);
+void weft_config_free(struct weft_config *cfg);
+
+/* Unknown keys and malformed values are errors (WEFT_ECONFIG). */
+int weft_config_set(struct weft_config *cfg, const char *key,
+		    const char *value, char *err, size_t errlen);
+
+/*
+ * Reads `key = value` lines; '#' starts a comment; blank lines are
+ * ignored.  An error names the file, the line and the reason.
+ */
+int weft_config_load_file(struct weft_config *cfg, const char *path,
+			  char *err, size_t errlen);
+
+/* Same syntax, from memory; `origin` names it in error messages. */
+int weft_config_load_string(struct weft_config *cfg, const char *text,
+			    const char *origin, char *err, size_t errlen);
+
+/* Applies WEFT_CONFIG and the WEFT_* variables, as runtime_open does. */
+int weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen);
+
+/* The current value of a key, or NULL if unset/unknown.  Borrowed. */
+const char *weft_config_get(const struct weft_config *cfg, const char *key);
+
+/* ------------------------------------------------------------------ */
+/* Plugins                                                             */
+/* ------------------------------------------------------------------ */
+
+/* What the loader learnt about one plugin file. */
+struct weft_plugin_info {
+	uint32_t size;
+	uint32_t kind; /* enum weft_plugin_kind, 0 if unknown */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	uint32_t plugin_version;
+	int status; /* 0 if it would load, else the error */
+	const char *name;
+	const char *description;
+	const char *path;
+	const char *error; /* why it would not load, or NULL */
+};
+
+typedef void (*weft_plugin_visit_fn)(const struct weft_plugin_info *info,
+				     void *data);
+
+/*
+ * Visits every weft-*.so in the configured plugin_path (cfg NULL: defaults
+ * plus environment), loading and checking each.  Returns the number found.
+ */
+int weft_plugins_scan(const struct weft_config *cfg, weft_plugin_visit_fn fn,
+		      void *data);
+
+/* ------------------------------------------------------------------ */
+/* Runtime                                                             */
+/* ------------------------------------------------------------------ */
+
+struct weft_runtime;
+
+/*
+ * Loads and checks the executor and reactor plugins the configuration
+ * names, and starts them.  cfg may be NULL (defaults and environment).
+ */
+int weft_runtime_open(struct weft_runtime **rt, const struct weft_config *cfg,
+		      char *err, size_t errlen);
+
+/* Spawns onto the runtime: see weft_executor_iface.spawn (consumes fut). */
+int weft_spawn(struct weft_runtime *rt, struct weft_future *fut,
+	       struct weft_join **join);
+
+/* Runs fut to completion on this thread: see weft_executor_iface.block_on. */
+int weft_block_on(struct weft_runtime *rt, struct weft_future *fut);
+
+/* Drops every task still alive, exactly once.  Idempotent. */
+void weft_runtime_shutdown(struct weft_runtime *rt);
+
+/* Shuts down if needed, stops the plugins and unloads them. */
+void weft_runtime_close(struct weft_runtime *rt);
+
+struct weft_executor *weft_runtime_executor(struct weft_runtime *rt);
+struct weft_driver *weft_runtime_driver(struct weft_runtime *rt);
+
+/* Descriptor and resolved path of the loaded plugins. */
+const struct weft_plugin_descriptor *
+weft_runtime_plugin(struct weft_runtime *rt, enum weft_plugin_kind kind);
+const char *weft_runtime_plugin_path(struct weft_runtime *rt,
+				     enum weft_plugin_kind kind);
+
+int weft_runtime_stats(struct weft_runtime *rt,
+		       struct weft_executor_stats *stats);
+
+/*
+ * The entry helper, in the spirit of #[tokio::main]: opens a runtime from
+ * the defaults and environment, blocks on root, shuts down and closes.
+ * Prints a one-line error naming the cause to stderr on failure and
+ * returns 1; returns 0 on success.  The caller drops root afterwards.
+ */
+int weft_run(struct weft_future *root);
+
+/* ------------------------------------------------------------------ */
+/* Futures that come with the runtime                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Awaits a join handle.  Owns the handle: drop releases (detaches) it.
+ * Output: `status` — 0, or WEFT_ECANCELED and the like — and the task's
+ * output copied into out.
+ */
+struct weft_join_future {
+	struct weft_future base;
+	struct weft_join *join;
+	void *out;
+	size_t out_size;
+	int status;
+};
+void weft_join_future_init(struct weft_join_future *f, struct weft_join *join,
+			   void *out, size_t out_size);
+
+/*
+ * Completes once its deadline has passed: never early.  status is 0, or
+ * a negative error when no timer could be armed.
+ */
+struct weft_sleep {
+	struct weft_future base;
+	uint64_t duration;
+	uint64_t deadline;
+	uint64_t timer;
+	struct weft_driver *driver;
+	int armed;
+	int status;
+};
+void weft_sleep_init(struct weft_sleep *s, uint64_t duration_ns);
+void weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns);
+
+/*
+ * Runs *inner for at most duration_ns.  Takes ownership of *inner (it is
+ * dropped when the timeout is, or as soon as the time is up), which must
+ * stay at its address.  status: 0 when inner finished (its output is in
+ * its own storage), WEFT_ETIMEDOUT when time ran out first.
+ */
+struct weft_timeout {
+	struct weft_future base;
+	struct weft_future *inner;
+	struct weft_sleep sleep;
+	int status;
+};
+void weft_timeout_init(struct weft_timeout *t, struct weft_future *inner,
+		       uint64_t duration_ns);
+
+/* Returns pending once (after waking itself), then ready. */
+struct weft_yield {
+	struct weft_future base;
+	int yielded;
+};
+void weft_yield_init(struct weft_yield *y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_WEFT_H */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interfaces between libweft's own modules.  Not installed; names use the
+ * weft__ prefix and are hidden from the library's exported symbols.
+ */
+#ifndef WEFT_INTERNAL_H
+#define WEFT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <weft/weft.h>
+
+#define WEFT__HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- error.c ------------------------------------------------------ */
+
+/* printf into err/errlen (either may be NULL/0); returns code. */
+WEFT__HIDDEN int weft__fail(char *err, size_t errlen, int code,
+			    const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- config.c ----------------------------------------------------- */
+
+/* The effective settings a runtime is opened with. */
+struct weft__settings {
+	char executor[256];
+	char reactor[256];
+	char plugin_path[4096];
+	unsigned workers;
+	int use_env;
+};
+
+/*
+ * Resolves cfg (may be NULL) into settings: defaults, then cfg, then
+ * WEFT_CONFIG and the WEFT_* variables unless use_env is false.
+ */
+WEFT__HIDDEN int weft__settings_resolve(struct weft__settings *out,
+					const struct weft_config *cfg,
+					char *err, size_t errlen);
+
+/* ---- loader.c ----------------------------------------------------- */
+
+/* A loaded and checked plugin. */
+struct weft__plugin {
+	void *handle; /* from dlopen */
+	char path[4096];
+	const struct weft_plugin_descriptor *desc;
+	uint32_t abi_chosen;
+};
+
+/*
+ * Resolves `spec` (a plugin name searched in plugin_path, or a path
+ * containing '/'), dlopens it, negotiates, and checks magic, ABI major,
+ * minor, signature, kind, sizes and required methods.  On failure nothing
+ * stays loaded and err names the file and the reason.
+ */
+WEFT__HIDDEN int weft__plugin_load(struct weft__plugin *p, const char *spec,
+				   enum weft_plugin_kind kind,
+				   const char *plugin_path, char *err,
+				   size_t errlen);
+
+/* dlcloses unless WEFT_NO_DLCLOSE is set (keeps Valgrind stacks). */
+WEFT__HIDDEN void weft__plugin_unload(struct weft__plugin *p);
+
+/* ---- driver.c ----------------------------------------------------- */
+
+struct weft__driver; /* starts with a struct weft_driver */
+
+/* The reactor stays owned by the caller and must outlive the driver. */
+WEFT__HIDDEN int weft__driver_new(struct weft__driver **out,
+				  struct weft_reactor *reactor,
+				  uint32_t reactor_flags, char *err,
+				  size_t errlen);
+WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
+
+/*
+ * Frees the driver.  Registrations and timers still alive are freed and
+ * their wakers dropped unwoken.
+ */
+WEFT__HIDDEN void weft__driver_free(struct weft__driver *d);
+
+/* ---- task.c ------------------------------------------------------- */
+
+WEFT__HIDDEN extern const struct weft_task_core weft__task_core;
+
+#endif /* WEFT_INTERNAL_H */
