@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The single-thread executor: one FIFO run queue, polled by the thread that
+ * calls block_on, which parks in the host's driver when there is nothing to
+ * run.  Tasks, wakers and join handles come from the host's task core; this
+ * file is only the queue and the loop.
+ *
+ * Wakes may come from any thread (a timer fired by another runtime, a
+ * channel sender on a foreign thread), so the queue has a mutex; the
+ * `parked` flag tells a waker whether it must unpark the driver.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include <weft/abi.h>
+
+/*
+ * How many tasks run between two looks at the driver when the queue never
+ * empties.  tokio's current_thread runtime uses the same number, so that a
+ * task that yields forever cannot starve timers and I/O.
+ */
+#define SINGLE_EVENT_INTERVAL 61
+
+struct single {
+	struct weft_executor head; /* first: the host sees this */
+	const struct weft_task_core *tasks;
+	struct weft_driver *driver;
+	struct weft_task_set *set;
+
+	pthread_mutex_t lock; /* guards the queue */
+	struct weft_task *first, *last;
+	uint64_t depth;
+
+	atomic_bool parked;
+	atomic_bool root_woken;
+	atomic_bool running; /* block_on in progress */
+	pthread_t owner;     /* the block_on thread while running */
+	bool shut;
+
+	/* Counters: relaxed atomics, since stats may be read anywhere. */
+	atomic_uint_fast64_t spawned, polls, parks, foreign_wakes;
+};
+
+
+/* ---- the run queue -------------------------------------------------- */
+
+static struct weft_task **
+impl_next(struct single *ex, struct weft_task *t)
+{
+	return (struct weft_task **)ex->tasks->link(t);
+}
+
+
+/* The task core's schedule callback.  Any thread. */
+static void
+impl_schedule(void *data, struct weft_task *t)
+{
+	struct single *ex = data;
+
+	*impl_next(ex, t) = NULL;
+	pthread_mutex_lock(&ex->lock);
+	if (ex->last)
+		*impl_next(ex, ex->last) = t;
+	else
+		ex->first = t;
+	ex->last = t;
+	ex->depth++;
+	pthread_mutex_unlock(&ex->lock);
+
+	if (!atomic_load(&ex->running) ||
+	    !pthread_equal(ex->owner, pthread_self()))
+		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
+		                          memory_order_relaxed);
+	if (atomic_load(&ex->parked))
+		weft_driver_unpark(ex->driver);
+}
+
+
+static struct weft_task *
+impl_pop(struct single *ex)
+{
+	struct weft_task *t;
+
+	pthread_mutex_lock(&ex->lock);
+	t = ex->first;
+	if (t) {
+		ex->first = *impl_next(ex, t);
+		if (!ex->first)
+			ex->last = NULL;
+		ex->depth--;
+	}
+	pthread_mutex_unlock(&ex->lock);
+	return t;
+}
+
+
+static bool
+impl_queue_empty(struct single *ex)
+{
+	bool empty;
+
+	pthread_mutex_lock(&ex->lock);
+	empty = ex->first == NULL;
+	pthread_mutex_unlock(&ex->lock);
+	return empty;
+}
+
+
+/* ---- the root future's waker ---------------------------------------- */
+
+/*
+ * block_on's future is not a task: its waker just raises a flag.  It is
+ * valid as long as the executor is; clones are free.
+ */
+static struct weft_waker impl_root_clone(const void *data);
+
+static void
+impl_root_wake(const void *data)
+{
+	struct single *ex = (struct single *)data;
+
+	atomic_store(&ex->root_woken, true);
+	if (atomic_load(&ex->parked))
+		weft_driver_unpark(ex->driver);
+}
+
+
+static void
+impl_root_drop(const void *data)
+{
+	(void)data;
+}
+
+static const struct weft_waker_vtable impl_root_waker = {
+    .version = WEFT_WAKER_VTABLE_VERSION,
+    .clone = impl_root_clone,
+    .wake = impl_root_wake,
+    .wake_by_ref = impl_root_wake,
+    .drop = impl_root_drop,
+};
+
+
+static struct weft_waker
+impl_root_clone(const void *data)
+{
+	struct weft_waker w = {&impl_root_waker, data};
+	return w;
+}
+
+
+/* ---- init ----------------------------------------------------------- */
+
+static int
+impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+{
+	struct single *ex = (struct single *)self;
+	int r;
+
+	if (!params || params->version < 1 || !params->driver ||
+	    !params->tasks || params->tasks->version < 1)
+		return -EINVAL;
+	ex->tasks = params->tasks;
+	ex->driver = params->driver;
+	r = ex->tasks->set_new(&ex->set, impl_schedule, ex);
+	if (r < 0)
+		return r;
+	pthread_mutex_init(&ex->lock, NULL);
+	return 0;
+}
+
+
+/* ---- spawn ---------------------------------------------------------- */
+
+static int
+impl_spawn(struct weft_executor *self, struct weft_future *future,
+           struct weft_join **join)
+{
+	struct single *ex = (struct single *)self;
+	struct weft_task *t;
+	int r;
+
+	r = ex->tasks->spawn(ex->set, future, &t, join);
+	if (r < 0)
+		return r;
+	atomic_fetch_add_explicit(&ex->spawned, 1, memory_order_relaxed);
+	impl_schedule(ex, t);
+	return 0;
+}
+
+
+/* ---- the loop ------------------------------------------------------- */
+
+static void
+impl_context(struct single *ex, struct weft_context *cx,
+             struct weft_waker waker)
+{
+	weft_context_init(cx, waker, &ex->head, ex->driver);
+}
+
+
+/* Runs up to one interval of tasks; returns how many ran. */
+static int
+impl_run_tasks(struct single *ex)
+{
+	struct weft_context cx;
+	struct weft_task *t;
+	int n;
+
+	for (n = 0; n < SINGLE_EVENT_INTERVAL; n++) {
+		t = impl_pop(ex);
+		if (!t)
+			break;
+		impl_context(ex, &cx, (struct weft_waker){0, 0});
+		atomic_fetch_add_explicit(&ex->polls, 1, memory_order_relaxed);
+		ex->tasks->run(t, &cx);
+	}
+	return n;
+}
+
+
+/*
+ * Parks until something is runnable.  `parked` is raised before the last
+ * look at the queue, and wakers raise their flag before they look at
+ * `parked` (both sequentially consistent), so a wake is either seen here or
+ * unparks the driver: never lost.
+ */
+static int
+impl_park(struct single *ex, int64_t timeout_ns)
+{
+	int r;
+
+	atomic_store(&ex->parked, true);
+	if (timeout_ns != 0 &&
+	    (atomic_load(&ex->root_woken) || !impl_queue_empty(ex)))
+		timeout_ns = 0;
+	atomic_fetch_add_explicit(&ex->parks, 1, memory_order_relaxed);
+	r = weft_driver_park(ex->driver, timeout_ns);
+	atomic_store(&ex->parked, false);
+	return r < 0 ? r : 0;
+}
+
+
+static int
+impl_block_on(struct weft_executor *self, struct weft_future *future)
+{
+	struct single *ex = (struct single *)self;
+	struct weft_context cx;
+	int ran, r = 0;
+
+	if (ex->shut)
+		return WEFT_ECLOSED;
+	if (atomic_exchange(&ex->running, true))
+		return WEFT_EBUSY;
+	ex->owner = pthread_self();
+	atomic_store(&ex->root_woken, true);
+
+	for (;;) {
+		if (atomic_exchange(&ex->root_woken, false)) {
+			impl_context(ex, &cx, impl_root_clone(ex));
+			atomic_fetch_add_explicit(&ex->polls, 1,
+			                          memory_order_relaxed);
+			if (weft_future_poll(future, &cx) == WEFT_READY)
+				break;
+		}
+		ran = impl_run_tasks(ex);
+		if (ran == SINGLE_EVENT_INTERVAL)
+			r = impl_park(ex, 0); /* fairness: timers and I/O */
+		else if (!atomic_load(&ex->root_woken))
+			r = impl_park(ex, WEFT_TIMEOUT_INFINITE);
+		if (r < 0)
+			break;
+	}
+	atomic_store(&ex->running, false);
+	return r;
+}
+
+
+/* ---- shutdown and teardown ------------------------------------------ */
+
+static void
+impl_drain(struct single *ex)
+{
+	struct weft_task *t;
+
+	while ((t = impl_pop(ex)))
+		ex->tasks->drop_runnable(t);
+}
+
+
+static void
+impl_shutdown(struct weft_executor *self)
+{
+	struct single *ex = (struct single *)self;
+
+	if (ex->shut || atomic_load(&ex->running))
+		return;
+	ex->shut = true;
+	ex->tasks->set_close(ex->set);
+	impl_drain(ex);
+}
+
+
+static void
+impl_fini(struct weft_executor *self)
+{
+	struct single *ex = (struct single *)self;
+
+	impl_shutdown(self);
+	impl_drain(ex);
+	ex->tasks->set_free(ex->set);
+	pthread_mutex_destroy(&ex->lock);
+}
+
+
+static int
+impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
+{
+	struct single *ex = (struct single *)self;
+	struct weft_executor_stats s = {
+	    .size = sizeof(s),
+	    .workers = 1,
+	    .spawned = atomic_load(&ex->spawned),
+	    .polls = atomic_load(&ex->polls),
+	    .parks = atomic_load(&ex->parks),
+	    .foreign_wakes = atomic_load(&ex->foreign_wakes),
+	};
+	size_t n;
+
+	if (!stats || stats->size < sizeof(uint32_t))
+		return -EINVAL;
+	pthread_mutex_lock(&ex->lock);
+	s.queue_depth = ex->depth;
+	pthread_mutex_unlock(&ex->lock);
+	n = stats->size < sizeof(s) ? stats->size : sizeof(s);
+	s.size = (uint32_t)n;
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)stats)[i] = ((unsigned char *)&s)[i];
+	return 0;
+}
+
+
+/* ---- the plugin ----------------------------------------------------- */
+
+static const struct weft_executor_iface impl_iface = {
+    .version = WEFT_EXECUTOR_IFACE_VERSION,
+    .flags = 0,
+    .instance_size = sizeof(struct single),
+    .init = impl_init,
+    .spawn = impl_spawn,
+    .block_on = impl_block_on,
+    .shutdown = impl_shutdown,
+    .fini = impl_fini,
+    .stats = impl_stats,
+};
+
+static const struct weft_plugin_descriptor impl_descriptor = {
+    .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
+    .magic = WEFT_PLUGIN_MAGIC,
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .kind = WEFT_PLUGIN_EXECUTOR,
+    .plugin_version = WEFT_PLUGIN_VERSION(0, 1, 0),
+    .signature = WEFT_ABI_SIGNATURE,
+    .name = "single",
+    .description = "single-thread executor: one run queue, parks in the "
+                   "driver",
+    .iface = &impl_iface,
+};
+
+
+WEFT_EXPORT int
+WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
+                  const struct weft_plugin_descriptor **desc)
+{
+	int r = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
+
+	if (r < 0)
+		return r;
+	if (index > 0)
+		return 0;
+	*desc = &impl_descriptor;
+	return 1;
+}

@@ -690,6 +690,8 @@ weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
 /* Reactor plugin interface (R rules)                                  */
 /* ------------------------------------------------------------------ */
 
+struct weft_reactor;
+
 /* Capability flags of a reactor. */
 #define WEFT_REACTOR_EDGE 0x1u /* reports each readiness once per edge */
 #define WEFT_REACTOR_LEVEL 0x2u /* reports readiness while it lasts */
