@@ -475,6 +475,12 @@ struct weft_task_core {
  *               of wakers woken or a negative error.  One thread at a time.
  * unpark:       makes a concurrent or the next park return promptly.  Any
  *               thread.
+ * blocking:     runs fn(arg) on the runtime's pool of blocking threads
+ *               (bounded, sized by the configuration), so that blocking
+ *               work never stalls a worker; when fn has returned, *done is
+ *               woken.  On success *done is moved in (left empty); on
+ *               failure (WEFT_ECLOSED after shutdown, -ENOMEM) fn never
+ *               runs and *done stays the caller's.  Any thread.
  */
 #define WEFT_DRIVER_OPS_VERSION 1
 struct weft_driver_ops {
@@ -493,6 +499,8 @@ struct weft_driver_ops {
 	int (*io_del)(struct weft_driver *d, uint64_t id);
 	int (*park)(struct weft_driver *d, int64_t timeout_ns);
 	int (*unpark)(struct weft_driver *d);
+	int (*blocking)(struct weft_driver *d, void (*fn)(void *arg),
+			void *arg, struct weft_waker *done);
 };
 
 struct weft_driver {
@@ -573,6 +581,14 @@ static inline int
 weft_driver_unpark(struct weft_driver *d)
 {
 	return WEFT__HAS(d, unpark, 1) ? d->ops->unpark(d) : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
+		     struct weft_waker *done)
+{
+	return WEFT__HAS(d, blocking, 1) ? d->ops->blocking(d, fn, arg, done)
+					 : WEFT_ENOTSUP;
 }
 
 /* ------------------------------------------------------------------ */
