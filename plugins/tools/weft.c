@@ -1,2 +1,232 @@
 /* SPDX-License-Identifier: MIT */
-int main(void) { return 0; }
+/*
+ * weft: the operator's command.  It lists the plugins the loader can see
+ * and shows what a configuration resolves to, by opening a real runtime
+ * with it, so that "why does my program pick this executor?" has a
+ * one-command answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <weft/weft.h>
+
+static const char usage[] =
+    "usage: weft [--config FILE] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  plugins   list the plugins found in the plugin path, and whether\n"
+    "            each would load\n"
+    "  info      show the executor, reactor, workers and plugin path the\n"
+    "            configuration resolves to, by opening a runtime with it\n"
+    "  version   show the ABI version this weft speaks\n"
+    "  help      show this text\n"
+    "\n"
+    "options:\n"
+    "  --config FILE  read FILE first (key = value lines); WEFT_CONFIG,\n"
+    "                 WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS and\n"
+    "                 WEFT_PLUGIN_PATH still override it unless it says\n"
+    "                 use_env = false\n";
+
+struct listing {
+	int count;
+	int broken;
+};
+
+static const char *
+kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case WEFT_PLUGIN_EXECUTOR:
+		return "executor";
+	case WEFT_PLUGIN_REACTOR:
+		return "reactor";
+	default:
+		return "?";
+	}
+}
+
+
+static void
+print_plugin(const struct weft_plugin_info *info, void *data)
+{
+	struct listing *l = data;
+	char version[32] = "-";
+	char abi[32] = "-";
+
+	l->count++;
+	if (info->status == 0) {
+		snprintf(abi, sizeof(abi), "%u.%u", info->abi_major,
+		         info->abi_minor);
+		snprintf(version, sizeof(version), "%u.%u.%u",
+		         (info->plugin_version >> 16) & 0xffffu,
+		         (info->plugin_version >> 8) & 0xffu,
+		         info->plugin_version & 0xffu);
+	} else {
+		l->broken++;
+	}
+	printf("%-9s %-12s %-5s %-9s %s\n", kind_name(info->kind),
+	       info->name ? info->name : "-", abi, version, info->path);
+	if (info->status == 0)
+		printf("%-9s %s\n", "", "ok");
+	else
+		printf("%-9s error: %s\n", "", info->error);
+}
+
+
+static int
+cmd_plugins(struct weft_config *cfg)
+{
+	struct listing l = {0, 0};
+	char err[1024];
+	int rc;
+
+	/* Load the environment here first: scan reports no error text. */
+	rc = weft_config_load_env(cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "weft: %s\n", err);
+		return 1;
+	}
+	printf("%-9s %-12s %-5s %-9s %s\n", "KIND", "NAME", "ABI", "VERSION",
+	       "PATH");
+	rc = weft_plugins_scan(cfg, print_plugin, &l);
+	if (rc < 0) {
+		fprintf(stderr, "weft: cannot scan plugins: %s\n",
+		        weft_strerror(rc));
+		return 1;
+	}
+	if (l.count == 0) {
+		fprintf(stderr, "weft: no plugins in plugin path \"%s\"\n",
+		        weft_config_get(cfg, "plugin_path"));
+		return 1;
+	}
+	if (l.broken) {
+		fprintf(stderr, "weft: %d of %d plugins would not load\n",
+		        l.broken, l.count);
+		return 1;
+	}
+	return 0;
+}
+
+
+static void
+print_loaded(struct weft_runtime *rt, enum weft_plugin_kind kind)
+{
+	const struct weft_plugin_descriptor *d = weft_runtime_plugin(rt, kind);
+	const char *path = weft_runtime_plugin_path(rt, kind);
+	uint32_t v;
+
+	if (!d) {
+		printf("%-12s ?\n", kind_name(kind));
+		return;
+	}
+	v = d->plugin_version;
+	printf("%-12s %s %u.%u.%u (ABI %u.%u) %s\n", kind_name(kind), d->name,
+	       (v >> 16) & 0xffffu, (v >> 8) & 0xffu, v & 0xffu, d->abi_major,
+	       d->abi_minor, path ? path : "?");
+}
+
+
+static int
+cmd_info(struct weft_config *cfg)
+{
+	struct weft_executor_stats stats;
+	struct weft_runtime *rt;
+	char err[1024];
+	int rc;
+
+	/*
+	 * Applying the environment to cfg here shows the values the runtime
+	 * will see; opening the runtime applies it again, to the same effect.
+	 */
+	rc = weft_config_load_env(cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "weft: %s\n", err);
+		return 1;
+	}
+	err[0] = '\0';
+	rc = weft_runtime_open(&rt, cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "weft: cannot open a runtime: %s\n",
+		        err[0] ? err : weft_strerror(rc));
+		return 1;
+	}
+	print_loaded(rt, WEFT_PLUGIN_EXECUTOR);
+	print_loaded(rt, WEFT_PLUGIN_REACTOR);
+	printf("%-12s %s", "workers", weft_config_get(cfg, "workers"));
+	memset(&stats, 0, sizeof(stats));
+	stats.size = sizeof(stats);
+	if (weft_runtime_stats(rt, &stats) == 0 &&
+	    stats.size >= offsetof(struct weft_executor_stats, workers) +
+	                      sizeof(stats.workers))
+		printf(" (running %u)", stats.workers);
+	printf("\n%-12s %s\n", "plugin_path",
+	       weft_config_get(cfg, "plugin_path"));
+	printf("%-12s %s\n", "use_env", weft_config_get(cfg, "use_env"));
+	weft_runtime_close(rt);
+	return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+	struct weft_config *cfg = NULL;
+	const char *config = NULL;
+	const char *cmd = NULL;
+	char err[1024];
+	int status = 2;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			cmd = "version";
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config = argv[i] + 9;
+		} else if (argv[i][0] != '-' && !cmd) {
+			cmd = argv[i];
+		} else {
+			fprintf(stderr, "weft: unexpected argument \"%s\"\n%s",
+			        argv[i], usage);
+			return 2;
+		}
+	}
+	if (!cmd) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "version") == 0) {
+		printf("weft ABI %u.%u, layout signature 0x%016llx\n",
+		       WEFT_ABI_MAJOR, WEFT_ABI_MINOR,
+		       (unsigned long long)WEFT_ABI_SIGNATURE);
+		return 0;
+	}
+	if (strcmp(cmd, "plugins") != 0 && strcmp(cmd, "info") != 0) {
+		fprintf(stderr, "weft: unknown command \"%s\"\n%s", cmd, usage);
+		return 2;
+	}
+	if (weft_config_new(&cfg) < 0) {
+		fprintf(stderr, "weft: out of memory\n");
+		return 1;
+	}
+	if (config &&
+	    weft_config_load_file(cfg, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "weft: %s\n", err);
+		status = 1;
+		goto out;
+	}
+	if (strcmp(cmd, "plugins") == 0)
+		status = cmd_plugins(cfg);
+	else
+		status = cmd_info(cfg);
+out:
+	weft_config_free(cfg);
+	return status;
+}

@@ -1,0 +1,88 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs the weft command as an operator would: usage, a bad configuration,
+# and the plugin listing of the mock plugins.
+#   $1: the weft command   $2: the folder of the mock plugins
+set -u
+weft=$1
+mocks=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+
+# Runs the command given (which may start with env VAR=value); leaves its
+# exit status in $rc and its output in $tmp/out and $tmp/err.
+run() {
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+expect() {
+	grep -F -q -- "$2" "$tmp/$1" || {
+		fail "$3: no \"$2\" in std$1:"
+		cat "$tmp/out" "$tmp/err" >&2
+	}
+}
+
+run "$weft" --help
+[ "$rc" -eq 0 ] || fail "--help exited $rc"
+expect out "usage: weft" "--help"
+
+run "$weft" version
+[ "$rc" -eq 0 ] || fail "version exited $rc"
+expect out "weft ABI 1." "version"
+
+run "$weft" frobnicate
+[ "$rc" -ne 0 ] || fail "an unknown command exited 0"
+expect err "unknown command \"frobnicate\"" "unknown command"
+
+# A bad configuration file: non-zero exit, and the file, the line and the
+# reason on stderr.
+printf 'executor = single\n\nexector = multi\n' >"$tmp/bad.conf"
+run "$weft" info --config "$tmp/bad.conf"
+[ "$rc" -ne 0 ] || fail "info with a bad config exited 0"
+expect err "$tmp/bad.conf:3: unknown key \"exector\"" "info --config"
+
+# The same through WEFT_CONFIG.
+run env WEFT_CONFIG="$tmp/bad.conf" "$weft" info
+[ "$rc" -ne 0 ] || fail "info with a bad WEFT_CONFIG exited 0"
+expect err "bad.conf:3: unknown key" "info with WEFT_CONFIG"
+
+# A plugin that does not exist.
+run env WEFT_EXECUTOR=nosuch WEFT_PLUGIN_PATH="$mocks" "$weft" info
+[ "$rc" -ne 0 ] || fail "info with a missing executor exited 0"
+expect err "no executor plugin named \"nosuch\"" "info, missing executor"
+
+# The listing of the mock plugins: the good ones load, the others are
+# listed with their error, and the command reports failure.
+run env WEFT_PLUGIN_PATH="$mocks" "$weft" plugins
+[ "$rc" -ne 0 ] || fail "plugins with broken plugins exited 0"
+expect out "KIND" "plugins"
+expect out "$mocks/weft-executor-good.so" "plugins"
+expect out "$mocks/weft-reactor-good.so" "plugins"
+expect out "weft-executor-badsig.so" "plugins"
+expect out "does not match the host's" "plugins"
+expect out "is an executor plugin, not a reactor plugin" "plugins"
+expect err "plugins would not load" "plugins"
+[ "$(grep -c '^ *ok$' "$tmp/out")" -eq 2 ] || fail "not exactly 2 ok"
+
+# A folder with only good plugins lists them and succeeds.
+mkdir "$tmp/good"
+cp "$mocks/weft-executor-good.so" "$mocks/weft-reactor-good.so" "$tmp/good/"
+run env WEFT_PLUGIN_PATH="$tmp/good" "$weft" plugins
+[ "$rc" -eq 0 ] || fail "plugins with good plugins exited $rc"
+expect out "executor  good" "plugins, good"
+
+# An empty plugin path folder is an error.
+mkdir "$tmp/empty"
+run env WEFT_PLUGIN_PATH="$tmp/empty" "$weft" plugins
+[ "$rc" -ne 0 ] || fail "plugins with no plugins exited 0"
+expect err "no plugins" "plugins, none"
+
+[ "$fails" -eq 0 ] || exit 1
+echo "all weft command checks passed"
