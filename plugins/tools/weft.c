@@ -65,12 +65,11 @@ print_plugin(const struct weft_plugin_info *info, void *data)
 	} else {
 		l->broken++;
 	}
-	printf("%-9s %-12s %-5s %-9s %s\n", kind_name(info->kind),
-	       info->name ? info->name : "-", abi, version, info->path);
-	if (info->status == 0)
-		printf("%-9s %s\n", "", "ok");
-	else
-		printf("%-9s error: %s\n", "", info->error);
+	printf("%-9s %-12s %-5s %-9s %-6s %s\n", kind_name(info->kind),
+	       info->name ? info->name : "-", abi, version,
+	       info->status == 0 ? "ok" : "error", info->path);
+	if (info->status != 0)
+		printf("  %s\n", info->error);
 }
 
 
@@ -87,8 +86,8 @@ cmd_plugins(struct weft_config *cfg)
 		fprintf(stderr, "weft: %s\n", err);
 		return 1;
 	}
-	printf("%-9s %-12s %-5s %-9s %s\n", "KIND", "NAME", "ABI", "VERSION",
-	       "PATH");
+	printf("%-9s %-12s %-5s %-9s %-6s %s\n", "KIND", "NAME", "ABI",
+	       "VERSION", "STATUS", "PATH");
 	rc = weft_plugins_scan(cfg, print_plugin, &l);
 	if (rc < 0) {
 		fprintf(stderr, "weft: cannot scan plugins: %s\n",

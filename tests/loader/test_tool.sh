@@ -69,7 +69,8 @@ expect out "weft-executor-badsig.so" "plugins"
 expect out "does not match the host's" "plugins"
 expect out "is an executor plugin, not a reactor plugin" "plugins"
 expect err "plugins would not load" "plugins"
-[ "$(grep -c '^ *ok$' "$tmp/out")" -eq 2 ] || fail "not exactly 2 ok"
+[ "$(grep -c ' ok  *//*' "$tmp/out")" -eq 2 ] || fail "not exactly 2 ok"
+[ "$(grep -c ' error  *//*' "$tmp/out")" -eq 18 ] || fail "not 18 errors"
 
 # A folder with only good plugins lists them and succeeds.
 mkdir "$tmp/good"
