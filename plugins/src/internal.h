@@ -79,6 +79,24 @@ WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
  */
 WEFT__HIDDEN void weft__driver_free(struct weft__driver *d);
 
+/* ---- blocking.c --------------------------------------------------- */
+
+#define WEFT__BLOCKING_DEFAULT 64
+
+struct weft__blocking;
+
+/* max_threads 0: WEFT__BLOCKING_DEFAULT. */
+WEFT__HIDDEN int weft__blocking_new(struct weft__blocking **out,
+				    unsigned max_threads);
+
+/* See weft_driver_ops.blocking. */
+WEFT__HIDDEN int weft__blocking_spawn(struct weft__blocking *b,
+				      void (*fn)(void *arg), void *arg,
+				      struct weft_waker *done);
+
+/* Runs what is still queued, joins every thread, frees. */
+WEFT__HIDDEN void weft__blocking_free(struct weft__blocking *b);
+
 /* ---- task.c ------------------------------------------------------- */
 
 WEFT__HIDDEN extern const struct weft_task_core weft__task_core;

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime's pool of blocking threads: where spawn_blocking, file I/O
+ * and name resolution run so that they never stall an executor's worker.
+ *
+ * Threads are started on demand up to a bound and then reused; a job that
+ * finds every thread busy waits in a FIFO.  Closing the pool runs the jobs
+ * still queued (their callers own memory that only the job releases) and
+ * joins every thread, so nothing outlives the runtime.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct job {
+	struct job *next;
+	void (*fn)(void *arg);
+	void *arg;
+	struct weft_waker done;
+};
+
+struct weft__blocking {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *first, *last;
+	pthread_t *threads;
+	unsigned max, started, idle;
+	bool closed;
+};
+
+
+WEFT__HIDDEN int
+weft__blocking_new(struct weft__blocking **out, unsigned max_threads)
+{
+	struct weft__blocking *b;
+
+	if (max_threads == 0)
+		max_threads = WEFT__BLOCKING_DEFAULT;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->threads = calloc(max_threads, sizeof(*b->threads));
+	if (!b->threads) {
+		free(b);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	b->max = max_threads;
+	*out = b;
+	return 0;
+}
+
+
+static struct job *
+pool_pop(struct weft__blocking *b)
+{
+	struct job *j = b->first;
+
+	if (j) {
+		b->first = j->next;
+		if (!b->first)
+			b->last = NULL;
+	}
+	return j;
+}
+
+
+static void
+job_run(struct job *j)
+{
+	j->fn(j->arg);
+	weft_waker_wake(&j->done);
+	free(j);
+}
+
+
+static void *
+pool_thread(void *data)
+{
+	struct weft__blocking *b = data;
+	struct job *j;
+
+	pthread_mutex_lock(&b->lock);
+	for (;;) {
+		j = pool_pop(b);
+		if (j) {
+			pthread_mutex_unlock(&b->lock);
+			job_run(j);
+			pthread_mutex_lock(&b->lock);
+			continue;
+		}
+		if (b->closed)
+			break;
+		b->idle++;
+		pthread_cond_wait(&b->cond, &b->lock);
+		b->idle--;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+
+WEFT__HIDDEN int
+weft__blocking_spawn(struct weft__blocking *b, void (*fn)(void *arg), void *arg,
+                     struct weft_waker *done)
+{
+	struct job *j;
+	int r = 0;
+
+	if (!fn || !done)
+		return -EINVAL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->fn = fn;
+	j->arg = arg;
+
+	pthread_mutex_lock(&b->lock);
+	if (b->closed) {
+		r = WEFT_ECLOSED;
+		goto fail;
+	}
+	if (b->idle == 0 && b->started < b->max) {
+		r = -pthread_create(&b->threads[b->started], NULL, pool_thread,
+		                    b);
+		if (r < 0 && b->started == 0)
+			goto fail; /* no thread at all would ever run it */
+		if (r == 0)
+			b->started++;
+		r = 0;
+	}
+	j->done = *done;
+	done->vtable = NULL;
+	if (b->last)
+		b->last->next = j;
+	else
+		b->first = j;
+	b->last = j;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return 0;
+
+fail:
+	pthread_mutex_unlock(&b->lock);
+	free(j);
+	return r;
+}
+
+
+WEFT__HIDDEN void
+weft__blocking_free(struct weft__blocking *b)
+{
+	struct job *j;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	b->closed = true;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	for (unsigned i = 0; i < b->started; i++)
+		pthread_join(b->threads[i], NULL);
+	/* Threads drain the queue before they exit; this is for none started.
+	 */
+	while ((j = pool_pop(b)))
+		job_run(j);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	free(b->threads);
+	free(b);
+}
