@@ -6,7 +6,9 @@
 # path through a configuration file.
 #   $1 meson  $2 build root  $3 this source folder  $4 libdir  $5 bindir
 #   $6 plugindir  $7 the conformance program (run when it exists)
-set -eu
+# No `trap ... EXIT`: dash leaks its string, and Valgrind may run this
+# script; every exit goes through die or the end instead.
+set -u
 meson=$1
 build=$2
 src=$3
@@ -15,34 +17,35 @@ bindir=$5
 plugindir=$6
 conformance=$7
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d) || exit 1
 stage=$tmp/stage
 
-"$meson" install -C "$build" --destdir "$stage" --no-rebuild --quiet \
-	>"$tmp/install.log" 2>&1 || {
-	cat "$tmp/install.log" >&2
-	echo "FAIL: staged install" >&2
+die() {
+	[ -f "$tmp/out" ] && cat "$tmp/out" >&2
+	echo "FAIL: $*" >&2
+	rm -rf "$tmp"
 	exit 1
 }
+
+"$meson" install -C "$build" --destdir "$stage" --no-rebuild --quiet \
+	>"$tmp/out" 2>&1 || die "staged install"
 
 # The generated weft.pc names the real prefix; the sysroot variable moves
 # it into the staging folder.
 pcdir=$stage$libdir/pkgconfig
 cflags=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$pcdir \
-	PKG_CONFIG_PATH=$pcdir pkg-config --cflags weft)
+	PKG_CONFIG_PATH=$pcdir pkg-config --cflags weft) ||
+	die "pkg-config --cflags weft"
 case $cflags in
 *"$stage"*) ;;
-*)
-	echo "FAIL: pkg-config --cflags weft gave \"$cflags\"" >&2
-	exit 1
-	;;
+*) die "pkg-config --cflags weft gave \"$cflags\"" ;;
 esac
 
 so=$tmp/weft-reactor-poll.so
 # shellcheck disable=SC2086 # CC and cflags are lists of words.
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fPIC -shared \
-	-fvisibility=hidden $cflags -o "$so" "$src/plugin.c"
+	-fvisibility=hidden $cflags -o "$so" "$src/plugin.c" ||
+	die "compiling the plugin with the installed headers"
 
 printf '# written by the out-of-tree test\nreactor = %s\n' "$so" \
 	>"$tmp/weft.conf"
@@ -55,32 +58,22 @@ export WEFT_CONFIG="$tmp/weft.conf"
 unset WEFT_EXECUTOR WEFT_REACTOR WEFT_WORKERS
 
 # info opens a real runtime on the plugin: loader checks, init and fini.
-if ! "$weft" info >"$tmp/out" 2>&1; then
-	cat "$tmp/out" >&2
-	echo "FAIL: weft info with the out-of-tree reactor" >&2
-	exit 1
-fi
+"$weft" info >"$tmp/out" 2>&1 || die "weft info with the poll reactor"
 cat "$tmp/out"
-grep -q "^reactor  *poll .*$so" "$tmp/out" || {
-	echo "FAIL: weft info does not show the poll reactor" >&2
-	exit 1
-}
+grep -q "^reactor  *poll .*$so" "$tmp/out" ||
+	die "weft info does not show the poll reactor"
 
 # The plugin is also found by name in the plugin path.
-WEFT_PLUGIN_PATH="$tmp:$stage$plugindir" "$weft" plugins >"$tmp/out" 2>&1 || {
-	cat "$tmp/out" >&2
-	echo "FAIL: weft plugins" >&2
-	exit 1
-}
-grep -q "^reactor  *poll .* ok .*$so" "$tmp/out" || {
-	cat "$tmp/out" >&2
-	echo "FAIL: weft plugins does not list the poll reactor" >&2
-	exit 1
-}
+WEFT_PLUGIN_PATH="$tmp:$stage$plugindir" "$weft" plugins >"$tmp/out" 2>&1 ||
+	die "weft plugins"
+grep -q "^reactor  *poll .* ok .*$so" "$tmp/out" ||
+	die "weft plugins does not list the poll reactor"
+rm -f "$tmp/out"
 
 if [ -x "$conformance" ]; then
-	"$conformance" --reactor "$so"
+	"$conformance" --reactor "$so" || die "conformance of the poll reactor"
 else
 	echo "conformance program not built: only the load was checked"
 fi
+rm -rf "$tmp"
 echo "out-of-tree plugin checks passed"
