@@ -21,6 +21,13 @@
  * ScheduledIo does, every event bumps a per-direction tick; io_poll records
  * the tick it reported, and io_clear forgets a direction only if no event
  * came since.  Otherwise the caller simply tries once more.
+ *
+ * HUP and ERROR stay set once reported (the reactor will not repeat them),
+ * but a direction whose caller cleared after seeing them stops being woken
+ * by them until they are reported again.  EAGAIN proves that direction is
+ * still open, so the HUP concerned the other one: a writer to a peer that
+ * shut down only its sending side would otherwise spin while the peer does
+ * not read.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,7 +46,8 @@
 #define MAX_SLOTS  (UINT32_MAX - 1)
 
 #define DIRECTIONS (WEFT_READABLE | WEFT_WRITABLE)
-#define ALL_READY  (WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR)
+#define STICKY     (WEFT_HUP | WEFT_ERROR)
+#define ALL_READY  (DIRECTIONS | STICKY)
 
 /* One registered fd. */
 struct io {
@@ -47,12 +55,13 @@ struct io {
 	uint32_t gen;
 	uint32_t next_free;
 	bool used;
-	bool detached;         /* level mode: taken out of the reactor */
-	uint32_t interest;     /* what io_add asked for */
-	uint32_t armed;        /* what the reactor watches now */
-	uint32_t ready;        /* readiness not yet cleared */
-	uint32_t rtick, wtick; /* events seen, per direction */
-	uint32_t rseen, wseen; /* the tick io_poll last reported ready */
+	bool detached;           /* level mode: taken out of the reactor */
+	uint32_t interest;       /* what io_add asked for */
+	uint32_t armed;          /* what the reactor watches now */
+	uint32_t ready;          /* readiness not yet cleared */
+	uint32_t rtick, wtick;   /* events seen, per direction */
+	uint32_t rseen, wseen;   /* the tick io_poll last reported ready */
+	uint32_t racked, wacked; /* STICKY bits a direction has cleared */
 	struct weft_waker reader, writer;
 };
 
@@ -74,14 +83,8 @@ struct weft__driver {
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
-static const struct weft_driver_ops impl_ops;
-
-
-static struct weft__driver *
-impl_of(struct weft_driver *pub)
-{
-	return (struct weft__driver *)pub;
-}
+/* The public head comes first, so the private struct is a cast away. */
+#define impl_of(pub) ((struct weft__driver *)(pub))
 
 
 static uint64_t
@@ -226,30 +229,24 @@ reactor_acquire(struct weft__driver *d)
  * Level mode: a level-triggered reactor would report the same readiness on
  * every wait, so the reactor watches only the interest not yet reported,
  * until io_clear re-arms it (oneshot emulation).  HUP and ERROR cannot be
- * masked that way — poll and level epoll always report them — so a
- * registration showing one is taken out of the reactor until it clears.
+ * masked that way — poll and level epoll always report them — and they
+ * stay set, so a registration showing one leaves the reactor for good.
  */
 static void
 level_sync(struct weft__driver *d, struct io *io)
 {
 	uint32_t want = io->interest & ~io->ready;
-	uint64_t id = io_id(d, io);
 
-	if (io->ready & (WEFT_HUP | WEFT_ERROR)) {
-		if (!io->detached && weft_reactor_del(d->reactor, io->fd) == 0)
+	if (io->detached)
+		return;
+	if (io->ready & STICKY) {
+		if (weft_reactor_del(d->reactor, io->fd) == 0)
 			io->detached = true;
-		return;
-	}
-	if (io->detached) {
-		if (weft_reactor_add(d->reactor, io->fd, want, id) == 0) {
-			io->detached = false;
-			io->armed = want;
-		}
-		return;
-	}
-	if (want != io->armed &&
-	    weft_reactor_modify(d->reactor, io->fd, want, id) == 0)
+	} else if (want != io->armed &&
+	           weft_reactor_modify(d->reactor, io->fd, want,
+	                               io_id(d, io)) == 0) {
 		io->armed = want;
+	}
 }
 
 
@@ -269,17 +266,16 @@ impl_io_add(struct weft_driver *pub, int fd, uint32_t interest, uint64_t *id)
 	pthread_mutex_lock(&d->lock);
 	reactor_acquire(d);
 	io = io_alloc(d);
-	if (!io) {
-		pthread_mutex_unlock(&d->lock);
-		return -ENOMEM;
+	err = io ? 0 : -ENOMEM;
+	if (io) {
+		io->fd = fd;
+		io->interest = io->armed = interest;
+		err = weft_reactor_add(d->reactor, fd, interest, io_id(d, io));
+		if (err < 0)
+			io_free(d, io);
+		else
+			*id = io_id(d, io);
 	}
-	io->fd = fd;
-	io->interest = io->armed = interest;
-	err = weft_reactor_add(d->reactor, fd, interest, io_id(d, io));
-	if (err < 0)
-		io_free(d, io);
-	else
-		*id = io_id(d, io);
 	pthread_mutex_unlock(&d->lock);
 	return err < 0 ? err : 0;
 }
@@ -298,11 +294,16 @@ impl_io_poll(struct weft_driver *pub, uint64_t id, uint32_t interest,
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	io = io_find(d, id);
-	if (!io) {
+	/* A direction never registered would never be woken: refuse it. */
+	if (!io || (interest & DIRECTIONS & ~io->interest)) {
 		pthread_mutex_unlock(&d->lock);
-		return -ENOENT;
+		return io ? -EINVAL : -ENOENT;
 	}
-	got = io->ready & ((interest & DIRECTIONS) | WEFT_HUP | WEFT_ERROR);
+	got = io->ready & interest & DIRECTIONS;
+	if (interest & WEFT_READABLE)
+		got |= io->ready & STICKY & ~io->racked;
+	if (interest & WEFT_WRITABLE)
+		got |= io->ready & STICKY & ~io->wacked;
 	if (got) {
 		if (interest & WEFT_READABLE)
 			io->rseen = io->rtick;
@@ -323,33 +324,16 @@ impl_io_poll(struct weft_driver *pub, uint64_t id, uint32_t interest,
 
 
 /*
- * Whether io_clear may forget `bits`: no event came, in the directions they
- * concern, since io_poll last reported them.  Bits naming no direction
- * (ERROR alone) concern both.
- */
-static bool
-clear_ok(const struct io *io, uint32_t bits)
-{
-	bool r_ok = io->rtick == io->rseen;
-	bool w_ok = io->wtick == io->wseen;
-
-	if (!(bits & DIRECTIONS))
-		return r_ok && w_ok;
-	return (!(bits & WEFT_READABLE) || r_ok) &&
-	       (!(bits & WEFT_WRITABLE) || w_ok);
-}
-
-
-/*
- * HUP is never forgotten: it is final, and an edge-triggered reactor will
- * not report it again.  The other bits are forgotten only for directions
- * that had no event since io_poll last reported them (see the top).
+ * Forgets, for each direction named in bits (both when bits name only HUP
+ * or ERROR), the readiness its caller saw — unless an event came for that
+ * direction since io_poll last reported it (see the top).
  */
 static void
 impl_io_clear(struct weft_driver *pub, uint64_t id, uint32_t bits)
 {
 	struct weft__driver *d = impl_of(pub);
-	uint32_t clear = 0;
+	uint32_t dirs = bits & DIRECTIONS ? bits & DIRECTIONS : DIRECTIONS;
+	uint32_t before;
 	struct io *io;
 
 	pthread_mutex_lock(&d->lock);
@@ -358,14 +342,16 @@ impl_io_clear(struct weft_driver *pub, uint64_t id, uint32_t bits)
 	io = io_find(d, id);
 	if (!io)
 		goto out;
-	if ((bits & WEFT_READABLE) && clear_ok(io, WEFT_READABLE))
-		clear |= WEFT_READABLE;
-	if ((bits & WEFT_WRITABLE) && clear_ok(io, WEFT_WRITABLE))
-		clear |= WEFT_WRITABLE;
-	if ((bits & WEFT_ERROR) && clear_ok(io, bits))
-		clear |= WEFT_ERROR;
-	io->ready &= ~clear;
-	if (d->level && clear)
+	before = io->ready;
+	if ((dirs & WEFT_READABLE) && io->rtick == io->rseen) {
+		io->ready &= ~(bits & WEFT_READABLE);
+		io->racked |= io->ready & STICKY;
+	}
+	if ((dirs & WEFT_WRITABLE) && io->wtick == io->wseen) {
+		io->ready &= ~(bits & WEFT_WRITABLE);
+		io->wacked |= io->ready & STICKY;
+	}
+	if (d->level && io->ready != before)
 		level_sync(d, io);
 out:
 	pthread_mutex_unlock(&d->lock);
@@ -501,11 +487,14 @@ dispatch(struct weft__driver *d, const struct weft_reactor_event *ev,
 	if (!io || !bits)
 		return;
 	io->ready |= bits;
-	if (bits & (WEFT_READABLE | WEFT_HUP | WEFT_ERROR)) {
+	/* A repeated HUP or ERROR is news again to both directions. */
+	io->racked &= ~bits;
+	io->wacked &= ~bits;
+	if (bits & (WEFT_READABLE | STICKY)) {
 		io->rtick++;
 		take(&io->reader, batch, n);
 	}
-	if (bits & (WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR)) {
+	if (bits & (WEFT_WRITABLE | STICKY)) {
 		io->wtick++;
 		take(&io->writer, batch, n);
 	}

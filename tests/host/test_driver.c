@@ -593,7 +593,7 @@ io_clear_keeps_an_edge_that_came_late(void **state)
 
 
 static void
-hup_is_reported_and_kept(void **state)
+hup_is_reported(void **state)
 {
 	struct counter c = {0};
 	struct weft_context cx = context_of(&c, fx.d);
@@ -614,13 +614,60 @@ hup_is_reported_and_kept(void **state)
 	    weft_driver_io_poll(fx.d, id, WEFT_READABLE, &cx, &ready),
 	    WEFT_READY);
 	assert_true(ready & WEFT_HUP);
+	assert_int_equal(weft_driver_io_del(fx.d, id), 0);
+	close(sv[0]);
+}
+
+
+/*
+ * The peer shuts down only its sending side while our writes are blocked:
+ * the writer sees HUP, gets EAGAIN, clears, and must then wait instead of
+ * spinning, while the reader still finds its EOF.
+ */
+static void
+half_close_does_not_spin_the_writer(void **state)
+{
+	struct counter c = {0};
+	struct weft_context cx = context_of(&c, fx.d);
+	uint32_t ready = 0;
+	char buf[4096] = {0};
+	uint64_t id;
+	int sv[2];
+
+	(void)state;
+	socket_pair(sv);
+	assert_int_equal(
+	    weft_driver_io_add(fx.d, sv[0], WEFT_READABLE | WEFT_WRITABLE, &id),
+	    0);
+	assert_true(weft_driver_park(fx.d, 0) >= 0);
+	assert_int_equal(
+	    weft_driver_io_poll(fx.d, id, WEFT_WRITABLE, &cx, &ready),
+	    WEFT_READY);
+	while (write(sv[0], buf, sizeof(buf)) > 0)
+		;
 	weft_driver_io_clear(fx.d, id, ready);
+	assert_int_equal(
+	    weft_driver_io_poll(fx.d, id, WEFT_WRITABLE, &cx, &ready),
+	    WEFT_PENDING);
+	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+	assert_int_equal(weft_driver_park(fx.d, 5000 * MS), 1);
+	assert_int_equal(
+	    weft_driver_io_poll(fx.d, id, WEFT_WRITABLE, &cx, &ready),
+	    WEFT_READY);
+	assert_true(ready & WEFT_HUP);
+	assert_true(write(sv[0], buf, sizeof(buf)) < 0);
+	weft_driver_io_clear(fx.d, id, ready);
+	assert_int_equal(
+	    weft_driver_io_poll(fx.d, id, WEFT_WRITABLE, &cx, &ready),
+	    WEFT_PENDING);
 	assert_int_equal(
 	    weft_driver_io_poll(fx.d, id, WEFT_READABLE, &cx, &ready),
 	    WEFT_READY);
-	assert_true(ready & WEFT_HUP);
+	assert_int_equal(read(sv[0], buf, sizeof(buf)), 0);
 	assert_int_equal(weft_driver_io_del(fx.d, id), 0);
+	assert_int_equal(atomic_load(&c.refs), 0);
 	close(sv[0]);
+	close(sv[1]);
 }
 
 
@@ -751,8 +798,10 @@ main(void)
 	                                    open_edge, close_driver),
 	    cmocka_unit_test_setup_teardown(
 	        io_clear_keeps_an_edge_that_came_late, open_edge, close_driver),
-	    cmocka_unit_test_setup_teardown(hup_is_reported_and_kept, open_edge,
+	    cmocka_unit_test_setup_teardown(hup_is_reported, open_edge,
 	                                    close_driver),
+	    cmocka_unit_test_setup_teardown(half_close_does_not_spin_the_writer,
+	                                    open_edge, close_driver),
 	    cmocka_unit_test(level_reactor_is_disarmed_until_clear),
 	    cmocka_unit_test_setup_teardown(stale_and_foreign_ids_are_refused,
 	                                    open_edge, close_driver),
