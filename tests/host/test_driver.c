@@ -671,6 +671,77 @@ half_close_does_not_spin_the_writer(void **state)
 }
 
 
+struct churn {
+	atomic_int *running;
+	int errors;
+};
+
+
+/* Registers, polls and drops fds and timers while another thread parks. */
+static void *
+churn(void *arg)
+{
+	struct churn *job = arg;
+	struct counter c = {0};
+	struct weft_context cx = context_of(&c, fx.d);
+	uint64_t tid, iid;
+	uint32_t ready;
+	int i, sv[2];
+
+	for (i = 0; i < 200; i++) {
+		if (weft_driver_timer_add(fx.d, weft_driver_now(fx.d) + MS,
+		                          &tid) < 0)
+			job->errors++;
+		if (weft_driver_timer_poll(fx.d, tid, &cx) < 0)
+			job->errors++;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) <
+		        0 ||
+		    weft_driver_io_add(fx.d, sv[0], WEFT_READABLE, &iid) < 0) {
+			job->errors++;
+			break;
+		}
+		if (weft_driver_io_poll(fx.d, iid, WEFT_READABLE, &cx, &ready) <
+		        0 ||
+		    write(sv[1], "x", 1) != 1)
+			job->errors++;
+		if (weft_driver_io_del(fx.d, iid) < 0)
+			job->errors++;
+		weft_driver_timer_del(fx.d, tid);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (atomic_load(&c.refs) != 0)
+		job->errors++;
+	atomic_fetch_sub(job->running, 1);
+	weft_driver_unpark(fx.d);
+	return NULL;
+}
+
+
+static void
+concurrent_use_while_parking(void **state)
+{
+	enum { THREADS = 4 };
+	atomic_int running = THREADS;
+	struct churn jobs[THREADS];
+	pthread_t t[THREADS];
+	int i;
+
+	(void)state;
+	for (i = 0; i < THREADS; i++) {
+		jobs[i] = (struct churn){&running, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, churn, &jobs[i]),
+		                 0);
+	}
+	while (atomic_load(&running) > 0)
+		assert_true(weft_driver_park(fx.d, WEFT_TIMEOUT_INFINITE) >= 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(jobs[i].errors, 0);
+	}
+}
+
+
 static void
 level_reactor_is_disarmed_until_clear(void **state)
 {
@@ -801,6 +872,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(hup_is_reported, open_edge,
 	                                    close_driver),
 	    cmocka_unit_test_setup_teardown(half_close_does_not_spin_the_writer,
+	                                    open_edge, close_driver),
+	    cmocka_unit_test_setup_teardown(concurrent_use_while_parking,
 	                                    open_edge, close_driver),
 	    cmocka_unit_test(level_reactor_is_disarmed_until_clear),
 	    cmocka_unit_test_setup_teardown(stale_and_foreign_ids_are_refused,
