@@ -116,9 +116,9 @@ check_plugin(const char *key, const char *val, char *dst, size_t dstlen,
 		for (i = 0; i < n; i++) {
 			char c = val[i];
 
-			if (!(islower((unsigned char)c) ||
-			      isdigit((unsigned char)c) || c == '_' ||
-			      c == '-'))
+			/* Not islower(): a locale must not widen the set. */
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '_' || c == '-'))
 				break;
 		}
 		if (i < n || n > NAME_MAX_LEN)
