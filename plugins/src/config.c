@@ -42,6 +42,7 @@ struct weft_config {
 	char plugin_path[SETTING_SIZE(plugin_path)];
 	char workers[16];
 	char use_env[8];
+	char blocking_threads[16];
 };
 
 enum key_id {
@@ -50,6 +51,7 @@ enum key_id {
 	KEY_WORKERS,
 	KEY_PLUGIN_PATH,
 	KEY_USE_ENV,
+	KEY_BLOCKING_THREADS,
 	KEY_COUNT,
 };
 
@@ -205,6 +207,7 @@ static const struct key_desc keys[KEY_COUNT] = {
     KEY(KEY_WORKERS, workers, check_workers),
     KEY(KEY_PLUGIN_PATH, plugin_path, check_any),
     KEY(KEY_USE_ENV, use_env, check_bool),
+    KEY(KEY_BLOCKING_THREADS, blocking_threads, check_workers),
 };
 
 static int
@@ -230,6 +233,7 @@ config_defaults(struct weft_config *cfg)
 	         WEFT_PLUGINDIR);
 	snprintf(cfg->workers, sizeof(cfg->workers), "0");
 	snprintf(cfg->use_env, sizeof(cfg->use_env), "true");
+	snprintf(cfg->blocking_threads, sizeof(cfg->blocking_threads), "0");
 }
 
 
@@ -550,6 +554,7 @@ static const struct {
     {"WEFT_EXECUTOR", KEY_EXECUTOR},
     {"WEFT_REACTOR", KEY_REACTOR},
     {"WEFT_WORKERS", KEY_WORKERS},
+    {"WEFT_BLOCKING_THREADS", KEY_BLOCKING_THREADS},
     {"WEFT_PLUGIN_PATH", KEY_PLUGIN_PATH},
 };
 
@@ -638,6 +643,8 @@ weft__settings_resolve(struct weft__settings *out,
 	memcpy(out->plugin_path, work.plugin_path, sizeof(out->plugin_path));
 	/* check_workers() only ever stores a number no larger than the cap. */
 	out->workers = (unsigned)strtoul(work.workers, NULL, 10);
+	out->blocking_threads =
+		(unsigned)strtoul(work.blocking_threads, NULL, 10);
 	out->use_env = strcmp(work.use_env, "true") == 0;
 	return 0;
 }

@@ -80,6 +80,7 @@ struct weft__driver {
 	bool wake_sent;       /* this wait has been woken already */
 	uint32_t ctl_waiters; /* threads waiting to use the reactor */
 	uint64_t wait_until;  /* when the current wait ends at the latest */
+	struct weft__blocking *pool; /* made on first use; then constant */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
@@ -577,6 +578,25 @@ impl_unpark(struct weft_driver *pub)
 }
 
 
+/*
+ * The pool is made on first use, so a runtime that never blocks starts no
+ * thread.  Its size is the default: nothing passes a configured one here.
+ */
+static int
+impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
+              struct weft_waker *done)
+{
+	struct weft__driver *d = impl_of(pub);
+	int err = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->pool)
+		err = weft__blocking_new(&d->pool, 0);
+	pthread_mutex_unlock(&d->lock);
+	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
+}
+
+
 /* ---- lifetime ----------------------------------------------------- */
 
 static const struct weft_driver_ops impl_ops = {
@@ -591,6 +611,7 @@ static const struct weft_driver_ops impl_ops = {
     .io_del = impl_io_del,
     .park = impl_park,
     .unpark = impl_unpark,
+    .blocking = impl_blocking,
 };
 
 
@@ -650,6 +671,8 @@ weft__driver_free(struct weft__driver *d)
 
 	if (!d)
 		return;
+	/* Queued jobs still run: their callers' memory is theirs to free. */
+	weft__blocking_free(d->pool);
 	for (i = 0; i < d->io_len; i++) {
 		struct io *io = &d->io[i];
 

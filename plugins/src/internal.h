@@ -27,6 +27,7 @@ struct weft__settings {
 	char reactor[256];
 	char plugin_path[4096];
 	unsigned workers;
+	unsigned blocking_threads; /* 0: the pool's default */
 	int use_env;
 };
 
