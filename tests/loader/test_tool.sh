@@ -86,6 +86,22 @@ run env WEFT_EXECUTOR=nosuch WEFT_PLUGIN_PATH="$mocks" "$weft" info
 [ "$rc" -ne 0 ] || fail "info with a missing executor exited 0"
 expect err "no executor plugin named \"nosuch\"" "info, missing executor"
 
+# Each refusal the loader owes an operator, through a config file that
+# names the plugin by path: a non-zero exit and a message naming the file
+# and the reason.
+refuse() { # kind path expected-text label
+	printf '%s = %s\n' "$1" "$2" >"$tmp/refuse.conf"
+	run "$weft" info --config "$tmp/refuse.conf"
+	[ "$rc" -ne 0 ] || fail "$4: exited 0"
+	expect err "$2" "$4 (names the file)"
+	expect err "$3" "$4 (gives the reason)"
+}
+printf 'not an ELF file\n' >"$tmp/weft-executor-text.so"
+refuse executor "$tmp/weft-executor-text.so" "cannot load" "not a shared object"
+refuse executor "$mocks/weft-executor-noentry.so" "no entry symbol" "no entry symbol"
+refuse executor "$mocks/weft-executor-abi2.so" "ABI major 2" "another ABI major"
+refuse reactor "$mocks/weft-executor-good.so" "is an executor plugin, not a reactor plugin" "executor given as reactor"
+
 # The listing of the mock plugins: the good ones load, the others are
 # listed with their error, and the command reports failure.
 run env WEFT_PLUGIN_PATH="$mocks" "$weft" plugins
