@@ -99,8 +99,6 @@ impl_now(struct weft_driver *pub)
 }
 
 
-/* ---- registrations ------------------------------------------------ */
-
 static uint64_t
 io_id(const struct weft__driver *d, const struct io *io)
 {
@@ -200,8 +198,6 @@ wake_all(struct weft_waker *batch, uint32_t n)
 }
 
 
-/* ---- reactor access ----------------------------------------------- */
-
 /*
  * Called with the mutex held, before add, modify or delete: if a park is
  * waiting in the reactor, wakes it and waits until it has returned.  The
@@ -250,8 +246,6 @@ level_sync(struct weft__driver *d, struct io *io)
 	}
 }
 
-
-/* ---- I/O methods -------------------------------------------------- */
 
 static int
 impl_io_add(struct weft_driver *pub, int fd, uint32_t interest, uint64_t *id)
@@ -379,11 +373,7 @@ impl_io_del(struct weft_driver *pub, uint64_t id)
 		err = weft_reactor_del(d->reactor, io->fd);
 	take(&io->reader, drop, &n);
 	take(&io->writer, drop, &n);
-	/*
-	 * The slot is freed even if the reactor refused (say the fd was
-	 * closed first): the registration is gone either way, and a stale
-	 * event for it fails the generation check in dispatch.
-	 */
+	/* Freed even if the reactor refused, say because the fd was closed. */
 	io_free(d, io);
 	pthread_mutex_unlock(&d->lock);
 	while (n > 0)
@@ -391,8 +381,6 @@ impl_io_del(struct weft_driver *pub, uint64_t id)
 	return err;
 }
 
-
-/* ---- timers ------------------------------------------------------- */
 
 static int
 impl_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
@@ -452,8 +440,6 @@ impl_timer_del(struct weft_driver *pub, uint64_t id)
 	weft_waker_drop(&old);
 }
 
-
-/* ---- park --------------------------------------------------------- */
 
 /*
  * The wait for this park: the caller's timeout, shortened to the next
@@ -596,8 +582,6 @@ impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
 }
 
-
-/* ---- lifetime ----------------------------------------------------- */
 
 static const struct weft_driver_ops impl_ops = {
     .version = WEFT_DRIVER_OPS_VERSION,
