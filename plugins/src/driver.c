@@ -81,6 +81,8 @@ struct weft__driver {
 	uint32_t ctl_waiters; /* threads waiting to use the reactor */
 	uint64_t wait_until;  /* when the current wait ends at the latest */
 	struct weft__blocking *pool; /* made on first use; then constant */
+	unsigned pool_max;
+	bool concurrent_ctl; /* the reactor allows ctl during wait */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
@@ -207,7 +209,7 @@ wake_all(struct weft_waker *batch, uint32_t n)
 static void
 reactor_acquire(struct weft__driver *d)
 {
-	if (!d->in_wait)
+	if (!d->in_wait || d->concurrent_ctl)
 		return;
 	d->ctl_waiters++;
 	while (d->in_wait) {
@@ -577,7 +579,7 @@ impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 
 	pthread_mutex_lock(&d->lock);
 	if (!d->pool)
-		err = weft__blocking_new(&d->pool, 0);
+		err = weft__blocking_new(&d->pool, d->pool_max);
 	pthread_mutex_unlock(&d->lock);
 	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
 }
@@ -601,7 +603,8 @@ static const struct weft_driver_ops impl_ops = {
 
 int
 weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
-                 uint32_t reactor_flags, char *err, size_t errlen)
+                 uint32_t reactor_flags, unsigned blocking_threads, char *err,
+                 size_t errlen)
 {
 	/* Spreads ids of different drivers apart; see io_find. */
 	static atomic_uint serial;
@@ -625,6 +628,8 @@ weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
 	d->pub.ops = &impl_ops;
 	d->reactor = reactor;
 	d->level = !(reactor_flags & WEFT_REACTOR_EDGE);
+	d->concurrent_ctl = reactor_flags & WEFT_REACTOR_CONCURRENT_CTL;
+	d->pool_max = blocking_threads;
 	d->gen_seed = (atomic_fetch_add(&serial, 1) + 1) * 0x9e3779b9u;
 	d->io_free = NO_SLOT;
 	/* Timer ids get another seed so they do not pass for io ids. */

@@ -68,9 +68,11 @@ WEFT__HIDDEN void weft__plugin_unload(struct weft__plugin *p);
 struct weft__driver; /* starts with a struct weft_driver */
 
 /* The reactor stays owned by the caller and must outlive the driver. */
+/* blocking_threads bounds the blocking pool (0: its default). */
 WEFT__HIDDEN int weft__driver_new(struct weft__driver **out,
 				  struct weft_reactor *reactor,
-				  uint32_t reactor_flags, char *err,
+				  uint32_t reactor_flags,
+				  unsigned blocking_threads, char *err,
 				  size_t errlen);
 WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
 

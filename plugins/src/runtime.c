@@ -60,7 +60,8 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 		return weft__fail(err, errlen, r, "%s: reactor init failed: %s",
 		                  rt->reactor_plugin.path, weft_strerror(r));
 	}
-	r = weft__driver_new(&rt->driver, rt->reactor, ops->flags, err, errlen);
+	r = weft__driver_new(&rt->driver, rt->reactor, ops->flags,
+	                     rt->settings.blocking_threads, err, errlen);
 	if (r < 0) {
 		ops->fini(rt->reactor);
 		free(rt->reactor);

@@ -256,7 +256,8 @@ impl_fini(struct weft_reactor *self)
 
 static const struct weft_reactor_iface impl_iface = {
     .version = WEFT_REACTOR_IFACE_VERSION,
-    .flags = WEFT_REACTOR_EDGE,
+    /* epoll_ctl is safe while another thread sits in epoll_wait. */
+    .flags = WEFT_REACTOR_EDGE | WEFT_REACTOR_CONCURRENT_CTL,
     .instance_size = sizeof(struct impl),
     .init = impl_init,
     .add = impl_add,

@@ -225,7 +225,7 @@ open_driver(bool wrapped, uint32_t flags)
 	fx.wrap = (struct wrap){.head = {1, &wrap_iface}, .inner = fx.epoll};
 	assert_int_equal(weft__driver_new(&fx.drv,
 	                                  wrapped ? &fx.wrap.head : fx.epoll,
-	                                  flags, err, sizeof(err)),
+	                                  flags, 0, err, sizeof(err)),
 	                 0);
 	fx.d = weft__driver_public(fx.drv);
 }
@@ -236,6 +236,16 @@ open_edge(void **state)
 {
 	(void)state;
 	open_driver(false, fx.iface->flags);
+	return 0;
+}
+
+
+/* As open_edge, but the driver must interrupt a wait to change the set. */
+static int
+open_serial(void **state)
+{
+	(void)state;
+	open_driver(false, fx.iface->flags & ~WEFT_REACTOR_CONCURRENT_CTL);
 	return 0;
 }
 
@@ -739,14 +749,23 @@ concurrent_use_while_parking(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, churn, &jobs[i]),
 		                 0);
 	}
+	/* Bounded parks: with concurrent ctl, churn need not interrupt one. */
 	while (atomic_load(&running) > 0)
-		assert_true(weft_driver_park(fx.d, WEFT_TIMEOUT_INFINITE) >= 0);
+		assert_true(weft_driver_park(fx.d, 10 * MS) >= 0);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(jobs[i].errors, 0);
 		/* Every park has returned, so every taken waker was woken. */
 		assert_int_equal(atomic_load(&jobs[i].c.refs), 0);
 	}
+}
+
+
+/* The same, on a driver that must interrupt the wait for every change. */
+static void
+concurrent_use_while_parking_serial(void **state)
+{
+	concurrent_use_while_parking(state);
 }
 
 
@@ -838,7 +857,7 @@ stale_and_foreign_ids_are_refused(void **state)
 	assert_int_equal(weft_driver_timer_poll(fx.d, iid, &cx), -ENOENT);
 	/* Ids of one driver mean nothing to another. */
 	assert_int_equal(
-	    weft__driver_new(&other, fx.epoll, WEFT_REACTOR_EDGE, NULL, 0), 0);
+	    weft__driver_new(&other, fx.epoll, WEFT_REACTOR_EDGE, 0, NULL, 0), 0);
 	assert_int_equal(
 	    weft_driver_timer_poll(weft__driver_public(other), tid, &cx),
 	    -ENOENT);
@@ -901,7 +920,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(unpark_wakes_infinite_park,
 	                                    open_edge, close_driver),
 	    cmocka_unit_test_setup_teardown(register_during_park_completes,
-	                                    open_edge, close_driver),
+	                                    open_serial, close_driver),
 	    cmocka_unit_test_setup_teardown(timer_added_during_park_shortens_it,
 	                                    open_edge, close_driver),
 	    cmocka_unit_test_setup_teardown(
@@ -912,6 +931,8 @@ main(void)
 	                                    open_edge, close_driver),
 	    cmocka_unit_test_setup_teardown(concurrent_use_while_parking,
 	                                    open_edge, close_driver),
+	    cmocka_unit_test_setup_teardown(concurrent_use_while_parking_serial,
+	                                    open_serial, close_driver),
 	    cmocka_unit_test_setup_teardown(blocking_runs_and_wakes, open_edge,
 	                                    close_driver),
 	    cmocka_unit_test(level_reactor_is_disarmed_until_clear),

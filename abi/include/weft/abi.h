@@ -711,6 +711,8 @@ struct weft_reactor;
 /* Capability flags of a reactor. */
 #define WEFT_REACTOR_EDGE 0x1u /* reports each readiness once per edge */
 #define WEFT_REACTOR_LEVEL 0x2u /* reports readiness while it lasts */
+/* add/modify/del may run while another thread is inside wait (R5). */
+#define WEFT_REACTOR_CONCURRENT_CTL 0x4u
 
 /*
  * One readiness report, in an array the host owns.  Frozen: its layout is
@@ -732,7 +734,10 @@ struct weft_reactor_params {
  * The reactor class a plugin exports.  A reactor reports; it never
  * dispatches or calls back (R1).  Instances are allocated by the host as
  * for executors.  Except for wakeup, methods are called by one thread at a
- * time (the host serialises them).
+ * time (the host serialises them) — unless the reactor claims
+ * WEFT_REACTOR_CONCURRENT_CTL: then add/modify/del may also run while
+ * another thread is inside wait (still never two of them at once), and the
+ * host need not interrupt a wait to change a registration.
  *
  * add/modify: register fd with interest (READABLE|WRITABLE) and a token
  *             that wait reports back (R2); negative error (e.g. -EBADF,
