@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Combinators: futures made of futures — join, try_join, select, fuse,
+ * map, then — the C face of tokio's join!/try_join!/select! macros and
+ * of the futures crate's join_all, try_join_all and FutureExt.
+ *
+ * Children are passed by pointer.  They live in the parent's struct (or in
+ * an array of the caller's), initialised before the combinator is, and are
+ * pinned with it.  The combinator OWNS them: it drops each child once, as
+ * soon as the child is no longer needed (finished, lost a select, cancelled
+ * by a failing sibling), and drops the rest when it is dropped itself.  A
+ * child's output stays readable in its own storage after that drop (F4), so
+ * the caller reads results where it put the children.
+ *
+ * Pointer arrays passed to the *_all variants are borrowed: they must stay
+ * valid (and unchanged) until the combinator is dropped.  The variadic
+ * initialisers copy up to WEFT_COMBINATOR_INLINE pointers into the
+ * combinator itself instead, so `join!(a, b, c)` needs no array.
+ *
+ * The status convention.  try_join needs to know whether a child failed:
+ * a child reports its result as an `int` at the start of its output (the
+ * vtable's output_offset): 0 or positive is success, negative an error.
+ * The runtime's own futures (sleep, timeout, join future) already follow
+ * it, and so do the combinators here; a child without output (or with
+ * fewer than sizeof(int) bytes) counts as a success.
+ */
+#ifndef WEFT_COMBINATOR_H
+#define WEFT_COMBINATOR_H
+
+#include <string.h>
+
+#include <weft/abi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The status a finished child reports under the convention above. */
+static inline int
+weft_future_status(const struct weft_future *f)
+{
+	const struct weft_future_vtable *vt = f->vtable;
+	int status = 0;
+
+	if (vt && vt->output_size >= sizeof(int))
+		memcpy(&status, (const char *)f + vt->output_offset,
+		       sizeof(status));
+	return status;
+}
+
+/* Children the variadic initialisers keep inline. */
+#define WEFT_COMBINATOR_INLINE 8
+
+/* ------------------------------------------------------------------ */
+/* join and try_join                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Polls every child until all are ready (join), or until one reports a
+ * negative status (try: the first error wins and every other child is
+ * dropped at once — cancelled).  Children are polled in order on each
+ * poll; a NULL entry or an empty slot counts as already finished.
+ *
+ * Output `status`: 0 when all succeeded (join: always 0); for try_join the
+ * first error, with `failed` the index of the child that reported it
+ * (-1 when none failed).
+ */
+struct weft_join_all {
+	struct weft_future base;
+	struct weft_future **children; /* borrowed array, or NULL: inline */
+	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
+	size_t n;
+	size_t left;
+	bool try_;
+	int status;
+	int failed;
+};
+
+/* join_all / try_join_all over a borrowed array of n child pointers. */
+void weft_join_all_init(struct weft_join_all *j, struct weft_future **children,
+                        size_t n);
+void weft_try_join_all_init(struct weft_join_all *j,
+                            struct weft_future **children, size_t n);
+
+/*
+ * join!(...) / try_join!(...): n child pointers (at most
+ * WEFT_COMBINATOR_INLINE) follow n.  Returns -E2BIG, leaving *j empty and
+ * the children untouched, when n is too large.
+ */
+int weft_join_init(struct weft_join_all *j, size_t n, ...);
+int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
+
+/* ------------------------------------------------------------------ */
+/* select                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Flags for select. */
+#define WEFT_SELECT_BIASED 0x1u /* poll in order, first listed first */
+#define WEFT_SELECT_BORROW 0x2u /* do not drop the branches: the caller */
+                                /* keeps them (tokio's `&mut fut`) */
+
+/* `winner` when every branch was disabled: select's else branch. */
+#define WEFT_SELECT_ELSE (-1)
+
+/*
+ * Polls the branches until one is ready; that one wins and every other is
+ * dropped (cancelled) at once, unless WEFT_SELECT_BORROW was given, in
+ * which case select drops nothing and the caller keeps every branch — to
+ * poll again in the next round of a loop, as with fused futures.
+ *
+ * A branch is disabled — tokio's `, if cond` — when its pointer is NULL,
+ * its slot is empty, or it is a fused future that has already finished
+ * (weft_fuse_is_terminated).  When all are disabled, select is ready at
+ * once with winner = WEFT_SELECT_ELSE.
+ *
+ * Fairness: by default each poll starts at a random branch, so that a
+ * branch that is always ready cannot starve the others; with
+ * WEFT_SELECT_BIASED the branches are polled in the order given (tokio's
+ * `biased;`), which makes the first branch a priority.
+ *
+ * Output `winner`: the index of the branch that finished (its output is in
+ * its own storage), or WEFT_SELECT_ELSE.
+ */
+struct weft_select {
+	struct weft_future base;
+	struct weft_future **branches; /* borrowed array, or NULL: inline */
+	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
+	size_t n;
+	unsigned flags;
+	uint32_t rng;
+	int winner;
+};
+
+void weft_select_all_init(struct weft_select *s, unsigned flags,
+                          struct weft_future **branches, size_t n);
+
+/* n branch pointers (NULL allowed: disabled) follow n.  -E2BIG as join. */
+int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
+
+/* ------------------------------------------------------------------ */
+/* fuse                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Makes a future safe to poll after it has finished: the first time the
+ * inner future is ready fuse drops it, records the inner status, and from
+ * then on every poll is ready again at once without touching it.  Owns
+ * inner.  select treats a finished fuse as a disabled branch, which is
+ * what lets a loop select over the same futures until all have finished.
+ *
+ * Output `status`: the inner future's status (see the convention above).
+ */
+struct weft_fuse {
+	struct weft_future base;
+	struct weft_future *inner;
+	bool done;
+	int status;
+};
+void weft_fuse_init(struct weft_fuse *f, struct weft_future *inner);
+
+/* True once the fused future has finished. */
+bool weft_fuse_is_terminated(const struct weft_future *f);
+
+/* ------------------------------------------------------------------ */
+/* ready, map, then                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A small result: the status convention plus one scalar value. */
+union weft_value {
+	int64_t i;
+	uint64_t u;
+	double d;
+	void *p;
+};
+
+struct weft_result {
+	int status;
+	union weft_value value;
+};
+
+/* Ready at the first poll with a given result: `async { 42 }`. */
+struct weft_ready {
+	struct weft_future base;
+	struct weft_result out;
+};
+void weft_ready_init(struct weft_ready *f, int status, union weft_value value);
+
+/*
+ * future.map(fn): when inner is ready, fn(inner, &out, arg) turns the
+ * inner future (its output is readable through it) into the map's result;
+ * out.status is preset to the inner status.  fn runs on the polling
+ * thread, before inner is dropped.  Owns inner.
+ */
+typedef void (*weft_map_fn)(struct weft_future *inner, struct weft_result *out,
+                            void *arg);
+
+struct weft_map {
+	struct weft_future base;
+	struct weft_future *inner;
+	weft_map_fn fn;
+	void *arg;
+	struct weft_result out;
+};
+void weft_map_init(struct weft_map *m, struct weft_future *inner,
+                   weft_map_fn fn, void *arg);
+
+/*
+ * future.then(fn): when first is ready, fn(first, &out, arg) initialises
+ * the next future — in storage the caller provides, typically next to
+ * first in the parent struct — and returns it; `then` awaits it and owns
+ * it.  fn may instead return NULL to finish at once with the result it put
+ * in out (out.status is preset to first's status).  fn runs before first
+ * is dropped, on the polling thread.  Owns first.
+ *
+ * Output `out`: status is the next future's status; its output is in its
+ * own storage.
+ */
+typedef struct weft_future *(*weft_then_fn)(struct weft_future *first,
+                                            struct weft_result *out, void *arg);
+
+struct weft_then {
+	struct weft_future base;
+	struct weft_future *first;
+	struct weft_future *next;
+	weft_then_fn fn;
+	void *arg;
+	struct weft_result out;
+};
+void weft_then_init(struct weft_then *t, struct weft_future *first,
+                    weft_then_fn fn, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_COMBINATOR_H */
