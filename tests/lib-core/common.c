@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include <time.h>
+
+#include "common.h"
+
+struct weft_runtime *rt;
+const char *test_executor;
+const char *test_reactor;
+
+
+int
+rt_open(void **state)
+{
+	struct weft_config *cfg;
+	const char *path = getenv("WEFT_PLUGIN_PATH");
+	char err[256] = "";
+	int r;
+
+	(void)state;
+	if (weft_config_new(&cfg) < 0)
+		return -1;
+	/* The pair comes from the command line, never the environment. */
+	weft_config_set(cfg, "use_env", "false", NULL, 0);
+	weft_config_set(cfg, "executor", test_executor, NULL, 0);
+	weft_config_set(cfg, "reactor", test_reactor, NULL, 0);
+	if (path)
+		weft_config_set(cfg, "plugin_path", path, NULL, 0);
+	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
+	weft_config_free(cfg);
+	if (r < 0) {
+		fprintf(stderr, "runtime %s/%s: %s\n", test_executor,
+		        test_reactor, err);
+		return -1;
+	}
+	return 0;
+}
+
+
+int
+rt_close(void **state)
+{
+	(void)state;
+	weft_runtime_close(rt);
+	rt = NULL;
+	return 0;
+}
+
+
+uint64_t
+now_ns(void)
+{
+	return weft_driver_now(weft_runtime_driver(rt));
+}
+
+
+void
+run(struct weft_future *fut)
+{
+	assert_int_equal(weft_block_on(rt, fut), 0);
+}
+
+
+void
+stall_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+
+static weft_poll
+probe_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct probe *p = (struct probe *)f;
+
+	WEFT_BEGIN(&p->co);
+	weft_sleep_init(&p->sleep, p->ms * WEFT_MSEC);
+	WEFT_AWAIT(&p->co, cx, &p->sleep);
+	p->status = p->result;
+	if (p->done)
+		atomic_fetch_add(p->done, 1);
+	WEFT_END(&p->co);
+}
+
+
+static void
+probe_drop(struct weft_future *f)
+{
+	struct probe *p = (struct probe *)f;
+
+	weft_future_drop(&p->sleep.base);
+	if (p->drops)
+		atomic_fetch_add(p->drops, 1);
+}
+
+WEFT_FUTURE_VTABLE(probe_vtable, struct probe, status, probe_poll, probe_drop);
+
+
+void
+probe_init(struct probe *p, uint64_t ms, int result, atomic_int *drops,
+           atomic_int *done)
+{
+	*p = (struct probe){
+	    .base.vtable = &probe_vtable,
+	    .ms = ms,
+	    .result = result,
+	    .drops = drops,
+	    .done = done,
+	};
+}
+
+
+int
+run_group(int argc, char **argv, const char *name,
+          const struct CMUnitTest *tests, size_t n)
+{
+	char group[128];
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
+		return 2;
+	}
+	test_executor = argv[1];
+	test_reactor = argv[2];
+	snprintf(group, sizeof(group), "%s on %s/%s", name, test_executor,
+	         test_reactor);
+	return _cmocka_run_group_tests(group, tests, n, rt_open, rt_close);
+}
