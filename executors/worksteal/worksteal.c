@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The work-stealing executor, after the design of tokio's multi-thread
+ * scheduler.  Each worker owns a ring of runnable tasks (queue.c) that the
+ * others steal half of when they run dry; a LIFO slot holds the task the
+ * running one just woke, so that a message and its receiver stay on one
+ * warm thread; spawns and wakes from outside the workers go to a global
+ * injection queue, which every worker also checks at a fixed interval so
+ * that nothing there starves.  Idle workers park (idle.c), one of them in
+ * the driver.  Tasks, wakers and join handles come from the host's task
+ * core.
+ *
+ * block_on's thread polls the root future and may drive the driver while
+ * it waits, but does not run tasks: N workers, N threads running tasks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "worksteal.h"
+
+/*
+ * Tasks a worker runs between two looks at the injection queue and the
+ * driver: tokio's number, so that tasks that are always ready delay
+ * neither timers, nor I/O, nor spawns from outside without bound.
+ */
+#define WS_EVENT_INTERVAL 61
+/* LIFO polls in a row before the slot's task goes to the back instead. */
+#define WS_LIFO_MAX 3
+
+static _Thread_local struct ws_tls impl_tls;
+
+
+/* The worker of this executor running on this thread, or NULL. */
+static struct ws_worker *
+impl_worker(struct ws *ex)
+{
+	return impl_tls.ex == ex ? impl_tls.w : NULL;
+}
+
+
+/* ---- the injection queue -------------------------------------------- */
+
+static struct weft_task **
+impl_link(struct ws *ex, struct weft_task *t)
+{
+	return (struct weft_task **)ex->tasks->link(t);
+}
+
+
+static void
+impl_inject_push(struct ws *ex, struct weft_task **tasks, uint32_t n)
+{
+	uint64_t len;
+
+	for (uint32_t i = 0; i < n; i++)
+		*impl_link(ex, tasks[i]) = i + 1 < n ? tasks[i + 1] : NULL;
+	pthread_mutex_lock(&ex->inject_lock);
+	if (ex->inject_last)
+		*impl_link(ex, ex->inject_last) = tasks[0];
+	else
+		ex->inject_first = tasks[0];
+	ex->inject_last = tasks[n - 1];
+	/* Read without the lock only as a hint; see idle.c, rule 4. */
+	len = atomic_load_explicit(&ex->inject_len, memory_order_relaxed);
+	atomic_store_explicit(&ex->inject_len, len + n, memory_order_relaxed);
+	pthread_mutex_unlock(&ex->inject_lock);
+}
+
+
+/* With inject_lock held. */
+static struct weft_task *
+impl_inject_pop_locked(struct ws *ex)
+{
+	struct weft_task *t = ex->inject_first;
+	uint64_t len;
+
+	if (t) {
+		ex->inject_first = *impl_link(ex, t);
+		if (!ex->inject_first)
+			ex->inject_last = NULL;
+		len =
+		    atomic_load_explicit(&ex->inject_len, memory_order_relaxed);
+		atomic_store_explicit(&ex->inject_len, len - 1,
+		                      memory_order_relaxed);
+	}
+	return t;
+}
+
+
+static bool
+impl_inject_empty(struct ws *ex)
+{
+	return atomic_load_explicit(&ex->inject_len, memory_order_relaxed) == 0;
+}
+
+
+static struct weft_task *
+impl_inject_pop(struct ws *ex)
+{
+	struct weft_task *t;
+
+	if (impl_inject_empty(ex))
+		return NULL;
+	pthread_mutex_lock(&ex->inject_lock);
+	t = impl_inject_pop_locked(ex);
+	pthread_mutex_unlock(&ex->inject_lock);
+	return t;
+}
+
+
+/* ---- scheduling ----------------------------------------------------- */
+
+/* Owner only: pushes t on w's ring, spilling into the injection queue. */
+static void
+impl_push_local(struct ws_worker *w, struct weft_task *t)
+{
+	uint32_t n = weft__ws_local_push(&w->local, t, w->overflow);
+
+	if (n)
+		impl_inject_push(w->ex, w->overflow, n);
+}
+
+
+/*
+ * Takes a share of the injection queue: one task to run now, and up to
+ * half a ring more onto w's ring, where idle workers can steal them.
+ */
+static struct weft_task *
+impl_inject_take(struct ws_worker *w)
+{
+	struct ws *ex = w->ex;
+	struct weft_task *batch[WS_LOCAL_HALF], *t;
+	uint64_t want;
+	uint32_t n = 0;
+
+	if (impl_inject_empty(ex))
+		return NULL;
+	pthread_mutex_lock(&ex->inject_lock);
+	t = impl_inject_pop_locked(ex);
+	want = atomic_load_explicit(&ex->inject_len, memory_order_relaxed) /
+	       ex->nworkers;
+	while (t && n < want && n < WS_LOCAL_HALF &&
+	       (batch[n] = impl_inject_pop_locked(ex)))
+		n++;
+	pthread_mutex_unlock(&ex->inject_lock);
+	/* The ring is empty here (w found nothing in it): all of it fits. */
+	for (uint32_t i = 0; i < n; i++)
+		impl_push_local(w, batch[i]);
+	if (n)
+		weft__ws_notify_parked(ex);
+	return t;
+}
+
+
+/* From anywhere outside the workers: the injection queue. */
+static void
+impl_schedule_remote(struct ws *ex, struct weft_task *t)
+{
+	impl_inject_push(ex, &t, 1);
+	weft__ws_notify_parked(ex);
+	if (impl_tls.ex != ex)
+		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
+		                          memory_order_relaxed);
+}
+
+
+/* The task core's schedule callback: a wake.  Any thread. */
+static void
+impl_schedule(void *data, struct weft_task *t)
+{
+	struct ws *ex = data;
+	struct ws_worker *w = impl_worker(ex);
+	struct weft_task *prev;
+
+	if (!w) {
+		impl_schedule_remote(ex, t);
+		return;
+	}
+	/*
+	 * Woken by the task this worker runs (not by itself: a task that
+	 * wakes itself yields, and goes to the back): the LIFO slot.  The
+	 * task it displaces goes to the ring.  A wake into the slot needs
+	 * no notification: this worker runs it next.
+	 */
+	if (w->current && w->current != t) {
+		prev =
+		    atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
+		if (!prev)
+			return;
+		t = prev;
+	}
+	impl_push_local(w, t);
+	/*
+	 * Wakes fired by this worker's own park in the driver stay quiet:
+	 * it wakes up searching, and rule 3 (idle.c) spreads the work.
+	 */
+	if (!w->in_driver)
+		weft__ws_notify_parked(ex);
+}
+
+
+static int
+impl_spawn(struct weft_executor *self, struct weft_future *future,
+           struct weft_join **join)
+{
+	struct ws *ex = (struct ws *)self;
+	struct ws_worker *w = impl_worker(ex);
+	struct weft_task *t;
+	int r;
+
+	r = ex->tasks->spawn(ex->set, future, &t, join);
+	if (r < 0)
+		return r;
+	if (!w) {
+		atomic_fetch_add_explicit(&ex->spawned, 1,
+		                          memory_order_relaxed);
+		impl_schedule_remote(ex, t);
+		return 0;
+	}
+	ws_count(&w->spawned, 1);
+	impl_push_local(w, t);
+	weft__ws_notify_parked(ex);
+	return 0;
+}
+
+
+bool
+weft__ws_work_available(struct ws *ex)
+{
+	if (!impl_inject_empty(ex))
+		return true;
+	for (uint32_t i = 0; i < ex->nworkers; i++)
+		if (weft__ws_local_len(&ex->workers[i].local))
+			return true;
+	return false;
+}
+
+
+/* ---- the worker loop ------------------------------------------------ */
+
+/* Fairness: a busy worker looks at the driver, if nobody else drives. */
+static void
+impl_check_driver(struct ws *ex)
+{
+	if (atomic_exchange_explicit(&ex->driver_busy, true,
+	                             memory_order_acquire))
+		return;
+	weft_driver_park(ex->driver, 0);
+	atomic_store_explicit(&ex->driver_busy, false, memory_order_release);
+}
+
+
+static struct weft_task *
+impl_next_task(struct ws_worker *w)
+{
+	struct ws *ex = w->ex;
+	struct weft_task *t;
+
+	t = atomic_exchange_explicit(&w->lifo, NULL, memory_order_relaxed);
+	if (t) {
+		if (w->lifo_streak < WS_LIFO_MAX) {
+			w->lifo_streak++;
+			return t;
+		}
+		/* Two tasks waking each other must not hog the worker. */
+		impl_push_local(w, t);
+		weft__ws_notify_parked(ex);
+	}
+	w->lifo_streak = 0;
+	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
+		w->last_check = w->tick;
+		impl_check_driver(ex);
+		if ((t = impl_inject_pop(ex)))
+			return t;
+	}
+	if ((t = weft__ws_local_pop(&w->local)))
+		return t;
+	return impl_inject_take(w);
+}
+
+
+static uint32_t
+impl_random(struct ws_worker *w)
+{
+	uint32_t x = w->rng;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	w->rng = x;
+	return x;
+}
+
+
+/* Steals from the other workers, in random order, then the injection. */
+static struct weft_task *
+impl_search(struct ws_worker *w)
+{
+	struct ws *ex = w->ex;
+	uint32_t n = ex->nworkers, start, stolen;
+	struct ws_worker *v;
+	struct weft_task *t;
+
+	if (!weft__ws_search_begin(w))
+		return NULL;
+	start = impl_random(w) % n;
+	for (uint32_t i = 0; i < n; i++) {
+		v = &ex->workers[(start + i) % n];
+		if (v == w)
+			continue;
+		t = weft__ws_local_steal(&v->local, &w->local, &stolen);
+		if (t) {
+			ws_count(&w->steals, stolen);
+			return t;
+		}
+	}
+	return impl_inject_take(w);
+}
+
+
+static void
+impl_run(struct ws_worker *w, struct weft_task *t)
+{
+	struct ws *ex = w->ex;
+	struct weft_context cx;
+
+	weft_context_init(&cx, (struct weft_waker){0, 0}, &ex->head,
+	                  ex->driver);
+	w->current = t;
+	w->tick++;
+	ws_count(&w->polls, 1);
+	ex->tasks->run(t, &cx);
+	w->current = NULL;
+}
+
+
+static void *
+impl_worker_main(void *arg)
+{
+	struct ws_worker *w = arg;
+	struct ws *ex = w->ex;
+	struct weft_task *t;
+
+	impl_tls = (struct ws_tls){ex, w};
+	while (!atomic_load_explicit(&ex->stop, memory_order_acquire)) {
+		t = impl_next_task(w);
+		if (!t)
+			t = impl_search(w);
+		if (!t) {
+			weft__ws_park_worker(w);
+			continue;
+		}
+		/* Before running: others may look for more work meanwhile. */
+		if (w->searching)
+			weft__ws_search_end(w);
+		impl_run(w, t);
+	}
+	impl_tls = (struct ws_tls){NULL, NULL};
+	return NULL;
+}
+
+
+/* ---- init ----------------------------------------------------------- */
+
+static uint32_t
+impl_default_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > WS_MAX_WORKERS ? WS_MAX_WORKERS : (uint32_t)n;
+}
+
+
+static void
+impl_stop_workers(struct ws *ex)
+{
+	atomic_store_explicit(&ex->stop, true, memory_order_release);
+	weft__ws_unpark_all(ex);
+	for (uint32_t i = 0; i < ex->nworkers; i++) {
+		if (ex->workers[i].started)
+			pthread_join(ex->workers[i].thread, NULL);
+		ex->workers[i].started = false;
+	}
+}
+
+
+static void
+impl_free(struct ws *ex)
+{
+	for (uint32_t i = 0; i < ex->nworkers; i++)
+		weft__ws_parker_fini(&ex->workers[i].parker);
+	weft__ws_parker_fini(&ex->root);
+	pthread_mutex_destroy(&ex->inject_lock);
+	pthread_mutex_destroy(&ex->idle_lock);
+	free(ex->workers);
+	free(ex->sleepers);
+}
+
+
+static int
+impl_alloc(struct ws *ex)
+{
+	struct ws_worker *w;
+	void *mem;
+
+	if (posix_memalign(&mem, alignof(struct ws_worker),
+	                   ex->nworkers * sizeof(struct ws_worker)))
+		return -ENOMEM;
+	memset(mem, 0, ex->nworkers * sizeof(struct ws_worker));
+	ex->workers = mem;
+	ex->sleepers = calloc(ex->nworkers, sizeof(*ex->sleepers));
+	if (!ex->sleepers) {
+		free(mem);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < ex->nworkers; i++) {
+		w = &ex->workers[i];
+		weft__ws_local_init(&w->local);
+		w->ex = ex;
+		w->index = i;
+		w->rng = 0x9e3779b9u * (i + 1) | 1u;
+		weft__ws_parker_init(&w->parker);
+	}
+	weft__ws_parker_init(&ex->root);
+	pthread_mutex_init(&ex->inject_lock, NULL);
+	pthread_mutex_init(&ex->idle_lock, NULL);
+	/* Workers start unparked and not searching. */
+	atomic_init(&ex->idle_state, ex->nworkers * WS_UNPARK_ONE);
+	return 0;
+}
+
+
+static int
+impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+{
+	struct ws *ex = (struct ws *)self;
+	int r;
+
+	if (!params || params->version < 1 || !params->driver ||
+	    !params->tasks || params->tasks->version < 1)
+		return -EINVAL;
+	ex->tasks = params->tasks;
+	ex->driver = params->driver;
+	ex->nworkers =
+	    params->workers ? params->workers : impl_default_workers();
+	if (ex->nworkers > WS_MAX_WORKERS)
+		ex->nworkers = WS_MAX_WORKERS;
+	r = ex->tasks->set_new(&ex->set, impl_schedule, ex);
+	if (r < 0)
+		return r;
+	r = impl_alloc(ex);
+	if (r < 0)
+		goto fail_alloc;
+	for (uint32_t i = 0; i < ex->nworkers; i++) {
+		r = -pthread_create(&ex->workers[i].thread, NULL,
+		                    impl_worker_main, &ex->workers[i]);
+		if (r < 0)
+			goto fail_threads;
+		ex->workers[i].started = true;
+	}
+	return 0;
+
+fail_threads:
+	impl_stop_workers(ex);
+	impl_free(ex);
+fail_alloc:
+	ex->tasks->set_close(ex->set);
+	ex->tasks->set_free(ex->set);
+	return r;
+}
+
+
+/* ---- block_on and its root waker ------------------------------------ */
+
+/*
+ * block_on's future is not a task: its waker raises a flag and unparks
+ * block_on's thread, on its condition variable or in the driver.  Whoever
+ * raises the flag unparks; a flag already raised has not been consumed
+ * yet, and the thread looks at it before it parks again.  Valid as long
+ * as the executor is; clones are free.
+ */
+static struct weft_waker impl_root_clone(const void *data);
+
+static void
+impl_root_wake(const void *data)
+{
+	struct ws *ex = (struct ws *)data;
+
+	if (!atomic_exchange(&ex->root_woken, true))
+		weft__ws_parker_unpark(ex, &ex->root);
+}
+
+
+static void
+impl_root_drop(const void *data)
+{
+	(void)data;
+}
+
+static const struct weft_waker_vtable impl_root_waker = {
+    .version = WEFT_WAKER_VTABLE_VERSION,
+    .clone = impl_root_clone,
+    .wake = impl_root_wake,
+    .wake_by_ref = impl_root_wake,
+    .drop = impl_root_drop,
+};
+
+
+static struct weft_waker
+impl_root_clone(const void *data)
+{
+	struct weft_waker w = {&impl_root_waker, data};
+	return w;
+}
+
+
+static int
+impl_block_on(struct weft_executor *self, struct weft_future *future)
+{
+	struct ws *ex = (struct ws *)self;
+	struct ws_tls outer = impl_tls;
+	struct weft_context cx;
+
+	if (ex->shut)
+		return WEFT_ECLOSED;
+	if (outer.ex == ex || atomic_exchange(&ex->running, true))
+		return WEFT_EBUSY;
+	impl_tls = (struct ws_tls){ex, NULL};
+	atomic_store(&ex->root_woken, true);
+	for (;;) {
+		if (atomic_exchange(&ex->root_woken, false)) {
+			weft_context_init(&cx, impl_root_clone(ex), &ex->head,
+			                  ex->driver);
+			atomic_fetch_add_explicit(&ex->root_polls, 1,
+			                          memory_order_relaxed);
+			if (weft_future_poll(future, &cx) == WEFT_READY)
+				break;
+			continue;
+		}
+		weft__ws_parker_park(ex, &ex->root, NULL);
+	}
+	impl_tls = outer;
+	atomic_store(&ex->running, false);
+	return 0;
+}
+
+
+/* ---- shutdown and teardown ------------------------------------------ */
+
+/* Once the workers are joined: every queued task, to drop_runnable. */
+static void
+impl_drain(struct ws *ex)
+{
+	struct ws_worker *w;
+	struct weft_task *t;
+
+	for (uint32_t i = 0; i < ex->nworkers; i++) {
+		w = &ex->workers[i];
+		t = atomic_exchange_explicit(&w->lifo, NULL,
+		                             memory_order_relaxed);
+		if (t)
+			ex->tasks->drop_runnable(t);
+		while ((t = weft__ws_local_pop(&w->local)))
+			ex->tasks->drop_runnable(t);
+	}
+	while ((t = impl_inject_pop(ex)))
+		ex->tasks->drop_runnable(t);
+}
+
+
+static void
+impl_shutdown(struct weft_executor *self)
+{
+	struct ws *ex = (struct ws *)self;
+
+	if (ex->shut || atomic_load(&ex->running) || impl_tls.ex == ex)
+		return;
+	ex->shut = true;
+	/* The task core forbids closing while a task runs: join first. */
+	impl_stop_workers(ex);
+	ex->tasks->set_close(ex->set);
+	impl_drain(ex);
+}
+
+
+static void
+impl_fini(struct weft_executor *self)
+{
+	struct ws *ex = (struct ws *)self;
+
+	impl_shutdown(self);
+	/* A foreign thread's spawn may have queued after the drain. */
+	impl_drain(ex);
+	ex->tasks->set_free(ex->set);
+	impl_free(ex);
+}
+
+
+static int
+impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
+{
+	struct ws *ex = (struct ws *)self;
+	struct weft_executor_stats s = {
+	    .size = sizeof(s),
+	    .workers = ex->nworkers,
+	    .spawned = atomic_load(&ex->spawned),
+	    .polls = atomic_load(&ex->root_polls),
+	    .foreign_wakes = atomic_load(&ex->foreign_wakes),
+	    .queue_depth = atomic_load(&ex->inject_len),
+	};
+	struct ws_worker *w;
+	size_t n;
+
+	if (!stats || stats->size < sizeof(uint32_t))
+		return -EINVAL;
+	for (uint32_t i = 0; i < ex->nworkers; i++) {
+		w = &ex->workers[i];
+		s.spawned +=
+		    atomic_load_explicit(&w->spawned, memory_order_relaxed);
+		s.polls +=
+		    atomic_load_explicit(&w->polls, memory_order_relaxed);
+		s.steals +=
+		    atomic_load_explicit(&w->steals, memory_order_relaxed);
+		s.parks +=
+		    atomic_load_explicit(&w->parks, memory_order_relaxed);
+		s.queue_depth += weft__ws_local_len(&w->local);
+		if (atomic_load_explicit(&w->lifo, memory_order_relaxed))
+			s.queue_depth++;
+	}
+	n = stats->size < sizeof(s) ? stats->size : sizeof(s);
+	s.size = (uint32_t)n;
+	for (size_t i = 0; i < n; i++)
+		((unsigned char *)stats)[i] = ((unsigned char *)&s)[i];
+	return 0;
+}
+
+
+/* ---- the plugin ----------------------------------------------------- */
+
+static const struct weft_executor_iface impl_iface = {
+    .version = WEFT_EXECUTOR_IFACE_VERSION,
+    .flags = WEFT_EXECUTOR_MULTI_THREAD,
+    .instance_size = sizeof(struct ws),
+    .init = impl_init,
+    .spawn = impl_spawn,
+    .block_on = impl_block_on,
+    .shutdown = impl_shutdown,
+    .fini = impl_fini,
+    .stats = impl_stats,
+};
+
+static const struct weft_plugin_descriptor impl_descriptor = {
+    .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
+    .magic = WEFT_PLUGIN_MAGIC,
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .kind = WEFT_PLUGIN_EXECUTOR,
+    .plugin_version = WEFT_PLUGIN_VERSION(0, 1, 0),
+    .signature = WEFT_ABI_SIGNATURE,
+    .name = "worksteal",
+    .description = "work-stealing executor: a ring per worker, steal-half, "
+                   "a LIFO slot and an injection queue",
+    .iface = &impl_iface,
+};
+
+
+WEFT_EXPORT int
+WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
+                  const struct weft_plugin_descriptor **desc)
+{
+	int r = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
+
+	if (r < 0)
+		return r;
+	if (index > 0)
+		return 0;
+	*desc = &impl_descriptor;
+	return 1;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The work-stealing executor's shared state, for its three files:
+ * queue.c (the per-worker ring), idle.c (searching, parking, the driver)
+ * and worksteal.c (scheduling, the worker loop, block_on, the plugin).
+ */
+#ifndef WEFT_WORKSTEAL_H
+#define WEFT_WORKSTEAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <weft/abi.h>
+
+#include "queue.h"
+
+#define WS_MAX_WORKERS 1024
+
+/*
+ * The idle state word: how many workers are unparked (high half) and how
+ * many of those are searching for work to steal (low half).
+ */
+#define WS_SEARCH_ONE   1u
+#define WS_UNPARK_ONE   (1u << 16)
+#define WS_SEARCHING(s) ((s)&0xffffu)
+#define WS_UNPARKED(s)  ((s) >> 16)
+
+struct ws;
+
+/*
+ * Where one thread sleeps: on its condition variable, or inside the driver
+ * when nobody else drives.  `notified` is the permit: unpark sets it, park
+ * consumes it, so an unpark that comes first is not lost.
+ */
+struct ws_parker {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool notified;
+	bool in_driver;
+	pthread_t thread; /* the thread in the driver, while in_driver */
+};
+
+/*
+ * Aligned so that two workers never share a cache line: thieves touch the
+ * ring's head and tail, the owner everything else.
+ */
+struct ws_worker {
+	alignas(64) struct weft__ws_local local; /* what thieves touch */
+	struct ws *ex;
+	uint32_t index;
+	_Atomic(struct weft_task *) lifo; /* owner-only; atomic for stats */
+	struct weft_task *current;        /* being run by this worker */
+	uint32_t lifo_streak;             /* LIFO polls in a row */
+	uint32_t tick, last_check;        /* tasks run; at the last check */
+	uint32_t rng;                     /* xorshift state, never 0 */
+	bool searching;
+	bool in_driver;   /* parked in the driver: wakes stay local */
+	bool in_sleepers; /* guarded by ws.idle_lock */
+	bool started;
+	pthread_t thread;
+	struct ws_parker parker;
+	/* Written by the owner only, read by stats. */
+	alignas(64) atomic_uint_fast64_t polls, steals, parks, spawned;
+	struct weft_task *overflow[WS_LOCAL_HALF + 1];
+};
+
+struct ws {
+	struct weft_executor head; /* first: the host sees this */
+	const struct weft_task_core *tasks;
+	struct weft_driver *driver;
+	struct weft_task_set *set;
+	uint32_t nworkers;
+	struct ws_worker *workers;
+
+	/* The injection queue: spawns and wakes from outside the workers. */
+	pthread_mutex_t inject_lock;
+	struct weft_task *inject_first, *inject_last;
+	_Atomic uint64_t inject_len; /* written under the lock */
+
+	/* Idle workers: see idle.c for the protocol. */
+	_Atomic uint32_t idle_state;
+	pthread_mutex_t idle_lock;
+	uint32_t *sleepers; /* indices of parked workers, a stack */
+	uint32_t nsleepers;
+
+	atomic_bool driver_busy; /* a thread drives (or checks) the driver */
+	atomic_bool stop;
+	bool shut;
+
+	struct ws_parker root; /* block_on's thread */
+	atomic_bool root_woken;
+	atomic_bool running; /* block_on in progress */
+
+	atomic_uint_fast64_t spawned, root_polls, foreign_wakes;
+};
+
+/*
+ * The executor and worker this thread belongs to (worker NULL on block_on's
+ * thread).  Both are compared, never trusted alone: two runtimes in one
+ * process must not take each other's threads for their own.
+ */
+struct ws_tls {
+	struct ws *ex;
+	struct ws_worker *w;
+};
+
+/* Increments a counter that only the calling thread writes. */
+static inline void
+ws_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c,
+	                      atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+/* idle.c */
+void weft__ws_parker_init(struct ws_parker *p);
+void weft__ws_parker_fini(struct ws_parker *p);
+void weft__ws_parker_park(struct ws *ex, struct ws_parker *p,
+                          struct ws_worker *w);
+void weft__ws_parker_unpark(struct ws *ex, struct ws_parker *p);
+void weft__ws_notify_parked(struct ws *ex);
+bool weft__ws_search_begin(struct ws_worker *w);
+void weft__ws_search_end(struct ws_worker *w);
+void weft__ws_park_worker(struct ws_worker *w);
+void weft__ws_unpark_all(struct ws *ex);
+
+/* worksteal.c */
+bool weft__ws_work_available(struct ws *ex);
+
+#endif /* WEFT_WORKSTEAL_H */
