@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* The same header build test, compiled as C++. */
+#include "abi-header.c"
