@@ -254,12 +254,18 @@ weft_run(struct weft_future *root)
 	r = weft_runtime_open(&rt, NULL, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "weft: %s\n", err);
+		weft_future_drop(root);
 		return 1;
 	}
 	r = weft_block_on(rt, root);
 	if (r < 0)
 		fprintf(stderr, "weft: block_on failed: %s\n",
 		        weft_strerror(r));
+	/*
+	 * Drop root while its runtime still exists: its drop may release
+	 * timers or I/O registrations.  Its output stays readable (F4).
+	 */
+	weft_future_drop(root);
 	weft_runtime_close(rt);
 	return r < 0 ? 1 : 0;
 }

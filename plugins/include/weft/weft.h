@@ -144,9 +144,11 @@ int weft_runtime_stats(struct weft_runtime *rt,
 
 /*
  * The entry helper, in the spirit of #[tokio::main]: opens a runtime from
- * the defaults and environment, blocks on root, shuts down and closes.
- * Prints a one-line error naming the cause to stderr on failure and
- * returns 1; returns 0 on success.  The caller drops root afterwards.
+ * the defaults and environment, blocks on root, drops it (always; while the
+ * runtime it may be registered with still exists), shuts down and closes.
+ * root's output stays readable in its struct (F4).  Prints a one-line
+ * error naming the cause to stderr on failure and returns 1; returns 0 on
+ * success.
  */
 int weft_run(struct weft_future *root);
 
