@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+#include "common.h"
+
+struct weft_runtime *rt;
+static const char *executor, *reactor;
+atomic_int cw_clones, cw_wakes, cw_drops, cw_wake_refs;
+
+
+int
+rt_open(void **state)
+{
+	struct weft_config *cfg;
+	const char *path = getenv("WEFT_PLUGIN_PATH");
+	char err[256] = "";
+	int r;
+
+	(void)state;
+	if (weft_config_new(&cfg) < 0)
+		return -1;
+	/* The pair comes from the command line, never the environment. */
+	weft_config_set(cfg, "use_env", "false", NULL, 0);
+	weft_config_set(cfg, "executor", executor, NULL, 0);
+	weft_config_set(cfg, "reactor", reactor, NULL, 0);
+	if (path)
+		weft_config_set(cfg, "plugin_path", path, NULL, 0);
+	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
+	weft_config_free(cfg);
+	if (r < 0) {
+		fprintf(stderr, "runtime %s/%s: %s\n", executor, reactor, err);
+		return -1;
+	}
+	return 0;
+}
+
+
+int
+rt_close(void **state)
+{
+	(void)state;
+	weft_runtime_close(rt);
+	rt = NULL;
+	return 0;
+}
+
+
+void
+run(struct weft_future *fut)
+{
+	assert_int_equal(weft_block_on(rt, fut), 0);
+	weft_future_drop(fut);
+}
+
+
+void
+spawn(struct weft_future *fut, struct weft_join **join)
+{
+	assert_int_equal(weft_spawn(rt, fut, join), 0);
+}
+
+
+struct joiner {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_join **joins;
+	size_t n, i;
+	struct weft_join_future jf;
+	int failed;
+};
+
+
+static weft_poll
+joiner_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct joiner *j = (struct joiner *)f;
+
+	WEFT_BEGIN(&j->co);
+	for (j->i = 0; j->i < j->n; j->i++) {
+		weft_join_future_init(&j->jf, j->joins[j->i], NULL, 0);
+		j->joins[j->i] = NULL; /* the join future owns it now */
+		WEFT_AWAIT(&j->co, cx, &j->jf);
+		if (j->jf.status != 0)
+			j->failed++;
+	}
+	WEFT_END(&j->co);
+}
+
+
+static void
+joiner_drop(struct weft_future *f)
+{
+	weft_future_drop(&((struct joiner *)f)->jf.base);
+}
+
+WEFT_FUTURE_VTABLE(joiner_vtable, struct joiner, failed, joiner_poll,
+                   joiner_drop);
+
+
+void
+join_all(struct weft_join **joins, size_t n)
+{
+	struct joiner j = {
+	    .base.vtable = &joiner_vtable, .joins = joins, .n = n};
+
+	run(&j.base);
+	assert_int_equal(j.failed, 0);
+}
+
+
+void
+run_for_ms(unsigned ms)
+{
+	struct weft_sleep s;
+
+	weft_sleep_init(&s, ms * WEFT_MSEC);
+	run(&s.base);
+}
+
+
+static struct weft_waker cw_clone(const void *data);
+
+static void
+cw_wake(const void *data)
+{
+	(void)data;
+	atomic_fetch_add(&cw_wakes, 1);
+}
+
+
+static void
+cw_wake_by_ref(const void *data)
+{
+	(void)data;
+	atomic_fetch_add(&cw_wake_refs, 1);
+}
+
+
+static void
+cw_drop(const void *data)
+{
+	(void)data;
+	atomic_fetch_add(&cw_drops, 1);
+}
+
+static const struct weft_waker_vtable cw_vtable = {
+    .version = WEFT_WAKER_VTABLE_VERSION,
+    .clone = cw_clone,
+    .wake = cw_wake,
+    .wake_by_ref = cw_wake_by_ref,
+    .drop = cw_drop,
+};
+
+
+static struct weft_waker
+cw_clone(const void *data)
+{
+	atomic_fetch_add(&cw_clones, 1);
+	return (struct weft_waker){&cw_vtable, data};
+}
+
+
+void
+cw_reset(void)
+{
+	cw_clones = cw_wakes = cw_drops = cw_wake_refs = 0;
+}
+
+
+struct weft_context
+cw_context(void)
+{
+	struct weft_context cx;
+
+	weft_context_init(&cx, (struct weft_waker){&cw_vtable, NULL}, NULL,
+	                  NULL);
+	return cx;
+}
+
+
+int
+cw_outstanding(void)
+{
+	return cw_clones - cw_wakes - cw_drops;
+}
+
+
+int
+run_group(int argc, char **argv, const char *name,
+          const struct CMUnitTest *tests, size_t n)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
+		return 2;
+	}
+	executor = argv[1];
+	reactor = argv[2];
+	return _cmocka_run_group_tests(name, tests, n, rt_open, rt_close);
+}
