@@ -89,6 +89,7 @@ struct locker {
 	int id;
 	int *order;
 	int *n;
+	atomic_int *queued;
 	int out;
 };
 
@@ -99,6 +100,12 @@ locker_poll(struct weft_future *f, struct weft_context *cx)
 
 	WEFT_BEGIN(&t->co);
 	weft_mutex_lock_init(&t->lock, t->m);
+	/*
+	 * The test holds the lock, so this first poll queues the future:
+	 * tell the test, which spawns the next locker only then.
+	 */
+	if (weft_future_poll(&t->lock.base, cx) == WEFT_PENDING)
+		atomic_fetch_add(t->queued, 1);
 	WEFT_AWAIT(&t->co, cx, &t->lock);
 	t->order[(*t->n)++] = t->id;
 	weft_mutex_unlock(t->m);
@@ -120,6 +127,7 @@ mutex_fifo(void **state)
 	struct weft_join *joins[6];
 	struct weft_mutex *m;
 	int order[6], n = 0;
+	atomic_int queued = 0;
 	(void)state;
 
 	drops = 0;
@@ -130,9 +138,13 @@ mutex_fifo(void **state)
 		                   .m = m,
 		                   .id = i,
 		                   .order = order,
-		                   .n = &n};
+		                   .n = &n,
+		                   .queued = &queued};
 		spawn(&t.base, &joins[i]);
-		run_for_ms(5); /* let it queue before the next one */
+		/* Let it queue before the next one (bounded: 2 s). */
+		for (int k = 0; k < 1000 && queued < i + 1; k++)
+			run_for_ms(2);
+		assert_int_equal(queued, i + 1);
 	}
 	assert_int_equal(weft_mutex_try_lock(m), -EAGAIN);
 	weft_mutex_unlock(m);
@@ -570,8 +582,10 @@ notify_between_tasks(void **state)
 	run_for_ms(20);
 	assert_int_equal(woke, 0);
 	weft_notify_one(n);
-	run_for_ms(20);
-	assert_int_equal(woke, 1);
+	for (int k = 0; k < 1000 && woke < 1; k++)
+		run_for_ms(2);
+	run_for_ms(10);
+	assert_int_equal(woke, 1); /* one notification, one task */
 	weft_notify_waiters(n);
 	join_all(joins, 4);
 	assert_int_equal(woke, 4);
