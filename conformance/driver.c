@@ -347,9 +347,11 @@ D3_io_readiness_wakes_stored_waker(void **state)
 	h_waker_init(&hw);
 	/* Counted: completes only through wakes of the waker io_poll got. */
 	assert_int_equal(h_block_on_counted(rt, &s.base, &hw), 0);
+	/* A wake may still be on its way from a worker until close. */
+	h_waker_unforward(&hw);
+	weft_runtime_close(rt);
 	assert_int_equal(atomic_load(&hw.live), 0);
 	h_waker_fini(&hw);
-	weft_runtime_close(rt);
 	close(s.sv[0]);
 	close(s.sv[1]);
 	H_NO_VIOLATIONS();
@@ -545,10 +547,11 @@ D4_io_del_discards_pending_batch_events(void **state)
 	weft_driver_io_del(t.d, t.side[t.first].id);
 	if (t.fresh_id)
 		weft_driver_io_del(t.d, t.fresh_id);
+	h_signal_fini(&t.sig);
+	/* A wake taken from the batch may still be on its way until close. */
+	weft_runtime_close(rt);
 	for (i = 0; i < 2; i++)
 		assert_int_equal(atomic_load(&t.side[i].hw.live), 0);
-	h_signal_fini(&t.sig);
-	weft_runtime_close(rt);
 	for (i = 0; i < 2; i++) {
 		if (t.side[i].sv[0] >= 0)
 			close(t.side[i].sv[0]);

@@ -286,6 +286,23 @@ h_block_on_counted(struct weft_runtime *rt, struct weft_future *inner,
 }
 
 
+unsigned
+h_run_until(struct weft_runtime *rt, atomic_uint *counter, unsigned want)
+{
+	uint64_t start = h_now();
+	struct weft_sleep s;
+
+	while (atomic_load(counter) < want &&
+	       h_now() - start < 5 * h_prompt_ns()) {
+		weft_sleep_init(&s, WEFT_MSEC);
+		if (weft_block_on(rt, &s.base) != 0)
+			h_violation("harness: block_on(sleep) failed");
+		weft_future_drop(&s.base);
+	}
+	return atomic_load(counter);
+}
+
+
 /* ---- signals ------------------------------------------------------- */
 
 void
@@ -411,9 +428,22 @@ h_waker_init(struct h_waker *w)
 
 
 void
+h_waker_unforward(struct h_waker *w)
+{
+	struct weft_waker old;
+
+	pthread_mutex_lock(&w->lock);
+	old = w->forward;
+	w->forward = (struct weft_waker){0, 0};
+	pthread_mutex_unlock(&w->lock);
+	weft_waker_drop(&old);
+}
+
+
+void
 h_waker_fini(struct h_waker *w)
 {
-	weft_waker_drop(&w->forward);
+	h_waker_unforward(w);
 	pthread_mutex_destroy(&w->lock);
 }
 

@@ -112,6 +112,14 @@ int h_block_on_fn(struct weft_runtime *rt, h_step_fn fn, void *arg);
 int h_block_on_counted(struct weft_runtime *rt, struct weft_future *inner,
                        struct h_waker *hw);
 
+/*
+ * Gives the runtime turns (short sleeps under block_on, so that a
+ * single-thread executor runs its tasks too) until *counter reaches want
+ * or a generous bound passes.  Returns the last value seen.
+ */
+unsigned h_run_until(struct weft_runtime *rt, atomic_uint *counter,
+                     unsigned want);
+
 /* ---- a signal: "something changed, poll me again" ------------------- */
 
 struct h_signal {
@@ -140,6 +148,8 @@ struct h_waker {
 };
 
 void h_waker_init(struct h_waker *w);
+/* Drops the forward target: do it before the target's runtime closes. */
+void h_waker_unforward(struct h_waker *w);
 void h_waker_fini(struct h_waker *w);
 struct weft_waker h_waker_make(struct h_waker *w);
 void h_waker_forward_to(struct h_waker *w, const struct weft_waker *target);

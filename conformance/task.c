@@ -80,22 +80,13 @@ T3_detached_task_runs_and_drops_once(void **state)
 	struct weft_runtime *rt = h_rt_open(NULL);
 	struct h_probe probe = {0};
 	atomic_uint tally = 0;
-	struct weft_sleep s;
 	struct h_fut f;
-	uint64_t start;
 
 	(void)state;
 	h_fut_init(&f, &probe, H_FUT_YIELD, 5, 1);
 	f.tally = &tally;
 	weft_join_release(h_spawn(rt, &f.base)); /* detached before it ran */
-	/* Short block_ons give a single-thread executor its turns. */
-	start = h_now();
-	while (atomic_load(&tally) < 1 &&
-	       h_now() - start < 10 * h_prompt_ns()) {
-		weft_sleep_init(&s, WEFT_MSEC);
-		assert_int_equal(weft_block_on(rt, &s.base), 0);
-		weft_future_drop(&s.base);
-	}
+	h_run_until(rt, &tally, 1);
 	assert_int_equal(atomic_load(&tally), 1);
 	weft_runtime_close(rt);
 	assert_int_equal(atomic_load(&probe.drops), 1);
@@ -120,21 +111,13 @@ T4_abort_after_completion_keeps_output(void **state)
 	struct h_probe probe = {0};
 	struct join_by_hand j = {.out_size = sizeof(uint64_t)};
 	struct h_fut f;
-	int left = 10;
 	pthread_t t;
 
 	(void)state;
 	h_fut_init(&f, &probe, H_FUT_YIELD, 0, 55);
 	j.join = h_spawn(rt, &f.base);
 	/* Let it complete, then abort it from another thread, twice. */
-	while (atomic_load(&probe.readies) == 0 && left-- > 0) {
-		struct weft_yield y;
-
-		weft_yield_init(&y);
-		assert_int_equal(weft_block_on(rt, &y.base), 0);
-		weft_future_drop(&y.base);
-	}
-	assert_int_equal(atomic_load(&probe.readies), 1);
+	assert_int_equal(h_run_until(rt, &probe.readies, 1), 1);
 	t = h_thread(abort_main, j.join);
 	pthread_join(t, NULL);
 	weft_join_abort(j.join);
