@@ -19,8 +19,11 @@
  * An idle worker re-checks the queue under the mutex before it sleeps, so
  * no push can slip between its check and its sleep.
  *
- * block_on's thread polls the root future and takes part in driving, but
- * does not run tasks: N workers means N threads running tasks.
+ * block_on's thread polls the root future and sleeps on its own condition
+ * variable in between.  It neither runs tasks (N workers means N threads
+ * running tasks) nor drives: an idle worker drives, and block_on in the
+ * driver would put a thread switch between every readiness event and the
+ * worker that runs the task it wakes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -62,21 +65,23 @@ struct multi {
 	uint32_t nworkers;
 	struct multi_worker *workers;
 
-	/* Everything below up to the counters is guarded by lock. */
+	/* Guarded by lock, from here to `shut`. */
 	pthread_mutex_t lock;
 	struct weft_task *first, *last;
 	uint64_t depth;
 	struct multi_sleeper *sleepers; /* idle workers on their condvar */
-	struct multi_sleeper root;      /* block_on's thread */
-	bool root_sleeping;
 	bool driving;      /* a thread is inside (or entering) the driver */
 	bool drive_idle;   /* ... an idle worker, parked without timeout */
-	bool drive_root;   /* ... block_on's thread */
 	bool drive_kicked; /* ... and has been unparked already */
+	bool drive_kept;   /* ... and keeps the first task it wakes */
 	pthread_t drive_thread;
 	bool stop;
 	bool shut;
 
+	/* block_on's thread sleeps on root.cond, under root_lock. */
+	pthread_mutex_t root_lock;
+	struct multi_sleeper root;
+	bool root_sleeping;
 	atomic_bool root_woken;
 	atomic_bool running; /* block_on in progress */
 
@@ -152,15 +157,19 @@ impl_schedule(void *data, struct weft_task *t)
 	ex->last = t;
 	ex->depth++;
 	/*
-	 * One new task, one idle worker.  The driving worker is woken only
-	 * when nobody else sleeps, and only once per park; a worker that
-	 * drives only for a fairness check (drive_idle false) returns soon
-	 * anyway, and the thread inside the driver needs no unpark from
-	 * itself (wakes fired by its own park land here too).
+	 * One new task, one idle worker.  An idle worker that wakes tasks
+	 * from inside its own park keeps the first for itself (it runs it
+	 * as soon as the park returns, on a warm thread); the others wake
+	 * sleepers.  The driving worker is unparked only when nobody else
+	 * sleeps, and only once per park.  A worker that drives only for a
+	 * fairness check (drive_idle false) returns soon anyway.
 	 */
-	if (!impl_notify_sleeper_locked(ex) && ex->drive_idle &&
-	    !ex->drive_kicked &&
-	    !pthread_equal(ex->drive_thread, pthread_self())) {
+	if (ex->drive_idle && !ex->drive_kept &&
+	    pthread_equal(ex->drive_thread, pthread_self())) {
+		ex->drive_kept = true;
+	} else if (!impl_notify_sleeper_locked(ex) && ex->drive_idle &&
+	           !ex->drive_kicked &&
+	           !pthread_equal(ex->drive_thread, pthread_self())) {
 		ex->drive_kicked = true;
 		unpark = true;
 	}
@@ -180,19 +189,22 @@ impl_schedule(void *data, struct weft_task *t)
  * With lock held, which is released during the park: drives the driver
  * once.  `idle` says the caller has nothing else to do (an infinite wait
  * that schedule() may cut short) rather than checking for events.
- * `busy_after` says whether the caller goes on to run something: then
- * the driving duty passes to an idle thread, so that timers do not wait
- * for the caller to become idle again.
+ *
+ * After a mere check, a worker that went to sleep meanwhile (it saw
+ * `driving` and did not drive) is woken to drive in the checker's place,
+ * so that timers do not wait for the checker to become idle.  An idle
+ * worker that comes back with work does not hand over: it will be idle
+ * again soon, and a hand-over on every wake-up would cost a thread switch
+ * per message in ping-pong traffic; busy workers check the driver every
+ * MULTI_EVENT_INTERVAL tasks anyway.
  */
 static void
-impl_drive_locked(struct multi *ex, bool idle, bool root)
+impl_drive_locked(struct multi *ex, bool idle)
 {
-	bool busy_after;
-
 	ex->driving = true;
-	ex->drive_idle = idle && !root;
-	ex->drive_root = root;
+	ex->drive_idle = idle;
 	ex->drive_kicked = false;
+	ex->drive_kept = false;
 	ex->drive_thread = pthread_self();
 	pthread_mutex_unlock(&ex->lock);
 
@@ -203,16 +215,8 @@ impl_drive_locked(struct multi *ex, bool idle, bool root)
 	pthread_mutex_lock(&ex->lock);
 	ex->driving = false;
 	ex->drive_idle = false;
-	ex->drive_root = false;
-	if (root)
-		busy_after = atomic_load(&ex->root_woken);
-	else
-		busy_after = !idle || ex->first != NULL;
-	if (busy_after && !impl_notify_sleeper_locked(ex) && !root &&
-	    ex->root_sleeping) {
-		ex->root.notified = true;
-		pthread_cond_signal(&ex->root.cond);
-	}
+	if (!idle)
+		impl_notify_sleeper_locked(ex);
 }
 
 
@@ -228,7 +232,7 @@ impl_idle_locked(struct multi *ex, struct multi_worker *w)
 	struct multi_sleeper *s = &w->sleeper, **p;
 
 	if (!ex->driving) {
-		impl_drive_locked(ex, true, false);
+		impl_drive_locked(ex, true);
 		return;
 	}
 	atomic_fetch_add_explicit(&ex->parks, 1, memory_order_relaxed);
@@ -285,7 +289,7 @@ impl_worker_main(void *arg)
 		 */
 		if (++tick % MULTI_EVENT_INTERVAL == 0 && !ex->driving &&
 		    !ex->stop)
-			impl_drive_locked(ex, false, false);
+			impl_drive_locked(ex, false);
 	}
 	pthread_mutex_unlock(&ex->lock);
 	impl_current = NULL;
@@ -365,6 +369,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	if (r < 0)
 		goto fail_set;
 	pthread_mutex_init(&ex->lock, NULL);
+	pthread_mutex_init(&ex->root_lock, NULL);
 	pthread_cond_init(&ex->root.cond, NULL);
 	for (i = 0; i < ex->nworkers; i++) {
 		ex->workers[i].ex = ex;
@@ -382,6 +387,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 fail_threads:
 	impl_stop_workers(ex);
 	pthread_cond_destroy(&ex->root.cond);
+	pthread_mutex_destroy(&ex->root_lock);
 	pthread_mutex_destroy(&ex->lock);
 	ex->tasks->set_close(ex->set);
 	ex->tasks->set_free(ex->set);
@@ -414,8 +420,8 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 
 /*
  * block_on's future is not a task: its waker raises a flag and wakes the
- * block_on thread wherever it waits, on its condition variable or in the
- * driver.  It is valid as long as the executor is; clones are free.
+ * block_on thread if it sleeps.  It is valid as long as the executor is;
+ * clones are free.
  */
 static struct weft_waker impl_root_clone(const void *data);
 
@@ -423,7 +429,6 @@ static void
 impl_root_wake(const void *data)
 {
 	struct multi *ex = (struct multi *)data;
-	bool unpark = false;
 
 	/*
 	 * Whoever turns the flag on wakes the thread; a flag already on
@@ -433,19 +438,12 @@ impl_root_wake(const void *data)
 	 */
 	if (atomic_exchange(&ex->root_woken, true))
 		return;
-	pthread_mutex_lock(&ex->lock);
+	pthread_mutex_lock(&ex->root_lock);
 	if (ex->root_sleeping) {
 		ex->root.notified = true;
 		pthread_cond_signal(&ex->root.cond);
-	} else if (ex->drive_root && !ex->drive_kicked &&
-	           !pthread_equal(ex->drive_thread, pthread_self())) {
-		/* The block_on thread waits in the driver. */
-		ex->drive_kicked = true;
-		unpark = true;
 	}
-	pthread_mutex_unlock(&ex->lock);
-	if (unpark)
-		weft_driver_unpark(ex->driver);
+	pthread_mutex_unlock(&ex->root_lock);
 }
 
 
@@ -476,21 +474,13 @@ impl_root_clone(const void *data)
 static void
 impl_root_idle(struct multi *ex)
 {
-	pthread_mutex_lock(&ex->lock);
-	if (atomic_load(&ex->root_woken)) {
-		pthread_mutex_unlock(&ex->lock);
-		return;
-	}
-	if (!ex->driving) {
-		impl_drive_locked(ex, true, true);
-	} else {
-		ex->root_sleeping = true;
-		ex->root.notified = false;
-		while (!ex->root.notified && !atomic_load(&ex->root_woken))
-			pthread_cond_wait(&ex->root.cond, &ex->lock);
-		ex->root_sleeping = false;
-	}
-	pthread_mutex_unlock(&ex->lock);
+	pthread_mutex_lock(&ex->root_lock);
+	ex->root_sleeping = true;
+	ex->root.notified = false;
+	while (!ex->root.notified && !atomic_load(&ex->root_woken))
+		pthread_cond_wait(&ex->root.cond, &ex->root_lock);
+	ex->root_sleeping = false;
+	pthread_mutex_unlock(&ex->root_lock);
 }
 
 
@@ -568,6 +558,7 @@ impl_fini(struct weft_executor *self)
 	ex->tasks->set_free(ex->set);
 	impl_free_workers(ex);
 	pthread_cond_destroy(&ex->root.cond);
+	pthread_mutex_destroy(&ex->root_lock);
 	pthread_mutex_destroy(&ex->lock);
 }
 

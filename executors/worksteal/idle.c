@@ -35,12 +35,11 @@
  * at the queues, so either the producer sees no searcher (and notifies)
  * or the last searcher sees the push (and notifies).
  *
- * The driver.  A parking thread (worker or block_on's) that finds the
- * driver free parks in it with no timeout — the driver bounds the wait by
- * its next timer itself — and the others wait on their condition
- * variable.  A worker that wakes from the driver counts itself unparked
- * and searching: when it finds work, rule 3 wakes another worker, which,
- * finding nothing, parks in the driver in its place.
+ * The driver.  A parking worker that finds the driver free parks in it with no
+ * timeout — the driver bounds the wait by its next timer itself — and the
+ * others wait on their condition variable.  A worker that wakes from the driver
+ * counts itself unparked and searching: when it finds work, rule 3 wakes
+ * another worker, which, finding nothing, parks in the driver in its place.
  */
 #include <stdlib.h>
 
@@ -73,16 +72,14 @@ impl_drive(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 {
 	p->in_driver = true;
 	p->thread = pthread_self();
-	if (w)
-		w->in_driver = true;
+	w->in_driver = true;
 	pthread_mutex_unlock(&p->lock);
 
 	weft_driver_park(ex->driver, WEFT_TIMEOUT_INFINITE);
 
 	pthread_mutex_lock(&p->lock);
 	p->in_driver = false;
-	if (w)
-		w->in_driver = false;
+	w->in_driver = false;
 	/*
 	 * Release pairs with the acquire of the next thread to take the
 	 * driver: the driver's own lock orders its state, this orders ours.
@@ -91,17 +88,19 @@ impl_drive(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 }
 
 
+/*
+ * Only workers drive (w non-NULL).  block_on's thread in the driver would
+ * put a thread switch between every readiness event and the worker that
+ * runs the task it wakes; it sleeps on its condition variable instead.
+ */
 void
 weft__ws_parker_park(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 {
-	bool drove = false;
-
 	pthread_mutex_lock(&p->lock);
 	if (!p->notified && !atomic_load(&ex->stop)) {
-		if (!atomic_exchange_explicit(&ex->driver_busy, true,
-		                              memory_order_acquire)) {
+		if (w && !atomic_exchange_explicit(&ex->driver_busy, true,
+		                                   memory_order_acquire)) {
 			impl_drive(ex, p, w);
-			drove = true;
 		} else {
 			while (!p->notified && !atomic_load(&ex->stop))
 				pthread_cond_wait(&p->cond, &p->lock);
@@ -109,13 +108,6 @@ weft__ws_parker_park(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 	}
 	p->notified = false;
 	pthread_mutex_unlock(&p->lock);
-	/*
-	 * block_on's thread leaving the driver hands it over: a parked
-	 * worker takes it, so timers keep firing while block_on polls.
-	 * Workers hand it over through rule 3 instead.
-	 */
-	if (drove && !w)
-		weft__ws_notify_parked(ex);
 }
 
 

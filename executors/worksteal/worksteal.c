@@ -10,8 +10,8 @@
  * the driver.  Tasks, wakers and join handles come from the host's task
  * core.
  *
- * block_on's thread polls the root future and may drive the driver while
- * it waits, but does not run tasks: N workers, N threads running tasks.
+ * block_on's thread polls the root future and sleeps in between; it
+ * neither runs tasks (N workers, N threads running tasks) nor drives.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -478,7 +478,7 @@ fail_alloc:
 
 /*
  * block_on's future is not a task: its waker raises a flag and unparks
- * block_on's thread, on its condition variable or in the driver.  Whoever
+ * block_on's thread from its condition variable.  Whoever
  * raises the flag unparks; a flag already raised has not been consumed
  * yet, and the thread looks at it before it parks again.  Valid as long
  * as the executor is; clones are free.
