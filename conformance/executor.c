@@ -592,6 +592,7 @@ E6_abort_drops_future_once(void **state)
 struct spinner {
 	struct weft_future base;
 	atomic_bool *stop;
+	atomic_int *stage; /* what the root waits for: 0 a task, 1 a timer */
 	uint64_t started;
 };
 
@@ -607,8 +608,8 @@ spinner_poll(struct weft_future *base, struct weft_context *cx)
 		return WEFT_READY;
 	if (h_now() - s->started > 5 * h_prompt_ns()) {
 		h_violation(
-		    "E7: a yielding task starved the others for %llu "
-		    "ms",
+		    "E7: a yielding task starved %s for %llu ms",
+		    atomic_load(s->stage) ? "a 10 ms timer" : "another task",
 		    (unsigned long long)((h_now() - s->started) / WEFT_MSEC));
 		return WEFT_READY;
 	}
@@ -624,6 +625,7 @@ struct fair_root {
 	struct weft_coro co;
 	struct weft_runtime *rt;
 	atomic_bool stop;
+	atomic_int stage;
 	struct h_probe probe;
 	struct h_fut other;
 	struct weft_join_future spin_join, other_join;
@@ -635,7 +637,7 @@ static weft_poll
 fair_root_step(void *arg, struct weft_context *cx)
 {
 	struct fair_root *fr = arg;
-	struct spinner sp = {{&spinner_vtable}, &fr->stop, 0};
+	struct spinner sp = {{&spinner_vtable}, &fr->stop, &fr->stage, 0};
 
 	WEFT_BEGIN(&fr->co);
 	weft_join_future_init(&fr->spin_join, h_spawn(fr->rt, &sp.base), NULL,
@@ -645,6 +647,7 @@ fair_root_step(void *arg, struct weft_context *cx)
 	                      NULL, 0);
 	/* Another task, then a timer, must run while the spinner spins. */
 	WEFT_AWAIT(&fr->co, cx, &fr->other_join);
+	atomic_store(&fr->stage, 1);
 	weft_sleep_init(&fr->sleep, 10 * WEFT_MSEC);
 	WEFT_AWAIT(&fr->co, cx, &fr->sleep);
 	atomic_store(&fr->stop, true);
