@@ -65,6 +65,7 @@ now_ns(void)
 struct root {
 	struct weft_future base;
 	atomic_long left;
+	pthread_mutex_t lock; /* the last task's wake against the drop */
 	struct weft_waker waker;
 	void (*start)(struct root *r, struct weft_context *cx);
 	bool started;
@@ -77,7 +78,9 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 
 	if (!r->started) {
 		r->started = true;
+		pthread_mutex_lock(&r->lock);
 		r->waker = weft_waker_clone(&cx->waker);
+		pthread_mutex_unlock(&r->lock);
 		r->start(r, cx);
 	}
 	return atomic_load(&r->left) == 0 ? WEFT_READY : WEFT_PENDING;
@@ -86,7 +89,11 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 static void
 root_drop(struct weft_future *f)
 {
-	weft_waker_drop(&((struct root *)f)->waker);
+	struct root *r = (struct root *)f;
+
+	pthread_mutex_lock(&r->lock);
+	weft_waker_drop(&r->waker);
+	pthread_mutex_unlock(&r->lock);
 }
 
 WEFT_FUTURE_VTABLE_NO_OUTPUT(root_vtable, struct root, root_poll, root_drop);
@@ -94,8 +101,11 @@ WEFT_FUTURE_VTABLE_NO_OUTPUT(root_vtable, struct root, root_poll, root_drop);
 static void
 root_done(struct root *r)
 {
-	if (atomic_fetch_sub(&r->left, 1) == 1)
+	if (atomic_fetch_sub(&r->left, 1) == 1) {
+		pthread_mutex_lock(&r->lock);
 		weft_waker_wake_by_ref(&r->waker);
+		pthread_mutex_unlock(&r->lock);
+	}
 }
 
 
@@ -439,7 +449,9 @@ static int
 bench_one(const char *executor, const struct shape *sh)
 {
 	struct weft_executor_stats st = {.size = sizeof(st)};
-	struct root r = {.base.vtable = &root_vtable, .start = sh->start};
+	struct root r = {.base.vtable = &root_vtable,
+	                 .lock = PTHREAD_MUTEX_INITIALIZER,
+	                 .start = sh->start};
 	struct weft_runtime *rt = open_runtime(executor);
 	struct rusage ru;
 	uint64_t t0, t1;

@@ -60,13 +60,19 @@ now_ns(void)
 /*
  * block_on's future: ready once *count >= target.  Whoever moves the
  * counter to the target wakes `waker`, stored before anything can.
+ *
+ * The lock matters on threaded executors: the root may see the count,
+ * return and be dropped while the task that moved it has not called the
+ * waker yet.  Waking and dropping under the lock keeps the two apart; the
+ * struct itself outlives the runtime, whose close joins the workers.
  */
 struct until {
 	struct weft_future base;
 	atomic_uint_fast64_t count;
 	uint64_t target;
+	pthread_mutex_t lock;
 	struct weft_waker waker;
-	atomic_bool stored;
+	bool stored;
 };
 
 static weft_poll
@@ -74,17 +80,23 @@ until_poll(struct weft_future *f, struct weft_context *cx)
 {
 	struct until *u = (struct until *)f;
 
-	if (!atomic_load(&u->stored)) {
+	pthread_mutex_lock(&u->lock);
+	if (!u->stored) {
 		u->waker = weft_waker_clone(&cx->waker);
-		atomic_store(&u->stored, true);
+		u->stored = true;
 	}
+	pthread_mutex_unlock(&u->lock);
 	return atomic_load(&u->count) >= u->target ? WEFT_READY : WEFT_PENDING;
 }
 
 static void
 until_drop(struct weft_future *f)
 {
-	weft_waker_drop(&((struct until *)f)->waker);
+	struct until *u = (struct until *)f;
+
+	pthread_mutex_lock(&u->lock);
+	weft_waker_drop(&u->waker);
+	pthread_mutex_unlock(&u->lock);
 }
 
 WEFT_FUTURE_VTABLE_NO_OUTPUT(until_vtable, struct until, until_poll,
@@ -96,14 +108,18 @@ until_init(struct until *u, uint64_t target)
 	memset(u, 0, sizeof(*u));
 	u->base.vtable = &until_vtable;
 	u->target = target;
+	pthread_mutex_init(&u->lock, NULL);
 }
 
 /* One step towards the target; the last wakes the root. */
 static void
 until_add(struct until *u)
 {
-	if (atomic_fetch_add(&u->count, 1) + 1 == u->target)
+	if (atomic_fetch_add(&u->count, 1) + 1 == u->target) {
+		pthread_mutex_lock(&u->lock);
 		weft_waker_wake_by_ref(&u->waker);
+		pthread_mutex_unlock(&u->lock);
+	}
 }
 
 
