@@ -35,25 +35,6 @@ F1_completed_future_dropped_once(void **state)
 }
 
 
-struct tally_wait {
-	struct h_signal *sig;
-	atomic_uint *tally;
-	unsigned want;
-};
-
-
-static weft_poll
-tally_wait_step(void *arg, struct weft_context *cx)
-{
-	struct tally_wait *t = arg;
-
-	if (atomic_load(t->tally) >= t->want)
-		return WEFT_READY;
-	h_signal_listen(t->sig, cx);
-	return atomic_load(t->tally) >= t->want ? WEFT_READY : WEFT_PENDING;
-}
-
-
 static void
 F1_ten_thousand_tasks_dropped_once(void **state)
 {
@@ -62,7 +43,7 @@ F1_ten_thousand_tasks_dropped_once(void **state)
 	struct h_probe *probes = calloc(N, sizeof(*probes));
 	struct h_signal sig;
 	atomic_uint tally = 0;
-	struct tally_wait tw = {&sig, &tally, N};
+	struct h_tally_wait tw = {&sig, &tally, N};
 	unsigned i, bad = 0;
 
 	(void)state;
@@ -77,7 +58,7 @@ F1_ten_thousand_tasks_dropped_once(void **state)
 		/* Detached: nobody joins, the task still runs and is freed. */
 		assert_int_equal(weft_spawn(rt, &f.base, NULL), 0);
 	}
-	assert_int_equal(h_block_on_fn(rt, tally_wait_step, &tw), 0);
+	assert_int_equal(h_block_on_fn(rt, h_tally_wait_step, &tw), 0);
 	h_signal_fini(&sig);
 	weft_runtime_close(rt);
 	for (i = 0; i < N; i++) {

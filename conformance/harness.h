@@ -47,8 +47,9 @@ struct h_group {
 	size_t count;
 };
 
-extern const struct h_group h_group_waker, h_group_future, h_group_executor,
-    h_group_task, h_group_driver, h_group_reactor, h_group_plugin;
+extern const struct h_group h_group_plugin, h_group_waker, h_group_future,
+    h_group_task, h_group_executor, h_group_lifecycle, h_group_driver,
+    h_group_batch, h_group_reactor, h_group_reactor_caps;
 
 /*
  * Every test runs under the watchdog: the setup arms it with the test's
@@ -133,6 +134,18 @@ void h_signal_fini(struct h_signal *s);
 void h_signal_listen(struct h_signal *s, struct weft_context *cx);
 /* Any thread. */
 void h_signal_notify(struct h_signal *s);
+
+/* Waits in a root until *tally reaches want; sig is notified on change. */
+struct h_tally_wait {
+	struct h_signal *sig;
+	atomic_uint *tally;
+	unsigned want;
+};
+
+weft_poll h_tally_wait_step(void *arg, struct weft_context *cx);
+
+/* A step that wakes itself *(int *)arg times, then is ready. */
+weft_poll h_yield_n(void *arg, struct weft_context *cx);
 
 /* ---- counting wakers ----------------------------------------------- */
 

@@ -204,18 +204,6 @@ wake_by_ref_main(void *arg)
 }
 
 
-static weft_poll
-yield_some(void *arg, struct weft_context *cx)
-{
-	int *left = arg;
-
-	if ((*left)-- <= 0)
-		return WEFT_READY;
-	weft_waker_wake_by_ref(&cx->waker);
-	return WEFT_PENDING;
-}
-
-
 static void
 W2_wake_after_completion_is_harmless(void **state)
 {
@@ -240,7 +228,7 @@ W2_wake_after_completion_is_harmless(void **state)
 	pthread_join(t, NULL);
 	weft_waker_wake(&slots[1]);
 	/* Give a wrongly requeued task the chance to be polled. */
-	assert_int_equal(h_block_on_fn(rt, yield_some, &left), 0);
+	assert_int_equal(h_block_on_fn(rt, h_yield_n, &left), 0);
 	assert_int_equal(atomic_load(&probe.polls), 1);
 
 	/* After shutdown too. */

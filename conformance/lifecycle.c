@@ -1,0 +1,519 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * E rules, second half: shutdown, abort, fairness, waker identity,
+ * statistics and threading, through a real runtime.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* ---- E5: shutdown -------------------------------------------------- */
+
+static int
+join_poll_now(struct weft_join *join)
+{
+	struct weft_context cx;
+
+	weft_context_init(&cx, weft_waker_noop(), NULL, NULL);
+	return weft_join_poll(join, &cx, NULL, 0);
+}
+
+
+static void
+E5_shutdown_drops_every_future_once(void **state)
+{
+	enum { N = 200 };
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct h_probe *probes = calloc(N, sizeof(*probes));
+	struct weft_join *joins[N];
+	int i, left = 5, canceled = 0;
+
+	(void)state;
+	assert_non_null(probes);
+	for (i = 0; i < N; i++) {
+		struct h_fut f;
+
+		/* Half wait forever, half stay runnable forever. */
+		h_fut_init(&f, &probes[i], i % 2 ? H_FUT_HOLD : H_FUT_YIELD,
+		           UINT32_MAX, 0);
+		joins[i] = h_spawn(rt, &f.base);
+	}
+	assert_int_equal(h_block_on_fn(rt, h_yield_n, &left), 0);
+	weft_runtime_shutdown(rt);
+	for (i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&probes[i].drops), 1);
+	weft_runtime_shutdown(rt); /* idempotent */
+	for (i = 0; i < N; i++) {
+		canceled += join_poll_now(joins[i]) == WEFT_ECANCELED;
+		weft_join_release(joins[i]);
+	}
+	weft_runtime_close(rt);
+	for (i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&probes[i].drops), 1);
+	free(probes);
+	assert_int_equal(canceled, N);
+	H_NO_VIOLATIONS();
+}
+
+
+/* Waits on a timer or on a socket through the runtime's driver. */
+struct waiter {
+	struct weft_future base;
+	struct h_probe *probe;
+	atomic_uint *first_polls;
+	struct h_signal *sig;
+	struct weft_sleep sleep;
+	struct weft_driver *driver;
+	int fd; /* -1: wait on the sleep */
+	uint64_t io;
+};
+
+
+static weft_poll
+waiter_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct waiter *w = (struct waiter *)base;
+	uint32_t ready = 0;
+	int r;
+
+	if (atomic_fetch_add(&w->probe->polls, 1) == 0) {
+		atomic_fetch_add(w->first_polls, 1);
+		h_signal_notify(w->sig);
+	}
+	if (w->fd < 0)
+		return weft_future_poll(&w->sleep.base, cx);
+	if (!w->io) {
+		w->driver = cx->driver;
+		r = weft_driver_io_add(w->driver, w->fd, WEFT_READABLE, &w->io);
+		if (r < 0) {
+			h_violation("D3: io_add failed: %s", weft_strerror(r));
+			return WEFT_READY;
+		}
+	}
+	r = weft_driver_io_poll(w->driver, w->io, WEFT_READABLE, cx, &ready);
+	return r == WEFT_PENDING ? WEFT_PENDING : WEFT_READY;
+}
+
+
+static void
+waiter_drop(struct weft_future *base)
+{
+	struct waiter *w = (struct waiter *)base;
+
+	weft_future_drop(&w->sleep.base);
+	if (w->io)
+		weft_driver_io_del(w->driver, w->io);
+	if (atomic_fetch_add(&w->probe->drops, 1))
+		h_violation("F1: a waiting future was dropped twice");
+}
+
+
+WEFT_FUTURE_VTABLE_NO_OUTPUT(waiter_vtable, struct waiter, waiter_poll,
+                             waiter_drop);
+
+
+static void
+E5_shutdown_while_waiting_on_timers_and_io(void **state)
+{
+	enum { N = 20 };
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct h_probe probes[2 * N];
+	int fds[N][2];
+	struct h_signal sig;
+	atomic_uint first = 0;
+	struct h_tally_wait tw = {&sig, &first, 2 * N};
+	int i;
+
+	(void)state;
+	memset(probes, 0, sizeof(probes));
+	h_signal_init(&sig);
+	for (i = 0; i < 2 * N; i++) {
+		struct waiter w = {
+		    .base = {&waiter_vtable},
+		    .probe = &probes[i],
+		    .first_polls = &first,
+		    .sig = &sig,
+		    .fd = -1,
+		};
+
+		if (i < N) {
+			weft_sleep_init(&w.sleep, 3600 * WEFT_SEC);
+		} else {
+			h_socketpair(fds[i - N]);
+			w.fd = fds[i - N][0];
+		}
+		assert_int_equal(weft_spawn(rt, &w.base, NULL), 0);
+	}
+	assert_int_equal(h_block_on_fn(rt, h_tally_wait_step, &tw), 0);
+	weft_runtime_shutdown(rt);
+	for (i = 0; i < 2 * N; i++)
+		assert_int_equal(atomic_load(&probes[i].drops), 1);
+	h_signal_fini(&sig);
+	weft_runtime_close(rt);
+	for (i = 0; i < N; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
+	for (i = 0; i < 2 * N; i++)
+		assert_int_equal(atomic_load(&probes[i].drops), 1);
+	H_NO_VIOLATIONS();
+}
+
+
+/* ---- E6: abort ----------------------------------------------------- */
+
+static void *
+abort_twice(void *arg)
+{
+	weft_join_abort(arg);
+	weft_join_abort(arg);
+	return NULL;
+}
+
+
+static void
+E6_abort_drops_future_once(void **state)
+{
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct h_probe probe = {0};
+	struct weft_join_future jf;
+	struct weft_join *join;
+	struct h_fut f;
+	pthread_t t;
+
+	(void)state;
+	h_fut_init(&f, &probe, H_FUT_HOLD, 0, 0);
+	join = h_spawn(rt, &f.base);
+	assert_int_equal(h_run_until(rt, &probe.polls, 1), 1);
+	t = h_thread(abort_twice, join);
+	pthread_join(t, NULL);
+	weft_join_future_init(&jf, join, NULL, 0);
+	assert_int_equal(weft_block_on(rt, &jf.base), 0);
+	assert_int_equal(jf.status, WEFT_ECANCELED);
+	weft_future_drop(&jf.base);
+	/* Dropped on the executor, once, and never polled again. */
+	assert_int_equal(atomic_load(&probe.drops), 1);
+	assert_int_equal(atomic_load(&probe.polls), 1);
+	weft_runtime_close(rt);
+	assert_int_equal(atomic_load(&probe.drops), 1);
+	H_NO_VIOLATIONS();
+}
+
+
+/* ---- E7: fairness -------------------------------------------------- */
+
+struct spinner {
+	struct weft_future base;
+	atomic_bool *stop;
+	atomic_int *stage; /* what the root waits for: 0 a task, 1 a timer */
+	uint64_t started;
+};
+
+
+static weft_poll
+spinner_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct spinner *s = (struct spinner *)base;
+
+	if (!s->started)
+		s->started = h_now();
+	if (atomic_load(s->stop))
+		return WEFT_READY;
+	if (h_now() - s->started > 5 * h_prompt_ns()) {
+		h_violation(
+		    "E7: a yielding task starved %s for %llu ms",
+		    atomic_load(s->stage) ? "a 10 ms timer" : "another task",
+		    (unsigned long long)((h_now() - s->started) / WEFT_MSEC));
+		return WEFT_READY;
+	}
+	weft_waker_wake_by_ref(&cx->waker);
+	return WEFT_PENDING;
+}
+
+
+WEFT_FUTURE_VTABLE_NO_OUTPUT(spinner_vtable, struct spinner, spinner_poll,
+                             NULL);
+
+struct fair_root {
+	struct weft_coro co;
+	struct weft_runtime *rt;
+	atomic_bool stop;
+	atomic_int stage;
+	struct h_probe probe;
+	struct h_fut other;
+	struct weft_join_future spin_join, other_join;
+	struct weft_sleep sleep;
+};
+
+
+static weft_poll
+fair_root_step(void *arg, struct weft_context *cx)
+{
+	struct fair_root *fr = arg;
+	struct spinner sp = {{&spinner_vtable}, &fr->stop, &fr->stage, 0};
+
+	WEFT_BEGIN(&fr->co);
+	weft_join_future_init(&fr->spin_join, h_spawn(fr->rt, &sp.base), NULL,
+	                      0);
+	h_fut_init(&fr->other, &fr->probe, H_FUT_YIELD, 3, 0);
+	weft_join_future_init(&fr->other_join, h_spawn(fr->rt, &fr->other.base),
+	                      NULL, 0);
+	/* Another task, then a timer, must run while the spinner spins. */
+	WEFT_AWAIT(&fr->co, cx, &fr->other_join);
+	atomic_store(&fr->stage, 1);
+	weft_sleep_init(&fr->sleep, 10 * WEFT_MSEC);
+	WEFT_AWAIT(&fr->co, cx, &fr->sleep);
+	atomic_store(&fr->stop, true);
+	WEFT_AWAIT(&fr->co, cx, &fr->spin_join);
+	WEFT_END(&fr->co);
+}
+
+
+static void
+E7_yielding_task_does_not_starve_others(void **state)
+{
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct fair_root fr;
+
+	(void)state;
+	memset(&fr, 0, sizeof(fr));
+	fr.rt = rt;
+	assert_int_equal(h_block_on_fn(rt, fair_root_step, &fr), 0);
+	weft_future_drop(&fr.spin_join.base);
+	weft_future_drop(&fr.other_join.base);
+	weft_future_drop(&fr.sleep.base);
+	weft_runtime_close(rt);
+	H_NO_VIOLATIONS();
+}
+
+
+/* ---- E8: waker identity -------------------------------------------- */
+
+struct ident {
+	struct weft_future base;
+	struct weft_waker first; /* value only: never woken or dropped */
+	int polls;
+};
+
+
+static weft_poll
+ident_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct ident *id = (struct ident *)base;
+	struct weft_waker c;
+
+	if (id->polls++ == 0)
+		id->first = cx->waker;
+	else if (!weft_waker_will_wake(&id->first, &cx->waker))
+		h_violation("E8: poll %d got another waker than poll 1",
+		            id->polls);
+	c = weft_waker_clone(&cx->waker);
+	if (!weft_waker_will_wake(&c, &cx->waker))
+		h_violation("E8: a clone does not will_wake its original");
+	weft_waker_drop(&c);
+	if (id->polls < 3) {
+		weft_waker_wake_by_ref(&cx->waker);
+		return WEFT_PENDING;
+	}
+	return WEFT_READY;
+}
+
+
+WEFT_FUTURE_VTABLE(ident_vtable, struct ident, first, ident_poll, NULL);
+
+
+static void
+E8_waker_identity_is_stable(void **state)
+{
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct ident a = {{&ident_vtable}, {0, 0}, 0}, b = a, root = a;
+	struct weft_waker wa, wb;
+	struct weft_join_future ja, jb;
+
+	(void)state;
+	weft_join_future_init(&ja, h_spawn(rt, &a.base), &wa, sizeof(wa));
+	weft_join_future_init(&jb, h_spawn(rt, &b.base), &wb, sizeof(wb));
+	assert_int_equal(weft_block_on(rt, &ja.base), 0);
+	assert_int_equal(weft_block_on(rt, &jb.base), 0);
+	weft_future_drop(&ja.base);
+	weft_future_drop(&jb.base);
+	assert_int_equal(weft_block_on(rt, &root.base), 0);
+	weft_future_drop(&root.base);
+	/* Values compared only: two tasks never share a waker. */
+	assert_false(weft_waker_will_wake(&wa, &wb));
+	weft_runtime_close(rt);
+	H_NO_VIOLATIONS();
+}
+
+
+/* ---- E9: statistics ------------------------------------------------ */
+
+#define STAT_END(m)                                                            \
+	(offsetof(struct weft_executor_stats, m) +                             \
+	 sizeof(((struct weft_executor_stats *)0)->m))
+
+
+static void
+E9_stats_are_monotonic(void **state)
+{
+	struct weft_runtime *rt = h_rt_open(NULL);
+	struct weft_executor_stats a, b;
+	struct h_probe probe[10];
+	atomic_uint tally = 0;
+	int i, r;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	r = weft_runtime_stats(rt, &a);
+	if (r == WEFT_ENOTSUP) {
+		weft_runtime_close(rt);
+		skip(); /* stats is optional */
+	}
+	assert_int_equal(r, 0);
+	assert_true(a.size >= STAT_END(workers) && a.size <= sizeof(a));
+	memset(probe, 0, sizeof(probe));
+	for (i = 0; i < 10; i++) {
+		struct h_fut f;
+
+		h_fut_init(&f, &probe[i], H_FUT_YIELD, 1, 0);
+		f.tally = &tally;
+		assert_int_equal(weft_spawn(rt, &f.base, NULL), 0);
+	}
+	for (i = 0; i < 1000 && atomic_load(&tally) < 10; i++) {
+		int left = 3;
+
+		assert_int_equal(h_block_on_fn(rt, h_yield_n, &left), 0);
+	}
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b);
+	assert_int_equal(weft_runtime_stats(rt, &b), 0);
+	assert_int_equal(b.size, a.size);
+	/* Counters the executor filled never go down. */
+	if (b.size >= STAT_END(spawned))
+		assert_true(b.spawned >= a.spawned + 10);
+	if (b.size >= STAT_END(polls))
+		assert_true(b.polls >= a.polls + 20);
+	if (b.size >= STAT_END(completed))
+		assert_true(b.completed >= a.completed);
+	if (b.size >= STAT_END(parks))
+		assert_true(b.parks >= a.parks);
+	if (b.size >= STAT_END(foreign_wakes))
+		assert_true(b.foreign_wakes >= a.foreign_wakes);
+	if (b.size >= STAT_END(steals))
+		assert_true(b.steals >= a.steals);
+	weft_runtime_close(rt);
+}
+
+
+/* ---- E10: threads -------------------------------------------------- */
+
+static void
+record_threads(struct weft_runtime *rt, struct h_probe *probes, int n)
+{
+	struct weft_join_future jf[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct h_fut f;
+
+		h_fut_init(&f, &probes[i], H_FUT_YIELD, 2, 0);
+		weft_join_future_init(&jf[i], h_spawn(rt, &f.base), NULL, 0);
+	}
+	for (i = 0; i < n; i++) {
+		assert_int_equal(weft_block_on(rt, &jf[i].base), 0);
+		weft_future_drop(&jf[i].base);
+	}
+}
+
+
+static void
+E10_single_thread_polls_on_block_on_thread(void **state)
+{
+	struct weft_runtime *rt;
+	struct h_probe probes[16];
+	int i;
+
+	(void)state;
+	if (h_opt.executor_flags & WEFT_EXECUTOR_MULTI_THREAD)
+		skip(); /* claims MULTI_THREAD: polls anywhere */
+	rt = h_rt_open(NULL);
+	memset(probes, 0, sizeof(probes));
+	record_threads(rt, probes, 16);
+	weft_runtime_close(rt);
+	for (i = 0; i < 16; i++)
+		assert_true(atomic_load(&probes[i].poll_thread) ==
+		            (uintptr_t)pthread_self());
+	H_NO_VIOLATIONS();
+}
+
+
+struct slow {
+	struct weft_future base;
+	struct h_probe *probe;
+};
+
+
+static weft_poll
+slow_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct slow *s = (struct slow *)base;
+
+	(void)cx;
+	atomic_store(&s->probe->poll_thread, (uintptr_t)pthread_self());
+	h_sleep_ns(2 * WEFT_MSEC); /* blocks its worker: others must help */
+	return WEFT_READY;
+}
+
+
+WEFT_FUTURE_VTABLE_NO_OUTPUT(slow_vtable, struct slow, slow_poll, NULL);
+
+
+static void
+E10_multi_thread_polls_on_several_threads(void **state)
+{
+	enum { N = 64 };
+	struct weft_runtime *rt;
+	struct h_probe probes[N];
+	struct weft_join_future jf[N];
+	int i, distinct = 1;
+
+	(void)state;
+	if (!(h_opt.executor_flags & WEFT_EXECUTOR_MULTI_THREAD))
+		skip(); /* capability not claimed */
+	rt = h_rt_open("4");
+	memset(probes, 0, sizeof(probes));
+	for (i = 0; i < N; i++) {
+		struct slow s = {{&slow_vtable}, &probes[i]};
+
+		weft_join_future_init(&jf[i], h_spawn(rt, &s.base), NULL, 0);
+	}
+	for (i = 0; i < N; i++) {
+		assert_int_equal(weft_block_on(rt, &jf[i].base), 0);
+		weft_future_drop(&jf[i].base);
+	}
+	weft_runtime_close(rt);
+	for (i = 1; i < N; i++)
+		if (atomic_load(&probes[i].poll_thread) !=
+		    atomic_load(&probes[0].poll_thread))
+			distinct++;
+	assert_true(distinct > 1);
+}
+
+
+static const struct CMUnitTest tests[] = {
+    H_TEST(E5_shutdown_drops_every_future_once),
+    H_TEST(E5_shutdown_while_waiting_on_timers_and_io),
+    H_TEST(E6_abort_drops_future_once),
+    H_TEST(E7_yielding_task_does_not_starve_others),
+    H_TEST(E8_waker_identity_is_stable),
+    H_TEST(E9_stats_are_monotonic),
+    H_TEST(E10_single_thread_polls_on_block_on_thread),
+    H_TEST(E10_multi_thread_polls_on_several_threads),
+};
+
+H_GROUP(h_group_lifecycle, "lifecycle", tests);
