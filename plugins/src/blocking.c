@@ -151,22 +151,43 @@ fail:
 
 
 WEFT__HIDDEN void
-weft__blocking_free(struct weft__blocking *b)
+weft__blocking_close(struct weft__blocking *b)
 {
 	struct job *j;
+	unsigned started;
 
 	if (!b)
 		return;
 	pthread_mutex_lock(&b->lock);
+	if (b->closed) {
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
 	b->closed = true;
+	started = b->started;
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	for (unsigned i = 0; i < b->started; i++)
+	/* No thread starts after closed is set, so `started` is final. */
+	for (unsigned i = 0; i < started; i++)
 		pthread_join(b->threads[i], NULL);
 	/* Threads drain the queue before they exit; this is for none started.
 	 */
-	while ((j = pool_pop(b)))
+	pthread_mutex_lock(&b->lock);
+	while ((j = pool_pop(b))) {
+		pthread_mutex_unlock(&b->lock);
 		job_run(j);
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+
+WEFT__HIDDEN void
+weft__blocking_free(struct weft__blocking *b)
+{
+	if (!b)
+		return;
+	weft__blocking_close(b);
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->lock);
 	free(b->threads);

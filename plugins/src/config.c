@@ -43,6 +43,7 @@ struct weft_config {
 	char workers[16];
 	char use_env[8];
 	char blocking_threads[16];
+	char allow_writable_plugins[8];
 };
 
 enum key_id {
@@ -52,6 +53,7 @@ enum key_id {
 	KEY_PLUGIN_PATH,
 	KEY_USE_ENV,
 	KEY_BLOCKING_THREADS,
+	KEY_ALLOW_WRITABLE,
 	KEY_COUNT,
 };
 
@@ -208,6 +210,7 @@ static const struct key_desc keys[KEY_COUNT] = {
     KEY(KEY_PLUGIN_PATH, plugin_path, check_any),
     KEY(KEY_USE_ENV, use_env, check_bool),
     KEY(KEY_BLOCKING_THREADS, blocking_threads, check_workers),
+    KEY(KEY_ALLOW_WRITABLE, allow_writable_plugins, check_bool),
 };
 
 static int
@@ -234,6 +237,8 @@ config_defaults(struct weft_config *cfg)
 	snprintf(cfg->workers, sizeof(cfg->workers), "0");
 	snprintf(cfg->use_env, sizeof(cfg->use_env), "true");
 	snprintf(cfg->blocking_threads, sizeof(cfg->blocking_threads), "0");
+	snprintf(cfg->allow_writable_plugins,
+	         sizeof(cfg->allow_writable_plugins), "false");
 }
 
 
@@ -644,7 +649,8 @@ weft__settings_resolve(struct weft__settings *out,
 	/* check_workers() only ever stores a number no larger than the cap. */
 	out->workers = (unsigned)strtoul(work.workers, NULL, 10);
 	out->blocking_threads =
-		(unsigned)strtoul(work.blocking_threads, NULL, 10);
+	    (unsigned)strtoul(work.blocking_threads, NULL, 10);
 	out->use_env = strcmp(work.use_env, "true") == 0;
+	out->allow_writable = strcmp(work.allow_writable_plugins, "true") == 0;
 	return 0;
 }

@@ -83,6 +83,7 @@ struct weft__driver {
 	struct weft__blocking *pool; /* made on first use; then constant */
 	unsigned pool_max;
 	bool concurrent_ctl; /* the reactor allows ctl during wait */
+	bool shut;           /* runtime shut down: no more blocking jobs */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
@@ -578,10 +579,27 @@ impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 	int err = 0;
 
 	pthread_mutex_lock(&d->lock);
-	if (!d->pool)
+	if (d->shut)
+		err = WEFT_ECLOSED;
+	else if (!d->pool)
 		err = weft__blocking_new(&d->pool, d->pool_max);
 	pthread_mutex_unlock(&d->lock);
 	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
+}
+
+
+void
+weft__driver_shutdown(struct weft__driver *d)
+{
+	struct weft__blocking *pool;
+
+	pthread_mutex_lock(&d->lock);
+	d->shut = true;
+	pool = d->pool;
+	pthread_mutex_unlock(&d->lock);
+	/* The pool stays allocated until the driver is freed: a racing
+	 * blocking call may still hold it, and finds it closed. */
+	weft__blocking_close(pool);
 }
 
 

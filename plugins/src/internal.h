@@ -29,6 +29,7 @@ struct weft__settings {
 	unsigned workers;
 	unsigned blocking_threads; /* 0: the pool's default */
 	int use_env;
+	int allow_writable; /* load plugins that other users could replace */
 };
 
 /*
@@ -50,13 +51,17 @@ struct weft__plugin {
 };
 
 /*
- * Resolves `spec` (a plugin name searched in plugin_path, or a path
- * containing '/'), dlopens it, negotiates, and checks magic, ABI major,
+ * Resolves `spec` (a plugin name searched in the absolute folders of
+ * plugin_path, or an absolute path), refuses a file or folder that other
+ * users may write unless flags allow it, dlopens it, negotiates, and checks magic, ABI major,
  * minor, signature, kind, sizes and required methods.  On failure nothing
  * stays loaded and err names the file and the reason.
  */
+/* Flags of weft__plugin_load. */
+#define WEFT__LOAD_ALLOW_WRITABLE 0x1u
+
 WEFT__HIDDEN int weft__plugin_load(struct weft__plugin *p, const char *spec,
-				   enum weft_plugin_kind kind,
+				   enum weft_plugin_kind kind, unsigned flags,
 				   const char *plugin_path, char *err,
 				   size_t errlen);
 
@@ -75,6 +80,13 @@ WEFT__HIDDEN int weft__driver_new(struct weft__driver **out,
 				  unsigned blocking_threads, char *err,
 				  size_t errlen);
 WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
+
+/*
+ * At runtime shutdown, after the executor's: closes the blocking pool, so
+ * that later blocking calls fail with WEFT_ECLOSED and no pool thread
+ * outlives the runtime's tasks.
+ */
+WEFT__HIDDEN void weft__driver_shutdown(struct weft__driver *d);
 
 /*
  * Frees the driver.  Registrations and timers still alive are freed and
@@ -97,7 +109,13 @@ WEFT__HIDDEN int weft__blocking_spawn(struct weft__blocking *b,
 				      void (*fn)(void *arg), void *arg,
 				      struct weft_waker *done);
 
-/* Runs what is still queued, joins every thread, frees. */
+/*
+ * Refuses new jobs (WEFT_ECLOSED), runs what is still queued and joins
+ * every thread.  Idempotent.
+ */
+WEFT__HIDDEN void weft__blocking_close(struct weft__blocking *b);
+
+/* Closes if needed, then frees. */
 WEFT__HIDDEN void weft__blocking_free(struct weft__blocking *b);
 
 /* ---- task.c ------------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -77,6 +78,13 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 		return weft__fail(err, errlen, WEFT_ECONFIG,
 		                  "no %s plugin configured", k);
 	if (strchr(spec, '/')) {
+		/* A relative path would depend on the current directory. */
+		if (spec[0] != '/')
+			return weft__fail(
+			    err, errlen, WEFT_ECONFIG,
+			    "%s plugin path \"%.200s\" is relative: "
+			    "give an absolute path",
+			    k, spec);
 		if (strlen(spec) >= outlen)
 			return weft__fail(err, errlen, -ENAMETOOLONG,
 			                  "%s plugin path is too long", k);
@@ -94,7 +102,8 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 		                  k, spec);
 	for (dir = plugin_path ? plugin_path : ""; *dir; dir = end) {
 		end = strchrnul(dir, ':');
-		if (end > dir) {
+		/* Relative folders would resolve through the current one. */
+		if (end > dir && dir[0] == '/') {
 			n = snprintf(out, outlen, "%.*s/weft-%s-%s.so",
 			             (int)(end - dir), dir, k, spec);
 			if (n > 0 && (size_t)n < outlen && stat(out, &st) == 0)
@@ -105,8 +114,42 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 	}
 	return weft__fail(err, errlen, -ENOENT,
 	                  "no %s plugin named \"%s\": weft-%s-%s.so is not in "
-	                  "plugin path \"%s\"",
+	                  "plugin path \"%s\" (relative folders are ignored)",
 	                  k, spec, k, spec, plugin_path ? plugin_path : "");
+}
+
+
+/*
+ * Refuses a plugin that another user could replace: the file, or a folder
+ * holding it that others may write without the sticky bit.  Loading it
+ * would run that user's code in this process.
+ */
+static int
+check_writable(const char *path, unsigned flags, char *err, size_t errlen)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (flags & WEFT__LOAD_ALLOW_WRITABLE)
+		return 0;
+	/* A file that cannot be examined is left for dlopen to report. */
+	if (stat(path, &st) < 0)
+		return 0;
+	if (st.st_mode & S_IWOTH)
+		return weft__fail(err, errlen, -EPERM,
+		                  "%s: refusing a plugin file other users may "
+		                  "write (mode %03o); fix its mode or set "
+		                  "allow_writable_plugins = true",
+		                  path, (unsigned)(st.st_mode & 0777));
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (stat(dirname(dir), &st) == 0 && (st.st_mode & S_IWOTH) &&
+	    !(st.st_mode & S_ISVTX))
+		return weft__fail(err, errlen, -EPERM,
+		                  "%s: refusing a plugin in folder %s, which "
+		                  "other users may write (mode %03o); fix its "
+		                  "mode or set allow_writable_plugins = true",
+		                  path, dir, (unsigned)(st.st_mode & 0777));
+	return 0;
 }
 
 
@@ -291,8 +334,8 @@ check_descriptor(const char *path, const struct weft_plugin_descriptor *d,
 
 int
 weft__plugin_load(struct weft__plugin *p, const char *spec,
-                  enum weft_plugin_kind kind, const char *plugin_path,
-                  char *err, size_t errlen)
+                  enum weft_plugin_kind kind, unsigned flags,
+                  const char *plugin_path, char *err, size_t errlen)
 {
 	struct weft_negotiate neg = {
 	    .version = WEFT_NEGOTIATE_VERSION,
@@ -311,6 +354,9 @@ weft__plugin_load(struct weft__plugin *p, const char *spec,
 	memset(p, 0, sizeof(*p));
 	rc = plugin_resolve(p->path, sizeof(p->path), spec, kind, plugin_path,
 	                    err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = check_writable(p->path, flags, err, errlen);
 	if (rc < 0)
 		return rc;
 
@@ -414,7 +460,7 @@ cmp_str(const void *a, const void *b)
  * found under its own name shows up as an error.
  */
 static void
-scan_file(const char *dir, size_t dirlen, const char *file,
+scan_file(const char *dir, size_t dirlen, const char *file, unsigned flags,
           weft_plugin_visit_fn fn, void *data)
 {
 	struct weft_plugin_info info;
@@ -434,7 +480,7 @@ scan_file(const char *dir, size_t dirlen, const char *file,
 		                         "%s: path is too long", file);
 	} else {
 		info.status = weft__plugin_load(&p, path, kind_of_file(file),
-		                                NULL, err, sizeof(err));
+		                                flags, NULL, err, sizeof(err));
 	}
 	if (info.status == 0) {
 		info.kind = p.desc->kind;
@@ -454,7 +500,8 @@ scan_file(const char *dir, size_t dirlen, const char *file,
 
 /* Visits the plugin files of one folder in name order; returns a count. */
 static int
-scan_dir(const char *dir, size_t dirlen, weft_plugin_visit_fn fn, void *data)
+scan_dir(const char *dir, size_t dirlen, unsigned flags,
+         weft_plugin_visit_fn fn, void *data)
 {
 	char name[4096];
 	char **files = NULL;
@@ -493,7 +540,7 @@ scan_dir(const char *dir, size_t dirlen, weft_plugin_visit_fn fn, void *data)
 	if (count > 1)
 		qsort(files, count, sizeof(*files), cmp_str);
 	for (i = 0; i < count; i++) {
-		scan_file(dir, dirlen, files[i], fn, data);
+		scan_file(dir, dirlen, files[i], flags, fn, data);
 		free(files[i]);
 	}
 	free(files);
@@ -518,8 +565,11 @@ weft_plugins_scan(const struct weft_config *cfg, weft_plugin_visit_fn fn,
 		return rc;
 	for (dir = s.plugin_path; *dir; dir = end) {
 		end = strchrnul(dir, ':');
-		if (end > dir)
-			total += scan_dir(dir, (size_t)(end - dir), fn, data);
+		if (end > dir && dir[0] == '/')
+			total += scan_dir(
+			    dir, (size_t)(end - dir),
+			    s.allow_writable ? WEFT__LOAD_ALLOW_WRITABLE : 0,
+			    fn, data);
 		if (*end == ':')
 			end++;
 	}

@@ -36,6 +36,13 @@ executor_iface(struct weft_runtime *rt)
 }
 
 
+static unsigned
+load_flags(struct weft_runtime *rt)
+{
+	return rt->settings.allow_writable ? WEFT__LOAD_ALLOW_WRITABLE : 0;
+}
+
+
 static int
 runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 {
@@ -120,13 +127,13 @@ weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
 	if (r < 0)
 		goto fail;
 	r = weft__plugin_load(&rt->executor_plugin, rt->settings.executor,
-	                      WEFT_PLUGIN_EXECUTOR, rt->settings.plugin_path,
-	                      err, errlen);
+	                      WEFT_PLUGIN_EXECUTOR, load_flags(rt),
+	                      rt->settings.plugin_path, err, errlen);
 	if (r < 0)
 		goto fail;
 	r = weft__plugin_load(&rt->reactor_plugin, rt->settings.reactor,
-	                      WEFT_PLUGIN_REACTOR, rt->settings.plugin_path,
-	                      err, errlen);
+	                      WEFT_PLUGIN_REACTOR, load_flags(rt),
+	                      rt->settings.plugin_path, err, errlen);
 	if (r < 0)
 		goto fail_executor_plugin;
 	r = runtime_start_reactor(rt, err, errlen);
@@ -179,6 +186,7 @@ weft_runtime_shutdown(struct weft_runtime *rt)
 	if (!rt || rt->shut)
 		return;
 	weft_executor_shutdown(rt->executor);
+	weft__driver_shutdown(rt->driver);
 	rt->shut = true;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,7 +40,7 @@ expect_fail(const char *file, enum weft_plugin_kind kind, int code,
 	int rc;
 
 	mock_path(path, sizeof(path), file);
-	rc = weft__plugin_load(&p, path, kind, NULL, err, sizeof(err));
+	rc = weft__plugin_load(&p, path, kind, 0, NULL, err, sizeof(err));
 	if (rc != code || !strstr(err, path) || !strstr(err, reason))
 		print_error("%s: rc %d (want %d), error: %s\n", file, rc, code,
 		            err);
@@ -60,8 +61,8 @@ test_good_executor_by_path(void **state)
 
 	(void)state;
 	mock_path(path, sizeof(path), "weft-executor-good.so");
-	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR, NULL,
-	                                   err, sizeof(err)),
+	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR, 0,
+	                                   NULL, err, sizeof(err)),
 	                 0);
 	assert_non_null(p.handle);
 	assert_string_equal(p.path, path);
@@ -85,14 +86,14 @@ test_good_by_name(void **state)
 	(void)state;
 	/* Empty and missing folders in the path are skipped. */
 	snprintf(path, sizeof(path), "::/nonexistent/folder:%s:", MOCK_DIR);
-	assert_int_equal(weft__plugin_load(&p, "good", WEFT_PLUGIN_REACTOR,
+	assert_int_equal(weft__plugin_load(&p, "good", WEFT_PLUGIN_REACTOR, 0,
 	                                   path, err, sizeof(err)),
 	                 0);
 	assert_int_equal(p.desc->kind, WEFT_PLUGIN_REACTOR);
 	assert_non_null(strstr(p.path, "/weft-reactor-good.so"));
 	weft__plugin_unload(&p);
 
-	assert_int_equal(weft__plugin_load(&p, "good", WEFT_PLUGIN_EXECUTOR,
+	assert_int_equal(weft__plugin_load(&p, "good", WEFT_PLUGIN_EXECUTOR, 0,
 	                                   path, err, sizeof(err)),
 	                 0);
 	assert_int_equal(p.desc->kind, WEFT_PLUGIN_EXECUTOR);
@@ -109,7 +110,7 @@ test_name_not_found(void **state)
 
 	(void)state;
 	assert_int_equal(weft__plugin_load(&p, "nosuch", WEFT_PLUGIN_EXECUTOR,
-	                                   MOCK_DIR, err, sizeof(err)),
+	                                   0, MOCK_DIR, err, sizeof(err)),
 	                 -ENOENT);
 	assert_non_null(strstr(err, "weft-executor-nosuch.so"));
 	assert_non_null(strstr(err, MOCK_DIR));
@@ -131,13 +132,13 @@ test_invalid_names(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(weft__plugin_load(&p, bad[i],
-		                                   WEFT_PLUGIN_EXECUTOR,
+		                                   WEFT_PLUGIN_EXECUTOR, 0,
 		                                   MOCK_DIR, err, sizeof(err)),
 		                 WEFT_ECONFIG);
 		assert_non_null(strstr(err, "executor"));
 	}
 	err[0] = '\0';
-	assert_int_equal(weft__plugin_load(&p, NULL, WEFT_PLUGIN_REACTOR,
+	assert_int_equal(weft__plugin_load(&p, NULL, WEFT_PLUGIN_REACTOR, 0,
 	                                   MOCK_DIR, err, sizeof(err)),
 	                 WEFT_ECONFIG);
 	assert_non_null(strstr(err, "no reactor plugin configured"));
@@ -160,13 +161,104 @@ test_not_a_shared_object(void **state)
 	assert_non_null(f);
 	fputs("executor = single\n", f);
 	fclose(f);
-	assert_int_equal(weft__plugin_load(&p, "text", WEFT_PLUGIN_EXECUTOR,
+	assert_int_equal(weft__plugin_load(&p, "text", WEFT_PLUGIN_EXECUTOR, 0,
 	                                   dir, err, sizeof(err)),
 	                 WEFT_EPLUGIN);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "cannot load"));
 	unlink(path);
 	rmdir(dir);
+}
+
+
+/* Copies the good executor mock into dir; returns its path in out. */
+static void
+copy_good(const char *dir, char *out, size_t outlen)
+{
+	char src[4096], buf[65536];
+	FILE *in, *to;
+	size_t n;
+
+	mock_path(src, sizeof(src), "weft-executor-good.so");
+	snprintf(out, outlen, "%s/weft-executor-good.so", dir);
+	in = fopen(src, "rb");
+	assert_non_null(in);
+	to = fopen(out, "wb");
+	assert_non_null(to);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, to), n);
+	fclose(in);
+	fclose(to);
+	assert_int_equal(chmod(out, 0755), 0);
+}
+
+
+/* P-rule hardening: another user could swap a writable plugin. */
+static void
+test_writable_plugin_refused(void **state)
+{
+	char dir[] = "/tmp/weft-loader-XXXXXX";
+	char path[4096];
+	struct weft__plugin p;
+	char err[1024] = "";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	copy_good(dir, path, sizeof(path));
+	assert_int_equal(chmod(path, 0757), 0);
+	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR, 0,
+	                                   NULL, err, sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "other users may write"));
+	assert_null(p.handle);
+	/* The configuration may allow it explicitly. */
+	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR,
+	                                   WEFT__LOAD_ALLOW_WRITABLE, NULL, err,
+	                                   sizeof(err)),
+	                 0);
+	weft__plugin_unload(&p);
+
+	/* A folder others may write (without the sticky bit) is refused. */
+	assert_int_equal(chmod(path, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR, 0,
+	                                   NULL, err, sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, "folder"));
+	/* With the sticky bit, others cannot replace our file. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(weft__plugin_load(&p, path, WEFT_PLUGIN_EXECUTOR, 0,
+	                                   NULL, err, sizeof(err)),
+	                 0);
+	weft__plugin_unload(&p);
+	unlink(path);
+	rmdir(dir);
+}
+
+
+/* Names never resolve through the current directory. */
+static void
+test_relative_paths_refused(void **state)
+{
+	struct weft__plugin p;
+	char err[1024] = "";
+	char cwd[4096];
+
+	(void)state;
+	assert_int_equal(weft__plugin_load(&p, "./weft-executor-good.so",
+	                                   WEFT_PLUGIN_EXECUTOR, 0, NULL, err,
+	                                   sizeof(err)),
+	                 WEFT_ECONFIG);
+	assert_non_null(strstr(err, "relative"));
+	/* From inside the mock folder, "." in the path finds nothing. */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(MOCK_DIR), 0);
+	assert_int_equal(weft__plugin_load(&p, "good", WEFT_PLUGIN_EXECUTOR, 0,
+	                                   ".:tests/loader", err, sizeof(err)),
+	                 -ENOENT);
+	assert_non_null(strstr(err, "relative folders are ignored"));
+	assert_int_equal(chdir(cwd), 0);
 }
 
 
@@ -266,7 +358,7 @@ test_wrong_kind(void **state)
 	expect_fail("weft-executor-badkind.so", KIND_ANY, WEFT_EPLUGIN,
 	            "unknown plugin kind 7");
 	/* An executor in a file named like a reactor, looked up by name. */
-	assert_int_equal(weft__plugin_load(&p, "liar", WEFT_PLUGIN_REACTOR,
+	assert_int_equal(weft__plugin_load(&p, "liar", WEFT_PLUGIN_REACTOR, 0,
 	                                   MOCK_DIR, err, sizeof(err)),
 	                 WEFT_EPLUGIN);
 	assert_non_null(strstr(err, "weft-reactor-liar.so"));
@@ -374,6 +466,8 @@ main(void)
 	    cmocka_unit_test(test_invalid_names),
 	    cmocka_unit_test(test_not_a_shared_object),
 	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_writable_plugin_refused),
+	    cmocka_unit_test(test_relative_paths_refused),
 	    cmocka_unit_test(test_no_entry),
 	    cmocka_unit_test(test_entry_errors),
 	    cmocka_unit_test(test_descriptor_version),
