@@ -40,76 +40,6 @@ impl_worker(struct ws *ex)
 }
 
 
-/* ---- the injection queue -------------------------------------------- */
-
-static struct weft_task **
-impl_link(struct ws *ex, struct weft_task *t)
-{
-	return (struct weft_task **)ex->tasks->link(t);
-}
-
-
-static void
-impl_inject_push(struct ws *ex, struct weft_task **tasks, uint32_t n)
-{
-	uint64_t len;
-
-	for (uint32_t i = 0; i < n; i++)
-		*impl_link(ex, tasks[i]) = i + 1 < n ? tasks[i + 1] : NULL;
-	pthread_mutex_lock(&ex->inject_lock);
-	if (ex->inject_last)
-		*impl_link(ex, ex->inject_last) = tasks[0];
-	else
-		ex->inject_first = tasks[0];
-	ex->inject_last = tasks[n - 1];
-	/* Read without the lock only as a hint; see idle.c, rule 4. */
-	len = atomic_load_explicit(&ex->inject_len, memory_order_relaxed);
-	atomic_store_explicit(&ex->inject_len, len + n, memory_order_relaxed);
-	pthread_mutex_unlock(&ex->inject_lock);
-}
-
-
-/* With inject_lock held. */
-static struct weft_task *
-impl_inject_pop_locked(struct ws *ex)
-{
-	struct weft_task *t = ex->inject_first;
-	uint64_t len;
-
-	if (t) {
-		ex->inject_first = *impl_link(ex, t);
-		if (!ex->inject_first)
-			ex->inject_last = NULL;
-		len =
-		    atomic_load_explicit(&ex->inject_len, memory_order_relaxed);
-		atomic_store_explicit(&ex->inject_len, len - 1,
-		                      memory_order_relaxed);
-	}
-	return t;
-}
-
-
-static bool
-impl_inject_empty(struct ws *ex)
-{
-	return atomic_load_explicit(&ex->inject_len, memory_order_relaxed) == 0;
-}
-
-
-static struct weft_task *
-impl_inject_pop(struct ws *ex)
-{
-	struct weft_task *t;
-
-	if (impl_inject_empty(ex))
-		return NULL;
-	pthread_mutex_lock(&ex->inject_lock);
-	t = impl_inject_pop_locked(ex);
-	pthread_mutex_unlock(&ex->inject_lock);
-	return t;
-}
-
-
 /* ---- scheduling ----------------------------------------------------- */
 
 /* Owner only: pushes t on w's ring, spilling into the injection queue. */
@@ -119,7 +49,7 @@ impl_push_local(struct ws_worker *w, struct weft_task *t)
 	uint32_t n = weft__ws_local_push(&w->local, t, w->overflow);
 
 	if (n)
-		impl_inject_push(w->ex, w->overflow, n);
+		weft__ws_inject_push(w->ex, w->overflow, n);
 }
 
 
@@ -135,14 +65,14 @@ impl_inject_take(struct ws_worker *w)
 	uint64_t want;
 	uint32_t n = 0;
 
-	if (impl_inject_empty(ex))
+	if (weft__ws_inject_empty(ex))
 		return NULL;
 	pthread_mutex_lock(&ex->inject_lock);
-	t = impl_inject_pop_locked(ex);
+	t = weft__ws_inject_pop_locked(ex);
 	want = atomic_load_explicit(&ex->inject_len, memory_order_relaxed) /
 	       ex->nworkers;
 	while (t && n < want && n < WS_LOCAL_HALF &&
-	       (batch[n] = impl_inject_pop_locked(ex)))
+	       (batch[n] = weft__ws_inject_pop_locked(ex)))
 		n++;
 	pthread_mutex_unlock(&ex->inject_lock);
 	/* The ring is empty here (w found nothing in it): all of it fits. */
@@ -158,7 +88,7 @@ impl_inject_take(struct ws_worker *w)
 static void
 impl_schedule_remote(struct ws *ex, struct weft_task *t)
 {
-	impl_inject_push(ex, &t, 1);
+	weft__ws_inject_push(ex, &t, 1);
 	weft__ws_notify_parked(ex);
 	if (impl_tls.ex != ex)
 		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
@@ -229,7 +159,7 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 bool
 weft__ws_work_available(struct ws *ex)
 {
-	if (!impl_inject_empty(ex))
+	if (!weft__ws_inject_empty(ex))
 		return true;
 	for (uint32_t i = 0; i < ex->nworkers; i++)
 		if (weft__ws_local_len(&ex->workers[i].local))
@@ -272,7 +202,7 @@ impl_next_task(struct ws_worker *w)
 	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
 		w->last_check = w->tick;
 		impl_check_driver(ex);
-		if ((t = impl_inject_pop(ex)))
+		if ((t = weft__ws_inject_pop(ex)))
 			return t;
 	}
 	if ((t = weft__ws_local_pop(&w->local)))
@@ -567,7 +497,7 @@ impl_drain(struct ws *ex)
 		while ((t = weft__ws_local_pop(&w->local)))
 			ex->tasks->drop_runnable(t);
 	}
-	while ((t = impl_inject_pop(ex)))
+	while ((t = weft__ws_inject_pop(ex)))
 		ex->tasks->drop_runnable(t);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The work-stealing executor's shared state, for its three files:
- * queue.c (the per-worker ring), idle.c (searching, parking, the driver)
- * and worksteal.c (scheduling, the worker loop, block_on, the plugin).
+ * The work-stealing executor's shared state, for its four files:
+ * queue.c (the per-worker ring), inject.c (the injection queue), idle.c
+ * (searching, parking, the driver) and worksteal.c (scheduling, the worker
+ * loop, block_on, the plugin).
  */
 #ifndef WEFT_WORKSTEAL_H
 #define WEFT_WORKSTEAL_H
@@ -126,6 +127,13 @@ bool weft__ws_search_begin(struct ws_worker *w);
 void weft__ws_search_end(struct ws_worker *w);
 void weft__ws_park_worker(struct ws_worker *w);
 void weft__ws_unpark_all(struct ws *ex);
+
+/* inject.c */
+void weft__ws_inject_push(struct ws *ex, struct weft_task **tasks, uint32_t n);
+/* With inject_lock held. */
+struct weft_task *weft__ws_inject_pop_locked(struct ws *ex);
+bool weft__ws_inject_empty(struct ws *ex);
+struct weft_task *weft__ws_inject_pop(struct ws *ex);
 
 /* worksteal.c */
 bool weft__ws_work_available(struct ws *ex);
