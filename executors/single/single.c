@@ -23,6 +23,13 @@
  */
 #define SINGLE_EVENT_INTERVAL 61
 
+/*
+ * The executor whose block_on runs on this thread, if any.  Only ever
+ * compared with an executor's own address, so two runtimes in one process
+ * do not mistake each other's threads.
+ */
+static _Thread_local struct single *impl_current;
+
 struct single {
 	struct weft_executor head; /* first: the host sees this */
 	const struct weft_task_core *tasks;
@@ -36,7 +43,6 @@ struct single {
 	atomic_bool parked;
 	atomic_bool root_woken;
 	atomic_bool running; /* block_on in progress */
-	pthread_t owner;     /* the block_on thread while running */
 	bool shut;
 
 	/* Counters: relaxed atomics, since stats may be read anywhere. */
@@ -69,8 +75,7 @@ impl_schedule(void *data, struct weft_task *t)
 	ex->depth++;
 	pthread_mutex_unlock(&ex->lock);
 
-	if (!atomic_load(&ex->running) ||
-	    !pthread_equal(ex->owner, pthread_self()))
+	if (impl_current != ex)
 		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
 		                          memory_order_relaxed);
 	if (atomic_load(&ex->parked))
@@ -246,6 +251,7 @@ static int
 impl_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct single *ex = (struct single *)self;
+	struct single *prev;
 	struct weft_context cx;
 	int ran, r = 0;
 
@@ -253,7 +259,8 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		return WEFT_ECLOSED;
 	if (atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
-	ex->owner = pthread_self();
+	prev = impl_current; /* another runtime's block_on may enclose us */
+	impl_current = ex;
 	atomic_store(&ex->root_woken, true);
 
 	for (;;) {
@@ -272,6 +279,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		if (r < 0)
 			break;
 	}
+	impl_current = prev;
 	atomic_store(&ex->running, false);
 	return r;
 }
