@@ -54,7 +54,7 @@ D1_clock_is_monotonic(void **state)
 	struct weft_runtime *rt = h_rt_open(NULL);
 	struct weft_driver *d = weft_runtime_driver(rt);
 	atomic_uint_fast64_t published = 0;
-	struct clock_run run = {d, &published, h_opt.valgrind ? 2000 : 50000};
+	struct clock_run run = {d, &published, h_opt.slow ? 2000 : 50000};
 	pthread_t t[4];
 	uint64_t a, b, real;
 	int i;

@@ -48,7 +48,7 @@ int
 h_setup(void **state)
 {
 	static bool installed;
-	unsigned seconds = H_WATCHDOG_SECONDS * (h_opt.valgrind ? 8 : 1);
+	unsigned seconds = H_WATCHDOG_SECONDS * (h_opt.slow ? 8 : 1);
 
 	if (!installed) {
 		struct sigaction sa;
@@ -104,7 +104,7 @@ h_sleep_ns(uint64_t ns)
 uint64_t
 h_prompt_ns(void)
 {
-	return (h_opt.valgrind ? 5000 : 1000) * WEFT_MSEC;
+	return (h_opt.slow ? 5000 : 1000) * WEFT_MSEC;
 }
 
 

@@ -36,7 +36,7 @@ struct h_options {
 	uint32_t executor_flags;
 	uint32_t reactor_flags;
 	bool resolved; /* a runtime opened on this pair */
-	bool valgrind; /* everything is slower: stretch the watchdog */
+	bool slow; /* under the memory checker: stretch bounds, shrink loops */
 };
 
 extern struct h_options h_opt;
@@ -73,7 +73,7 @@ int h_teardown(void **state);
 uint64_t h_now(void);
 void h_sleep_ns(uint64_t ns);
 
-/* A bound for "promptly": generous, and stretched under Valgrind. */
+/* A bound for "promptly": generous, and stretched when slow. */
 uint64_t h_prompt_ns(void);
 
 /* Lateness over this is reported as a quality warning, not a failure. */

@@ -418,7 +418,7 @@ R4_wakeups_racing_with_wait(void **state)
 	struct h_reactor hr;
 	struct waker_thread w = {.hr = &hr};
 	struct seen s = {0};
-	int i, rounds = h_opt.valgrind ? 50 : 500;
+	int i, rounds = h_opt.slow ? 50 : 500;
 	pthread_t t;
 
 	(void)state;

@@ -154,7 +154,7 @@ W1_concurrent_clone_wake_drop(void **state)
 	struct foreign f;
 
 	(void)state;
-	foreign_init(&f, 4, h_opt.valgrind ? 200 : 2000);
+	foreign_init(&f, 4, h_opt.slow ? 200 : 2000);
 	run_root_and_spawned(rt, &f);
 	weft_runtime_close(rt);
 	H_NO_VIOLATIONS();
@@ -548,7 +548,7 @@ static void
 W4_racing_wakes_are_not_lost(void **state)
 {
 	(void)state;
-	run_racer(h_opt.valgrind ? 300 : 3000, false);
+	run_racer(h_opt.slow ? 300 : 3000, false);
 }
 
 
@@ -587,7 +587,7 @@ WEFT_FUTURE_VTABLE_NO_OUTPUT(cloner_vtable, struct cloner, cloner_poll, NULL);
 /*
  * The executor's side of W5 is visible only to a leak checker: a task whose
  * references do not balance is never freed (or freed twice).  Run this
- * under the valgrind setup for the full check.
+ * under the memory-checking test setup for the full check.
  */
 static void
 W5_task_waker_clones_balance(void **state)
