@@ -4,8 +4,13 @@
  * asks them, plus the frozen numbers and layouts of ABI 1.x.
  */
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "layout.h"
@@ -84,6 +89,96 @@ P1_entry_symbol_enumerates_descriptors(void **state)
 	(void)state;
 	check_entry(WEFT_PLUGIN_EXECUTOR);
 	check_entry(WEFT_PLUGIN_REACTOR);
+}
+
+
+/*
+ * The defined, exported symbols of a plugin file other than the entry,
+ * read from its dynamic symbol table.  Returns how many there are (their
+ * names go to out, comma separated), or -1 when the file is not a native
+ * 64-bit ELF file this check can read.
+ */
+static int
+extra_exports(const char *path, char *out, size_t outlen)
+{
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	unsigned char *map;
+	struct stat st;
+	int fd, n = -1;
+	size_t i, j;
+
+	out[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(*eh)) {
+		close(fd);
+		return -1;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	eh = (const Elf64_Ehdr *)map;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(*sh) >
+	        (size_t)st.st_size)
+		goto out;
+	sh = (const Elf64_Shdr *)(map + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum; i++) {
+		const Elf64_Sym *sym;
+		const char *strs;
+
+		if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
+			continue;
+		sym = (const Elf64_Sym *)(map + sh[i].sh_offset);
+		strs = (const char *)(map + sh[sh[i].sh_link].sh_offset);
+		n = 0;
+		for (j = 1; j < sh[i].sh_size / sizeof(*sym); j++) {
+			const char *name = strs + sym[j].st_name;
+			int bind = ELF64_ST_BIND(sym[j].st_info);
+			int vis = ELF64_ST_VISIBILITY(sym[j].st_other);
+
+			if (sym[j].st_shndx == SHN_UNDEF ||
+			    (bind != STB_GLOBAL && bind != STB_WEAK) ||
+			    (vis != STV_DEFAULT && vis != STV_PROTECTED) ||
+			    strcmp(name, WEFT_PLUGIN_ENTRY_NAME) == 0)
+				continue;
+			n++;
+			if (strlen(out) + strlen(name) + 3 < outlen) {
+				if (out[0])
+					strcat(out, ", ");
+				strcat(out, name);
+			}
+		}
+	}
+out:
+	munmap(map, (size_t)st.st_size);
+	return n;
+}
+
+
+static void
+P1_only_the_entry_symbol_is_exported(void **state)
+{
+	char names[512];
+	int n;
+
+	(void)state;
+	if (!h_opt.resolved)
+		fail_msg("the pair did not open: no plugin to check");
+	n = extra_exports(h_opt.executor_path, names, sizeof(names));
+	if (n < 0)
+		skip(); /* not a file format this check reads */
+	if (n > 0)
+		fail_msg("P1: %s also exports %s", h_opt.executor_path, names);
+	n = extra_exports(h_opt.reactor_path, names, sizeof(names));
+	if (n < 0)
+		skip();
+	if (n > 0)
+		fail_msg("P1: %s also exports %s", h_opt.reactor_path, names);
 }
 
 
@@ -297,6 +392,7 @@ P7_struct_layout_x86_64(void **state)
 
 static const struct CMUnitTest tests[] = {
     H_TEST(P1_entry_symbol_enumerates_descriptors),
+    H_TEST(P1_only_the_entry_symbol_is_exported),
     H_TEST(P2_descriptor_magic_and_version),
     H_TEST(P3_negotiation_in_both_directions),
     H_TEST(P4_layout_signature_matches),
