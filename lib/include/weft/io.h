@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Async I/O on the driver alone: byte streams (TCP, Unix sockets, pipes),
+ * a readiness wrapper for file descriptors the application owns (tokio's
+ * AsyncFd), regular files through the blocking pool, and signals.
+ * Addresses, listeners, connect, UDP and name resolution are in
+ * <weft/net.h>.
+ *
+ * Objects and futures.  A stream (or listener, UDP socket, fd wrapper) is
+ * a heap object behind an opaque pointer; each operation on it is a future
+ * the caller initialises in its own storage, as with weft_sleep.  The
+ * object registers its fd with the runtime's driver once, at the first
+ * operation polled, and deregisters it when it is freed: an object belongs
+ * to one runtime from then on, and every object must be closed before that
+ * runtime is.  Operations from another runtime fail with -EXDEV.
+ *
+ * Threads.  Objects may be used from any thread.  At most one task at a
+ * time should wait to read and one to write on the same object: like the
+ * driver, an object remembers one waiting reader and one waiting writer.
+ *
+ * Cancellation.  Dropping an operation before it completes is always
+ * allowed and leaves the object usable: bytes already transferred by a
+ * read_exact, write_all or writev are counted in its `done` field but
+ * nothing else is lost or half-done.
+ *
+ * Close.  Closing releases the caller's handle.  Operations still pending
+ * on it (in other tasks) are woken and complete with WEFT_ECLOSED, and
+ * the fd itself is deregistered and closed when the last of them has been
+ * dropped, so a close racing a read never lets the fd be reused under it.
+ *
+ * Errors.  System errors come back as -errno in the future's `status`:
+ * -ECONNREFUSED, -ECONNRESET, -EPIPE, -EMFILE and so on.  Writing to a
+ * peer that has gone never raises SIGPIPE.  A peer that closed its end
+ * reads as end of stream: a read completes with 0 bytes.
+ *
+ * Budget.  Each operation spends one unit of the task's budget per poll
+ * (C4), so a task that always finds its socket ready still yields.
+ */
+#ifndef WEFT_IO_H
+#define WEFT_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <weft/task.h>
+#include <weft/weft.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Byte streams                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A bidirectional byte stream: a connected TCP or Unix socket, or one end
+ * of a pipe.  Made by connect and accept (<weft/net.h>), weft_stream_pair,
+ * weft_pipe or weft_stream_from_fd; owned by the caller, who releases it
+ * once with weft_stream_close.
+ */
+struct weft_stream;
+
+/*
+ * Wraps fd, which the stream then owns (closing it on the last release).
+ * fd is made non-blocking.  A socket is read and written both ways; a pipe
+ * or other fd in the direction(s) its open mode allows.  0, or a negative
+ * error (the fd is then still the caller's).
+ */
+int weft_stream_from_fd(struct weft_stream **out, int fd);
+
+/* A connected pair of Unix stream sockets: 0 or -errno. */
+int weft_stream_pair(struct weft_stream **a, struct weft_stream **b);
+
+/* A pipe: *rd reads what *wr writes.  0 or -errno. */
+int weft_pipe(struct weft_stream **rd, struct weft_stream **wr);
+
+/*
+ * Releases the caller's handle; see "Close" above.  Any thread.  NULL is
+ * a no-op.
+ */
+void weft_stream_close(struct weft_stream *s);
+
+/* The fd, borrowed: for socket options; never close it. */
+int weft_stream_fd(const struct weft_stream *s);
+
+/*
+ * Shuts down the read half (SHUT_RD), the write half (SHUT_WR: the peer
+ * then reads end of stream) or both (SHUT_RDWR).  Sockets only.  0 or
+ * -errno (-ENOTSOCK for a pipe).
+ */
+int weft_stream_shutdown(struct weft_stream *s, int how);
+
+/* TCP_NODELAY on or off: 0, or -errno (-EOPNOTSUPP when not TCP). */
+int weft_stream_set_nodelay(struct weft_stream *s, bool on);
+
+/*
+ * Reads up to len bytes into buf.  buf must stay valid until the future
+ * is ready or dropped.  Output `status`: the bytes read (at most INT_MAX;
+ * 0 at end of stream, or when len is 0), or a negative error.
+ */
+struct weft_stream_read {
+	struct weft_future base;
+	struct weft_stream *stream; /* a reference, released by drop */
+	void *buf;
+	size_t len;
+	int status;
+};
+void weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
+                           void *buf, size_t len);
+
+/*
+ * Reads exactly len bytes.  Output `status`: 0, or a negative error —
+ * -ENODATA when the stream ended first.  `done` counts the bytes read, also
+ * when it failed or was dropped.
+ */
+struct weft_stream_read_exact {
+	struct weft_future base;
+	struct weft_stream *stream;
+	unsigned char *buf;
+	size_t len;
+	size_t done;
+	int status;
+};
+void weft_stream_read_exact_init(struct weft_stream_read_exact *f,
+                                 struct weft_stream *s, void *buf, size_t len);
+
+/*
+ * Writes up to len bytes of buf (borrowed until ready or dropped).  Output
+ * `status`: the bytes written (at most INT_MAX), or a negative error.
+ */
+struct weft_stream_write {
+	struct weft_future base;
+	struct weft_stream *stream;
+	const void *buf;
+	size_t len;
+	int status;
+};
+void weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
+                            const void *buf, size_t len);
+
+/*
+ * Writes all len bytes.  Output `status`: 0 or a negative error; `done`
+ * counts the bytes written.
+ */
+struct weft_stream_write_all {
+	struct weft_future base;
+	struct weft_stream *stream;
+	const unsigned char *buf;
+	size_t len;
+	size_t done;
+	int status;
+};
+void weft_stream_write_all_init(struct weft_stream_write_all *f,
+                                struct weft_stream *s, const void *buf,
+                                size_t len);
+
+/* Buffers a vectored write takes at once. */
+#define WEFT_IOV_MAX 16
+
+/*
+ * A vectored write of every byte the buffers hold, in order, with as few
+ * system calls as the kernel allows.  The iovec array is copied (at most
+ * WEFT_IOV_MAX entries: more is -EINVAL); the bytes it points to are
+ * borrowed until ready or dropped.  Output as write_all.
+ */
+struct weft_stream_writev {
+	struct weft_future base;
+	struct weft_stream *stream;
+	struct iovec iov[WEFT_IOV_MAX];
+	int iovcnt;
+	int first; /* the first entry not yet fully written */
+	size_t done;
+	int status;
+};
+void weft_stream_writev_init(struct weft_stream_writev *f,
+                             struct weft_stream *s, const struct iovec *iov,
+                             int iovcnt);
+
+/* ------------------------------------------------------------------ */
+/* Readiness of an fd the application owns (tokio's AsyncFd)           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Registers a non-blocking fd that stays the caller's: the wrapper only
+ * waits for readiness, for integrating a library that does its own reads
+ * and writes.  The caller does the operation when a ready future
+ * completes, and calls weft_async_fd_clear when it failed with EAGAIN.
+ */
+struct weft_async_fd;
+
+/*
+ * interest: WEFT_READABLE, WEFT_WRITABLE or both.  fd is registered at the
+ * first ready future polled; a regular file is refused then (-EPERM).
+ * 0, -EINVAL or -ENOMEM.
+ */
+int weft_async_fd_new(struct weft_async_fd **out, int fd, uint32_t interest);
+
+/*
+ * Deregisters and frees the wrapper; the fd is not closed (the caller
+ * closes it afterwards).  Pending ready futures complete with
+ * WEFT_ECLOSED.  NULL is a no-op.
+ */
+void weft_async_fd_free(struct weft_async_fd *a);
+
+int weft_async_fd_fd(const struct weft_async_fd *a);
+
+/*
+ * The caller's operation found the fd not ready (EAGAIN): forget the
+ * readiness `bits` (WEFT_READABLE and/or WEFT_WRITABLE) so that the next
+ * ready future waits for a new event.  Without it a ready future would
+ * complete again at once.
+ */
+void weft_async_fd_clear(struct weft_async_fd *a, uint32_t bits);
+
+/*
+ * Waits until the fd is ready for any of `interest`.  Output `status`: the
+ * readiness bits (WEFT_READABLE, WEFT_WRITABLE, WEFT_HUP, WEFT_ERROR; > 0)
+ * or a negative error.
+ */
+struct weft_async_fd_ready {
+	struct weft_future base;
+	struct weft_async_fd *afd;
+	uint32_t interest;
+	int status;
+};
+void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
+                              struct weft_async_fd *a, uint32_t interest);
+
+/* ------------------------------------------------------------------ */
+/* Regular files, through the blocking pool                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Readiness means nothing for a regular file (it is always "ready", and
+ * the read may still wait for the disk), so these futures run the system
+ * call on the runtime's pool of blocking threads, as tokio::fs does, and a
+ * worker never waits for storage.  Data passes through a buffer of the
+ * job's own, at most WEFT_FILE_CHUNK bytes per call: a future dropped while
+ * its call runs never has the pool thread touch the caller's memory.
+ */
+#define WEFT_FILE_CHUNK (1024u * 1024u)
+
+/*
+ * open(path, flags, mode).  path is copied (at most PATH_MAX bytes).
+ * Output `status`: the new fd (the caller owns it, and closes it with
+ * close()) or -errno.
+ */
+struct weft_file_open {
+	struct weft_future base;
+	struct weft_blocking job;
+	struct weft__file_open_args *args;
+	int status;
+};
+void weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
+                         mode_t mode);
+
+/*
+ * Reads up to len bytes at `offset` (-1: at the file position) into buf,
+ * which must stay valid until ready or dropped; loops until len bytes or
+ * the end of the file.  Output `status`: the bytes read (at most INT_MAX;
+ * fewer than len only at the end of the file) or -errno.
+ */
+struct weft_file_rw {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_blocking job;
+	struct weft__file_chunk *chunk;
+	int fd;
+	bool write;
+	unsigned char *buf;
+	size_t len;
+	off_t offset;
+	size_t done;
+	int status;
+};
+void weft_file_read_init(struct weft_file_rw *f, int fd, void *buf, size_t len,
+                         off_t offset);
+
+/*
+ * Writes all len bytes of buf (borrowed until ready or dropped) at
+ * `offset` (-1: at the file position).  Output `status`: the bytes
+ * written (len, at most INT_MAX) or -errno; `done` counts them.
+ */
+void weft_file_write_init(struct weft_file_rw *f, int fd, const void *buf,
+                          size_t len, off_t offset);
+
+/* ------------------------------------------------------------------ */
+/* Signals                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The bit of signal `sig` in a signal mask below (signals 1 to 63). */
+#define WEFT_SIGNAL_BIT(sig) (UINT64_C(1) << (sig))
+
+/*
+ * A listener for a set of signals, tokio's signal(): while at least one
+ * listener for a signal exists, the signal no longer has its previous
+ * effect (SIGINT no longer ends the process); instead each delivery is
+ * counted and wakes every listener.  When the last listener of a signal
+ * is freed, the signal's previous disposition is restored.  Works whatever
+ * thread the kernel delivers the signal to.  Listeners are owned by their
+ * creator and freed once.
+ *
+ * Signals arriving between the listener's creation and a recv are not
+ * lost; several arrivals before one recv count as one.
+ */
+struct weft_signal_listener;
+
+/*
+ * Listens for the signals in mask (WEFT_SIGNAL_BIT(SIGINT) | ...; 0 means
+ * SIGINT and SIGTERM).  0, -EINVAL for a signal that cannot be caught
+ * (SIGKILL, SIGSTOP, out of range), -EMFILE, -ENOMEM.
+ */
+int weft_signal_listen(struct weft_signal_listener **out, uint64_t mask);
+
+/* Restores dispositions as described above.  NULL is a no-op. */
+void weft_signal_listener_free(struct weft_signal_listener *l);
+
+/*
+ * Completes at the next signal of the listener's set that it has not
+ * reported yet.  Output `status`: the signal number, or a negative error.
+ * Borrows the listener; dropping it before it completes loses nothing, so
+ * it can be a branch of a select in a loop.
+ */
+struct weft_signal_recv {
+	struct weft_future base;
+	struct weft_signal_listener *listener;
+	int status;
+};
+void weft_signal_recv_init(struct weft_signal_recv *f,
+                           struct weft_signal_listener *l);
+
+/*
+ * A listener and its first recv in one future: tokio's ctrl_c().  The
+ * listener is made by init (so a signal that arrives before the first poll
+ * is seen) and freed by drop.  Output `status`: the signal number, or a
+ * negative error.
+ */
+struct weft_signal {
+	struct weft_future base;
+	struct weft_signal_listener *listener;
+	struct weft_signal_recv recv;
+	int status;
+};
+void weft_signal_init(struct weft_signal *f, uint64_t mask);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_IO_H */

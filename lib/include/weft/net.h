@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Networking: socket addresses, listeners and connect for TCP (IPv4 and
+ * IPv6) and Unix stream sockets, UDP sockets, and name resolution.  The
+ * streams that connect and accept produce, and the conventions every
+ * object and future here follows (registration, threads, cancellation,
+ * close, errors, budget), are described in <weft/io.h>.
+ */
+#ifndef WEFT_NET_H
+#define WEFT_NET_H
+
+#include <sys/socket.h>
+
+#include <weft/io.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Addresses                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A socket address of any family, by value: copy it freely. */
+struct weft_addr {
+	socklen_t len;
+	struct sockaddr_storage ss;
+};
+
+/*
+ * A numeric IPv4 ("127.0.0.1") or IPv6 ("::1", brackets allowed) address
+ * and a port.  No name lookup: see weft_resolve.  0 or -EINVAL.
+ */
+int weft_addr_ip(struct weft_addr *a, const char *ip, uint16_t port);
+
+/* A Unix socket path: 0, or -ENAMETOOLONG. */
+int weft_addr_unix(struct weft_addr *a, const char *path);
+
+/* The port of an IP address, 0 for other families. */
+uint16_t weft_addr_port(const struct weft_addr *a);
+
+/*
+ * Writes "127.0.0.1:80", "[::1]:80" or the Unix path into buf (always
+ * terminated) and returns buf.
+ */
+char *weft_addr_format(const struct weft_addr *a, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Listeners and connect                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A listening stream socket: TCP or Unix according to the address it was
+ * bound to.  Owned by its creator, closed once with weft_listener_close.
+ */
+struct weft_listener;
+
+/*
+ * socket, bind and listen with `backlog` (<= 0: SOMAXCONN).  TCP
+ * listeners set SO_REUSEADDR, so that a restarted server binds at once;
+ * port 0 picks a free port (see weft_listener_local_addr).  A Unix path
+ * must not exist yet.  0 or -errno (-EADDRINUSE, -EACCES, ...).
+ */
+int weft_listen(struct weft_listener **out, const struct weft_addr *addr,
+                int backlog);
+
+/*
+ * Stops listening: pending accepts complete with WEFT_ECLOSED and
+ * connections not yet accepted are refused.  Does not unlink a Unix
+ * socket's path.  NULL is a no-op.
+ */
+void weft_listener_close(struct weft_listener *l);
+
+int weft_listener_local_addr(const struct weft_listener *l,
+                             struct weft_addr *addr);
+
+/*
+ * Accepts one connection.  Output `status`: 0 with `stream` (the caller
+ * owns it) and `peer` set, or -errno: -EMFILE/-ENFILE when out of fds
+ * (the connection stays queued; retry after freeing some), -ECONNABORTED.
+ */
+struct weft_accept {
+	struct weft_future base;
+	struct weft_listener *listener; /* a reference, released by drop */
+	struct weft_stream *stream;
+	struct weft_addr peer;
+	int status;
+};
+void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
+
+/*
+ * Connects a stream socket to addr (TCP for IP, Unix for a path; copied).
+ * Output `status`: 0 with `stream` (the caller owns it), or -errno:
+ * -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EAGAIN for a Unix listener
+ * whose queue is full.  Dropped before it completes, it closes the
+ * half-open socket.
+ */
+struct weft_connect {
+	struct weft_future base;
+	struct weft_addr addr;
+	struct weft_stream *pending;
+	struct weft_stream *stream;
+	int status;
+};
+void weft_connect_init(struct weft_connect *f, const struct weft_addr *addr);
+
+/* The addresses of a connected socket: 0 or -errno (-ENOTSOCK). */
+int weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr);
+int weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr);
+
+/* ------------------------------------------------------------------ */
+/* UDP                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* A UDP socket, owned by its creator and closed once. */
+struct weft_udp;
+
+/* Bound to addr (port 0 picks one).  0 or -errno. */
+int weft_udp_bind(struct weft_udp **out, const struct weft_addr *addr);
+
+/* See weft_stream_close.  NULL is a no-op. */
+void weft_udp_close(struct weft_udp *u);
+
+/*
+ * Sets the default destination (and the only source recv accepts).
+ * Never blocks: UDP connect only records the address.  0 or -errno.
+ */
+int weft_udp_connect(struct weft_udp *u, const struct weft_addr *addr);
+
+int weft_udp_local_addr(const struct weft_udp *u, struct weft_addr *addr);
+int weft_udp_fd(const struct weft_udp *u);
+
+/*
+ * One datagram.  send/send_to: buf is borrowed until ready or dropped;
+ * `to` is copied (NULL: the connected address).  recv/recv_from: a
+ * datagram longer than len is truncated to it; `from` receives the
+ * sender.  Output `status`: the bytes sent or received, or -errno (a send
+ * to a closed port can report -ECONNREFUSED on a later call of a connected
+ * socket).
+ */
+struct weft_udp_io {
+	struct weft_future base;
+	struct weft_udp *udp; /* a reference, released by drop */
+	void *buf;
+	size_t len;
+	bool send;
+	bool has_to;
+	struct weft_addr addr; /* send: destination; recv: the sender */
+	int status;
+};
+void weft_udp_send_to_init(struct weft_udp_io *f, struct weft_udp *u,
+                           const void *buf, size_t len,
+                           const struct weft_addr *to);
+void weft_udp_recv_from_init(struct weft_udp_io *f, struct weft_udp *u,
+                             void *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Name resolution                                                     */
+/* ------------------------------------------------------------------ */
+
+/* Addresses a resolve keeps. */
+#define WEFT_RESOLVE_MAX 8
+
+/*
+ * getaddrinfo(host, port) on the runtime's blocking pool (the resolver
+ * may wait for the network), for stream sockets.  family: AF_UNSPEC,
+ * AF_INET or AF_INET6.  host is copied (at most 255 bytes).
+ *
+ * Output `status`: the number of addresses in addrs (1 to
+ * WEFT_RESOLVE_MAX), in the resolver's order, or a negative error:
+ * -ENOENT when the name does not exist (`gai` holds getaddrinfo's own
+ * code for gai_strerror), -ENAMETOOLONG, or the pool's error.
+ */
+struct weft_resolve {
+	struct weft_future base;
+	struct weft_blocking job;
+	struct weft__resolve_args *args;
+	int gai;
+	int count;
+	struct weft_addr addrs[WEFT_RESOLVE_MAX];
+	int status;
+};
+void weft_resolve_init(struct weft_resolve *f, const char *host, uint16_t port,
+                       int family);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_NET_H */

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The io object: registration, readiness, references and close.  See
+ * core.h for the rules.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define BOTH (WEFT_READABLE | WEFT_WRITABLE)
+
+
+void *
+weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
+             bool is_socket)
+{
+	struct weft__io *io = calloc(1, size);
+
+	if (!io)
+		return NULL;
+	if (pthread_mutex_init(&io->lock, NULL) != 0) {
+		free(io);
+		return NULL;
+	}
+	atomic_init(&io->refs, 1);
+	atomic_init(&io->registered, false);
+	atomic_init(&io->closed, false);
+	io->fd = fd;
+	io->interest = interest;
+	io->owns_fd = owns_fd;
+	io->is_socket = is_socket;
+	return io;
+}
+
+
+void
+weft__io_ref(struct weft__io *io)
+{
+	atomic_fetch_add_explicit(&io->refs, 1, memory_order_relaxed);
+}
+
+
+void
+weft__io_unref(struct weft__io *io)
+{
+	if (atomic_fetch_sub_explicit(&io->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	/* The driver must forget the fd before the number can be reused. */
+	if (atomic_load(&io->registered))
+		weft_driver_io_del(io->driver, io->id);
+	if (io->owns_fd && io->fd >= 0)
+		close(io->fd);
+	weft_waker_drop(&io->waiters[0]);
+	weft_waker_drop(&io->waiters[1]);
+	pthread_mutex_destroy(&io->lock);
+	free(io);
+}
+
+
+void
+weft__io_close(struct weft__io *io)
+{
+	struct weft_waker w[2];
+
+	pthread_mutex_lock(&io->lock);
+	atomic_store(&io->closed, true);
+	w[0] = io->waiters[0];
+	w[1] = io->waiters[1];
+	io->waiters[0] = io->waiters[1] = (struct weft_waker){0, 0};
+	pthread_mutex_unlock(&io->lock);
+	/* Woken outside the lock: a wake may run the task's poll inline. */
+	weft_waker_wake(&w[0]);
+	weft_waker_wake(&w[1]);
+	weft__io_unref(io);
+}
+
+
+static int
+io_register(struct weft__io *io, struct weft_context *cx)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&io->lock);
+	if (!atomic_load(&io->registered)) {
+		r = weft_driver_io_add(cx->driver, io->fd, io->interest,
+		                       &io->id);
+		if (r == 0) {
+			io->driver = cx->driver;
+			atomic_store_explicit(&io->registered, true,
+			                      memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&io->lock);
+	return r;
+}
+
+
+/*
+ * Keeps a copy of the waiting task's waker for close.  Fails with
+ * WEFT_ECLOSED if close came first: then nobody would wake the task.
+ */
+static int
+io_wait(struct weft__io *io, struct weft_context *cx, uint32_t interest)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&io->lock);
+	if (atomic_load(&io->closed)) {
+		r = WEFT_ECLOSED;
+	} else {
+		if (interest & WEFT_READABLE)
+			weft_waker_store(&io->waiters[0], &cx->waker);
+		if (interest & WEFT_WRITABLE)
+			weft_waker_store(&io->waiters[1], &cx->waker);
+	}
+	pthread_mutex_unlock(&io->lock);
+	return r;
+}
+
+
+int
+weft__io_ready(struct weft__io *io, struct weft_context *cx, uint32_t interest,
+               uint32_t *ready)
+{
+	int r;
+
+	if (atomic_load_explicit(&io->closed, memory_order_relaxed))
+		return WEFT_ECLOSED;
+	if (!atomic_load_explicit(&io->registered, memory_order_acquire)) {
+		r = io_register(io, cx);
+		if (r < 0)
+			return r;
+	}
+	/* The registration belongs to one driver: ids mean nothing in another.
+	 */
+	if (io->driver != cx->driver)
+		return -EXDEV;
+	r = weft_driver_io_poll(io->driver, io->id, interest, cx, ready);
+	if (r != WEFT_PENDING)
+		return r;
+	r = io_wait(io, cx, interest);
+	return r < 0 ? r : WEFT_PENDING;
+}
+
+
+void
+weft__io_clear(struct weft__io *io, uint32_t bits)
+{
+	if (atomic_load_explicit(&io->registered, memory_order_acquire))
+		weft_driver_io_clear(io->driver, io->id, bits);
+}
+
+
+int
+weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
+            weft__io_fn fn, void *arg, ssize_t *result)
+{
+	uint32_t ready;
+	ssize_t n;
+	int r;
+
+	if (!weft_budget_spend(cx))
+		return 0;
+	for (;;) {
+		r = weft__io_ready(io, cx, dir, &ready);
+		if (r == WEFT_PENDING)
+			return 0;
+		if (r < 0) {
+			*result = r;
+			return 1;
+		}
+		n = fn(io->fd, arg);
+		if (n != -EAGAIN && n != -EWOULDBLOCK) {
+			*result = n;
+			return 1;
+		}
+		/*
+		 * Forget the readiness and ask again: an event that came in
+		 * between the call and the clear makes the driver answer
+		 * ready at once, so no edge is lost.
+		 */
+		weft__io_clear(io, dir);
+	}
+}
+
+
+ssize_t
+weft__writev_nosigpipe(int fd, const struct iovec *iov, int iovcnt)
+{
+	static const struct timespec zero = {0, 0};
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	ssize_t n;
+	int err;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	/* A SIGPIPE already pending belongs to someone else: leave it. */
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	n = writev(fd, iov, iovcnt);
+	err = errno;
+	if (n < 0 && err == EPIPE && !was_pending) {
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		       errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n < 0 ? -err : n;
+}
+
+
+struct weft_stream *
+weft__stream_new(int fd, uint32_t interest, bool is_socket)
+{
+	return weft__io_new(sizeof(struct weft_stream), fd, interest, true,
+	                    is_socket);
+}

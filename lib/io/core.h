@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The object every stream, listener, UDP socket, fd wrapper and signal
+ * listener is built on: one fd, its registration with a driver, a
+ * reference count, and the closed flag.  Private to lib/io.
+ *
+ * References.  The creator holds one; every operation future takes one at
+ * init and releases it at drop.  The last release deregisters the fd
+ * (io_del before close, D rules) and closes it if the object owns it, so
+ * no fd is closed while a future might still pass it to a system call.
+ *
+ * Waiters.  The driver drops the wakers it holds at io_del without waking
+ * them, so an object closed while a task waits on it would leave that task
+ * pending forever.  The object therefore keeps its own copy of the last
+ * waker of each direction, and close wakes them.
+ */
+#ifndef WEFT_IO_CORE_H
+#define WEFT_IO_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include <weft/io.h>
+
+struct weft__io {
+	atomic_uint refs;
+	atomic_bool registered;
+	atomic_bool closed;
+	int fd;
+	uint32_t interest; /* what the fd is registered for */
+	bool owns_fd;
+	bool is_socket;
+	pthread_mutex_t lock; /* registration and waiters */
+	struct weft_driver *driver;
+	uint64_t id;
+	struct weft_waker waiters[2]; /* read, write */
+};
+
+/*
+ * Allocates an object of `size` bytes (at least sizeof(struct weft__io),
+ * which comes first in it) around fd, with one reference.  NULL when out
+ * of memory; fd is untouched then.
+ */
+void *weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
+                   bool is_socket);
+
+void weft__io_ref(struct weft__io *io);
+void weft__io_unref(struct weft__io *io);
+
+/* Marks closed, wakes the waiters, releases the caller's reference. */
+void weft__io_close(struct weft__io *io);
+
+/*
+ * Registers on first use, then asks the driver whether any of `interest`
+ * is ready.  1 with *ready set, 0 pending (waker stored), or a negative
+ * error (WEFT_ECLOSED once closed, -EXDEV from another runtime).
+ */
+int weft__io_ready(struct weft__io *io, struct weft_context *cx,
+                   uint32_t interest, uint32_t *ready);
+
+/* The caller's system call said EAGAIN for `bits`. */
+void weft__io_clear(struct weft__io *io, uint32_t bits);
+
+/*
+ * One non-blocking operation: fn(fd, arg) returns a count or -errno.
+ * Spends one unit of budget, waits for `dir` readiness, retries after
+ * EAGAIN.  Returns 1 with *result set, or 0 pending.
+ */
+typedef ssize_t (*weft__io_fn)(int fd, void *arg);
+int weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
+                weft__io_fn fn, void *arg, ssize_t *result);
+
+/*
+ * write/writev on a pipe or other non-socket: sockets use MSG_NOSIGNAL,
+ * which these cannot, so SIGPIPE is blocked in the calling thread for the
+ * call and a SIGPIPE it raised is consumed.  -errno on failure.
+ */
+ssize_t weft__writev_nosigpipe(int fd, const struct iovec *iov, int iovcnt);
+
+/* A stream is an io object and nothing more. */
+struct weft_stream {
+	struct weft__io io;
+};
+
+struct weft_stream *weft__stream_new(int fd, uint32_t interest, bool is_socket);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Addresses, listeners, accept and connect, for TCP over IPv4 and IPv6 and
+ * for Unix stream sockets: the family of the address decides.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <weft/net.h>
+
+#include "core.h"
+
+#define BOTH (WEFT_READABLE | WEFT_WRITABLE)
+
+struct weft_listener {
+	struct weft__io io;
+};
+
+/* ---- addresses ---------------------------------------------------------- */
+
+WEFT_EXPORT int
+weft_addr_ip(struct weft_addr *a, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&a->ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a->ss;
+	char buf[INET6_ADDRSTRLEN];
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, ip, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		a->len = sizeof(*in4);
+		return 0;
+	}
+	/* "[::1]" as well as "::1", as it appears in URLs. */
+	n = strlen(ip);
+	if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']' && n - 2 < sizeof(buf)) {
+		memcpy(buf, ip + 1, n - 2);
+		buf[n - 2] = '\0';
+		ip = buf;
+	}
+	if (inet_pton(AF_INET6, ip, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		a->len = sizeof(*in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+
+WEFT_EXPORT int
+weft_addr_unix(struct weft_addr *a, const char *path)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
+	size_t n = strlen(path);
+
+	memset(a, 0, sizeof(*a));
+	if (n >= sizeof(un->sun_path))
+		return -ENAMETOOLONG;
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, path, n + 1);
+	a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+
+WEFT_EXPORT uint16_t
+weft_addr_port(const struct weft_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return 0;
+}
+
+
+WEFT_EXPORT char *
+weft_addr_format(const struct weft_addr *a, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (size == 0)
+		return buf;
+	switch (a->ss.ss_family) {
+	case AF_INET:
+		inet_ntop(AF_INET,
+		          &((const struct sockaddr_in *)&a->ss)->sin_addr, ip,
+		          sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, weft_addr_port(a));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6,
+		          &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, ip,
+		          sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, weft_addr_port(a));
+		break;
+	case AF_UNIX:
+		snprintf(buf, size, "%s",
+		         ((const struct sockaddr_un *)&a->ss)->sun_path);
+		break;
+	default:
+		snprintf(buf, size, "(family %d)", a->ss.ss_family);
+	}
+	return buf;
+}
+
+/* ---- listeners ------------------------------------------------------------
+ */
+
+WEFT_EXPORT int
+weft_listen(struct weft_listener **out, const struct weft_addr *addr,
+            int backlog)
+{
+	int family = addr->ss.ss_family;
+	struct weft_listener *l;
+	int fd, one = 1, err;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0)
+		goto fail;
+	if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) < 0)
+		goto fail;
+	l = weft__io_new(sizeof(*l), fd, WEFT_READABLE, true, true);
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*out = l;
+	return 0;
+
+fail:
+	err = errno;
+	close(fd);
+	return -err;
+}
+
+
+WEFT_EXPORT void
+weft_listener_close(struct weft_listener *l)
+{
+	/*
+	 * shutdown() stops the kernel from completing more handshakes for
+	 * us even if an accept future keeps the fd open a while longer.
+	 */
+	if (l) {
+		shutdown(l->io.fd, SHUT_RDWR);
+		weft__io_close(&l->io);
+	}
+}
+
+
+WEFT_EXPORT int
+weft_listener_local_addr(const struct weft_listener *l, struct weft_addr *addr)
+{
+	addr->len = sizeof(addr->ss);
+	if (getsockname(l->io.fd, (struct sockaddr *)&addr->ss, &addr->len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- accept ----------------------------------------------------------- */
+
+static ssize_t
+do_accept(int fd, void *arg)
+{
+	struct weft_addr *peer = arg;
+	int c;
+
+	peer->len = sizeof(peer->ss);
+	c = accept4(fd, (struct sockaddr *)&peer->ss, &peer->len,
+	            SOCK_NONBLOCK | SOCK_CLOEXEC);
+	return c < 0 ? -errno : c;
+}
+
+
+static weft_poll
+accept_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct weft_accept *a = (struct weft_accept *)f;
+	ssize_t fd;
+
+	if (!weft__io_do(&a->listener->io, cx, WEFT_READABLE, do_accept,
+	                 &a->peer, &fd))
+		return WEFT_PENDING;
+	if (fd < 0) {
+		a->status = (int)fd;
+		return WEFT_READY;
+	}
+	a->stream = weft__stream_new((int)fd, BOTH, true);
+	if (!a->stream) {
+		close((int)fd);
+		a->status = -ENOMEM;
+		return WEFT_READY;
+	}
+	a->status = 0;
+	return WEFT_READY;
+}
+
+
+static void
+accept_drop(struct weft_future *f)
+{
+	weft__io_unref(&((struct weft_accept *)f)->listener->io);
+}
+
+WEFT_FUTURE_VTABLE(accept_vtable, struct weft_accept, status, accept_poll,
+                   accept_drop);
+
+
+WEFT_EXPORT void
+weft_accept_init(struct weft_accept *f, struct weft_listener *l)
+{
+	*f = (struct weft_accept){.base.vtable = &accept_vtable, .listener = l};
+	weft__io_ref(&l->io);
+}
+
+/* ---- connect ---------------------------------------------------------- */
+
+/* Starts the connection: 1 done, 0 in progress, or -errno. */
+static int
+connect_start(struct weft_connect *c)
+{
+	int fd = socket(c->addr.ss.ss_family,
+	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	c->pending = weft__stream_new(fd, BOTH, true);
+	if (!c->pending) {
+		close(fd);
+		return -ENOMEM;
+	}
+	do
+		r = connect(fd, (const struct sockaddr *)&c->addr.ss,
+		            c->addr.len);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return 1;
+	return errno == EINPROGRESS ? 0 : -errno;
+}
+
+
+static weft_poll
+connect_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct weft_connect *c = (struct weft_connect *)f;
+	socklen_t len = sizeof(int);
+	uint32_t ready;
+	int r, err = 0;
+
+	if (!c->pending) {
+		if (!weft_budget_spend(cx))
+			return WEFT_PENDING;
+		r = connect_start(c);
+		if (r != 0)
+			goto done;
+	}
+	/* Writable (or an error or hang-up) means the handshake is over. */
+	r = weft__io_ready(&c->pending->io, cx, WEFT_WRITABLE, &ready);
+	if (r == WEFT_PENDING)
+		return WEFT_PENDING;
+	if (r > 0) {
+		r = getsockopt(c->pending->io.fd, SOL_SOCKET, SO_ERROR, &err,
+		               &len) < 0
+		        ? -errno
+		        : -err;
+	}
+done:
+	if (r < 0) {
+		weft_stream_close(c->pending);
+		c->pending = NULL;
+		c->status = r;
+		return WEFT_READY;
+	}
+	c->stream = c->pending;
+	c->pending = NULL;
+	c->status = 0;
+	return WEFT_READY;
+}
+
+
+static void
+connect_drop(struct weft_future *f)
+{
+	struct weft_connect *c = (struct weft_connect *)f;
+
+	weft_stream_close(c->pending);
+	c->pending = NULL;
+}
+
+WEFT_FUTURE_VTABLE(connect_vtable, struct weft_connect, status, connect_poll,
+                   connect_drop);
+
+
+WEFT_EXPORT void
+weft_connect_init(struct weft_connect *f, const struct weft_addr *addr)
+{
+	*f = (struct weft_connect){.base.vtable = &connect_vtable,
+	                           .addr = *addr};
+}
