@@ -100,11 +100,15 @@ impl_on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct impl *r = arg;
 	char buf[64];
+	ssize_t n;
 
 	(void)what;
 	/* EAGAIN ends the drain: the wakeup is level-triggered anyway. */
-	while (read(fd, buf, sizeof(buf)) > 0 || errno == EINTR)
-		;
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0 && !(n < 0 && errno == EINTR))
+			break;
+	}
 	r->woken = true;
 }
 
@@ -293,8 +297,6 @@ impl_reserve(struct impl *r, int fd)
 	}
 	if (r->live + 1 > r->cap) {
 		n = r->cap ? r->cap * 2 : 64;
-		if (r->head_i > 0)
-			impl_compact(r);
 		p = realloc(r->pend, n * sizeof(*r->pend));
 		if (!p)
 			return -ENOMEM;
