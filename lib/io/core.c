@@ -62,7 +62,7 @@ weft__io_unref(struct weft__io *io)
 
 
 void
-weft__io_close(struct weft__io *io)
+weft__io_shut(struct weft__io *io)
 {
 	struct weft_waker w[2];
 
@@ -75,6 +75,13 @@ weft__io_close(struct weft__io *io)
 	/* Woken outside the lock: a wake may run the task's poll inline. */
 	weft_waker_wake(&w[0]);
 	weft_waker_wake(&w[1]);
+}
+
+
+void
+weft__io_close(struct weft__io *io)
+{
+	weft__io_shut(io);
 	weft__io_unref(io);
 }
 
@@ -174,6 +181,13 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 			return 1;
 		}
 		n = fn(io->fd, arg);
+		/*
+		 * A close on another thread may have made the call fail
+		 * (a shut-down listener's accept says EINVAL): report the
+		 * close, not its side effect.
+		 */
+		if (n < 0 && atomic_load(&io->closed))
+			n = WEFT_ECLOSED;
 		if (n != -EAGAIN && n != -EWOULDBLOCK) {
 			*result = n;
 			return 1;

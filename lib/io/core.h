@@ -48,7 +48,10 @@ void *weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
 void weft__io_ref(struct weft__io *io);
 void weft__io_unref(struct weft__io *io);
 
-/* Marks closed, wakes the waiters, releases the caller's reference. */
+/* Marks closed and wakes the waiters. */
+void weft__io_shut(struct weft__io *io);
+
+/* weft__io_shut, then releases the caller's reference. */
 void weft__io_close(struct weft__io *io);
 
 /*

@@ -155,10 +155,12 @@ weft_listener_close(struct weft_listener *l)
 	/*
 	 * shutdown() stops the kernel from completing more handshakes for
 	 * us even if an accept future keeps the fd open a while longer.
+	 * Closed first, so that an accept it fails reports the close.
 	 */
 	if (l) {
+		weft__io_shut(&l->io);
 		shutdown(l->io.fd, SHUT_RDWR);
-		weft__io_close(&l->io);
+		weft__io_unref(&l->io);
 	}
 }
 

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <sys/resource.h>
+
+#include "common.h"
+
+struct weft_runtime *rt;
+const char *test_executor;
+const char *test_reactor;
+
+
+int
+rt_open(void **state)
+{
+	struct weft_config *cfg;
+	const char *path = getenv("WEFT_PLUGIN_PATH");
+	char err[256] = "";
+	int r;
+
+	(void)state;
+	if (weft_config_new(&cfg) < 0)
+		return -1;
+	/* The pair comes from the command line, never the environment. */
+	weft_config_set(cfg, "use_env", "false", NULL, 0);
+	weft_config_set(cfg, "executor", test_executor, NULL, 0);
+	weft_config_set(cfg, "reactor", test_reactor, NULL, 0);
+	if (path)
+		weft_config_set(cfg, "plugin_path", path, NULL, 0);
+	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
+	weft_config_free(cfg);
+	if (r < 0) {
+		fprintf(stderr, "runtime %s/%s: %s\n", test_executor,
+		        test_reactor, err);
+		return -1;
+	}
+	return 0;
+}
+
+
+int
+rt_close(void **state)
+{
+	(void)state;
+	weft_runtime_close(rt);
+	rt = NULL;
+	return 0;
+}
+
+
+bool
+under_valgrind(void)
+{
+	return getenv("WEFT_UNDER_VALGRIND") != NULL;
+}
+
+
+size_t
+scaled(size_t n, size_t small)
+{
+	return under_valgrind() ? small : n;
+}
+
+
+void
+run_bounded(struct weft_future *fut, unsigned seconds)
+{
+	struct weft_timeout t;
+
+	weft_timeout_init(&t, fut, (uint64_t)seconds * WEFT_SEC);
+	assert_int_equal(weft_block_on(rt, &t.base), 0);
+	weft_future_drop(&t.base);
+	assert_int_equal(t.status, 0);
+}
+
+
+size_t
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur;
+}
+
+
+void
+pattern_fill(unsigned char *buf, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern_byte(seed, i);
+}
+
+/* ---- echo connection -------------------------------------------------- */
+
+#define CONN_BUF 16384
+
+static weft_poll
+conn_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct echo_conn *c = (struct echo_conn *)f;
+
+	WEFT_BEGIN(&c->co);
+	c->buf = malloc(CONN_BUF);
+	if (!c->buf) {
+		c->status = -ENOMEM;
+		WEFT_RETURN(&c->co);
+	}
+	for (;;) {
+		weft_stream_read_init(&c->rd, c->s, c->buf, CONN_BUF);
+		WEFT_AWAIT(&c->co, cx, &c->rd);
+		if (c->rd.status <= 0)
+			break;
+		weft_stream_write_all_init(&c->wr, c->s, c->buf,
+		                           (size_t)c->rd.status);
+		WEFT_AWAIT(&c->co, cx, &c->wr);
+		if (c->wr.status < 0)
+			break;
+	}
+	c->status = c->rd.status < 0 ? c->rd.status : c->wr.status;
+	WEFT_END(&c->co);
+}
+
+
+static void
+conn_drop(struct weft_future *f)
+{
+	struct echo_conn *c = (struct echo_conn *)f;
+
+	weft_future_drop(&c->rd.base);
+	weft_future_drop(&c->wr.base);
+	weft_stream_close(c->s);
+	free(c->buf);
+}
+
+WEFT_FUTURE_VTABLE(conn_vtable, struct echo_conn, status, conn_poll, conn_drop);
+
+
+void
+echo_conn_init(struct echo_conn *f, struct weft_stream *s)
+{
+	*f = (struct echo_conn){.base.vtable = &conn_vtable, .s = s};
+}
+
+/* ---- echo server ------------------------------------------------------ */
+
+static weft_poll
+server_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct echo_server *s = (struct echo_server *)f;
+	struct echo_conn conn;
+
+	WEFT_BEGIN(&s->co);
+	for (;;) {
+		weft_accept_init(&s->acc, s->l);
+		WEFT_AWAIT(&s->co, cx, &s->acc);
+		if (s->acc.status == WEFT_ECLOSED)
+			break;
+		if (s->acc.status == -EMFILE || s->acc.status == -ENFILE) {
+			/* Out of fds: let connections finish, then retry. */
+			weft_sleep_init(&s->pause, 10 * WEFT_MSEC);
+			WEFT_AWAIT(&s->co, cx, &s->pause);
+			continue;
+		}
+		if (s->acc.status < 0) {
+			s->status = s->acc.status;
+			WEFT_RETURN(&s->co);
+		}
+		if (s->accepted)
+			atomic_fetch_add(s->accepted, 1);
+		echo_conn_init(&conn, s->acc.stream);
+		weft_executor_spawn(cx->executor, &conn.base, NULL);
+	}
+	s->status = 0;
+	WEFT_END(&s->co);
+}
+
+
+static void
+server_drop(struct weft_future *f)
+{
+	struct echo_server *s = (struct echo_server *)f;
+
+	weft_future_drop(&s->acc.base);
+	weft_future_drop(&s->pause.base);
+}
+
+WEFT_FUTURE_VTABLE(server_vtable, struct echo_server, status, server_poll,
+                   server_drop);
+
+
+void
+echo_server_init(struct echo_server *f, struct weft_listener *l,
+                 atomic_uint *accepted)
+{
+	*f = (struct echo_server){
+	    .base.vtable = &server_vtable, .l = l, .accepted = accepted};
+}
+
+
+void
+echo_server_start(const struct weft_addr *addr, struct weft_listener **l,
+                  struct weft_join **join, atomic_uint *accepted)
+{
+	struct echo_server s;
+
+	assert_int_equal(weft_listen(l, addr, 1024), 0);
+	echo_server_init(&s, *l, accepted);
+	assert_int_equal(weft_spawn(rt, &s.base, join), 0);
+}
+
+
+void
+echo_server_stop(struct weft_listener *l, struct weft_join *join)
+{
+	struct weft_join_future jf;
+	int status = -1;
+
+	weft_listener_close(l);
+	weft_join_future_init(&jf, join, &status, sizeof(status));
+	run_bounded(&jf.base, 10);
+	assert_int_equal(jf.status, 0);
+	assert_int_equal(status, 0);
+}
+
+/* ---- echo client ------------------------------------------------------ */
+
+static weft_poll
+client_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct echo_client *c = (struct echo_client *)f;
+
+	WEFT_BEGIN(&c->co);
+	c->out = malloc(c->size);
+	c->in = malloc(c->size);
+	if (!c->out || !c->in) {
+		c->status = -ENOMEM;
+		WEFT_RETURN(&c->co);
+	}
+	weft_connect_init(&c->conn, &c->addr);
+	WEFT_AWAIT(&c->co, cx, &c->conn);
+	if (c->conn.status < 0) {
+		c->status = c->conn.status;
+		WEFT_RETURN(&c->co);
+	}
+	c->s = c->conn.stream;
+	if (c->addr.ss.ss_family != AF_UNIX)
+		weft_stream_set_nodelay(c->s, true);
+	for (c->i = 0; c->i < c->rounds; c->i++) {
+		pattern_fill(c->out, c->size, c->seed + (uint32_t)c->i);
+		memset(c->in, 0, c->size);
+		/*
+		 * Write and read at once: a payload larger than the socket
+		 * buffers would otherwise deadlock against the echo.
+		 */
+		weft_stream_write_all_init(&c->w, c->s, c->out, c->size);
+		weft_stream_read_exact_init(&c->r, c->s, c->in, c->size);
+		weft_join_init(&c->both, 2, &c->w.base, &c->r.base);
+		WEFT_AWAIT(&c->co, cx, &c->both);
+		if (c->w.status < 0 || c->r.status < 0) {
+			c->status = c->w.status < 0 ? c->w.status : c->r.status;
+			WEFT_RETURN(&c->co);
+		}
+		if (memcmp(c->in, c->out, c->size) != 0) {
+			c->status = -EILSEQ;
+			WEFT_RETURN(&c->co);
+		}
+	}
+	c->status = 0;
+	WEFT_END(&c->co);
+}
+
+
+static void
+client_drop(struct weft_future *f)
+{
+	struct echo_client *c = (struct echo_client *)f;
+
+	weft_future_drop(&c->both.base);
+	weft_future_drop(&c->w.base);
+	weft_future_drop(&c->r.base);
+	weft_future_drop(&c->conn.base);
+	weft_stream_close(c->s);
+	c->s = NULL;
+	free(c->out);
+	free(c->in);
+}
+
+WEFT_FUTURE_VTABLE(client_vtable, struct echo_client, status, client_poll,
+                   client_drop);
+
+
+void
+echo_client_init(struct echo_client *f, const struct weft_addr *addr,
+                 size_t size, int rounds, uint32_t seed)
+{
+	*f = (struct echo_client){.base.vtable = &client_vtable,
+	                          .addr = *addr,
+	                          .size = size,
+	                          .rounds = rounds,
+	                          .seed = seed};
+}
+
+
+int
+run_group(int argc, char **argv, const char *name,
+          const struct CMUnitTest *tests, size_t n)
+{
+	char group[128];
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
+		return 2;
+	}
+	test_executor = argv[1];
+	test_reactor = argv[2];
+	snprintf(group, sizeof(group), "%s on %s/%s", name, test_executor,
+	         test_reactor);
+	return _cmocka_run_group_tests(group, tests, n, rt_open, rt_close);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the I/O tests: a runtime per group on the pair named on the
+ * command line, bounded runs, and the echo server and client futures the
+ * TCP, Unix and many-connection tests drive.
+ */
+#ifndef TESTS_IO_COMMON_H
+#define TESTS_IO_COMMON_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <weft/combinator.h>
+#include <weft/net.h>
+#include <weft/sync.h>
+#include <weft/task.h>
+#include <weft/weft.h>
+
+extern struct weft_runtime *rt;
+extern const char *test_executor;
+extern const char *test_reactor;
+
+int rt_open(void **state);
+int rt_close(void **state);
+
+/* True when the tests run under Valgrind: use smaller counts. */
+bool under_valgrind(void);
+
+/* n, or small under Valgrind. */
+size_t scaled(size_t n, size_t small);
+
+/*
+ * Runs fut on the test runtime for at most `seconds`, then drops it, so
+ * that a bug fails the test instead of hanging it.  Asserts that it
+ * finished in time.
+ */
+void run_bounded(struct weft_future *fut, unsigned seconds);
+
+/* Raises the soft fd limit to the hard one; returns the new soft limit. */
+size_t raise_nofile(void);
+
+/* The byte at index i of the pattern for seed. */
+static inline unsigned char
+pattern_byte(uint32_t seed, size_t i)
+{
+	return (unsigned char)((i * 131u + seed * 7u + (i >> 8)) & 0xff);
+}
+
+void pattern_fill(unsigned char *buf, size_t len, uint32_t seed);
+
+/*
+ * Echoes everything it reads on a stream back until end of stream or an
+ * error, then closes the stream (which it owns).
+ */
+struct echo_conn {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_stream *s;
+	unsigned char *buf;
+	struct weft_stream_read rd;
+	struct weft_stream_write_all wr;
+	int status;
+};
+void echo_conn_init(struct echo_conn *f, struct weft_stream *s);
+
+/*
+ * Accepts on the listener (borrowed) until it is closed, spawning an
+ * echo_conn task per connection.  status: 0 when the listener was
+ * closed, else the accept error.  `accepted` counts connections.
+ */
+struct echo_server {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_listener *l;
+	struct weft_accept acc;
+	struct weft_sleep pause;
+	atomic_uint *accepted;
+	int status;
+};
+void echo_server_init(struct echo_server *f, struct weft_listener *l,
+                      atomic_uint *accepted);
+
+/*
+ * Connects to addr and runs `rounds` round trips of `size` bytes, writing
+ * and reading at once, checking every byte.  status: 0, a negative error,
+ * or -EILSEQ when the echo differed.
+ */
+struct echo_client {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_addr addr;
+	size_t size;
+	int rounds;
+	uint32_t seed;
+	struct weft_connect conn;
+	struct weft_stream *s;
+	unsigned char *out, *in;
+	struct weft_stream_write_all w;
+	struct weft_stream_read_exact r;
+	struct weft_join_all both;
+	int i;
+	int status;
+};
+void echo_client_init(struct echo_client *f, const struct weft_addr *addr,
+                      size_t size, int rounds, uint32_t seed);
+
+/*
+ * Starts an echo server on a listener bound to addr (port 0 for any) as a
+ * task; *l and *join receive the listener and the server's join handle.
+ */
+void echo_server_start(const struct weft_addr *addr, struct weft_listener **l,
+                       struct weft_join **join, atomic_uint *accepted);
+
+/* Closes the listener and checks that the server ended cleanly. */
+void echo_server_stop(struct weft_listener *l, struct weft_join *join);
+
+/* Runs a cmocka group on the pair given as argv[1], argv[2]. */
+int run_group(int argc, char **argv, const char *name,
+              const struct CMUnitTest *tests, size_t n);
+
+#endif
