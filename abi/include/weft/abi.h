@@ -467,8 +467,10 @@ struct weft_task_core {
  * io_clear:     the caller saw EAGAIN: forget the readiness bits `ready`
  *               so the next io_poll waits for a new edge.
  * io_del:       deregisters; events of this fd still in the current batch
- *               are discarded (D4); stored wakers are dropped unwoken.  The
- *               caller closes the fd only after io_del.
+ *               are discarded (D4); stored wakers are dropped unwoken (a
+ *               wake already taken from a batch in progress may still
+ *               arrive, which W2 makes harmless).  The caller closes the fd
+ *               only after io_del.
  * park:         executor only: waits for I/O or the next timer, at most
  *               timeout_ns (WEFT_TIMEOUT_INFINITE waits indefinitely), then
  *               wakes the wakers of what became ready.  Returns the number
@@ -665,7 +667,10 @@ struct weft_executor_iface {
 		     struct weft_executor_stats *stats);
 };
 
-/* The public head of every executor instance. */
+/*
+ * The public head of every executor instance, filled by the host before
+ * init: version is the iface's version, ops the iface itself.
+ */
 struct weft_executor {
 	uint32_t version;
 	const struct weft_executor_iface *ops;
@@ -769,6 +774,7 @@ struct weft_reactor_iface {
 	void (*fini)(struct weft_reactor *self);
 };
 
+/* The public head of every reactor instance; filled as for executors. */
 struct weft_reactor {
 	uint32_t version;
 	const struct weft_reactor_iface *ops;
