@@ -307,6 +307,47 @@ echo_client_init(struct echo_client *f, const struct weft_addr *addr,
 }
 
 
+/* ---- drain ------------------------------------------------------------ */
+
+static weft_poll
+drain_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct drain *d = (struct drain *)f;
+
+	WEFT_BEGIN(&d->co);
+	for (;;) {
+		d->out = 0;
+		weft_joinset_next_init(&d->next, d->set, &d->out,
+		                       sizeof(d->out));
+		WEFT_AWAIT(&d->co, cx, &d->next);
+		if (d->next.status == 0)
+			break;
+		if (d->next.task_status < 0 || d->out < 0) {
+			if (!d->failures++)
+				d->first_error = d->next.task_status < 0
+				                     ? d->next.task_status
+				                     : d->out;
+		}
+	}
+	WEFT_END(&d->co);
+}
+
+static void
+drain_drop(struct weft_future *f)
+{
+	weft_future_drop(&((struct drain *)f)->next.base);
+}
+
+WEFT_FUTURE_VTABLE(drain_vtable, struct drain, status, drain_poll, drain_drop);
+
+
+void
+drain_init(struct drain *d, struct weft_joinset *set)
+{
+	*d = (struct drain){.base.vtable = &drain_vtable, .set = set};
+}
+
+
 int
 run_group(int argc, char **argv, const char *name,
           const struct CMUnitTest *tests, size_t n)

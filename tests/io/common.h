@@ -122,6 +122,19 @@ void echo_server_start(const struct weft_addr *addr, struct weft_listener **l,
 /* Closes the listener and checks that the server ended cleanly. */
 void echo_server_stop(struct weft_listener *l, struct weft_join *join);
 
+/* Joins every task of a set; counts the ones whose status was not 0. */
+struct drain {
+	struct weft_future base;
+	struct weft_coro co;
+	struct weft_joinset *set;
+	struct weft_joinset_next next;
+	int out;
+	int failures;
+	int first_error;
+	int status;
+};
+void drain_init(struct drain *d, struct weft_joinset *set);
+
 /* Runs a cmocka group on the pair given as argv[1], argv[2]. */
 int run_group(int argc, char **argv, const char *name,
               const struct CMUnitTest *tests, size_t n);

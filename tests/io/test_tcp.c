@@ -21,49 +21,6 @@ loopback(void)
 
 /* ---- many clients through a join set ---------------------------------- */
 
-/* Joins every task of a set; counts the ones whose status was not 0. */
-struct drain {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_joinset *set;
-	struct weft_joinset_next next;
-	int out;
-	int failures;
-	int first_error;
-	int status;
-};
-
-static weft_poll
-drain_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct drain *d = (struct drain *)f;
-
-	WEFT_BEGIN(&d->co);
-	for (;;) {
-		d->out = 0;
-		weft_joinset_next_init(&d->next, d->set, &d->out,
-		                       sizeof(d->out));
-		WEFT_AWAIT(&d->co, cx, &d->next);
-		if (d->next.status == 0)
-			break;
-		if (d->next.task_status < 0 || d->out < 0) {
-			if (!d->failures++)
-				d->first_error = d->next.task_status < 0
-				                     ? d->next.task_status
-				                     : d->out;
-		}
-	}
-	WEFT_END(&d->co);
-}
-
-static void
-drain_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct drain *)f)->next.base);
-}
-
-WEFT_FUTURE_VTABLE(drain_vtable, struct drain, status, drain_poll, drain_drop);
-
 /* Runs `conns` echo clients at once against a fresh server. */
 static void
 echo_many(const struct weft_addr *bind, size_t conns,
@@ -73,7 +30,7 @@ echo_many(const struct weft_addr *bind, size_t conns,
 	struct weft_join *server;
 	struct weft_joinset *set;
 	struct echo_client c;
-	struct drain d = {.base.vtable = &drain_vtable};
+	struct drain d;
 	struct weft_addr addr;
 	atomic_uint accepted = 0;
 	size_t i;
@@ -88,7 +45,7 @@ echo_many(const struct weft_addr *bind, size_t conns,
 		                                    &c.base, NULL),
 		                 0);
 	}
-	d.set = set;
+	drain_init(&d, set);
 	run_bounded(&d.base, 90);
 	if (d.failures)
 		fail_msg("%d of %zu clients failed, the first with %s",
