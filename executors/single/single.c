@@ -334,18 +334,11 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 	    .parks = atomic_load(&ex->parks),
 	    .foreign_wakes = atomic_load(&ex->foreign_wakes),
 	};
-	size_t n;
 
-	if (!stats || stats->size < sizeof(uint32_t))
-		return -EINVAL;
 	pthread_mutex_lock(&ex->lock);
 	s.queue_depth = ex->depth;
 	pthread_mutex_unlock(&ex->lock);
-	n = stats->size < sizeof(s) ? stats->size : sizeof(s);
-	s.size = (uint32_t)n;
-	for (size_t i = 0; i < n; i++)
-		((unsigned char *)stats)[i] = ((unsigned char *)&s)[i];
-	return 0;
+	return weft_executor_stats_fill(stats, &s);
 }
 
 
@@ -378,16 +371,4 @@ static const struct weft_plugin_descriptor impl_descriptor = {
 };
 
 
-WEFT_EXPORT int
-WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
-                  const struct weft_plugin_descriptor **desc)
-{
-	int r = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
-
-	if (r < 0)
-		return r;
-	if (index > 0)
-		return 0;
-	*desc = &impl_descriptor;
-	return 1;
-}
+WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);

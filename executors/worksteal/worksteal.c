@@ -543,10 +543,7 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 	    .queue_depth = atomic_load(&ex->inject_len),
 	};
 	struct ws_worker *w;
-	size_t n;
 
-	if (!stats || stats->size < sizeof(uint32_t))
-		return -EINVAL;
 	for (uint32_t i = 0; i < ex->nworkers; i++) {
 		w = &ex->workers[i];
 		s.spawned +=
@@ -561,11 +558,7 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 		if (atomic_load_explicit(&w->lifo, memory_order_relaxed))
 			s.queue_depth++;
 	}
-	n = stats->size < sizeof(s) ? stats->size : sizeof(s);
-	s.size = (uint32_t)n;
-	for (size_t i = 0; i < n; i++)
-		((unsigned char *)stats)[i] = ((unsigned char *)&s)[i];
-	return 0;
+	return weft_executor_stats_fill(stats, &s);
 }
 
 
@@ -598,16 +591,4 @@ static const struct weft_plugin_descriptor impl_descriptor = {
 };
 
 
-WEFT_EXPORT int
-WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
-                  const struct weft_plugin_descriptor **desc)
-{
-	int r = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
-
-	if (r < 0)
-		return r;
-	if (index > 0)
-		return 0;
-	*desc = &impl_descriptor;
-	return 1;
-}
+WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);

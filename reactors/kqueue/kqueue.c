@@ -340,16 +340,4 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .iface = &impl_iface,
 };
 
-WEFT_EXPORT int
-WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
-                  const struct weft_plugin_descriptor **desc)
-{
-	int err = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
-
-	if (err < 0)
-		return err;
-	if (index != 0)
-		return 0;
-	*desc = &impl_descriptor;
-	return 1;
-}
+WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);

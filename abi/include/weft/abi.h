@@ -701,6 +701,26 @@ weft_executor_shutdown(struct weft_executor *e)
 		e->ops->shutdown(e);
 }
 
+/*
+ * For executors: copies the filled-in `src` into the caller's `dst` as far
+ * as dst->size allows, and sets dst->size to what was copied.  Returns 0,
+ * or -22 (EINVAL) when dst cannot hold even its size field.
+ */
+static inline int
+weft_executor_stats_fill(struct weft_executor_stats *dst,
+			 const struct weft_executor_stats *src)
+{
+	size_t n, i;
+
+	if (!dst || dst->size < sizeof(uint32_t))
+		return -22;
+	n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
+	for (i = 0; i < n; i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+	dst->size = (uint32_t)n;
+	return 0;
+}
+
 static inline int
 weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
 {
@@ -916,6 +936,25 @@ weft_negotiate_pick(struct weft_negotiate *neg, uint32_t mine)
 	neg->chosen = pick;
 	return 0;
 }
+
+/*
+ * Defines the entry symbol of a plugin with exactly one descriptor, `desc`
+ * (the usual case: one plugin per .so), negotiating as above.
+ */
+#define WEFT_PLUGIN_DEFINE_ENTRY(desc)                                     \
+	WEFT_EXPORT int WEFT_PLUGIN_ENTRY(                                 \
+		struct weft_negotiate *neg, uint32_t index,                 \
+		const struct weft_plugin_descriptor **out)                  \
+	{                                                                  \
+		int r_ = weft_negotiate_pick(neg, WEFT_ABI_VERSION);        \
+		if (r_ < 0)                                                 \
+			return r_;                                          \
+		if (index > 0)                                              \
+			return 0;                                           \
+		*out = &(desc);                                             \
+		return 1;                                                   \
+	}                                                                  \
+	typedef int weft__plugin_entry_defined /* the caller's ';' ends it */
 
 #ifdef __cplusplus
 }
