@@ -313,13 +313,19 @@ async_fd(void **state)
 
 /* ---- signals ------------------------------------------------------------ */
 
+/* Set once the one-shot signal future exists: SIGTERM is safe then. */
+static atomic_bool term_armed;
+
 static void *
 raise_later(void *arg)
 {
 	struct timespec ts = {0, 20 * 1000000L};
 
+	(void)arg;
+	while (!atomic_load(&term_armed))
+		nanosleep(&ts, NULL);
 	nanosleep(&ts, NULL);
-	kill(getpid(), *(int *)arg);
+	kill(getpid(), SIGTERM);
 	return NULL;
 }
 
@@ -341,6 +347,7 @@ signal_steps(struct steps *s, struct weft_context *cx)
 	assert_int_equal(s->sel.winner, 1);
 	/* The one-shot future in a select, signalled from another thread. */
 	weft_signal_init(&s->sig, 0);
+	atomic_store(&term_armed, true);
 	weft_sleep_init(&s->nap, 10 * WEFT_SEC);
 	weft_select_init(&s->sel, 0, 2, &s->sig.base, &s->nap.base);
 	WEFT_AWAIT(&s->co, cx, &s->sel);
@@ -355,7 +362,6 @@ signals(void **state)
 	struct steps s = steps(signal_steps);
 	struct weft_signal_listener *l;
 	struct sigaction sa;
-	static int term = SIGTERM;
 	pthread_t t;
 	(void)state;
 
@@ -363,8 +369,9 @@ signals(void **state)
 	                 -EINVAL);
 	assert_int_equal(weft_signal_listen(&l, WEFT_SIGNAL_BIT(SIGINT)), 0);
 	s.arg = l;
-	assert_int_equal(pthread_create(&t, NULL, raise_later, &term), 0);
-	/* The thread raises SIGTERM 20 ms in, while the select waits. */
+	atomic_store(&term_armed, false);
+	assert_int_equal(pthread_create(&t, NULL, raise_later, NULL), 0);
+	/* The thread raises SIGTERM while the select waits. */
 	run_bounded(&s.base, 20);
 	pthread_join(t, NULL);
 	weft_signal_listener_free(l);
