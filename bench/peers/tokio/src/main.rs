@@ -6,6 +6,10 @@
 // Usage: weft-bench-tokio ct|mt WORKLOAD DIV
 // Prints one line: nanoseconds per operation, then peak RSS in KiB.
 // DIV divides the operation counts (1 for the full sizes).
+//
+// Usage: weft-bench-tokio ct|mt echo PORT
+// The echo server: 127.0.0.1:PORT, one task per connection that reads up
+// to 4 KiB and writes it all back, until end of stream.  Runs until killed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -194,6 +198,35 @@ fn pending_tasks(rt: &Runtime, n: usize) -> usize {
     n
 }
 
+async fn echo_conn(mut s: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = s.set_nodelay(true);
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if s.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn echo(rt: &Runtime, port: u16) -> ! {
+    rt.block_on(async {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("listen");
+        loop {
+            if let Ok((s, _)) = l.accept().await {
+                tokio::spawn(echo_conn(s));
+            }
+        }
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 4 {
@@ -210,6 +243,9 @@ fn main() {
         }
     }
     .expect("runtime");
+    if args[2] == "echo" {
+        echo(&rt, args[3].parse().expect("port"));
+    }
     let t0 = Instant::now();
     let ops = match args[2].as_str() {
         "spawn_many" => spawn_many(&rt, MILLION / div),
