@@ -95,6 +95,7 @@ struct server {
 	/* Shutdown: join what is left, within the deadline. */
 	struct weft_joinset_next next;
 	struct weft_timeout grace;
+	const char *runtime; /* "executor/reactor", for the first line */
 	uint64_t end; /* when the deadline is up, on the driver's clock */
 	uint64_t served, finished;
 	int status;
@@ -173,8 +174,8 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 		WEFT_RETURN(&s->co);
 	}
 	weft_listener_local_addr(s->l, &s->addr);
-	printf("listening on %s\n",
-	       weft_addr_format(&s->addr, text, sizeof(text)));
+	printf("listening on %s (%s)\n",
+	       weft_addr_format(&s->addr, text, sizeof(text)), s->runtime);
 	fflush(stdout);
 	for (;;) {
 		loop_arm(s);
@@ -245,6 +246,8 @@ main(int argc, char **argv)
 {
 	struct server s = {.base.vtable = &server_vtable, .deadline_ms = 2000};
 	const char *ip = "127.0.0.1";
+	struct weft_runtime *rt;
+	char err[512], names[128];
 	int port = 0, opt, r;
 
 	while ((opt = getopt(argc, argv, "a:p:d:")) != -1) {
@@ -269,15 +272,24 @@ main(int argc, char **argv)
 	 * The signal listener exists before the port is announced, so a
 	 * SIGINT sent by whoever read it is always a graceful shutdown.
 	 */
+	r = weft_runtime_open(&rt, NULL, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "echo-server: %s\n", err);
+		return 1;
+	}
+	snprintf(names, sizeof(names), "executor %s, reactor %s",
+	         weft_runtime_plugin(rt, WEFT_PLUGIN_EXECUTOR)->name,
+	         weft_runtime_plugin(rt, WEFT_PLUGIN_REACTOR)->name);
+	s.runtime = names;
 	r = weft_signal_listen(&s.signals, 0);
 	if (r == 0)
 		r = weft_joinset_new(&s.conns);
-	if (r < 0) {
+	if (r == 0)
+		r = weft_block_on(rt, &s.base);
+	/* Dropped while its runtime exists: it aborts connections there. */
+	weft_future_drop(&s.base);
+	weft_runtime_close(rt);
+	if (r < 0)
 		fprintf(stderr, "echo-server: %s\n", weft_strerror(r));
-		weft_signal_listener_free(s.signals);
-		return 1;
-	}
-	if (weft_run(&s.base) != 0)
-		return 1;
-	return s.status < 0 ? 1 : 0;
+	return r < 0 || s.status < 0 ? 1 : 0;
 }
