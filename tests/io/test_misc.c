@@ -456,7 +456,19 @@ files(void **state)
 	weft_file_open_init(&o, path, O_RDONLY, 0);
 	run_bounded(&o.base, 10);
 	assert_int_equal(o.status, -ENOENT);
-	/* A regular file refuses readiness registration. */
+	/* A regular file has no readiness: the reactor refuses it. */
+	fd = open("/proc/self/exe", O_RDONLY);
+	if (fd >= 0) {
+		struct weft_async_fd *a;
+		struct weft_async_fd_ready r;
+
+		assert_int_equal(weft_async_fd_new(&a, fd, WEFT_READABLE), 0);
+		weft_async_fd_ready_init(&r, a, WEFT_READABLE);
+		run_bounded(&r.base, 5);
+		assert_true(r.status < 0);
+		weft_async_fd_free(a);
+		close(fd);
+	}
 	free(out);
 	free(in);
 }

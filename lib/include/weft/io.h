@@ -200,9 +200,10 @@ struct weft_async_fd;
 int weft_async_fd_new(struct weft_async_fd **out, int fd, uint32_t interest);
 
 /*
- * Deregisters and frees the wrapper; the fd is not closed (the caller
- * closes it afterwards).  Pending ready futures complete with
- * WEFT_ECLOSED.  NULL is a no-op.
+ * Deregisters and frees the wrapper; the fd is not closed.  Pending ready
+ * futures complete with WEFT_ECLOSED; the registration goes when the last
+ * of them is dropped, so drop them before closing the fd.  NULL is a
+ * no-op.
  */
 void weft_async_fd_free(struct weft_async_fd *a);
 
