@@ -6,8 +6,8 @@ usage: check-rules.py ABI.md WEFT-CONFORMANCE
 
 A rule is a line of ABI.md that starts with "**<id>**" (W1, R10, ...).
 The rule -> test table is the block of lines "| <id> | `test` ... |".
-Fails when a rule has no test, a test names no rule, or the table and
-the binary's --list disagree.
+Fails when a rule has no test (or no title in the summary), a test names
+no rule, or the table and the binary's --list disagree.
 """
 import re
 import subprocess
@@ -29,9 +29,13 @@ def main():
     out = subprocess.run([sys.argv[2], '--list'], check=True,
                          capture_output=True, text=True).stdout
     tests = {}
+    titled = set()
     for line in out.splitlines():
-        rule, name = line.split()
-        tests[name] = rule
+        kind, rule, rest = line.split(None, 2)
+        if kind == 'rule':
+            titled.add(rule)
+        else:
+            tests[rest] = rule
     errors = []
     if not rules:
         errors.append('no rules found in ' + sys.argv[1])
@@ -40,6 +44,10 @@ def main():
     for r in sorted(set(rules)):
         if r not in tests.values():
             errors.append('rule %s has no test' % r)
+    for r in sorted(set(rules) - titled):
+        errors.append('rule %s has no title in the program' % r)
+    for r in sorted(titled - set(rules)):
+        errors.append('the program has a title for %s, not in ABI.md' % r)
     for name, r in sorted(tests.items()):
         if r not in rules:
             errors.append('test %s names no rule in ABI.md' % name)

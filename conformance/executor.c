@@ -64,15 +64,18 @@ static void *
 e1_helper(void *arg)
 {
 	struct e1_shared *sh = arg;
-	unsigned i = 0;
-
-	/* Foreign wakes at random moments; stale ones hit finished tasks. */
+	/*
+	 * Foreign wakes of tasks drawn from the seed, at moments the
+	 * scheduler picks; stale ones hit finished tasks.
+	 */
 	while (!atomic_load(&sh->stop)) {
 		pthread_mutex_lock(&sh->lock);
 		if (sh->nslots)
-			weft_waker_wake_by_ref(&sh->slots[i++ % sh->nslots]);
+			weft_waker_wake_by_ref(
+			    &sh->slots[h_rand() % (unsigned)sh->nslots]);
 		pthread_mutex_unlock(&sh->lock);
-		sched_yield();
+		if (h_rand() % 4 == 0)
+			sched_yield();
 	}
 	return NULL;
 }

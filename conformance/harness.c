@@ -17,6 +17,9 @@
 
 struct h_options h_opt;
 
+/* Reset from the seed at every test's setup. */
+static _Atomic uint64_t h_rand_state;
+
 
 /* ---- watchdog ------------------------------------------------------ */
 
@@ -48,7 +51,6 @@ int
 h_setup(void **state)
 {
 	static bool installed;
-	unsigned seconds = H_WATCHDOG_SECONDS * (h_opt.slow ? 8 : 1);
 
 	if (!installed) {
 		struct sigaction sa;
@@ -61,7 +63,9 @@ h_setup(void **state)
 	}
 	h_current = *state ? (const char *)*state : "(unnamed)";
 	h_violations_take();
-	alarm(seconds);
+	h_rand_state = h_opt.seed;
+	if (h_opt.alarm_s)
+		alarm(h_opt.alarm_s);
 	return 0;
 }
 
@@ -73,6 +77,21 @@ h_teardown(void **state)
 	alarm(0);
 	h_current = "(between tests)";
 	return 0;
+}
+
+
+/* ---- random numbers ----------------------------------------------- */
+
+uint64_t
+h_rand(void)
+{
+	/* splitmix64: each call takes its own step of the shared state. */
+	uint64_t z = atomic_fetch_add(&h_rand_state, 0x9e3779b97f4a7c15ull) +
+	             0x9e3779b97f4a7c15ull;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 

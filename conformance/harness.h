@@ -37,6 +37,8 @@ struct h_options {
 	uint32_t reactor_flags;
 	bool resolved; /* a runtime opened on this pair */
 	bool slow; /* under the memory checker: stretch bounds, shrink loops */
+	unsigned alarm_s; /* in-process watchdog; 0 when the parent watches */
+	uint64_t seed;    /* of the randomised tests: --seed */
 };
 
 extern struct h_options h_opt;
@@ -66,6 +68,13 @@ int h_teardown(void **state);
 
 /* Seconds a test may take before the watchdog ends the process. */
 #define H_WATCHDOG_SECONDS 20
+
+/*
+ * Pseudo-random numbers from --seed, for the randomised tests: any
+ * thread; a run with the same seed draws the same sequence (the thread
+ * interleaving, of course, still varies).
+ */
+uint64_t h_rand(void);
 
 /* ---- time ---------------------------------------------------------- */
 

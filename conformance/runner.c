@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs each test in a child process under a watchdog in the parent.
+ *
+ * A broken plugin may deadlock, crash, or corrupt the heap; the child
+ * takes that with it, and the parent reports it as a failure of the test
+ * (and so of its rule) that was running.  The child runs the test through
+ * cmocka with TAP output into a pipe; the parent reads the verdict and a
+ * reason from that text and from the child's exit status.
+ *
+ * The child is forked, not executed again: it inherits the resolved pair
+ * and, under a memory checker, the checker itself.  It leaves through
+ * exit() after cmocka has returned, so everything the test allocated has
+ * been freed by then and the checker's leak report at the child's exit
+ * covers that test; an error there changes the child's exit status, which
+ * fails the test.  On a timeout the parent kills the child's process group.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+struct r_options r_opt = {
+    .timeout_s = H_WATCHDOG_SECONDS, .repeat = 1, .fork = true};
+
+static const struct h_group *const groups[] = {
+    &h_group_plugin,   &h_group_waker,        &h_group_future, &h_group_task,
+    &h_group_executor, &h_group_lifecycle,    &h_group_driver, &h_group_batch,
+    &h_group_reactor,  &h_group_reactor_caps,
+};
+#define NGROUPS (sizeof(groups) / sizeof(groups[0]))
+
+/* Every test of a plugin run fits; more output than this is cut. */
+#define R_OUTPUT_MAX (64 * 1024)
+
+static struct r_test tests[128];
+static size_t ntests;
+
+
+static void
+r_tests_collect(void)
+{
+	size_t g, i;
+
+	if (ntests)
+		return;
+	for (g = 0; g < NGROUPS; g++) {
+		for (i = 0; i < groups[g]->count; i++) {
+			const struct CMUnitTest *ut = &groups[g]->tests[i];
+			const char *us = strchr(ut->name, '_');
+			size_t len =
+			    us ? (size_t)(us - ut->name) : strlen(ut->name);
+			struct r_test *t = &tests[ntests++];
+
+			if (len >= sizeof(t->rule))
+				len = sizeof(t->rule) - 1;
+			t->ut = ut;
+			memcpy(t->rule, ut->name, len);
+			t->rule[len] = '\0';
+		}
+	}
+}
+
+
+size_t
+r_test_count(void)
+{
+	r_tests_collect();
+	return ntests;
+}
+
+
+const struct r_test *
+r_test_at(size_t i)
+{
+	r_tests_collect();
+	return i < ntests ? &tests[i] : NULL;
+}
+
+
+static double
+r_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+
+/* ---- the child ------------------------------------------------------ */
+
+static void
+r_child(const struct r_test *t, int fd, uint64_t seed)
+{
+	struct CMUnitTest one = *t->ut;
+	int failed;
+
+	/* Its own group, so that a timeout kills what it started too. */
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		_exit(3);
+	close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	h_opt.seed = seed;
+	h_opt.alarm_s = 0; /* the parent is the watchdog */
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	failed = _cmocka_run_group_tests(one.name, &one, 1, NULL, NULL);
+	fflush(stdout);
+	exit(failed ? 1 : 0);
+}
+
+
+/* ---- the parent: watchdog and verdict ------------------------------- */
+
+struct r_child_out {
+	char *text;
+	size_t len;
+	int status;
+	bool timed_out;
+};
+
+
+static void
+r_append(struct r_child_out *o, const char *buf, size_t n)
+{
+	if (o->len + n > R_OUTPUT_MAX)
+		n = R_OUTPUT_MAX - o->len;
+	memcpy(o->text + o->len, buf, n);
+	o->len += n;
+	o->text[o->len] = '\0';
+}
+
+
+static void
+r_kill(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
+
+/*
+ * Reads the child's output until it closes the pipe, then reaps it; on
+ * the deadline kills its group.  Output is drained even past the cut, so
+ * a chatty child never blocks on a full pipe.
+ */
+static void
+r_watch(pid_t pid, int fd, double timeout, struct r_child_out *o)
+{
+	double deadline = r_seconds() + timeout;
+	char buf[4096];
+	bool open = true;
+	pid_t w;
+
+	while (open) {
+		double left = deadline - r_seconds();
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		int r;
+
+		if (left <= 0) {
+			o->timed_out = true;
+			break;
+		}
+		r = poll(&p, 1, (int)(left * 1000) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			open = false;
+		else
+			r_append(o, buf, (size_t)n);
+	}
+	/* The pipe may close before the child ends: wait, within bounds. */
+	while (!o->timed_out) {
+		w = waitpid(pid, &o->status, WNOHANG);
+		if (w == pid)
+			return;
+		if (w < 0 && errno != EINTR)
+			return;
+		if (r_seconds() >= deadline)
+			o->timed_out = true;
+		else
+			h_sleep_ns(5 * WEFT_MSEC);
+	}
+	r_kill(pid);
+	while (waitpid(pid, &o->status, 0) < 0 && errno == EINTR)
+		;
+}
+
+
+/* The line of text starting at p, copied without its newline. */
+static void
+r_line(char *dst, size_t n, const char *p)
+{
+	size_t len = strcspn(p, "\n");
+
+	while (len && (p[len - 1] == '\r' || p[len - 1] == ' '))
+		len--;
+	if (len >= n)
+		len = n - 1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+
+/* Finds a line that starts with prefix; returns what follows it. */
+static const char *
+r_find_line(const char *text, const char *prefix)
+{
+	const char *p = text;
+	size_t n = strlen(prefix);
+
+	while (p && *p) {
+		if (strncmp(p, prefix, n) == 0)
+			return p + n;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+
+/*
+ * The reason of a failure, best first: a violation (it names the rule
+ * and what happened inside the plugin), then cmocka's assertion message.
+ */
+static void
+r_reason(char *why, size_t n, const char *text)
+{
+	const char *p;
+
+	if ((p = r_find_line(text, "violation: ")))
+		r_line(why, n, p);
+	else if ((p = strstr(text, "error: ")))
+		r_line(why, n, p + strlen("error: "));
+	else if ((p = r_find_line(text, "# ")))
+		r_line(why, n, p);
+	else
+		snprintf(why, n, "failed (no message)");
+}
+
+
+static const char *
+r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n)
+{
+	int st = o->status;
+	const char *line;
+
+	if (o->timed_out) {
+		snprintf(why, n,
+		         "did not finish in %.0f s (a hang or a lost wake?)",
+		         timeout);
+		return "FAIL";
+	}
+	if (WIFSIGNALED(st)) {
+		snprintf(why, n, "crashed: %s", strsignal(WTERMSIG(st)));
+		return "FAIL";
+	}
+	line = r_find_line(o->text, "not ok ");
+	if (line && strstr(line, "# SKIP") &&
+	    strstr(line, "# SKIP") < line + strcspn(line, "\n")) {
+		if (WEXITSTATUS(st) == 0)
+			return "SKIP";
+	} else if (line) {
+		r_reason(why, n, o->text);
+		return "FAIL";
+	} else if (r_find_line(o->text, "ok ") && WEXITSTATUS(st) == 0) {
+		return "PASS";
+	}
+	if (WEXITSTATUS(st) != 0 && r_find_line(o->text, "ok "))
+		snprintf(why, n,
+		         "passed, then exited with status %d "
+		         "(memory errors or leaks at exit?)",
+		         WEXITSTATUS(st));
+	else
+		snprintf(why, n, "exited with status %d before its verdict",
+		         WEXITSTATUS(st));
+	return "FAIL";
+}
+
+
+static const char *
+r_run_forked(const struct r_test *t, uint64_t seed, char *why, size_t n,
+             char **output)
+{
+	struct r_child_out o = {0};
+	double timeout = (double)r_opt.timeout_s * (h_opt.slow ? 8 : 1);
+	const char *verdict;
+	int fds[2];
+	pid_t pid;
+
+	o.text = malloc(R_OUTPUT_MAX + 1);
+	if (!o.text || pipe(fds) < 0) {
+		free(o.text);
+		snprintf(why, n, "cannot start the test: %s", strerror(errno));
+		return "FAIL";
+	}
+	o.text[0] = '\0';
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		free(o.text);
+		r_child(t, fds[1], seed);
+	}
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		free(o.text);
+		snprintf(why, n, "fork: %s", strerror(errno));
+		return "FAIL";
+	}
+	/* Also here, against the race with the child's own call. */
+	setpgid(pid, pid);
+	r_watch(pid, fds[0], timeout, &o);
+	close(fds[0]);
+	verdict = r_verdict(&o, timeout, why, n);
+	*output = o.text;
+	return verdict;
+}
+
+
+static const char *
+r_run_inline(const struct r_test *t, uint64_t seed, char *why, size_t n)
+{
+	struct CMUnitTest one = *t->ut;
+
+	h_opt.seed = seed;
+	h_opt.alarm_s = r_opt.timeout_s * (h_opt.slow ? 8 : 1);
+	if (_cmocka_run_group_tests(one.name, &one, 1, NULL, NULL) == 0)
+		return "PASS";
+	snprintf(why, n, "failed (see above)");
+	return "FAIL";
+}
+
+
+int
+r_run_pair(struct r_run *run)
+{
+	size_t i, count = r_test_count();
+	unsigned rep, number = 0;
+
+	run->failed = 0;
+	run->results = calloc(count, sizeof(*run->results));
+	if (!run->results)
+		return -ENOMEM;
+	if (r_opt.tap && !r_opt.quiet) {
+		for (i = 0; i < count; i++)
+			if (!r_opt.filter ||
+			    fnmatch(r_opt.filter, tests[i].ut->name, 0) == 0)
+				number += r_opt.repeat;
+		printf("1..%u\n", number);
+		number = 0;
+	}
+	for (i = 0; i < count; i++) {
+		struct r_result *res = &run->results[i];
+
+		if (r_opt.filter &&
+		    fnmatch(r_opt.filter, tests[i].ut->name, 0) != 0)
+			continue;
+		res->selected = true;
+		for (rep = 0; rep < r_opt.repeat; rep++) {
+			uint64_t seed = r_opt.seed + rep;
+			char why[sizeof(res->why)] = "";
+			char *output = NULL;
+			double start = r_seconds(), took;
+			const char *v;
+
+			if (r_opt.fork)
+				v = r_run_forked(&tests[i], seed, why,
+				                 sizeof(why), &output);
+			else
+				v = r_run_inline(&tests[i], seed, why,
+				                 sizeof(why));
+			took = r_seconds() - start;
+			res->seconds += took;
+			if (v[0] == 'P') {
+				res->pass++;
+			} else if (v[0] == 'S') {
+				res->skip++;
+			} else {
+				if (!res->fail++)
+					snprintf(res->why, sizeof(res->why),
+					         "%s (seed %llu)", why,
+					         (unsigned long long)seed);
+			}
+			if (!r_opt.quiet)
+				r_report_test(i, ++number, v, why, output,
+				              took);
+			else if (v[0] == 'F')
+				fprintf(stderr, "%s: FAIL %s: %s\n", run->label,
+				        tests[i].ut->name, why);
+			free(output);
+		}
+		if (res->fail)
+			run->failed++;
+	}
+	return (int)run->failed;
+}
+
+
+void
+r_run_free(struct r_run *run)
+{
+	free(run->results);
+	run->results = NULL;
+}
