@@ -41,14 +41,22 @@ struct weft_task {
 	_Atomic uint32_t refs;
 	struct weft_task_set *set;
 	void *link; /* the executor's */
-	struct weft_task *prev, *next;
 	struct weft_waker awaiter;
+	uint32_t slot; /* index in the set's array while the future lives */
 };
 
+/* The per-task overhead the executors issue promises: 64 bytes at most. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 64,
+               "the task header grew past 64 bytes");
+
+/*
+ * Live tasks sit in an array, each knowing its index: O(1) insert and
+ * swap-remove with one 4-byte field per task instead of two list links.
+ */
 struct weft_task_set {
 	pthread_mutex_t lock;
-	struct weft_task *head;
-	size_t live;
+	struct weft_task **tasks;
+	size_t live, cap;
 	bool closed;
 	weft_task_schedule_fn schedule;
 	void *sched;
@@ -124,13 +132,8 @@ task_drop_future(struct weft_task *t, uint32_t done_bits)
 		f->vtable->drop(f);
 
 	pthread_mutex_lock(&set->lock);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		set->head = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	set->live--;
+	set->tasks[t->slot] = set->tasks[--set->live];
+	set->tasks[t->slot]->slot = t->slot;
 	pthread_mutex_unlock(&set->lock);
 
 	atomic_fetch_or_explicit(&t->state, TASK_DROPPED | done_bits,
@@ -243,11 +246,13 @@ task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
 static struct weft_task *
 task_set_claim(struct weft_task_set *set)
 {
-	struct weft_task *t;
+	struct weft_task *t = NULL;
 	uint32_t s;
+	size_t i;
 
 	pthread_mutex_lock(&set->lock);
-	for (t = set->head; t; t = t->next) {
+	for (i = 0; i < set->live; i++) {
+		t = set->tasks[i];
 		s = atomic_load_explicit(&t->state, memory_order_acquire);
 		while (!(s & (TASK_RUNNING | TASK_DROPPED)) &&
 		       !atomic_compare_exchange_weak_explicit(
@@ -258,6 +263,8 @@ task_set_claim(struct weft_task_set *set)
 			break;
 		atomic_fetch_or(&t->state, TASK_CLOSED);
 	}
+	if (i == set->live)
+		t = NULL;
 	if (t)
 		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&set->lock);
@@ -297,12 +304,31 @@ task_set_free(struct weft_task_set *set)
 	}
 	pthread_mutex_unlock(&set->lock);
 	pthread_mutex_destroy(&set->lock);
+	free(set->tasks);
 	free(set);
 	return 0;
 }
 
 
 /* ---- spawn and run -------------------------------------------------- */
+
+/* With the set's lock held. */
+static int
+task_set_grow(struct weft_task_set *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 64;
+	struct weft_task **tasks;
+
+	if (cap > UINT32_MAX)
+		return -ENOMEM;
+	tasks = realloc(set->tasks, cap * sizeof(*tasks));
+	if (!tasks)
+		return -ENOMEM;
+	set->tasks = tasks;
+	set->cap = cap;
+	return 0;
+}
+
 
 static int
 task_spawn(struct weft_task_set *set, struct weft_future *future,
@@ -335,11 +361,14 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 		free(t);
 		return WEFT_ECLOSED;
 	}
-	t->next = set->head;
-	if (set->head)
-		set->head->prev = t;
-	set->head = t;
-	set->live++;
+	if (set->live == set->cap && task_set_grow(set) < 0) {
+		pthread_mutex_unlock(&set->lock);
+		weft_future_drop(task_future(t));
+		free(t);
+		return -ENOMEM;
+	}
+	t->slot = (uint32_t)set->live;
+	set->tasks[set->live++] = t;
 	pthread_mutex_unlock(&set->lock);
 
 	*task = t;
