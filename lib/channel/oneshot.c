@@ -12,6 +12,7 @@
 #include <weft/coro.h>
 
 #include "../sync/waitq.h"
+#include "../../plugins/src/alloc.h"
 
 struct oneshot {
 	pthread_mutex_t lock;
@@ -36,11 +37,11 @@ weft_oneshot_new(size_t elem_size, struct weft_oneshot_tx **tx,
 
 	if (!elem_size)
 		return -EINVAL;
-	o = calloc(1, sizeof(*o) + elem_size);
+	o = weft__lib_calloc(1, sizeof(*o) + elem_size);
 	if (!o)
 		return -ENOMEM;
 	if (pthread_mutex_init(&o->lock, NULL)) {
-		free(o);
+		weft__lib_free(o);
 		return -ENOMEM;
 	}
 	o->refs = 2;
@@ -64,7 +65,7 @@ oneshot_unref_unlock(struct oneshot *o)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&o->lock);
-	free(o);
+	weft__lib_free(o);
 }
 
 

@@ -11,6 +11,7 @@
 #include <weft/coro.h>
 
 #include "waitq.h"
+#include "../../plugins/src/alloc.h"
 
 /* How a waiter was served, in its status field. */
 #define BY_ONE 1
@@ -27,14 +28,14 @@ struct weft_notify {
 WEFT_EXPORT int
 weft_notify_new(struct weft_notify **out)
 {
-	struct weft_notify *n = calloc(1, sizeof(*n));
+	struct weft_notify *n = weft__lib_calloc(1, sizeof(*n));
 	int r;
 
 	if (!n)
 		return -ENOMEM;
 	r = pthread_mutex_init(&n->lock, NULL);
 	if (r) {
-		free(n);
+		weft__lib_free(n);
 		return -r;
 	}
 	*out = n;
@@ -48,7 +49,7 @@ weft_notify_free(struct weft_notify *n)
 	if (!n)
 		return;
 	pthread_mutex_destroy(&n->lock);
-	free(n);
+	weft__lib_free(n);
 }
 
 

@@ -12,6 +12,7 @@
 #include <weft/coro.h>
 
 #include "waitq.h"
+#include "../../plugins/src/alloc.h"
 
 struct weft_rwlock {
 	struct weft__sem core;
@@ -21,14 +22,14 @@ struct weft_rwlock {
 WEFT_EXPORT int
 weft_rwlock_new(struct weft_rwlock **out)
 {
-	struct weft_rwlock *rw = malloc(sizeof(*rw));
+	struct weft_rwlock *rw = weft__lib_alloc(sizeof(*rw));
 	int r;
 
 	if (!rw)
 		return -ENOMEM;
 	r = weft__sem_init(&rw->core, WEFT_RWLOCK_MAX_READERS);
 	if (r < 0) {
-		free(rw);
+		weft__lib_free(rw);
 		return r;
 	}
 	*out = rw;
@@ -42,7 +43,7 @@ weft_rwlock_free(struct weft_rwlock *rw)
 	if (!rw)
 		return;
 	weft__sem_fini(&rw->core);
-	free(rw);
+	weft__lib_free(rw);
 }
 
 

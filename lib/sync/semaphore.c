@@ -9,6 +9,7 @@
 #include <weft/coro.h>
 
 #include "waitq.h"
+#include "../../plugins/src/alloc.h"
 
 int
 weft__sem_init(struct weft__sem *s, size_t permits)
@@ -193,14 +194,14 @@ struct weft_semaphore {
 WEFT_EXPORT int
 weft_semaphore_new(size_t permits, struct weft_semaphore **out)
 {
-	struct weft_semaphore *s = malloc(sizeof(*s));
+	struct weft_semaphore *s = weft__lib_alloc(sizeof(*s));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
 	r = weft__sem_init(&s->core, permits);
 	if (r < 0) {
-		free(s);
+		weft__lib_free(s);
 		return r;
 	}
 	*out = s;
@@ -214,7 +215,7 @@ weft_semaphore_free(struct weft_semaphore *s)
 	if (!s)
 		return;
 	weft__sem_fini(&s->core);
-	free(s);
+	weft__lib_free(s);
 }
 
 

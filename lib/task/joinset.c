@@ -22,6 +22,7 @@
 
 #include <weft/coro.h>
 #include <weft/task.h>
+#include "../../plugins/src/alloc.h"
 
 struct shared {
 	atomic_uint refs;
@@ -55,7 +56,7 @@ shared_unref(struct shared *sh)
 	if (atomic_fetch_sub(&sh->refs, 1) == 1) {
 		weft_waker_drop(&sh->waiter);
 		pthread_mutex_destroy(&sh->lock);
-		free(sh);
+		weft__lib_free(sh);
 	}
 }
 
@@ -65,7 +66,7 @@ node_unref(struct node *n)
 {
 	if (atomic_fetch_sub(&n->refs, 1) == 1) {
 		shared_unref(n->sh);
-		free(n);
+		weft__lib_free(n);
 	}
 }
 
@@ -145,13 +146,13 @@ static const struct weft_waker_vtable node_waker_vtable = {
 WEFT_EXPORT int
 weft_joinset_new(struct weft_joinset **out)
 {
-	struct weft_joinset *set = calloc(1, sizeof(*set));
+	struct weft_joinset *set = weft__lib_calloc(1, sizeof(*set));
 
 	if (!set)
 		return -ENOMEM;
-	set->sh = calloc(1, sizeof(*set->sh));
+	set->sh = weft__lib_calloc(1, sizeof(*set->sh));
 	if (!set->sh) {
-		free(set);
+		weft__lib_free(set);
 		return -ENOMEM;
 	}
 	atomic_init(&set->sh->refs, 1);
@@ -188,7 +189,9 @@ weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
 
 	if (set->len == set->cap) {
 		size_t cap = set->cap ? set->cap * 2 : 8;
-		struct node **nodes = realloc(set->nodes, cap * sizeof(*nodes));
+		struct node **nodes =
+		    weft__lib_grow(set->nodes, set->cap * sizeof(*nodes),
+		                   cap * sizeof(*nodes));
 
 		if (!nodes) {
 			weft_future_drop(fut);
@@ -197,14 +200,14 @@ weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
 		set->nodes = nodes;
 		set->cap = cap;
 	}
-	n = calloc(1, sizeof(*n));
+	n = weft__lib_calloc(1, sizeof(*n));
 	if (!n) {
 		weft_future_drop(fut);
 		return -ENOMEM;
 	}
 	r = weft_executor_spawn(ex, fut, &n->join);
 	if (r < 0) {
-		free(n);
+		weft__lib_free(n);
 		return r;
 	}
 	atomic_init(&n->refs, 1);
@@ -263,8 +266,8 @@ weft_joinset_free(struct weft_joinset *set)
 		node_unref(n);
 		n = next;
 	}
-	free(set->nodes);
-	free(set);
+	weft__lib_free(set->nodes);
+	weft__lib_free(set);
 	shared_unref(sh);
 }
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 struct job {
@@ -28,22 +29,32 @@ struct weft__blocking {
 	pthread_t *threads;
 	unsigned max, started, idle;
 	bool closed;
+	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
 };
 
 
 WEFT__HIDDEN int
 weft__blocking_new(struct weft__blocking **out, unsigned max_threads)
 {
+	return weft__blocking_new_with(out, max_threads, NULL);
+}
+
+
+WEFT__HIDDEN int
+weft__blocking_new_with(struct weft__blocking **out, unsigned max_threads,
+                        const struct weft_allocator *alloc)
+{
 	struct weft__blocking *b;
 
 	if (max_threads == 0)
 		max_threads = WEFT__BLOCKING_DEFAULT;
-	b = calloc(1, sizeof(*b));
+	b = weft__mem_calloc(alloc, 1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->threads = calloc(max_threads, sizeof(*b->threads));
+	b->alloc = alloc;
+	b->threads = weft__mem_calloc(alloc, max_threads, sizeof(*b->threads));
 	if (!b->threads) {
-		free(b);
+		weft__mem_free(alloc, b);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&b->lock, NULL);
@@ -69,11 +80,11 @@ pool_pop(struct weft__blocking *b)
 
 
 static void
-job_run(struct job *j)
+job_run(struct weft__blocking *b, struct job *j)
 {
 	j->fn(j->arg);
 	weft_waker_wake(&j->done);
-	free(j);
+	weft__mem_free(b->alloc, j);
 }
 
 
@@ -88,7 +99,7 @@ pool_thread(void *data)
 		j = pool_pop(b);
 		if (j) {
 			pthread_mutex_unlock(&b->lock);
-			job_run(j);
+			job_run(b, j);
 			pthread_mutex_lock(&b->lock);
 			continue;
 		}
@@ -112,7 +123,7 @@ weft__blocking_spawn(struct weft__blocking *b, void (*fn)(void *arg), void *arg,
 
 	if (!fn || !done)
 		return -EINVAL;
-	j = calloc(1, sizeof(*j));
+	j = weft__mem_calloc(b->alloc, 1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	j->fn = fn;
@@ -145,7 +156,7 @@ weft__blocking_spawn(struct weft__blocking *b, void (*fn)(void *arg), void *arg,
 
 fail:
 	pthread_mutex_unlock(&b->lock);
-	free(j);
+	weft__mem_free(b->alloc, j);
 	return r;
 }
 
@@ -175,7 +186,7 @@ weft__blocking_close(struct weft__blocking *b)
 	pthread_mutex_lock(&b->lock);
 	while ((j = pool_pop(b))) {
 		pthread_mutex_unlock(&b->lock);
-		job_run(j);
+		job_run(b, j);
 		pthread_mutex_lock(&b->lock);
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -190,6 +201,6 @@ weft__blocking_free(struct weft__blocking *b)
 	weft__blocking_close(b);
 	pthread_cond_destroy(&b->cond);
 	pthread_mutex_destroy(&b->lock);
-	free(b->threads);
-	free(b);
+	weft__mem_free(b->alloc, b->threads);
+	weft__mem_free(b->alloc, b);
 }

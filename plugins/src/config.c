@@ -44,6 +44,8 @@ struct weft_config {
 	char use_env[8];
 	char blocking_threads[16];
 	char allow_writable_plugins[8];
+	/* Not a key: set by weft_config_set_allocator; version 0 = none. */
+	struct weft_allocator alloc;
 };
 
 enum key_id {
@@ -652,5 +654,24 @@ weft__settings_resolve(struct weft__settings *out,
 	    (unsigned)strtoul(work.blocking_threads, NULL, 10);
 	out->use_env = strcmp(work.use_env, "true") == 0;
 	out->allow_writable = strcmp(work.allow_writable_plugins, "true") == 0;
+	out->alloc = work.alloc;
+	return 0;
+}
+
+
+WEFT_EXPORT int
+weft_config_set_allocator(struct weft_config *cfg,
+                          const struct weft_allocator *a)
+{
+	if (!cfg)
+		return -EINVAL;
+	if (!a) {
+		memset(&cfg->alloc, 0, sizeof(cfg->alloc));
+		return 0;
+	}
+	if (a->version < 1 || !a->alloc || !a->free)
+		return -EINVAL;
+	cfg->alloc = *a;
+	cfg->alloc.version = WEFT_ALLOCATOR_VERSION;
 	return 0;
 }

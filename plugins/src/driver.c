@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "internal.h"
 #include "timer.h"
 
@@ -84,6 +85,7 @@ struct weft__driver {
 	unsigned pool_max;
 	bool concurrent_ctl; /* the reactor allows ctl during wait */
 	bool shut;           /* runtime shut down: no more blocking jobs */
+	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
@@ -139,7 +141,9 @@ io_alloc(struct weft__driver *d)
 			return NULL;
 		if (d->io_len == d->io_cap) {
 			cap = d->io_cap ? d->io_cap * 2 : 16;
-			io = realloc(d->io, (size_t)cap * sizeof(*io));
+			io = weft__mem_grow(d->alloc, d->io,
+			                    (size_t)d->io_cap * sizeof(*io),
+			                    (size_t)cap * sizeof(*io));
 			if (!io)
 				return NULL;
 			d->io = io;
@@ -582,7 +586,7 @@ impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 	if (d->shut)
 		err = WEFT_ECLOSED;
 	else if (!d->pool)
-		err = weft__blocking_new(&d->pool, d->pool_max);
+		err = weft__blocking_new_with(&d->pool, d->pool_max, d->alloc);
 	pthread_mutex_unlock(&d->lock);
 	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
 }
@@ -624,6 +628,17 @@ weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
                  uint32_t reactor_flags, unsigned blocking_threads, char *err,
                  size_t errlen)
 {
+	return weft__driver_new_with(out, reactor, reactor_flags,
+	                             blocking_threads, NULL, err, errlen);
+}
+
+
+int
+weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
+                      uint32_t reactor_flags, unsigned blocking_threads,
+                      const struct weft_allocator *alloc, char *err,
+                      size_t errlen)
+{
 	/* Spreads ids of different drivers apart; see io_find. */
 	static atomic_uint serial;
 	struct weft__driver *d;
@@ -632,7 +647,7 @@ weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
 	if (!out || !reactor)
 		return weft__fail(err, errlen, -EINVAL,
 		                  "driver: no reactor given");
-	d = calloc(1, sizeof(*d));
+	d = weft__mem_calloc(alloc, 1, sizeof(*d));
 	if (!d)
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "driver: out of memory");
@@ -642,6 +657,7 @@ weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
 	rc = pthread_cond_init(&d->idle, NULL);
 	if (rc != 0)
 		goto fail_mutex;
+	d->alloc = alloc;
 	d->pub.version = WEFT_DRIVER_OPS_VERSION;
 	d->pub.ops = &impl_ops;
 	d->reactor = reactor;
@@ -652,13 +668,14 @@ weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
 	d->io_free = NO_SLOT;
 	/* Timer ids get another seed so they do not pass for io ids. */
 	weft__timer_init(&d->timers, d->gen_seed ^ 0x55555555u);
+	d->timers.alloc = alloc;
 	*out = d;
 	return 0;
 
 fail_mutex:
 	pthread_mutex_destroy(&d->lock);
 fail_free:
-	free(d);
+	weft__mem_free(alloc, d);
 	return weft__fail(err, errlen, -rc,
 	                  "driver: cannot create its lock (error %d)", rc);
 }
@@ -690,9 +707,9 @@ weft__driver_free(struct weft__driver *d)
 		weft_waker_drop(&io->reader);
 		weft_waker_drop(&io->writer);
 	}
-	free(d->io);
+	weft__mem_free(d->alloc, d->io);
 	weft__timer_fini(&d->timers);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
-	free(d);
+	weft__mem_free(d->alloc, d);
 }

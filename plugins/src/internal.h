@@ -30,6 +30,7 @@ struct weft__settings {
 	unsigned blocking_threads; /* 0: the pool's default */
 	int use_env;
 	int allow_writable; /* load plugins that other users could replace */
+	struct weft_allocator alloc; /* version 0: none configured */
 };
 
 /*
@@ -79,6 +80,13 @@ WEFT__HIDDEN int weft__driver_new(struct weft__driver **out,
 				  uint32_t reactor_flags,
 				  unsigned blocking_threads, char *err,
 				  size_t errlen);
+/* The same, allocating through alloc (NULL: libc), which must outlive it. */
+WEFT__HIDDEN int weft__driver_new_with(struct weft__driver **out,
+				       struct weft_reactor *reactor,
+				       uint32_t reactor_flags,
+				       unsigned blocking_threads,
+				       const struct weft_allocator *alloc,
+				       char *err, size_t errlen);
 WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
 
 /*
@@ -104,6 +112,11 @@ struct weft__blocking;
 WEFT__HIDDEN int weft__blocking_new(struct weft__blocking **out,
 				    unsigned max_threads);
 
+/* The same, allocating through alloc (NULL: libc). */
+WEFT__HIDDEN int weft__blocking_new_with(struct weft__blocking **out,
+					 unsigned max_threads,
+					 const struct weft_allocator *alloc);
+
 /* See weft_driver_ops.blocking. */
 WEFT__HIDDEN int weft__blocking_spawn(struct weft__blocking *b,
 				      void (*fn)(void *arg), void *arg,
@@ -121,5 +134,26 @@ WEFT__HIDDEN void weft__blocking_free(struct weft__blocking *b);
 /* ---- task.c ------------------------------------------------------- */
 
 WEFT__HIDDEN extern const struct weft_task_core weft__task_core;
+
+/*
+ * The allocator that set_new gives the sets made on this thread (NULL:
+ * libc).  The ABI's set_new takes no allocator, so the runtime names its
+ * own around the executor's init, which is where executors make their set;
+ * a set made elsewhere uses libc.  Returns the previous one.
+ */
+WEFT__HIDDEN const struct weft_allocator *
+weft__task_alloc_hint(const struct weft_allocator *alloc);
+
+/* ---- checks the fuzzers reach (loader.c) -------------------------- */
+
+/*
+ * The descriptor and interface checks weft__plugin_load runs after the
+ * entry point answered neg: 0 or the refusal, named in err.
+ */
+WEFT__HIDDEN int
+weft__check_descriptor(const char *path,
+		       const struct weft_plugin_descriptor *desc,
+		       const struct weft_negotiate *neg,
+		       enum weft_plugin_kind kind, char *err, size_t errlen);
 
 #endif /* WEFT_INTERNAL_H */

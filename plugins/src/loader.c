@@ -333,6 +333,19 @@ check_descriptor(const char *path, const struct weft_plugin_descriptor *d,
 
 
 int
+weft__check_descriptor(const char *path,
+                       const struct weft_plugin_descriptor *desc,
+                       const struct weft_negotiate *neg,
+                       enum weft_plugin_kind kind, char *err, size_t errlen)
+{
+	if (!path || !neg)
+		return weft__fail(err, errlen, -EINVAL,
+		                  "weft__check_descriptor: NULL argument");
+	return check_descriptor(path, desc, neg, kind, err, errlen);
+}
+
+
+int
 weft__plugin_load(struct weft__plugin *p, const char *spec,
                   enum weft_plugin_kind kind, unsigned flags,
                   const char *plugin_path, char *err, size_t errlen)

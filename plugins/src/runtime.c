@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 struct weft_runtime {
@@ -19,6 +20,11 @@ struct weft_runtime {
 	struct weft__driver *driver;
 	struct weft_executor *executor;
 	bool shut;
+	/*
+	 * Every host allocation of this runtime goes through here (NULL:
+	 * libc); it points at settings.alloc, which lives as long as rt.
+	 */
+	const struct weft_allocator *alloc;
 };
 
 
@@ -53,7 +59,7 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 	};
 	int r;
 
-	rt->reactor = calloc(1, ops->instance_size);
+	rt->reactor = weft__mem_calloc(rt->alloc, 1, ops->instance_size);
 	if (!rt->reactor)
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "out of memory for reactor %s",
@@ -62,16 +68,17 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 	rt->reactor->ops = ops;
 	r = ops->init(rt->reactor, &params);
 	if (r < 0) {
-		free(rt->reactor);
+		weft__mem_free(rt->alloc, rt->reactor);
 		rt->reactor = NULL;
 		return weft__fail(err, errlen, r, "%s: reactor init failed: %s",
 		                  rt->reactor_plugin.path, weft_strerror(r));
 	}
-	r = weft__driver_new(&rt->driver, rt->reactor, ops->flags,
-	                     rt->settings.blocking_threads, err, errlen);
+	r = weft__driver_new_with(&rt->driver, rt->reactor, ops->flags,
+	                          rt->settings.blocking_threads, rt->alloc, err,
+	                          errlen);
 	if (r < 0) {
 		ops->fini(rt->reactor);
-		free(rt->reactor);
+		weft__mem_free(rt->alloc, rt->reactor);
 		rt->reactor = NULL;
 	}
 	return r;
@@ -88,18 +95,22 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	    .driver = weft__driver_public(rt->driver),
 	    .tasks = &weft__task_core,
 	};
+	const struct weft_allocator *hint;
 	int r;
 
-	rt->executor = calloc(1, ops->instance_size);
+	rt->executor = weft__mem_calloc(rt->alloc, 1, ops->instance_size);
 	if (!rt->executor)
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "out of memory for executor %s",
 		                  rt->executor_plugin.path);
 	rt->executor->version = ops->version;
 	rt->executor->ops = ops;
+	/* Executors make their task set in init: it takes our allocator. */
+	hint = weft__task_alloc_hint(rt->alloc);
 	r = ops->init(rt->executor, &params);
+	weft__task_alloc_hint(hint);
 	if (r < 0) {
-		free(rt->executor);
+		weft__mem_free(rt->alloc, rt->executor);
 		rt->executor = NULL;
 		return weft__fail(err, errlen, r,
 		                  "%s: executor init failed: %s",
@@ -113,19 +124,27 @@ WEFT_EXPORT int
 weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
                   char *err, size_t errlen)
 {
+	struct weft__settings settings;
+	const struct weft_allocator *alloc;
 	struct weft_runtime *rt;
 	int r;
 
 	if (!out)
 		return weft__fail(err, errlen, -EINVAL, "no runtime pointer");
 	*out = NULL;
-	rt = calloc(1, sizeof(*rt));
+	/* The settings name the allocator the runtime itself comes from. */
+	r = weft__settings_resolve(&settings, cfg, err, errlen);
+	if (r < 0)
+		return r;
+	if (!weft__mem_custom(&settings.alloc) && weft__mem_default())
+		settings.alloc = *weft__mem_default();
+	alloc = weft__mem_custom(&settings.alloc) ? &settings.alloc : NULL;
+	rt = weft__mem_calloc(alloc, 1, sizeof(*rt));
 	if (!rt)
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "out of memory for the runtime");
-	r = weft__settings_resolve(&rt->settings, cfg, err, errlen);
-	if (r < 0)
-		goto fail;
+	rt->settings = settings;
+	rt->alloc = alloc ? &rt->settings.alloc : NULL;
 	r = weft__plugin_load(&rt->executor_plugin, rt->settings.executor,
 	                      WEFT_PLUGIN_EXECUTOR, load_flags(rt),
 	                      rt->settings.plugin_path, err, errlen);
@@ -148,13 +167,13 @@ weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
 fail_reactor:
 	weft__driver_free(rt->driver);
 	reactor_iface(rt)->fini(rt->reactor);
-	free(rt->reactor);
+	weft__mem_free(rt->alloc, rt->reactor);
 fail_reactor_plugin:
 	weft__plugin_unload(&rt->reactor_plugin);
 fail_executor_plugin:
 	weft__plugin_unload(&rt->executor_plugin);
 fail:
-	free(rt);
+	weft__mem_free(alloc, rt);
 	return r;
 }
 
@@ -194,18 +213,22 @@ weft_runtime_shutdown(struct weft_runtime *rt)
 WEFT_EXPORT void
 weft_runtime_close(struct weft_runtime *rt)
 {
+	struct weft_allocator settings_alloc;
+
 	if (!rt)
 		return;
 	weft_runtime_shutdown(rt);
 	/* Tasks first: their futures' drops deregister from the driver. */
 	executor_iface(rt)->fini(rt->executor);
-	free(rt->executor);
+	weft__mem_free(rt->alloc, rt->executor);
 	weft__driver_free(rt->driver);
 	reactor_iface(rt)->fini(rt->reactor);
-	free(rt->reactor);
+	weft__mem_free(rt->alloc, rt->reactor);
 	weft__plugin_unload(&rt->reactor_plugin);
 	weft__plugin_unload(&rt->executor_plugin);
-	free(rt);
+	/* The allocator lives in rt: copy it before freeing rt with it. */
+	settings_alloc = rt->settings.alloc;
+	weft__mem_free(rt->alloc ? &settings_alloc : NULL, rt);
 }
 
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "internal.h"
 
 enum {
@@ -33,6 +34,7 @@ enum {
 	TASK_HANDLE = 1u << 5,    /* the join handle is alive */
 	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
 	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
+	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
 };
 
 struct weft_task {
@@ -60,7 +62,20 @@ struct weft_task_set {
 	bool closed;
 	weft_task_schedule_fn schedule;
 	void *sched;
+	struct weft_allocator alloc; /* version 0: libc */
 };
+
+/*
+ * A task made with an allocator other than libc's keeps a copy of it in
+ * front of its header: its last reference may be released after the set
+ * (and the runtime) are gone, and must still free through it.
+ */
+#define TASK_PREFIX_SIZE                                                       \
+	((sizeof(struct weft_allocator) + alignof(max_align_t) - 1) &          \
+	 ~(alignof(max_align_t) - 1))
+
+/* Set by the runtime around an executor's init; see internal.h. */
+static _Thread_local const struct weft_allocator *alloc_hint;
 
 #define TASK_HEADER_SIZE                                                       \
 	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
@@ -77,11 +92,29 @@ task_future(struct weft_task *t)
 }
 
 
+/* Frees the allocation of t, whose future is already gone or never was. */
+static void
+task_free(struct weft_task *t)
+{
+	struct weft_allocator a;
+	char *base;
+
+	if (!(atomic_load_explicit(&t->state, memory_order_relaxed) &
+	      TASK_OWN_ALLOC)) {
+		free(t);
+		return;
+	}
+	base = (char *)t - TASK_PREFIX_SIZE;
+	memcpy(&a, base, sizeof(a));
+	weft__mem_free(&a, base);
+}
+
+
 static void
 task_release(struct weft_task *t)
 {
 	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-		free(t);
+		task_free(t);
 }
 
 
@@ -227,9 +260,11 @@ task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
 
 	if (!out || !schedule)
 		return -EINVAL;
-	set = calloc(1, sizeof(*set));
+	set = weft__mem_calloc(alloc_hint, 1, sizeof(*set));
 	if (!set)
 		return -ENOMEM;
+	if (weft__mem_custom(alloc_hint))
+		set->alloc = *alloc_hint;
 	pthread_mutex_init(&set->lock, NULL);
 	set->schedule = schedule;
 	set->sched = sched;
@@ -295,6 +330,8 @@ task_set_close(struct weft_task_set *set)
 static int
 task_set_free(struct weft_task_set *set)
 {
+	struct weft_allocator a;
+
 	if (!set)
 		return 0;
 	pthread_mutex_lock(&set->lock);
@@ -304,8 +341,9 @@ task_set_free(struct weft_task_set *set)
 	}
 	pthread_mutex_unlock(&set->lock);
 	pthread_mutex_destroy(&set->lock);
-	free(set->tasks);
-	free(set);
+	a = set->alloc;
+	weft__mem_free(&a, set->tasks);
+	weft__mem_free(&a, set);
 	return 0;
 }
 
@@ -321,12 +359,38 @@ task_set_grow(struct weft_task_set *set)
 
 	if (cap > UINT32_MAX)
 		return -ENOMEM;
-	tasks = realloc(set->tasks, cap * sizeof(*tasks));
+	tasks = weft__mem_grow(&set->alloc, set->tasks,
+	                       set->cap * sizeof(*tasks), cap * sizeof(*tasks));
 	if (!tasks)
 		return -ENOMEM;
 	set->tasks = tasks;
 	set->cap = cap;
 	return 0;
+}
+
+
+/* A zeroed header followed by room for a size-byte future. */
+static struct weft_task *
+task_alloc(struct weft_task_set *set, size_t size)
+{
+	struct weft_task *t;
+	char *base;
+
+	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE)
+		return NULL;
+	if (!weft__mem_custom(&set->alloc)) {
+		t = malloc(TASK_HEADER_SIZE + size);
+	} else {
+		base = weft__mem_alloc(
+		    &set->alloc, TASK_PREFIX_SIZE + TASK_HEADER_SIZE + size);
+		if (!base)
+			return NULL;
+		memcpy(base, &set->alloc, sizeof(set->alloc));
+		t = (struct weft_task *)(base + TASK_PREFIX_SIZE);
+	}
+	if (t)
+		memset(t, 0, sizeof(*t));
+	return t;
 }
 
 
@@ -341,30 +405,31 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 		weft_future_drop(future);
 		return -EINVAL;
 	}
-	t = malloc(TASK_HEADER_SIZE + size);
+	t = task_alloc(set, size);
 	if (!t) {
 		weft_future_drop(future);
 		return -ENOMEM;
 	}
-	memset(t, 0, sizeof(*t));
 	memcpy(task_future(t), future, size); /* the move (F5) */
 	t->join.version = 1;
 	t->join.ops = &task_join_ops;
 	t->set = set;
-	atomic_init(&t->state, TASK_SCHEDULED | (join ? TASK_HANDLE : 0u));
+	atomic_init(&t->state,
+	            TASK_SCHEDULED | (join ? TASK_HANDLE : 0u) |
+	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u));
 	atomic_init(&t->refs, 2u + (join ? 1u : 0u));
 
 	pthread_mutex_lock(&set->lock);
 	if (set->closed) {
 		pthread_mutex_unlock(&set->lock);
 		weft_future_drop(task_future(t));
-		free(t);
+		task_free(t);
 		return WEFT_ECLOSED;
 	}
 	if (set->live == set->cap && task_set_grow(set) < 0) {
 		pthread_mutex_unlock(&set->lock);
 		weft_future_drop(task_future(t));
-		free(t);
+		task_free(t);
 		return -ENOMEM;
 	}
 	t->slot = (uint32_t)set->live;
@@ -571,3 +636,13 @@ const struct weft_task_core weft__task_core = {
     .drop_runnable = task_drop_runnable,
     .link = task_link,
 };
+
+
+const struct weft_allocator *
+weft__task_alloc_hint(const struct weft_allocator *alloc)
+{
+	const struct weft_allocator *old = alloc_hint;
+
+	alloc_hint = alloc;
+	return old;
+}

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "timer.h"
 
 /* heap_index of an entry that is not in the heap (fired or free). */
@@ -38,14 +39,16 @@ weft__timer_init(struct weft__timers *t, uint32_t gen_seed)
 void
 weft__timer_fini(struct weft__timers *t)
 {
+	const struct weft_allocator *a = t->alloc;
 	uint32_t i;
 
 	for (i = 0; i < t->slab_len; i++)
 		if (t->slab[i].used)
 			weft_waker_drop(&t->slab[i].waker);
-	free(t->slab);
-	free(t->heap);
+	weft__mem_free(a, t->slab);
+	weft__mem_free(a, t->heap);
 	weft__timer_init(t, t->gen_seed);
+	t->alloc = a;
 }
 
 
@@ -73,7 +76,8 @@ id_of(const struct weft__timers *t, uint32_t slot)
 
 /* Grows an array of `size`-byte items to hold at least `need` of them. */
 static int
-grow(void **array, uint32_t *cap, uint32_t need, size_t size)
+grow(const struct weft_allocator *a, void **array, uint32_t *cap, uint32_t need,
+     size_t size)
 {
 	uint32_t ncap = *cap ? *cap : 16;
 	void *p;
@@ -82,7 +86,7 @@ grow(void **array, uint32_t *cap, uint32_t need, size_t size)
 		return 0;
 	while (ncap < need)
 		ncap = ncap > UINT32_MAX / 2 ? UINT32_MAX : ncap * 2;
-	p = realloc(*array, (size_t)ncap * size);
+	p = weft__mem_grow(a, *array, (size_t)*cap * size, (size_t)ncap * size);
 	if (!p)
 		return -ENOMEM;
 	*array = p;
@@ -169,7 +173,7 @@ slot_alloc(struct weft__timers *t, uint32_t *slot)
 	}
 	if (t->slab_len >= MAX_SLOTS)
 		return -EOVERFLOW;
-	if (grow((void **)&t->slab, &t->slab_cap, t->slab_len + 1,
+	if (grow(t->alloc, (void **)&t->slab, &t->slab_cap, t->slab_len + 1,
 	         sizeof(*t->slab)) < 0)
 		return -ENOMEM;
 	*slot = t->slab_len++;
@@ -186,7 +190,7 @@ weft__timer_add(struct weft__timers *t, uint64_t deadline, uint64_t *id)
 	int err;
 
 	/* Room in the heap first, so that no failure leaves a slot taken. */
-	if (grow((void **)&t->heap, &t->heap_cap, t->heap_len + 1,
+	if (grow(t->alloc, (void **)&t->heap, &t->heap_cap, t->heap_len + 1,
 	         sizeof(*t->heap)) < 0)
 		return -ENOMEM;
 	err = slot_alloc(t, &slot);

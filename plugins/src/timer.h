@@ -38,6 +38,8 @@ struct weft__timers {
 	uint32_t heap_cap;
 	uint32_t gen_seed; /* first generation of every new slot */
 	uint32_t live;     /* timers added and not yet deleted */
+	/* The runtime's allocator (NULL: libc); kept across fini. */
+	const struct weft_allocator *alloc;
 };
 
 /*

@@ -209,6 +209,60 @@ struct weft_yield {
 };
 void weft_yield_init(struct weft_yield *y);
 
+/* ------------------------------------------------------------------ */
+/* Allocation                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where libweft gets its memory.  Every allocation the host makes for a
+ * runtime goes through the runtime's allocator: the runtime itself, the
+ * executor and reactor instances, the driver, its timers and I/O
+ * registrations, the task set and every task, and the blocking pool.
+ * Objects of the library made outside any runtime (channels, sync
+ * primitives, cancellation tokens, join sets, streams' buffers) use the
+ * process-wide default.  Plugins' own internal memory (an executor's
+ * queues, a reactor's kernel object) is theirs: the ABI gives them no
+ * allocator.
+ *
+ * alloc:  returns size bytes aligned for any object (max_align_t), or NULL
+ *         on failure, which weft reports as -ENOMEM and never turns into
+ *         an abort.  size is never 0.  Any thread, concurrently.
+ * free:   releases what alloc returned; never called with NULL.  Any
+ *         thread, concurrently.
+ * ud:     passed to both.
+ *
+ * The allocator must stay valid until everything it allocated has been
+ * freed: for a runtime that includes join handles released after the
+ * runtime was closed.  When a task is allocated by an allocator other than
+ * libc's, its allocation carries a copy of the allocator (32 bytes more
+ * than the usual 64-byte task header) so that its last release finds it.
+ */
+#define WEFT_ALLOCATOR_VERSION 1
+struct weft_allocator {
+	uint32_t version;
+	void *(*alloc)(void *ud, size_t size);
+	void (*free)(void *ud, void *p);
+	void *ud;
+};
+
+/*
+ * The allocator of runtimes opened from cfg: *a is copied.  a NULL goes
+ * back to the process default.  Returns -EINVAL when a lacks version 1
+ * or a function.
+ */
+int weft_config_set_allocator(struct weft_config *cfg,
+			      const struct weft_allocator *a);
+
+/*
+ * Sets the process-wide default (a copied; NULL: libc's malloc and free),
+ * used by the library objects above and by runtimes whose configuration
+ * names no allocator.  Call it before any weft object exists and before
+ * other threads use weft: an object is freed by the default current at
+ * its free, so changing it while objects live is only safe between
+ * allocators that free each other's memory.  Returns -EINVAL as above.
+ */
+int weft_set_default_allocator(const struct weft_allocator *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Allocation through a struct weft_allocator (see weft.h).  A NULL
+ * allocator, or one without functions, means libc.  The helpers are
+ * inline so that the host sources the unit tests compile one by one need
+ * nothing else; the library (lib/) includes this header too, for the
+ * process default, which is its one link to the host.
+ */
+#ifndef WEFT_ALLOC_H
+#define WEFT_ALLOC_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <weft/weft.h>
+
+static inline int
+weft__mem_custom(const struct weft_allocator *a)
+{
+	return a && a->alloc && a->free;
+}
+
+static inline void *
+weft__mem_alloc(const struct weft_allocator *a, size_t n)
+{
+	/* malloc(0) may return NULL, which would look like a failure. */
+	if (n == 0)
+		n = 1;
+	return weft__mem_custom(a) ? a->alloc(a->ud, n) : malloc(n);
+}
+
+static inline void *
+weft__mem_calloc(const struct weft_allocator *a, size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	if (!weft__mem_custom(a))
+		return calloc(n ? n : 1, size ? size : 1);
+	p = weft__mem_alloc(a, n * size);
+	if (p)
+		memset(p, 0, n * size);
+	return p;
+}
+
+static inline void
+weft__mem_free(const struct weft_allocator *a, void *p)
+{
+	if (!p)
+		return;
+	if (weft__mem_custom(a))
+		a->free(a->ud, p);
+	else
+		free(p);
+}
+
+/*
+ * realloc for an allocator that has none: moves the first `old` bytes.
+ * On failure p is untouched and still owned by the caller.
+ */
+static inline void *
+weft__mem_grow(const struct weft_allocator *a, void *p, size_t old, size_t n)
+{
+	void *q;
+
+	if (!weft__mem_custom(a))
+		return realloc(p, n ? n : 1);
+	q = weft__mem_alloc(a, n);
+	if (q && p) {
+		memcpy(q, p, old < n ? old : n);
+		weft__mem_free(a, p);
+	}
+	return q;
+}
+
+/* The process default, or NULL while it is libc's.  Defined in alloc.c. */
+__attribute__((visibility("hidden"))) const struct weft_allocator *
+weft__mem_default(void);
+
+/* The library's allocations: the process default. */
+static inline void *
+weft__lib_alloc(size_t n)
+{
+	return weft__mem_alloc(weft__mem_default(), n);
+}
+
+static inline void *
+weft__lib_calloc(size_t n, size_t size)
+{
+	return weft__mem_calloc(weft__mem_default(), n, size);
+}
+
+static inline void
+weft__lib_free(void *p)
+{
+	weft__mem_free(weft__mem_default(), p);
+}
+
+static inline void *
+weft__lib_grow(void *p, size_t old, size_t n)
+{
+	return weft__mem_grow(weft__mem_default(), p, old, n);
+}
+
+#endif /* WEFT_ALLOC_H */
