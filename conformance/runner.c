@@ -5,8 +5,8 @@
  * A broken plugin may deadlock, crash, or corrupt the heap; the child
  * takes that with it, and the parent reports it as a failure of the test
  * (and so of its rule) that was running.  The child runs the test through
- * cmocka with TAP output into a pipe; the parent reads the verdict and a
- * reason from that text and from the child's exit status.
+ * cmocka's standard output into a pipe; the parent reads the verdict and
+ * a reason from that text and from the child's exit status.
  *
  * The child is forked, not executed again: it inherits the resolved pair
  * and, under a memory checker, the checker itself.  It leaves through
@@ -112,7 +112,7 @@ r_child(const struct r_test *t, int fd, uint64_t seed)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	h_opt.seed = seed;
 	h_opt.alarm_s = 0; /* the parent is the watchdog */
-	cmocka_set_message_output(CM_OUTPUT_TAP);
+	cmocka_set_message_output(CM_OUTPUT_STDOUT);
 	failed = _cmocka_run_group_tests(one.name, &one, 1, NULL, NULL);
 	fflush(stdout);
 	exit(failed ? 1 : 0);
@@ -237,29 +237,52 @@ r_find_line(const char *text, const char *prefix)
 
 /*
  * The reason of a failure, best first: a violation (it names the rule
- * and what happened inside the plugin), then cmocka's assertion message.
+ * and what happened inside the plugin), then cmocka's message with the
+ * file and line of the assertion.
  */
 static void
 r_reason(char *why, size_t n, const char *text)
 {
+	const char *msg = r_find_line(text, "ERROR: ");
+	const char *at = strstr(text, "[   LINE   ] --- ");
+	char m[160] = "failed", loc[80] = "";
 	const char *p;
 
-	if ((p = r_find_line(text, "violation: ")))
+	if ((p = r_find_line(text, "violation: "))) {
 		r_line(why, n, p);
-	else if ((p = strstr(text, "error: ")))
-		r_line(why, n, p + strlen("error: "));
-	else if ((p = r_find_line(text, "# ")))
-		r_line(why, n, p);
-	else
-		snprintf(why, n, "failed (no message)");
+		return;
+	}
+	/* fail_msg() prints "ERROR: ", an assertion "[  ERROR   ] --- ". */
+	if (!msg && (p = r_find_line(text, "[  ERROR   ] --- ")) && *p != '[')
+		msg = p;
+	if (msg)
+		r_line(m, sizeof(m), msg);
+	if (at) {
+		at += strlen("[   LINE   ] --- ");
+		const char *end = strstr(at, ": error:");
+		size_t len = end ? (size_t)(end - at) : strcspn(at, "\n");
+
+		/* The file's name without the folders of the build. */
+		for (p = at; p < at + len; p++)
+			if (*p == '/')
+				at = p + 1;
+		len = end ? (size_t)(end - at) : strcspn(at, "\n");
+		snprintf(loc, sizeof(loc), "%.*s: ", (int)len, at);
+	}
+	snprintf(why, n, "%s%s", loc, m);
 }
 
 
+/*
+ * The verdict from cmocka's standard output and the exit status.  A test
+ * that passed but whose child then exited non-zero failed after all: that
+ * is the memory checker's report on what the test left behind.
+ */
 static const char *
 r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n)
 {
 	int st = o->status;
-	const char *line;
+	bool ok = r_find_line(o->text, "[       OK ] ") != NULL;
 
 	if (o->timed_out) {
 		snprintf(why, n,
@@ -271,18 +294,15 @@ r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n)
 		snprintf(why, n, "crashed: %s", strsignal(WTERMSIG(st)));
 		return "FAIL";
 	}
-	line = r_find_line(o->text, "not ok ");
-	if (line && strstr(line, "# SKIP") &&
-	    strstr(line, "# SKIP") < line + strcspn(line, "\n")) {
-		if (WEXITSTATUS(st) == 0)
-			return "SKIP";
-	} else if (line) {
+	if (r_find_line(o->text, "[  FAILED  ] ")) {
 		r_reason(why, n, o->text);
 		return "FAIL";
-	} else if (r_find_line(o->text, "ok ") && WEXITSTATUS(st) == 0) {
-		return "PASS";
 	}
-	if (WEXITSTATUS(st) != 0 && r_find_line(o->text, "ok "))
+	if (WEXITSTATUS(st) == 0 && r_find_line(o->text, "[  SKIPPED ] "))
+		return "SKIP";
+	if (WEXITSTATUS(st) == 0 && ok)
+		return "PASS";
+	if (ok)
 		snprintf(why, n,
 		         "passed, then exited with status %d "
 		         "(memory errors or leaks at exit?)",
