@@ -1,0 +1,963 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * weft ABI 1.0 — the binary contract between async code, executors, reactors
+ * and the host that loads them.
+ *
+ * This header is the whole contract. It depends only on <stdint.h>,
+ * <stddef.h> and <stdbool.h> and compiles as C99/C11 and as C++.  The rules
+ * it implements are numbered in ABI.md (W waker, F future, C context,
+ * E executor, R reactor, P plugin/loader, T task core, D driver); the comments
+ * here cite them.
+ *
+ * Versioning: every struct that crosses the boundary starts with a `version`
+ * (or `size`) field.  Members are only ever appended; a reader checks the
+ * field before touching a member that a later minor version added.  Callers
+ * go through the static inline wrappers at the bottom of each section, which
+ * check the version and the pointer and return WEFT_ENOTSUP instead of calling
+ * through NULL.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative code on
+ * failure: -errno for system errors, and the WEFT_E* codes below (all below
+ * -10000, so they never collide with an errno) for weft's own.
+ */
+#ifndef WEFT_ABI_H
+#define WEFT_ABI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Versions and errors                                                 */
+/* ------------------------------------------------------------------ */
+
+#define WEFT_ABI_MAJOR 1
+#define WEFT_ABI_MINOR 0
+#define WEFT_ABI_MAKE(major, minor) \
+	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
+#define WEFT_ABI_VERSION WEFT_ABI_MAKE(WEFT_ABI_MAJOR, WEFT_ABI_MINOR)
+#define WEFT_ABI_GET_MAJOR(v) ((uint32_t)(v) >> 16)
+#define WEFT_ABI_GET_MINOR(v) ((uint32_t)(v) & 0xffffu)
+
+/* weft's own error codes; system errors are plain -errno. */
+#define WEFT_EBASE 10000
+#define WEFT_ENOTSUP (-(WEFT_EBASE + 1))   /* method absent in this version */
+#define WEFT_ECLOSED (-(WEFT_EBASE + 2))   /* runtime or channel is closed */
+#define WEFT_ECANCELED (-(WEFT_EBASE + 3)) /* task aborted or shut down */
+#define WEFT_ETIMEDOUT (-(WEFT_EBASE + 4)) /* a timeout elapsed */
+#define WEFT_EABI (-(WEFT_EBASE + 5))      /* incompatible ABI version/layout */
+#define WEFT_EPLUGIN (-(WEFT_EBASE + 6))   /* not a valid weft plugin */
+#define WEFT_ECONFIG (-(WEFT_EBASE + 7))   /* bad configuration */
+#define WEFT_ELAGGED (-(WEFT_EBASE + 8))   /* a receiver missed messages */
+#define WEFT_EBUSY (-(WEFT_EBASE + 9))     /* resource in use (nested block_on) */
+#define WEFT_ETAKEN (-(WEFT_EBASE + 10))   /* output already taken */
+#define WEFT_ELAST WEFT_ETAKEN
+
+/* ------------------------------------------------------------------ */
+/* Poll                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The result of polling a future.  Functions that can also fail return an
+ * int instead: WEFT_READY (1), WEFT_PENDING (0) or a negative error, which
+ * counts as "ready with an error".
+ */
+typedef enum weft_poll {
+	WEFT_PENDING = 0,
+	WEFT_READY = 1,
+} weft_poll;
+
+/* ------------------------------------------------------------------ */
+/* Waker (W rules)                                                     */
+/* ------------------------------------------------------------------ */
+
+struct weft_waker;
+
+/*
+ * The semantics of Rust's RawWakerVTable.  `data` is whatever the waker's
+ * creator put there.  All four may be called from any thread, concurrently
+ * with each other and with a poll of the task (W1).
+ *
+ * clone:        returns a new waker that wakes the same task; the caller
+ *               owns it and must drop or wake it exactly once (W5).
+ * wake:         schedules the task and consumes this waker (W5).
+ * wake_by_ref:  schedules the task; the waker stays owned by the caller.
+ * drop:         releases this waker without waking.
+ *
+ * Waking a finished task does nothing (W2); several wakes before the next
+ * poll coalesce into one poll (W3); a wake that arrives while the task is
+ * being polled causes one more poll afterwards (W4).
+ */
+#define WEFT_WAKER_VTABLE_VERSION 1
+struct weft_waker_vtable {
+	uint32_t version;
+	struct weft_waker (*clone)(const void *data);
+	void (*wake)(const void *data);
+	void (*wake_by_ref)(const void *data);
+	void (*drop)(const void *data);
+};
+
+/*
+ * A waker is a value: two pointers, copied freely, owned by exactly one
+ * holder at a time.  A waker with a NULL vtable is "empty" and every wrapper
+ * below treats it as a no-op, so a moved-from or dropped waker is safe to
+ * drop again.
+ */
+struct weft_waker {
+	const struct weft_waker_vtable *vtable;
+	const void *data;
+};
+
+static inline struct weft_waker
+weft_waker__noop_clone(const void *data)
+{
+	(void)data;
+	struct weft_waker w = {0, 0};
+	return w;
+}
+
+static inline void
+weft_waker__noop_fn(const void *data)
+{
+	(void)data;
+}
+
+/* A waker that does nothing: for polling outside any runtime. */
+static inline struct weft_waker
+weft_waker_noop(void)
+{
+	static const struct weft_waker_vtable vt = {
+		WEFT_WAKER_VTABLE_VERSION, weft_waker__noop_clone,
+		weft_waker__noop_fn, weft_waker__noop_fn,
+		weft_waker__noop_fn,
+	};
+	struct weft_waker w = {&vt, 0};
+	return w;
+}
+
+static inline struct weft_waker
+weft_waker_clone(const struct weft_waker *w)
+{
+	struct weft_waker none = {0, 0};
+	if (!w || !w->vtable || !w->vtable->clone)
+		return none;
+	return w->vtable->clone(w->data);
+}
+
+/* Consumes *w: afterwards it is empty. */
+static inline void
+weft_waker_wake(struct weft_waker *w)
+{
+	if (w && w->vtable && w->vtable->wake) {
+		const struct weft_waker_vtable *vt = w->vtable;
+		w->vtable = 0;
+		vt->wake(w->data);
+	}
+}
+
+static inline void
+weft_waker_wake_by_ref(const struct weft_waker *w)
+{
+	if (w && w->vtable && w->vtable->wake_by_ref)
+		w->vtable->wake_by_ref(w->data);
+}
+
+/* Consumes *w: afterwards it is empty. */
+static inline void
+weft_waker_drop(struct weft_waker *w)
+{
+	if (w && w->vtable && w->vtable->drop) {
+		const struct weft_waker_vtable *vt = w->vtable;
+		w->vtable = 0;
+		vt->drop(w->data);
+	}
+}
+
+/* True when both wake the same task: a pointer comparison (E8). */
+static inline bool
+weft_waker_will_wake(const struct weft_waker *a, const struct weft_waker *b)
+{
+	return a->vtable == b->vtable && a->data == b->data;
+}
+
+/* Replace *slot by a clone of *w unless it already wakes the same task. */
+static inline void
+weft_waker_store(struct weft_waker *slot, const struct weft_waker *w)
+{
+	if (slot->vtable && weft_waker_will_wake(slot, w))
+		return;
+	weft_waker_drop(slot);
+	*slot = weft_waker_clone(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Context (C rules)                                                   */
+/* ------------------------------------------------------------------ */
+
+struct weft_executor;
+struct weft_driver;
+
+/* tokio's cooperative budget: operations a task may do in one poll. */
+#define WEFT_BUDGET_DEFAULT 128
+
+/*
+ * Handed to every poll; valid only for the duration of that poll (C1).  The
+ * executor that polls builds it.  Everything a future needs reaches it
+ * through here — never through a global or thread-local — so two runtimes
+ * can live in one process (C2).
+ *
+ * size:      sizeof(struct weft_context) as the executor was built; a
+ *            reader checks it before touching a member added after 1.0 (C3).
+ * budget:    operations left in this poll.  Leaf futures spend one unit per
+ *            operation with weft_budget_spend(); at zero they wake
+ *            themselves and return pending (C4).
+ * waker:     borrowed: it belongs to the executor; clone it to keep it.
+ * executor:  the executor polling this task: spawn here.
+ * driver:    the host's I/O and timer driver for this runtime.
+ */
+struct weft_context {
+	uint32_t size;
+	uint32_t budget;
+	struct weft_waker waker;
+	struct weft_executor *executor;
+	struct weft_driver *driver;
+};
+
+#define WEFT_CONTEXT_HAS(cx, member)                                      \
+	((cx)->size >= offsetof(struct weft_context, member) +             \
+				sizeof(((struct weft_context *)0)->member))
+
+static inline void
+weft_context_init(struct weft_context *cx, struct weft_waker waker,
+		  struct weft_executor *executor, struct weft_driver *driver)
+{
+	cx->size = (uint32_t)sizeof(*cx);
+	cx->budget = WEFT_BUDGET_DEFAULT;
+	cx->waker = waker;
+	cx->executor = executor;
+	cx->driver = driver;
+}
+
+/*
+ * Spend one unit of budget.  Returns false when the budget is exhausted: the
+ * caller has then already been woken and must return pending (C4).
+ */
+static inline bool
+weft_budget_spend(struct weft_context *cx)
+{
+	if (cx->budget == 0) {
+		weft_waker_wake_by_ref(&cx->waker);
+		return false;
+	}
+	cx->budget--;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Future (F rules)                                                    */
+/* ------------------------------------------------------------------ */
+
+struct weft_future;
+
+/*
+ * A future is any struct whose first member is a `struct weft_future`
+ * (a pointer to this vtable); its state, its child futures and its output
+ * live in that struct.
+ *
+ * size:           sizeof the whole future struct: spawn copies this many
+ *                 bytes (F5).
+ * output_offset,
+ * output_size:    where the output sits inside the struct once poll has
+ *                 returned ready; output_size 0 means no output (F6).
+ * poll:           advances the future; returns WEFT_READY once, after which it
+ *                 is never polled again (F2).  On pending it has arranged
+ *                 for cx->waker (or a clone) to be woken (F3).
+ * drop:           releases everything the future holds, except the output
+ *                 bytes, which stay readable in the struct (F4).  Called
+ *                 exactly once per future, whether it completed or not (F1).
+ *
+ * Pinning (F7): a future may be moved by memcpy until its first poll; from
+ * the first poll until drop it stays at the same address.
+ */
+#define WEFT_FUTURE_VTABLE_VERSION 1
+struct weft_future_vtable {
+	uint32_t version;
+	uint32_t flags; /* reserved, 0 */
+	size_t size;
+	size_t output_offset;
+	size_t output_size;
+	weft_poll (*poll)(struct weft_future *self, struct weft_context *cx);
+	void (*drop)(struct weft_future *self);
+};
+
+struct weft_future {
+	const struct weft_future_vtable *vtable;
+};
+
+static inline weft_poll
+weft_future_poll(struct weft_future *f, struct weft_context *cx)
+{
+	return f->vtable->poll(f, cx);
+}
+
+/*
+ * Drops the future once: afterwards its vtable pointer is NULL, so dropping
+ * an empty (zeroed, never initialised or already dropped) slot is a no-op.
+ * This is what lets a parent drop all its child slots unconditionally.
+ */
+static inline void
+weft_future_drop(struct weft_future *f)
+{
+	const struct weft_future_vtable *vt = f->vtable;
+	if (vt) {
+		f->vtable = 0;
+		if (vt->drop)
+			vt->drop(f);
+	}
+}
+
+static inline bool
+weft_future_is_empty(const struct weft_future *f)
+{
+	return f->vtable == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Join handles and the task core (T rules)                            */
+/* ------------------------------------------------------------------ */
+
+struct weft_join;
+
+/*
+ * A join handle: the spawner's view of a task.  Owned by whoever spawn gave
+ * it to; released exactly once, by release (detach) — after which the task
+ * keeps running and its output is discarded.
+ *
+ * poll:    1 when the task completed (its output copied into out, which
+ *          must hold output_size bytes, or out_size 0 to discard it);
+ *          0 pending (cx->waker stored); negative when it ended otherwise:
+ *          WEFT_ECANCELED (aborted or shut down), WEFT_ETAKEN (already
+ *          returned), -EMSGSIZE (out too small).  Thread of the awaiter.
+ * abort:   requests cancellation: the future is dropped (on the executor)
+ *          without being polled again, unless it has already completed.
+ *          Any thread.  Idempotent.
+ * release: frees the handle (detach).  Any thread.
+ */
+#define WEFT_JOIN_OPS_VERSION 1
+struct weft_join_ops {
+	uint32_t version;
+	int (*poll)(struct weft_join *join, struct weft_context *cx, void *out,
+		    size_t out_size);
+	void (*abort)(struct weft_join *join);
+	void (*release)(struct weft_join *join);
+};
+
+struct weft_join {
+	uint32_t version;
+	const struct weft_join_ops *ops;
+};
+
+static inline int
+weft_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
+	       size_t out_size)
+{
+	if (!j || !j->ops || !j->ops->poll)
+		return WEFT_ENOTSUP;
+	return j->ops->poll(j, cx, out, out_size);
+}
+
+static inline void
+weft_join_abort(struct weft_join *j)
+{
+	if (j && j->ops && j->ops->abort)
+		j->ops->abort(j);
+}
+
+static inline void
+weft_join_release(struct weft_join *j)
+{
+	if (j && j->ops && j->ops->release)
+		j->ops->release(j);
+}
+
+struct weft_task;
+struct weft_task_set;
+
+/*
+ * Called by the task core when a task becomes runnable (spawned, woken,
+ * aborted).  The executor takes one "runnable" reference: it must later pass
+ * the task to run() or drop_runnable() exactly once.  Any thread.
+ */
+typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
+
+/*
+ * The host's task core, offered to executors through
+ * weft_executor_params.tasks.  An executor may use it (then it implements
+ * only queues, threads and parking) or bring its own tasks and join handles.
+ * One allocation holds the task header and the future; the header carries an
+ * atomic state machine, the waker vtable (one per core, so will_wake is a
+ * pointer comparison), the join handle, and one pointer-sized link for the
+ * executor's intrusive queues.
+ *
+ * set_new / set_close / set_free:
+ *          every task belongs to a set.  set_close marks every task closed
+ *          and drops each future not yet dropped; no task of the set may be
+ *          running while it runs (stop the workers first).  After it,
+ *          wakes are no-ops and spawn into the set fails.  set_free frees
+ *          an empty, closed set; it returns -EBUSY while runnable references
+ *          are still held.
+ * spawn:   copies the future into a new task.  On success *task holds the
+ *          first runnable reference — the caller must schedule it —
+ *          and *join (if join is non-NULL) the join handle.  On failure the
+ *          future has been dropped (E2).
+ * run:     polls the task once with cx (whose waker the core fills in),
+ *          consuming the runnable reference.  Closed tasks are dropped, not
+ *          polled.  If the task was woken during the poll, schedule is
+ *          called again before run returns (W4).
+ * drop_runnable:
+ *          consumes a runnable reference without polling (queue drains at
+ *          shutdown).
+ * link:    the executor's pointer-sized slot in the header.
+ */
+#define WEFT_TASK_CORE_VERSION 1
+struct weft_task_core {
+	uint32_t version;
+	int (*set_new)(struct weft_task_set **set,
+		       weft_task_schedule_fn schedule, void *sched);
+	void (*set_close)(struct weft_task_set *set);
+	int (*set_free)(struct weft_task_set *set);
+	int (*spawn)(struct weft_task_set *set, struct weft_future *future,
+		     struct weft_task **task, struct weft_join **join);
+	void (*run)(struct weft_task *task, struct weft_context *cx);
+	void (*drop_runnable)(struct weft_task *task);
+	void **(*link)(struct weft_task *task);
+};
+
+/* ------------------------------------------------------------------ */
+/* Driver: the host's I/O readiness and timers (D rules)               */
+/* ------------------------------------------------------------------ */
+
+/* Interest and readiness bits. */
+#define WEFT_READABLE 0x1u
+#define WEFT_WRITABLE 0x2u
+#define WEFT_HUP 0x4u   /* peer closed (read side ended or hang-up) */
+#define WEFT_ERROR 0x8u /* error pending on the fd */
+
+#define WEFT_TIMEOUT_INFINITE (-1)
+
+/*
+ * The host's driver: one per runtime, owning the reactor and the timers.
+ * Futures reach it through cx->driver; executors receive it at init.  All
+ * methods are thread-safe.  Ids are opaque, never 0, never reused while the
+ * registration lives.
+ *
+ * now:          monotonic time in nanoseconds (D1).
+ * timer_add:    arms a timer at an absolute deadline on now()'s clock.
+ * timer_poll:   WEFT_READY once now() >= deadline (never early, D2);
+ *               WEFT_PENDING after storing cx->waker; negative on a bad id.
+ * timer_del:    cancels and frees the timer; its waker is dropped unwoken.
+ * io_add:       registers a non-blocking fd with an interest; *id names it.
+ * io_poll:      WEFT_READY with *ready set when any of `interest` (or
+ *               HUP/ERROR) is ready; WEFT_PENDING after storing cx->waker
+ *               for that direction; negative on a bad id.
+ * io_clear:     the caller saw EAGAIN: forget the readiness bits `ready`
+ *               so the next io_poll waits for a new edge.
+ * io_del:       deregisters; events of this fd still in the current batch
+ *               are discarded (D4); stored wakers are dropped unwoken (a
+ *               wake already taken from a batch in progress may still
+ *               arrive, which W2 makes harmless).  The caller closes the fd
+ *               only after io_del.
+ * park:         executor only: waits for I/O or the next timer, at most
+ *               timeout_ns (WEFT_TIMEOUT_INFINITE waits indefinitely), then
+ *               wakes the wakers of what became ready.  Returns the number
+ *               of wakers woken or a negative error.  One thread at a time.
+ * unpark:       makes a concurrent or the next park return promptly.  Any
+ *               thread.
+ * blocking:     runs fn(arg) on the runtime's pool of blocking threads
+ *               (bounded, sized by the configuration), so that blocking
+ *               work never stalls a worker; when fn has returned, *done is
+ *               woken.  On success *done is moved in (left empty); on
+ *               failure (WEFT_ECLOSED after shutdown, -ENOMEM) fn never
+ *               runs and *done stays the caller's.  Any thread.
+ */
+#define WEFT_DRIVER_OPS_VERSION 1
+struct weft_driver_ops {
+	uint32_t version;
+	uint64_t (*now)(struct weft_driver *d);
+	int (*timer_add)(struct weft_driver *d, uint64_t deadline_ns,
+			 uint64_t *id);
+	int (*timer_poll)(struct weft_driver *d, uint64_t id,
+			  struct weft_context *cx);
+	void (*timer_del)(struct weft_driver *d, uint64_t id);
+	int (*io_add)(struct weft_driver *d, int fd, uint32_t interest,
+		      uint64_t *id);
+	int (*io_poll)(struct weft_driver *d, uint64_t id, uint32_t interest,
+		       struct weft_context *cx, uint32_t *ready);
+	void (*io_clear)(struct weft_driver *d, uint64_t id, uint32_t ready);
+	int (*io_del)(struct weft_driver *d, uint64_t id);
+	int (*park)(struct weft_driver *d, int64_t timeout_ns);
+	int (*unpark)(struct weft_driver *d);
+	int (*blocking)(struct weft_driver *d, void (*fn)(void *arg),
+			void *arg, struct weft_waker *done);
+};
+
+struct weft_driver {
+	uint32_t version;
+	const struct weft_driver_ops *ops;
+};
+
+#define WEFT__HAS(obj, member, minver)                                   \
+	((obj) && (obj)->ops && (obj)->ops->version >= (minver) &&        \
+	 (obj)->ops->member)
+
+static inline uint64_t
+weft_driver_now(struct weft_driver *d)
+{
+	return WEFT__HAS(d, now, 1) ? d->ops->now(d) : 0;
+}
+
+static inline int
+weft_driver_timer_add(struct weft_driver *d, uint64_t deadline, uint64_t *id)
+{
+	return WEFT__HAS(d, timer_add, 1) ? d->ops->timer_add(d, deadline, id)
+					  : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_timer_poll(struct weft_driver *d, uint64_t id,
+		       struct weft_context *cx)
+{
+	return WEFT__HAS(d, timer_poll, 1) ? d->ops->timer_poll(d, id, cx)
+					   : WEFT_ENOTSUP;
+}
+
+static inline void
+weft_driver_timer_del(struct weft_driver *d, uint64_t id)
+{
+	if (WEFT__HAS(d, timer_del, 1))
+		d->ops->timer_del(d, id);
+}
+
+static inline int
+weft_driver_io_add(struct weft_driver *d, int fd, uint32_t interest,
+		   uint64_t *id)
+{
+	return WEFT__HAS(d, io_add, 1) ? d->ops->io_add(d, fd, interest, id)
+				       : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_io_poll(struct weft_driver *d, uint64_t id, uint32_t interest,
+		    struct weft_context *cx, uint32_t *ready)
+{
+	return WEFT__HAS(d, io_poll, 1)
+		       ? d->ops->io_poll(d, id, interest, cx, ready)
+		       : WEFT_ENOTSUP;
+}
+
+static inline void
+weft_driver_io_clear(struct weft_driver *d, uint64_t id, uint32_t ready)
+{
+	if (WEFT__HAS(d, io_clear, 1))
+		d->ops->io_clear(d, id, ready);
+}
+
+static inline int
+weft_driver_io_del(struct weft_driver *d, uint64_t id)
+{
+	return WEFT__HAS(d, io_del, 1) ? d->ops->io_del(d, id) : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_park(struct weft_driver *d, int64_t timeout_ns)
+{
+	return WEFT__HAS(d, park, 1) ? d->ops->park(d, timeout_ns)
+				     : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_unpark(struct weft_driver *d)
+{
+	return WEFT__HAS(d, unpark, 1) ? d->ops->unpark(d) : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
+		     struct weft_waker *done)
+{
+	return WEFT__HAS(d, blocking, 1) ? d->ops->blocking(d, fn, arg, done)
+					 : WEFT_ENOTSUP;
+}
+
+/* ------------------------------------------------------------------ */
+/* Executor plugin interface (E rules)                                 */
+/* ------------------------------------------------------------------ */
+
+/* Capability flags of an executor. */
+#define WEFT_EXECUTOR_MULTI_THREAD 0x1u /* polls tasks on several threads */
+
+/*
+ * Given to init.  The driver and task core outlive the executor.
+ * workers: threads to run (0: the executor's default).
+ */
+#define WEFT_EXECUTOR_PARAMS_VERSION 1
+struct weft_executor_params {
+	uint32_t version;
+	uint32_t workers;
+	struct weft_driver *driver;
+	const struct weft_task_core *tasks;
+};
+
+/*
+ * Statistics: the caller sets size to sizeof(its struct); the executor
+ * fills what fits and sets size to what it filled.  Counters are
+ * monotonic since init; queue_depth is a snapshot.
+ */
+struct weft_executor_stats {
+	uint32_t size;
+	uint32_t workers;
+	uint64_t spawned;
+	uint64_t polls;
+	uint64_t completed;
+	uint64_t parks;
+	uint64_t foreign_wakes;
+	uint64_t steals;
+	uint64_t queue_depth;
+};
+
+/*
+ * The executor class a plugin exports.  The host allocates instance_size
+ * bytes (at least sizeof(struct weft_executor), which must come first in the
+ * plugin's private struct), fills the public header, and calls init.
+ *
+ * init:      0 or negative error; on error fini is not called.  Host thread.
+ * spawn:     takes ownership of the future (moved in by copy, F5/E2) and
+ *            schedules it; on failure the future has already been dropped.
+ *            *join receives the handle (join NULL: detached).  Any thread,
+ *            including from inside a poll (E3).
+ * block_on:  polls `future` in place (it stays pinned, F7) until ready,
+ *            running spawned tasks and parking in the driver meanwhile
+ *            (E4).  Returns 0, or WEFT_ECLOSED after shutdown, or
+ *            WEFT_EBUSY when called from inside this executor's poll.  The
+ *            caller reads the output and drops the future.  One thread at a
+ *            time.
+ * shutdown:  stops running tasks and drops every spawned future not yet
+ *            dropped, exactly once (E5); join handles then report
+ *            WEFT_ECANCELED.  Idempotent.  Not from inside a poll.
+ * fini:      frees what init allocated; shutdown first if not done.
+ * stats:     optional (may be NULL): fills *stats as described above.
+ */
+#define WEFT_EXECUTOR_IFACE_VERSION 1
+struct weft_executor_iface {
+	uint32_t version;
+	uint32_t flags;
+	size_t instance_size;
+	int (*init)(struct weft_executor *self,
+		    const struct weft_executor_params *params);
+	int (*spawn)(struct weft_executor *self, struct weft_future *future,
+		     struct weft_join **join);
+	int (*block_on)(struct weft_executor *self, struct weft_future *future);
+	void (*shutdown)(struct weft_executor *self);
+	void (*fini)(struct weft_executor *self);
+	int (*stats)(struct weft_executor *self,
+		     struct weft_executor_stats *stats);
+};
+
+/*
+ * The public head of every executor instance, filled by the host before
+ * init: version is the iface's version, ops the iface itself.
+ */
+struct weft_executor {
+	uint32_t version;
+	const struct weft_executor_iface *ops;
+};
+
+static inline int
+weft_executor_spawn(struct weft_executor *e, struct weft_future *future,
+		    struct weft_join **join)
+{
+	if (!WEFT__HAS(e, spawn, 1)) {
+		weft_future_drop(future);
+		return WEFT_ENOTSUP;
+	}
+	return e->ops->spawn(e, future, join);
+}
+
+static inline int
+weft_executor_block_on(struct weft_executor *e, struct weft_future *future)
+{
+	return WEFT__HAS(e, block_on, 1) ? e->ops->block_on(e, future)
+					 : WEFT_ENOTSUP;
+}
+
+static inline void
+weft_executor_shutdown(struct weft_executor *e)
+{
+	if (WEFT__HAS(e, shutdown, 1))
+		e->ops->shutdown(e);
+}
+
+/*
+ * For executors: copies the filled-in `src` into the caller's `dst` as far
+ * as dst->size allows, and sets dst->size to what was copied.  Returns 0,
+ * or -22 (EINVAL) when dst cannot hold even its size field.
+ */
+static inline int
+weft_executor_stats_fill(struct weft_executor_stats *dst,
+			 const struct weft_executor_stats *src)
+{
+	size_t n, i;
+
+	if (!dst || dst->size < sizeof(uint32_t))
+		return -22;
+	n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
+	for (i = 0; i < n; i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+	dst->size = (uint32_t)n;
+	return 0;
+}
+
+static inline int
+weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
+{
+	return WEFT__HAS(e, stats, 1) ? e->ops->stats(e, s) : WEFT_ENOTSUP;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reactor plugin interface (R rules)                                  */
+/* ------------------------------------------------------------------ */
+
+struct weft_reactor;
+
+/* Capability flags of a reactor. */
+#define WEFT_REACTOR_EDGE 0x1u /* reports each readiness once per edge */
+#define WEFT_REACTOR_LEVEL 0x2u /* reports readiness while it lasts */
+/* add/modify/del may run while another thread is inside wait (R5). */
+#define WEFT_REACTOR_CONCURRENT_CTL 0x4u
+
+/*
+ * One readiness report, in an array the host owns.  Frozen: its layout is
+ * part of the ABI signature.
+ */
+struct weft_reactor_event {
+	uint64_t token;
+	uint32_t ready; /* WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR */
+	uint32_t reserved;
+};
+
+#define WEFT_REACTOR_PARAMS_VERSION 1
+struct weft_reactor_params {
+	uint32_t version;
+	uint32_t max_events; /* hint: largest batch the host will ask for */
+};
+
+/*
+ * The reactor class a plugin exports.  A reactor reports; it never
+ * dispatches or calls back (R1).  Instances are allocated by the host as
+ * for executors.  Except for wakeup, methods are called by one thread at a
+ * time (the host serialises them) — unless the reactor claims
+ * WEFT_REACTOR_CONCURRENT_CTL: then add/modify/del may also run while
+ * another thread is inside wait (still never two of them at once), and the
+ * host need not interrupt a wait to change a registration.
+ *
+ * add/modify: register fd with interest (READABLE|WRITABLE) and a token
+ *             that wait reports back (R2); negative error (e.g. -EBADF,
+ *             -EPERM for a regular file) if the system refuses.
+ * del:        forget fd; no event for it is reported by a later wait.
+ * wait:       blocks at most timeout_ns (WEFT_TIMEOUT_INFINITE: no limit;
+ *             0: just check; never returns early except for events,
+ *             wakeup or a signal), fills up to capacity events and returns
+ *             their count (0 on timeout, wakeup or EINTR) or -errno (R3).
+ * wakeup:     makes a concurrent wait return promptly, or the next one if
+ *             none is waiting.  Any thread, concurrently with wait (R4).
+ * fini:       frees everything init made.
+ */
+#define WEFT_REACTOR_IFACE_VERSION 1
+struct weft_reactor_iface {
+	uint32_t version;
+	uint32_t flags;
+	size_t instance_size;
+	int (*init)(struct weft_reactor *self,
+		    const struct weft_reactor_params *params);
+	int (*add)(struct weft_reactor *self, int fd, uint32_t interest,
+		   uint64_t token);
+	int (*modify)(struct weft_reactor *self, int fd, uint32_t interest,
+		      uint64_t token);
+	int (*del)(struct weft_reactor *self, int fd);
+	int (*wait)(struct weft_reactor *self, struct weft_reactor_event *events,
+		    uint32_t capacity, int64_t timeout_ns);
+	int (*wakeup)(struct weft_reactor *self);
+	void (*fini)(struct weft_reactor *self);
+};
+
+/* The public head of every reactor instance; filled as for executors. */
+struct weft_reactor {
+	uint32_t version;
+	const struct weft_reactor_iface *ops;
+};
+
+static inline int
+weft_reactor_add(struct weft_reactor *r, int fd, uint32_t interest,
+		 uint64_t token)
+{
+	return WEFT__HAS(r, add, 1) ? r->ops->add(r, fd, interest, token)
+				    : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_reactor_modify(struct weft_reactor *r, int fd, uint32_t interest,
+		    uint64_t token)
+{
+	return WEFT__HAS(r, modify, 1) ? r->ops->modify(r, fd, interest, token)
+				       : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_reactor_del(struct weft_reactor *r, int fd)
+{
+	return WEFT__HAS(r, del, 1) ? r->ops->del(r, fd) : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_reactor_wait(struct weft_reactor *r, struct weft_reactor_event *ev,
+		  uint32_t capacity, int64_t timeout_ns)
+{
+	return WEFT__HAS(r, wait, 1) ? r->ops->wait(r, ev, capacity, timeout_ns)
+				     : WEFT_ENOTSUP;
+}
+
+static inline int
+weft_reactor_wakeup(struct weft_reactor *r)
+{
+	return WEFT__HAS(r, wakeup, 1) ? r->ops->wakeup(r) : WEFT_ENOTSUP;
+}
+
+/* ------------------------------------------------------------------ */
+/* Plugins and loading (P rules)                                       */
+/* ------------------------------------------------------------------ */
+
+#define WEFT_PLUGIN_MAGIC 0x54464557u /* "WEFT" in little-endian bytes */
+
+enum weft_plugin_kind {
+	WEFT_PLUGIN_EXECUTOR = 1,
+	WEFT_PLUGIN_REACTOR = 2,
+};
+
+#define WEFT_PLUGIN_VERSION(major, minor, patch)                          \
+	((uint32_t)(((major) << 16) | ((minor) << 8) | (patch)))
+
+/*
+ * Layout signature: the facts of the build that must match between host
+ * and plugin for any struct here to mean the same thing (P4).  The loader
+ * refuses a plugin whose signature differs and names both values.  It uses
+ * only layouts frozen for the whole 1.x series, never a growable struct.
+ */
+struct weft__align_probe {
+	char c;
+	uint64_t x;
+};
+
+#define WEFT_ABI_SIGNATURE                                               \
+	((uint64_t)sizeof(void *) | ((uint64_t)sizeof(size_t) << 8) |     \
+	 ((uint64_t)sizeof(int) << 16) |                                  \
+	 ((uint64_t)sizeof(enum weft_poll) << 24) |                       \
+	 ((uint64_t)offsetof(struct weft__align_probe, x) << 32) |        \
+	 ((uint64_t)sizeof(struct weft_waker) << 40) |                    \
+	 ((uint64_t)sizeof(struct weft_reactor_event) << 48) |            \
+	 ((uint64_t)0x77 << 56))
+
+/*
+ * What a plugin describes itself with.  Static, read-only, valid while the
+ * plugin is loaded.  iface points to a struct weft_executor_iface or a
+ * struct weft_reactor_iface according to kind.
+ */
+#define WEFT_PLUGIN_DESCRIPTOR_VERSION 1
+struct weft_plugin_descriptor {
+	uint32_t version;
+	uint32_t magic;
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	uint32_t kind;
+	uint32_t plugin_version;
+	uint64_t signature;
+	const char *name;
+	const char *description;
+	const void *iface;
+};
+
+/*
+ * Version negotiation, in both directions (P3).  The host offers the range
+ * of ABI versions it speaks [host_min, host_max] (WEFT_ABI_MAKE values); the
+ * plugin writes the version it will use into `chosen`, or returns WEFT_EABI
+ * if it speaks none of them.
+ */
+#define WEFT_NEGOTIATE_VERSION 1
+struct weft_negotiate {
+	uint32_t version;
+	uint32_t host_min;
+	uint32_t host_max;
+	uint32_t chosen;
+};
+
+/*
+ * The one symbol every plugin exports (P1).  Enumerates the plugin's
+ * descriptors by index: returns 1 and sets *desc (got one), 0 (no more), or a
+ * negative error.  Everything else in a plugin is static/hidden.
+ */
+#define WEFT_PLUGIN_ENTRY weft_plugin_entry
+#define WEFT_PLUGIN_ENTRY_NAME "weft_plugin_entry"
+typedef int (*weft_plugin_entry_fn)(struct weft_negotiate *neg, uint32_t index,
+				    const struct weft_plugin_descriptor **desc);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define WEFT_EXPORT __attribute__((visibility("default")))
+#else
+#define WEFT_EXPORT
+#endif
+
+/*
+ * The negotiation a 1.x plugin does: pick the newest version both sides
+ * speak.  `mine` is the version the plugin was built against.
+ */
+static inline int
+weft_negotiate_pick(struct weft_negotiate *neg, uint32_t mine)
+{
+	uint32_t pick;
+	if (!neg || neg->version < 1)
+		return WEFT_EABI;
+	pick = mine < neg->host_max ? mine : neg->host_max;
+	if (pick < neg->host_min ||
+	    WEFT_ABI_GET_MAJOR(pick) != WEFT_ABI_GET_MAJOR(mine))
+		return WEFT_EABI;
+	neg->chosen = pick;
+	return 0;
+}
+
+/*
+ * Defines the entry symbol of a plugin with exactly one descriptor, `desc`
+ * (the usual case: one plugin per .so), negotiating as above.
+ */
+#define WEFT_PLUGIN_DEFINE_ENTRY(desc)                                     \
+	WEFT_EXPORT int WEFT_PLUGIN_ENTRY(                                 \
+		struct weft_negotiate *neg, uint32_t index,                 \
+		const struct weft_plugin_descriptor **out)                  \
+	{                                                                  \
+		int r_ = weft_negotiate_pick(neg, WEFT_ABI_VERSION);        \
+		if (r_ < 0)                                                 \
+			return r_;                                          \
+		if (index > 0)                                              \
+			return 0;                                           \
+		*out = &(desc);                                             \
+		return 1;                                                   \
+	}                                                                  \
+	typedef int weft__plugin_entry_defined /* the caller's ';' ends it */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_ABI_H */
