@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Checks that ABI.md and the conformance tests agree.
 
-usage: check-rules.py ABI.md WEFT-CONFORMANCE
+usage: check-rules.py ABI.md WEFT-CONFORMANCE [--extra-rule ID]
 
 A rule is a line of ABI.md that starts with "**<id>**" (W1, R10, ...).
 The rule -> test table is the block of lines "| <id> | `test` ... |".
 Fails when a rule has no test (or no title in the summary), a test names
-no rule, or the table and the binary's --list disagree.
+no rule, or the table and the binary's --list disagree.  --extra-rule adds
+a rule with no test to the text read, which must make the check fail: the
+build tests that it does.
 """
 import re
 import subprocess
@@ -15,10 +17,18 @@ import sys
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    extra = None
+    if len(args) == 4 and args[2] == '--extra-rule':
+        extra = args[3]
+        args = args[:2]
+    if len(args) != 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    sys.argv[1:] = args
     text = open(sys.argv[1], encoding='utf-8').read()
+    if extra:
+        text += '\n**%s** — A rule added without a test.\n' % extra
     rules = re.findall(r'^\*\*([WFCERPTD][0-9]+)\*\*', text, re.M)
     dup = sorted({r for r in rules if rules.count(r) > 1})
     table = set()

@@ -112,6 +112,9 @@ r_child(const struct r_test *t, int fd, uint64_t seed)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	h_opt.seed = seed;
 	h_opt.alarm_s = 0; /* the parent is the watchdog */
+	/* cmocka's variables would win over the call; the parent reports. */
+	unsetenv("CMOCKA_MESSAGE_OUTPUT");
+	unsetenv("CMOCKA_XML_FILE");
 	cmocka_set_message_output(CM_OUTPUT_STDOUT);
 	failed = _cmocka_run_group_tests(one.name, &one, 1, NULL, NULL);
 	fflush(stdout);
