@@ -109,7 +109,8 @@ main(int argc, char **argv)
 		fail("setup");
 	memset(msg, 'w', sizeof(msg));
 	for (long i = 0; i < n_conns; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &conns[i]};
+		struct epoll_event ev = {.events = EPOLLIN,
+		                         .data.ptr = &conns[i]};
 
 		conns[i].fd = connect_one((uint16_t)atoi(argv[1]));
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) < 0)

@@ -251,8 +251,9 @@ sleeps(void)
 	n_ops = left = MILLION / div_by;
 	for (long i = 0; i < n_ops; i++) {
 		uint64_t ms = rng_next(&rng) % 101;
-		struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
-		                     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+		struct timeval tv = {
+		    .tv_sec = (time_t)(ms / 1000),
+		    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 		struct event *ev =
 		    evtimer_new(base, timer_cb, event_self_cbarg());
 
