@@ -105,6 +105,36 @@ learn_pair(struct weft_runtime *rt)
 }
 
 
+struct guess {
+	const char *name;
+	char *path;
+};
+
+
+static void
+guess_visit(const struct weft_plugin_info *info, void *data)
+{
+	struct guess *g = data;
+
+	if (!g->path[0] && info->name && info->path &&
+	    strcmp(info->name, g->name) == 0)
+		copy_opt(g->path, sizeof(h_opt.executor_path), info->path);
+}
+
+
+/* A plugin's file when the runtime would not open: a path, or a scan. */
+static void
+guess_path(char *path, const char *value)
+{
+	struct guess g = {value, path};
+
+	if (strchr(value, '/'))
+		copy_opt(path, sizeof(h_opt.executor_path), value);
+	else
+		weft_plugins_scan(NULL, guess_visit, &g);
+}
+
+
 /*
  * The pair as a host would resolve it: defaults, then the environment,
  * then the command line.  The tests then open runtimes with use_env off
@@ -148,9 +178,15 @@ resolve_pair(const char *executor, const char *reactor)
 		r = weft_runtime_open(&rt, cfg, err, sizeof(err));
 	weft_config_free(cfg);
 	if (r < 0) {
-		/* The tests still run and fail one by one with this reason. */
+		/*
+		 * The tests still run and fail one by one with this reason;
+		 * the P tests load the plugins themselves, so they get the
+		 * paths and can name what the loader refused.
+		 */
 		fprintf(stderr, "weft-conformance: cannot open %s + %s: %s\n",
 		        h_opt.executor, h_opt.reactor, err);
+		guess_path(h_opt.executor_path, h_opt.executor);
+		guess_path(h_opt.reactor_path, h_opt.reactor);
 		return 0;
 	}
 	learn_pair(rt);

@@ -57,7 +57,14 @@ r_tests_collect(void)
 			const char *us = strchr(ut->name, '_');
 			size_t len =
 			    us ? (size_t)(us - ut->name) : strlen(ut->name);
-			struct r_test *t = &tests[ntests++];
+			struct r_test *t;
+
+			if (ntests == sizeof(tests) / sizeof(tests[0])) {
+				fprintf(stderr, "weft-conformance: more tests "
+				                "than the runner holds\n");
+				abort();
+			}
+			t = &tests[ntests++];
 
 			if (len >= sizeof(t->rule))
 				len = sizeof(t->rule) - 1;
