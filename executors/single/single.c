@@ -30,15 +30,30 @@
  */
 static _Thread_local struct single *impl_current;
 
+/* An intrusive FIFO through the task core's link slot. */
+struct fifo {
+	struct weft_task *first, *last;
+	uint64_t len;
+};
+
 struct single {
 	struct weft_executor head; /* first: the host sees this */
 	const struct weft_task_core *tasks;
 	struct weft_driver *driver;
 	struct weft_task_set *set;
 
-	pthread_mutex_t lock; /* guards the queue */
-	struct weft_task *first, *last;
-	uint64_t depth;
+	/*
+	 * Two run queues.  `local` is touched only by the thread inside
+	 * block_on, so the common path — a task waking or spawning another
+	 * — takes no lock.  Wakes from any other thread go to `remote`,
+	 * under the mutex, and are spliced into `local` once per interval
+	 * or when `local` runs dry.
+	 */
+	struct fifo local;
+	pthread_mutex_t lock; /* guards remote */
+	struct fifo remote;
+	atomic_uint_fast64_t remote_len; /* seq_cst: pairs with parked */
+	atomic_uint_fast64_t local_len;  /* a copy for stats */
 
 	atomic_bool parked;
 	atomic_bool root_woken;
@@ -50,12 +65,61 @@ struct single {
 };
 
 
-/* ---- the run queue -------------------------------------------------- */
+/* ---- the run queues ------------------------------------------------- */
 
 static struct weft_task **
 impl_next(struct single *ex, struct weft_task *t)
 {
 	return (struct weft_task **)ex->tasks->link(t);
+}
+
+
+static void
+impl_fifo_push(struct single *ex, struct fifo *q, struct weft_task *t)
+{
+	*impl_next(ex, t) = NULL;
+	if (q->last)
+		*impl_next(ex, q->last) = t;
+	else
+		q->first = t;
+	q->last = t;
+	q->len++;
+}
+
+
+static struct weft_task *
+impl_fifo_pop(struct single *ex, struct fifo *q)
+{
+	struct weft_task *t = q->first;
+
+	if (t) {
+		q->first = *impl_next(ex, t);
+		if (!q->first)
+			q->last = NULL;
+		q->len--;
+	}
+	return t;
+}
+
+
+/* Moves everything from remote to the back of local.  block_on's thread. */
+static void
+impl_splice_remote(struct single *ex)
+{
+	if (atomic_load(&ex->remote_len) == 0)
+		return;
+	pthread_mutex_lock(&ex->lock);
+	if (ex->remote.first) {
+		if (ex->local.last)
+			*impl_next(ex, ex->local.last) = ex->remote.first;
+		else
+			ex->local.first = ex->remote.first;
+		ex->local.last = ex->remote.last;
+		ex->local.len += ex->remote.len;
+		ex->remote = (struct fifo){0};
+	}
+	atomic_store(&ex->remote_len, 0);
+	pthread_mutex_unlock(&ex->lock);
 }
 
 
@@ -65,38 +129,35 @@ impl_schedule(void *data, struct weft_task *t)
 {
 	struct single *ex = data;
 
-	*impl_next(ex, t) = NULL;
+	if (impl_current == ex) {
+		/* Inside block_on, or the driver waking from our park. */
+		impl_fifo_push(ex, &ex->local, t);
+		atomic_store_explicit(&ex->local_len, ex->local.len,
+		                      memory_order_relaxed);
+		return;
+	}
 	pthread_mutex_lock(&ex->lock);
-	if (ex->last)
-		*impl_next(ex, ex->last) = t;
-	else
-		ex->first = t;
-	ex->last = t;
-	ex->depth++;
+	impl_fifo_push(ex, &ex->remote, t);
+	atomic_store(&ex->remote_len, ex->remote.len);
 	pthread_mutex_unlock(&ex->lock);
-
-	if (impl_current != ex)
-		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
-		                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&ex->foreign_wakes, 1, memory_order_relaxed);
 	if (atomic_load(&ex->parked))
 		weft_driver_unpark(ex->driver);
 }
 
 
+/* block_on's thread. */
 static struct weft_task *
 impl_pop(struct single *ex)
 {
-	struct weft_task *t;
+	struct weft_task *t = impl_fifo_pop(ex, &ex->local);
 
-	pthread_mutex_lock(&ex->lock);
-	t = ex->first;
-	if (t) {
-		ex->first = *impl_next(ex, t);
-		if (!ex->first)
-			ex->last = NULL;
-		ex->depth--;
+	if (!t) {
+		impl_splice_remote(ex);
+		t = impl_fifo_pop(ex, &ex->local);
 	}
-	pthread_mutex_unlock(&ex->lock);
+	atomic_store_explicit(&ex->local_len, ex->local.len,
+	                      memory_order_relaxed);
 	return t;
 }
 
@@ -104,12 +165,7 @@ impl_pop(struct single *ex)
 static bool
 impl_queue_empty(struct single *ex)
 {
-	bool empty;
-
-	pthread_mutex_lock(&ex->lock);
-	empty = ex->first == NULL;
-	pthread_mutex_unlock(&ex->lock);
-	return empty;
+	return !ex->local.first && atomic_load(&ex->remote_len) == 0;
 }
 
 
@@ -213,6 +269,8 @@ impl_run_tasks(struct single *ex)
 	struct weft_task *t;
 	int n;
 
+	/* Once per interval, wakes from elsewhere join the back of the line. */
+	impl_splice_remote(ex);
 	for (n = 0; n < SINGLE_EVENT_INTERVAL; n++) {
 		t = impl_pop(ex);
 		if (!t)
@@ -335,9 +393,8 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 	    .foreign_wakes = atomic_load(&ex->foreign_wakes),
 	};
 
-	pthread_mutex_lock(&ex->lock);
-	s.queue_depth = ex->depth;
-	pthread_mutex_unlock(&ex->lock);
+	s.queue_depth =
+	    atomic_load(&ex->local_len) + atomic_load(&ex->remote_len);
 	return weft_executor_stats_fill(stats, &s);
 }
 

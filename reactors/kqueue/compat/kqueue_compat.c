@@ -518,6 +518,9 @@ impl_take(struct impl_kq *q, struct kevent *out, int n)
 {
 	size_t k = q->npend < (size_t)n ? q->npend : (size_t)n;
 
+	/* kevent() with no output array passes NULL: memcpy may not see it. */
+	if (k == 0)
+		return 0;
 	memcpy(out, q->pend, k * sizeof(*out));
 	memmove(q->pend, q->pend + k, (q->npend - k) * sizeof(*out));
 	q->npend -= k;
