@@ -207,9 +207,9 @@ D4_io_del_discards_pending_batch_events(void **state)
 	weft_driver_io_del(t.d, t.side[t.first].id);
 	if (t.fresh_id)
 		weft_driver_io_del(t.d, t.fresh_id);
-	h_signal_fini(&t.sig);
 	/* A wake taken from the batch may still be on its way until close. */
 	weft_runtime_close(rt);
+	h_signal_fini(&t.sig);
 	for (i = 0; i < 2; i++)
 		assert_int_equal(atomic_load(&t.side[i].hw.live), 0);
 	for (i = 0; i < 2; i++) {
