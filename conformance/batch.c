@@ -208,8 +208,8 @@ D4_io_del_discards_pending_batch_events(void **state)
 	if (t.fresh_id)
 		weft_driver_io_del(t.d, t.fresh_id);
 	/* A wake taken from the batch may still be on its way until close. */
-	weft_runtime_close(rt);
 	h_signal_fini(&t.sig);
+	weft_runtime_close(rt);
 	for (i = 0; i < 2; i++)
 		assert_int_equal(atomic_load(&t.side[i].hw.live), 0);
 	for (i = 0; i < 2; i++) {

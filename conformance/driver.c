@@ -163,8 +163,8 @@ D2_timers_never_fire_early(void **state)
 		assert_int_equal(weft_spawn(rt, &t.base, NULL), 0);
 	}
 	assert_int_equal(h_block_on_fn(rt, h_tally_wait_step, &tw), 0);
-	weft_runtime_close(rt);
 	h_signal_fini(&sig);
+	weft_runtime_close(rt);
 	H_NO_VIOLATIONS();
 }
 

@@ -109,8 +109,8 @@ E1_never_polled_on_two_threads_at_once(void **state)
 		pthread_join(t[i], NULL);
 	for (i = 0; i < sh.nslots; i++)
 		weft_waker_drop(&sh.slots[i]);
-	weft_runtime_close(rt);
 	h_signal_fini(&sh.sig);
+	weft_runtime_close(rt);
 	pthread_mutex_destroy(&sh.lock);
 	H_NO_VIOLATIONS();
 }
@@ -219,8 +219,8 @@ E3_spawn_from_inside_a_task(void **state)
 	h_signal_init(&sr.sig);
 	sr.tw = (struct h_tally_wait){&sr.sig, &sr.tally, 30};
 	assert_int_equal(h_block_on_fn(rt, spawn_root_step, &sr), 0);
-	weft_runtime_close(rt);
 	h_signal_fini(&sr.sig);
+	weft_runtime_close(rt);
 	assert_int_equal(atomic_load(&sr.tally), 30);
 	H_NO_VIOLATIONS();
 }
@@ -266,8 +266,8 @@ E3_spawn_from_a_foreign_thread(void **state)
 	/* block_on is parked most of the time: spawns must unpark it. */
 	assert_int_equal(h_block_on_fn(rt, h_tally_wait_step, &sr.tw), 0);
 	pthread_join(t, NULL);
-	weft_runtime_close(rt);
 	h_signal_fini(&sr.sig);
+	weft_runtime_close(rt);
 	H_NO_VIOLATIONS();
 }
 
@@ -304,8 +304,8 @@ E4_block_on_runs_root_and_tasks(void **state)
 	assert_int_equal(root.out, 5);
 	weft_future_drop(&root.base);
 	assert_int_equal(atomic_load(&root_probe.drops), 1);
-	weft_runtime_close(rt);
 	h_signal_fini(&sig);
+	weft_runtime_close(rt);
 	H_NO_VIOLATIONS();
 }
 

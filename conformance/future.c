@@ -59,8 +59,8 @@ F1_ten_thousand_tasks_dropped_once(void **state)
 		assert_int_equal(weft_spawn(rt, &f.base, NULL), 0);
 	}
 	assert_int_equal(h_block_on_fn(rt, h_tally_wait_step, &tw), 0);
-	weft_runtime_close(rt);
 	h_signal_fini(&sig);
+	weft_runtime_close(rt);
 	for (i = 0; i < N; i++) {
 		if (atomic_load(&probes[i].drops) != 1 ||
 		    atomic_load(&probes[i].polls) != 2) {

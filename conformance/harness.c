@@ -332,11 +332,23 @@ h_signal_init(struct h_signal *s)
 }
 
 
+/*
+ * Called before the runtime closes: the stored waker must be dropped while
+ * its executor is still loaded (W2).  A worker may still be inside
+ * h_signal_notify until close, so the lock is taken to hand the waker over
+ * and is never destroyed — a default mutex holds no resources, and
+ * destroying it under a late notifier was a real race.
+ */
 void
 h_signal_fini(struct h_signal *s)
 {
-	weft_waker_drop(&s->waker);
-	pthread_mutex_destroy(&s->lock);
+	struct weft_waker w;
+
+	pthread_mutex_lock(&s->lock);
+	w = s->waker;
+	s->waker = (struct weft_waker){0, 0};
+	pthread_mutex_unlock(&s->lock);
+	weft_waker_drop(&w);
 }
 
 

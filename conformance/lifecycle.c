@@ -152,8 +152,8 @@ E5_shutdown_while_waiting_on_timers_and_io(void **state)
 	weft_runtime_shutdown(rt);
 	for (i = 0; i < 2 * N; i++)
 		assert_int_equal(atomic_load(&probes[i].drops), 1);
-	weft_runtime_close(rt);
 	h_signal_fini(&sig);
+	weft_runtime_close(rt);
 	for (i = 0; i < N; i++) {
 		close(fds[i][0]);
 		close(fds[i][1]);

@@ -398,8 +398,8 @@ run_coalesce(bool wake_in_poll)
 	assert_int_equal(h_block_on_fn(rt, coalesce_root, &c), 0);
 	weft_future_drop(&c.jf.base);
 	weft_future_drop(&c.sleep.base);
-	weft_runtime_close(rt);
 	h_signal_fini(&st.sig);
+	weft_runtime_close(rt);
 	pthread_mutex_destroy(&st.lock);
 	H_NO_VIOLATIONS();
 }
