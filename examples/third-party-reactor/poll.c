@@ -15,6 +15,9 @@
  * WEFT_REACTOR_CONCURRENT_CTL the host never changes a registration during
  * a wait (R5), so only wakeup must be thread-safe, and a write(2) is.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* POLLRDHUP, pipe2 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Builds a reactor plugin outside the tree, the way a third party would:
-# install weft into a staging folder, compile plugin.c with nothing but
+# install weft into a staging folder, compile poll.c with nothing but
 # the installed headers found through pkg-config, then load the result by
 # path through a configuration file.
-#   $1 meson  $2 build root  $3 this source folder  $4 libdir  $5 bindir
+#   $1 meson  $2 build root  $3 the folder of poll.c  $4 libdir  $5 bindir
 #   $6 plugindir  $7 the conformance program (run when it exists)
 # No `trap ... EXIT`: dash leaks its string, and Valgrind may run this
 # script; every exit goes through die or the end instead.
@@ -44,7 +44,7 @@ esac
 so=$tmp/weft-reactor-poll.so
 # shellcheck disable=SC2086 # CC and cflags are lists of words.
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fPIC -shared \
-	-fvisibility=hidden $cflags -o "$so" "$src/plugin.c" ||
+	-fvisibility=hidden $cflags -o "$so" "$src/poll.c" ||
 	die "compiling the plugin with the installed headers"
 
 printf '# written by the out-of-tree test\nreactor = %s\n' "$so" \
@@ -60,13 +60,13 @@ unset WEFT_EXECUTOR WEFT_REACTOR WEFT_WORKERS
 # info opens a real runtime on the plugin: loader checks, init and fini.
 "$weft" info >"$tmp/out" 2>&1 || die "weft info with the poll reactor"
 cat "$tmp/out"
-grep -q "^reactor  *poll .*$so" "$tmp/out" ||
+grep -q "^reactor  *poll-kit .*$so" "$tmp/out" ||
 	die "weft info does not show the poll reactor"
 
 # The plugin is also found by name in the plugin path.
 WEFT_PLUGIN_PATH="$tmp:$stage$plugindir" "$weft" plugins >"$tmp/out" 2>&1 ||
 	die "weft plugins"
-grep -q "^reactor  *poll .* ok .*$so" "$tmp/out" ||
+grep -q "^reactor  *poll-kit .* ok .*$so" "$tmp/out" ||
 	die "weft plugins does not list the poll reactor"
 rm -f "$tmp/out"
 
