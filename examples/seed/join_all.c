@@ -62,6 +62,7 @@ struct example {
 	struct fetch_item items[ITEMS];
 	struct weft_future *ptrs[ITEMS];
 	struct weft_join_all all;
+	size_t n; /* lives across awaits, so it is here and not on the stack */
 };
 
 /* (first..=last).map(fetch_item).collect(): n futures and their pointers. */
@@ -83,12 +84,12 @@ static weft_poll
 example_poll(struct weft_future *f, struct weft_context *cx)
 {
 	struct example *e = (struct example *)f;
-	size_t i, n;
+	size_t i;
 
 	WEFT_BEGIN(&e->co);
 	/* join_all: every result, errors included. */
-	n = make_items(e, 1, 10);
-	weft_join_all_init(&e->all, e->ptrs, n);
+	e->n = make_items(e, 1, 10);
+	weft_join_all_init(&e->all, e->ptrs, e->n);
 	WEFT_AWAIT(&e->co, cx, &e->all);
 	for (i = 0; i < ITEMS; i++) {
 		if (e->items[i].out.status == 0)
@@ -99,20 +100,20 @@ example_poll(struct weft_future *f, struct weft_context *cx)
 	}
 
 	/* try_join_all: all succeed, so all results. */
-	n = make_items(e, 1, 3);
-	weft_try_join_all_init(&e->all, e->ptrs, n);
+	e->n = make_items(e, 1, 3);
+	weft_try_join_all_init(&e->all, e->ptrs, e->n);
 	WEFT_AWAIT(&e->co, cx, &e->all);
 	if (e->all.status == 0) {
 		printf("全成功: [");
-		for (i = 0; i < n; i++)
+		for (i = 0; i < e->n; i++)
 			printf("%s\"%s\"", i ? ", " : "", e->items[i].out.text);
 		printf("]\n");
 	}
 
 	/* try_join_all over all ten: item 5's error wins, the rest (the
 	 * slower items 6..10) are cancelled. */
-	n = make_items(e, 1, 10);
-	weft_try_join_all_init(&e->all, e->ptrs, n);
+	e->n = make_items(e, 1, 10);
+	weft_try_join_all_init(&e->all, e->ptrs, e->n);
 	WEFT_AWAIT(&e->co, cx, &e->all);
 	if (e->all.status < 0)
 		printf("try_join_all(1..=10): エラー: %s\n",
