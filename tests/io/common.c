@@ -158,6 +158,8 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_BEGIN(&s->co);
 	for (;;) {
 		weft_accept_init(&s->acc, s->l);
+		if (s->started)
+			atomic_store(s->started, true);
 		WEFT_AWAIT(&s->co, cx, &s->acc);
 		if (s->acc.status == WEFT_ECLOSED)
 			break;
@@ -203,6 +205,13 @@ echo_server_init(struct echo_server *f, struct weft_listener *l,
 }
 
 
+/*
+ * The server task borrows the listener: closing it before the task's
+ * first accept holds a reference would free it under the task (on a
+ * threaded executor the task may not have run yet), so stop waits.
+ */
+static atomic_bool server_started;
+
 void
 echo_server_start(const struct weft_addr *addr, struct weft_listener **l,
                   struct weft_join **join, atomic_uint *accepted)
@@ -211,6 +220,8 @@ echo_server_start(const struct weft_addr *addr, struct weft_listener **l,
 
 	assert_int_equal(weft_listen(l, addr, 1024), 0);
 	echo_server_init(&s, *l, accepted);
+	atomic_store(&server_started, false);
+	s.started = &server_started;
 	assert_int_equal(weft_spawn(rt, &s.base, join), 0);
 }
 
@@ -219,8 +230,15 @@ void
 echo_server_stop(struct weft_listener *l, struct weft_join *join)
 {
 	struct weft_join_future jf;
-	int status = -1;
+	struct weft_sleep nap;
+	int status = -1, i;
 
+	/* Through the runtime, so that a single-thread executor runs it. */
+	for (i = 0; i < 10000 && !atomic_load(&server_started); i++) {
+		weft_sleep_init(&nap, WEFT_MSEC);
+		run_bounded(&nap.base, 10);
+	}
+	assert_true(atomic_load(&server_started));
 	weft_listener_close(l);
 	weft_join_future_init(&jf, join, &status, sizeof(status));
 	run_bounded(&jf.base, 10);

@@ -83,6 +83,7 @@ struct echo_server {
 	struct weft_accept acc;
 	struct weft_sleep pause;
 	atomic_uint *accepted;
+	atomic_bool *started; /* set once an accept holds the listener */
 	int status;
 };
 void echo_server_init(struct echo_server *f, struct weft_listener *l,
