@@ -272,6 +272,14 @@ main(int argc, char **argv)
 	 * The signal listener exists before the port is announced, so a
 	 * SIGINT sent by whoever read it is always a graceful shutdown.
 	 */
+#ifdef WEFT_STATIC_PLUGINS
+	/* The static build (echo-server-static): the plugins are inside. */
+	r = weft_static_register();
+	if (r < 0) {
+		fprintf(stderr, "echo-server: %s\n", weft_strerror(r));
+		return 1;
+	}
+#endif
 	r = weft_runtime_open(&rt, NULL, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "echo-server: %s\n", err);

@@ -66,6 +66,15 @@ WEFT__HIDDEN int weft__plugin_load(struct weft__plugin *p, const char *spec,
 				   const char *plugin_path, char *err,
 				   size_t errlen);
 
+/* A plugin name: a-z, 0-9, '_' and '-', not empty. */
+WEFT__HIDDEN int weft__name_valid(const char *s, size_t n);
+
+/* ---- builtin.c ---------------------------------------------------- */
+
+/* The entry registered for (kind, name), or NULL. */
+WEFT__HIDDEN weft_plugin_entry_fn weft__builtin_find(enum weft_plugin_kind kind,
+                                                     const char *name);
+
 /* dlcloses unless WEFT_NO_DLCLOSE is set (keeps Valgrind stacks). */
 WEFT__HIDDEN void weft__plugin_unload(struct weft__plugin *p);
 

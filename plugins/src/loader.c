@@ -39,8 +39,8 @@ kind_name(uint32_t kind)
 }
 
 
-static int
-name_valid(const char *s, size_t n)
+int
+weft__name_valid(const char *s, size_t n)
 {
 	size_t i;
 
@@ -94,7 +94,7 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 	if (kind == KIND_ANY)
 		return weft__fail(err, errlen, -EINVAL,
 		                  "plugin %.64s: a name needs a kind", spec);
-	if (!name_valid(spec, strlen(spec)) || strlen(spec) >= NAME_LIMIT)
+	if (!weft__name_valid(spec, strlen(spec)) || strlen(spec) >= NAME_LIMIT)
 		return weft__fail(err, errlen, WEFT_ECONFIG,
 		                  "invalid %s name \"%.64s\": a name is made "
 		                  "of a-z, 0-9, '_' and '-'; a path must "
@@ -316,7 +316,7 @@ check_descriptor(const char *path, const struct weft_plugin_descriptor *d,
 		                  "%s: plugin name is not NUL-terminated "
 		                  "within %d bytes",
 		                  path, NAME_LIMIT);
-	if (!name_valid(d->name, n))
+	if (!weft__name_valid(d->name, n))
 		return weft__fail(err, errlen, WEFT_EPLUGIN,
 		                  "%s: invalid plugin name \"%s\" (allowed: "
 		                  "a-z, 0-9, '_' and '-')",
@@ -345,10 +345,14 @@ weft__check_descriptor(const char *path,
 }
 
 
-int
-weft__plugin_load(struct weft__plugin *p, const char *spec,
-                  enum weft_plugin_kind kind, unsigned flags,
-                  const char *plugin_path, char *err, size_t errlen)
+/*
+ * Negotiates with an entry point and checks the descriptor it hands back;
+ * the same steps whether the entry came from dlsym or from the builtin
+ * table.  On success p->desc and p->abi_chosen are set.
+ */
+static int
+plugin_bind(struct weft__plugin *p, weft_plugin_entry_fn entry,
+            enum weft_plugin_kind kind, char *err, size_t errlen)
 {
 	struct weft_negotiate neg = {
 	    .version = WEFT_NEGOTIATE_VERSION,
@@ -357,6 +361,48 @@ weft__plugin_load(struct weft__plugin *p, const char *spec,
 	    .chosen = 0,
 	};
 	const struct weft_plugin_descriptor *desc = NULL;
+	int rc;
+
+	rc = entry(&neg, 0, &desc);
+	if (rc < 0)
+		return weft__fail(err, errlen, rc,
+		                  "%s: entry point failed: %s (%d)", p->path,
+		                  weft_strerror(rc), rc);
+	if (rc == 0)
+		return weft__fail(err, errlen, WEFT_EPLUGIN,
+		                  "%s: entry point returned no descriptor",
+		                  p->path);
+	if (rc != 1)
+		return weft__fail(err, errlen, WEFT_EPLUGIN,
+		                  "%s: entry point returned %d (expected 1, 0 "
+		                  "or a negative error)",
+		                  p->path, rc);
+	rc = check_descriptor(p->path, desc, &neg, kind, err, errlen);
+	if (rc < 0)
+		return rc;
+	p->desc = desc;
+	p->abi_chosen = neg.chosen;
+	return 0;
+}
+
+
+/* A name registered with weft_plugin_add_builtin(): no file, no dlopen. */
+static int
+plugin_load_builtin(struct weft__plugin *p, const char *spec,
+                    enum weft_plugin_kind kind, weft_plugin_entry_fn entry,
+                    char *err, size_t errlen)
+{
+	snprintf(p->path, sizeof(p->path), "builtin:%s-%s", kind_name(kind),
+	         spec);
+	return plugin_bind(p, entry, kind, err, errlen);
+}
+
+
+int
+weft__plugin_load(struct weft__plugin *p, const char *spec,
+                  enum weft_plugin_kind kind, unsigned flags,
+                  const char *plugin_path, char *err, size_t errlen)
+{
 	weft_plugin_entry_fn entry;
 	void *sym;
 	int rc;
@@ -365,6 +411,12 @@ weft__plugin_load(struct weft__plugin *p, const char *spec,
 		return weft__fail(err, errlen, -EINVAL,
 		                  "weft__plugin_load: NULL plugin");
 	memset(p, 0, sizeof(*p));
+	if (spec && kind != KIND_ANY && !strchr(spec, '/')) {
+		entry = weft__builtin_find(kind, spec);
+		if (entry)
+			return plugin_load_builtin(p, spec, kind, entry, err,
+			                           errlen);
+	}
 	rc = plugin_resolve(p->path, sizeof(p->path), spec, kind, plugin_path,
 	                    err, errlen);
 	if (rc < 0)
@@ -388,31 +440,9 @@ weft__plugin_load(struct weft__plugin *p, const char *spec,
 	}
 	/* POSIX guarantees that a dlsym() result converts to a function. */
 	*(void **)&entry = sym;
-	rc = entry(&neg, 0, &desc);
-	if (rc < 0) {
-		rc = weft__fail(err, errlen, rc,
-		                "%s: entry point failed: %s (%d)", p->path,
-		                weft_strerror(rc), rc);
-		goto fail;
-	}
-	if (rc == 0) {
-		rc = weft__fail(err, errlen, WEFT_EPLUGIN,
-		                "%s: entry point returned no descriptor",
-		                p->path);
-		goto fail;
-	}
-	if (rc != 1) {
-		rc = weft__fail(err, errlen, WEFT_EPLUGIN,
-		                "%s: entry point returned %d (expected 1, 0 or "
-		                "a negative error)",
-		                p->path, rc);
-		goto fail;
-	}
-	rc = check_descriptor(p->path, desc, &neg, kind, err, errlen);
+	rc = plugin_bind(p, entry, kind, err, errlen);
 	if (rc < 0)
 		goto fail;
-	p->desc = desc;
-	p->abi_chosen = neg.chosen;
 	return 0;
 
 fail:

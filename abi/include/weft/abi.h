@@ -907,8 +907,15 @@ struct weft_negotiate {
  * The one symbol every plugin exports (P1).  Enumerates the plugin's
  * descriptors by index: returns 1 and sets *desc (got one), 0 (no more), or a
  * negative error.  Everything else in a plugin is static/hidden.
+ *
+ * A build that links several plugins into one program defines
+ * WEFT_PLUGIN_ENTRY to a name of its own per plugin and hands each entry to
+ * weft_plugin_add_builtin(); the dlopen path always looks up
+ * WEFT_PLUGIN_ENTRY_NAME.
  */
+#ifndef WEFT_PLUGIN_ENTRY
 #define WEFT_PLUGIN_ENTRY weft_plugin_entry
+#endif
 #define WEFT_PLUGIN_ENTRY_NAME "weft_plugin_entry"
 typedef int (*weft_plugin_entry_fn)(struct weft_negotiate *neg, uint32_t index,
 				    const struct weft_plugin_descriptor **desc);

@@ -16,10 +16,16 @@
  *   pending_tasks  a task spawns N tasks that never finish: ns per spawn;
  *                  the peak RSS is the point.
  *
- * N is 1,000,000/DIV.  Prints one line: ns per operation and peak RSS in
- * KiB.  The teardown is not measured (the process exits at once).
+ * N is 1,000,000/DIV.  Prints one line: ns per operation, peak RSS in KiB
+ * and the size of each task's future in bytes (0 where that is not the
+ * point).  The teardown is not measured (the process exits at once).
  *
  * Usage: weft-bench-peer-weft EXECUTOR REACTOR WORKLOAD DIV
+ *
+ * Built with WEFT_STATIC_PLUGINS (weft-bench-peer-weft-static), the same
+ * program has libweft and every plugin linked in and refuses to run on a
+ * plugin loaded from a file: the difference between the two prices the
+ * plugin boundary.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +48,8 @@
 
 static long div_by = 1;
 static long ops;
+/* Bytes of the future each task of the workload holds (0: not reported). */
+static size_t future_bytes;
 
 static uint64_t
 now_ns(void)
@@ -467,6 +475,7 @@ sleeps_start(struct root *r, struct weft_context *cx)
 	                    .vary = sleeper_vary};
 
 	ops = MILLION / div_by;
+	future_bytes = sizeof(struct sleeper);
 	the_sleeper.root = r;
 	atomic_store(&r->left, ops);
 	spawn(cx, &s.base);
@@ -497,6 +506,7 @@ pending_start(struct root *r, struct weft_context *cx)
 	                    .done = r};
 
 	ops = MILLION / div_by;
+	future_bytes = sizeof(the_forever);
 	atomic_store(&r->left, 1);
 	spawn(cx, &s.base);
 }
@@ -512,6 +522,30 @@ static const struct {
     {"ping_pong", ping_pong_start},     {"chained_spawn", chained_start},
     {"sleeps", sleeps_start},           {"pending_tasks", pending_start},
 };
+
+#ifdef WEFT_STATIC_PLUGINS
+/* The static build must not fall back on a plugin file. */
+static int
+check_builtin(struct weft_runtime *rt, char *err, size_t errlen)
+{
+	const char *e = weft_runtime_plugin_path(rt, WEFT_PLUGIN_EXECUTOR);
+	const char *r = weft_runtime_plugin_path(rt, WEFT_PLUGIN_REACTOR);
+
+	if (strncmp(e, "builtin:", 8) == 0 && strncmp(r, "builtin:", 8) == 0)
+		return 0;
+	snprintf(err, errlen, "not linked in: %s, %s", e, r);
+	return -1;
+}
+#else
+#define weft_static_register() 0
+
+static int
+check_builtin(struct weft_runtime *rt, char *err, size_t errlen)
+{
+	(void)rt, (void)err, (void)errlen;
+	return 0;
+}
+#endif
 
 static struct weft_runtime *
 open_runtime(const char *executor, const char *reactor)
@@ -532,7 +566,9 @@ open_runtime(const char *executor, const char *reactor)
 	     weft_config_set(cfg, "workers", workers, err, sizeof(err)) < 0) ||
 	    weft_config_set(cfg, "executor", executor, err, sizeof(err)) < 0 ||
 	    weft_config_set(cfg, "reactor", reactor, err, sizeof(err)) < 0 ||
-	    weft_runtime_open(&rt, cfg, err, sizeof(err)) < 0) {
+	    weft_static_register() < 0 ||
+	    weft_runtime_open(&rt, cfg, err, sizeof(err)) < 0 ||
+	    check_builtin(rt, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s/%s: %s\n", executor, reactor, err);
 		rt = NULL;
 	}
@@ -570,7 +606,8 @@ main(int argc, char **argv)
 	t1 = now_ns();
 	if (rc < 0)
 		die("block_on", rc);
-	printf("%.1f %ld\n", (double)(t1 - t0) / (double)ops, peak_rss_kib());
+	printf("%.1f %ld %zu\n", (double)(t1 - t0) / (double)ops,
+	       peak_rss_kib(), future_bytes);
 	fflush(stdout);
 	/*
 	 * The teardown is not measured: leave at once, unless asked to tear

@@ -104,6 +104,26 @@ typedef void (*weft_plugin_visit_fn)(const struct weft_plugin_info *info,
 int weft_plugins_scan(const struct weft_config *cfg, weft_plugin_visit_fn fn,
 		      void *data);
 
+/*
+ * Makes a plugin linked into this program loadable by name, without a file:
+ * a configuration naming `name` for `kind` then binds to `entry` before
+ * plugin_path is searched (a path still goes to dlopen).  The entry is
+ * negotiated with and its descriptor checked exactly as for a file.  Build
+ * each such plugin with -DWEFT_PLUGIN_ENTRY=<a name of its own>.  Returns 0
+ * (also when the same entry is registered again), -EINVAL (bad kind or name,
+ * NULL entry), -EEXIST (another entry has this name) or -ENOSPC (table
+ * full; it holds 32).
+ */
+int weft_plugin_add_builtin(enum weft_plugin_kind kind, const char *name,
+			    weft_plugin_entry_fn entry);
+
+/*
+ * Only in the static build (meson -Dstatic_plugins=true, weft_static_dep,
+ * which defines WEFT_STATIC_PLUGINS): registers every plugin of the tree
+ * with weft_plugin_add_builtin().  0 or a negative error.
+ */
+int weft_static_register(void);
+
 /* ------------------------------------------------------------------ */
 /* Runtime                                                             */
 /* ------------------------------------------------------------------ */
