@@ -268,10 +268,6 @@ main(int argc, char **argv)
 	if (port < 0 || port > 65535 ||
 	    weft_addr_ip(&s.addr, ip, (uint16_t)port) < 0)
 		return usage(argv[0]);
-	/*
-	 * The signal listener exists before the port is announced, so a
-	 * SIGINT sent by whoever read it is always a graceful shutdown.
-	 */
 #ifdef WEFT_STATIC_PLUGINS
 	/* The static build (echo-server-static): the plugins are inside. */
 	r = weft_static_register();
@@ -280,6 +276,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 #endif
+	/*
+	 * The signal listener exists before the port is announced, so a
+	 * SIGINT sent by whoever read it is always a graceful shutdown.
+	 */
 	r = weft_runtime_open(&rt, NULL, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "echo-server: %s\n", err);
