@@ -164,7 +164,7 @@ weft__io_clear(struct weft__io *io, uint32_t bits)
 
 int
 weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
-            weft__io_fn fn, void *arg, ssize_t *result)
+            weft__io_fn fn, void *arg, size_t want, ssize_t *result)
 {
 	uint32_t ready;
 	ssize_t n;
@@ -189,6 +189,15 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 		if (n < 0 && atomic_load(&io->closed))
 			n = WEFT_ECLOSED;
 		if (n != -EAGAIN && n != -EWOULDBLOCK) {
+			/*
+			 * A short transfer emptied the socket's buffer (or
+			 * filled the peer's): any later data is a new edge.
+			 * HUP and ERROR stay readiness: the call that sees
+			 * them must not wait.
+			 */
+			if (n > 0 && (size_t)n < want &&
+			    !(ready & (WEFT_HUP | WEFT_ERROR)))
+				weft__io_clear(io, dir);
 			*result = n;
 			return 1;
 		}

@@ -68,11 +68,14 @@ void weft__io_clear(struct weft__io *io, uint32_t bits);
 /*
  * One non-blocking operation: fn(fd, arg) returns a count or -errno.
  * Spends one unit of budget, waits for `dir` readiness, retries after
- * EAGAIN.  Returns 1 with *result set, or 0 pending.
+ * EAGAIN.  Returns 1 with *result set, or 0 pending.  `want` is the count a
+ * full transfer would return (0: not a byte count): a stream call that
+ * returns less has drained the socket, so the readiness is forgotten then
+ * and the next call waits for an event instead of paying for an EAGAIN.
  */
 typedef ssize_t (*weft__io_fn)(int fd, void *arg);
 int weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
-                weft__io_fn fn, void *arg, ssize_t *result);
+                weft__io_fn fn, void *arg, size_t want, ssize_t *result);
 
 /*
  * write/writev on a pipe or other non-socket: sockets use MSG_NOSIGNAL,

@@ -197,7 +197,8 @@ stream_read(struct weft_stream *s, struct weft_context *cx, void *buf,
 	struct iovec iov = {buf, len > INT_MAX ? INT_MAX : len};
 	struct span sp = {&s->io, &iov, 1};
 
-	return weft__io_do(&s->io, cx, WEFT_READABLE, do_read, &sp, n);
+	return weft__io_do(&s->io, cx, WEFT_READABLE, do_read, &sp,
+	                   sp.io->is_socket ? iov.iov_len : 0, n);
 }
 
 
@@ -206,8 +207,12 @@ stream_write(struct weft_stream *s, struct weft_context *cx,
              const struct iovec *iov, int iovcnt, ssize_t *n)
 {
 	struct span sp = {&s->io, iov, iovcnt};
+	size_t want = 0;
+	int i;
 
-	return weft__io_do(&s->io, cx, WEFT_WRITABLE, do_write, &sp, n);
+	for (i = 0; s->io.is_socket && i < iovcnt; i++)
+		want += iov[i].iov_len;
+	return weft__io_do(&s->io, cx, WEFT_WRITABLE, do_write, &sp, want, n);
 }
 
 /* ---- read, read_exact ------------------------------------------------- */

@@ -196,7 +196,7 @@ accept_poll(struct weft_future *f, struct weft_context *cx)
 	ssize_t fd;
 
 	if (!weft__io_do(&a->listener->io, cx, WEFT_READABLE, do_accept,
-	                 &a->peer, &fd))
+	                 &a->peer, 0, &fd))
 		return WEFT_PENDING;
 	if (fd < 0) {
 		a->status = (int)fd;

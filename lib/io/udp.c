@@ -106,7 +106,7 @@ udp_poll(struct weft_future *f, struct weft_context *cx)
 	ssize_t n;
 
 	if (!weft__io_do(&u->udp->io, cx,
-	                 u->send ? WEFT_WRITABLE : WEFT_READABLE, do_udp, u,
+	                 u->send ? WEFT_WRITABLE : WEFT_READABLE, do_udp, u, 0,
 	                 &n))
 		return WEFT_PENDING;
 	u->status = (int)n;

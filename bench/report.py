@@ -1,0 +1,288 @@
+# SPDX-License-Identifier: MIT
+"""The report half of bench/runner.py: the table, issue 8's targets with
+met or missed, the markdown in bench/results/results.md and the chart."""
+import os
+import subprocess
+
+TASK_WORKLOADS = ("spawn_many", "yield_many", "ping_pong", "chained_spawn")
+PER_TASK = ("sleeps", "pending_tasks")
+ECHO_TARGETS = ("echo_100", "echo_10000")
+
+
+def find(rows, w, name):
+    for r in rows:
+        if r.w == w and r.s.name == name:
+            return r
+    return None
+
+
+def best_peer(rows, w):
+    v = [r.ns for r in rows if r.w == w and r.s.peer and r.ns is not None]
+    return min(v) if v else None
+
+
+def tokio_flavour(name):
+    """The tokio runtime a weft executor is held to."""
+    if not name.startswith("weft "):
+        return None
+    return ("tokio current_thread" if name.startswith("weft single/")
+            else "tokio multi_thread")
+
+
+def x_tokio(rows, r):
+    t = tokio_flavour(r.s.name)
+    p = find(rows, r.w, t) if t else None
+    if r.ns is None or not p or p.ns is None:
+        return None
+    return r.ns / p.ns
+
+
+def boundary(rows, r):
+    """How much slower the plugin build is than its static twin."""
+    if not r.s.twin or r.ns is None:
+        return None
+    t = find(rows, r.w, r.s.twin.name)
+    if not t or t.ns is None:
+        return None
+    return r.ns / t.ns - 1
+
+
+def note_of(r, div):
+    if r.w in PER_TASK and r.rss is not None:
+        per = r.rss * 1024 / (1000000 // div)
+        n = f"{per:,.0f} B/task peak"
+        if r.future:
+            n += f" ({r.future} B future)"
+        return n
+    if r.echo:
+        rps, p50, p99, cpu = r.echo
+        n = (f"{rps:,.0f} req/s, p50 {p50:,.0f} us, p99 {p99:,.0f} us, "
+             f"server CPU {cpu:.1f} us/req")
+        if r.syscalls:
+            per, by = r.syscalls
+            top = sorted(by.items(), key=lambda kv: -kv[1])[:3]
+            n += f", {per:.2f} syscalls/req (" + ", ".join(
+                f"{k} {v:.2f}" for k, v in top) + ")"
+        return n
+    return r.note
+
+
+def table(rows, workloads, div):
+    out = []
+    for w, _ in workloads:
+        b = best_peer(rows, w)
+        for r in rows:
+            if r.w != w:
+                continue
+            xt, bd = x_tokio(rows, r), boundary(rows, r)
+            out.append((
+                w, r.s.name,
+                f"{r.ns:,.1f}" if r.ns is not None else "—",
+                f"{r.rss / 1024:,.1f}" if r.rss is not None else "—",
+                f"{r.ns / b:.2f}" if (r.ns is not None and b) else "—",
+                f"{xt:.2f}" if xt is not None else "—",
+                f"{bd * 100:+.1f} %" if bd is not None else "—",
+                note_of(r, div)))
+    return out
+
+
+HEAD = ("workload", "system", "ns/op", "peak RSS MiB", "x best peer",
+        "x tokio", "vs static", "note")
+
+
+def target(lines, what, value, limit, met):
+    lines.append((what, value, limit, "met" if met else "MISSED"))
+
+
+def targets(rows, systems, div):
+    """Issue 8's targets, each (what, measured, target, met/missed)."""
+    lines = []
+    pairs = [s.name for s in systems if s.name.startswith("weft ")
+             and not s.name.endswith(" static")]
+    default = {}
+    for n in pairs:  # the first pair of each executor: its default reactor
+        default.setdefault(n.split()[1].split("/")[0], n)
+    for ex in ("single", "worksteal"):
+        name = default.get(ex)
+        for w in TASK_WORKLOADS + ("sleeps",):
+            r = find(rows, w, name) if name else None
+            xt = x_tokio(rows, r) if r else None
+            if xt is None:
+                continue
+            limit = 0.35 if w == "sleeps" else 0.7
+            target(lines, f"{w}: {name} vs {tokio_flavour(name)}",
+                   f"{xt:.2f}x", f"<= {limit}x", xt <= limit)
+        r = find(rows, "sleeps", name) if name else None
+        if r and r.rss is not None:
+            per = r.rss * 1024 / (1000000 // div)
+            target(lines, f"sleeps: resident bytes per sleeping task, "
+                   f"{name}", f"{per:,.0f} B", "<= 200 B", per <= 200)
+        r = find(rows, "pending_tasks", name) if name else None
+        if r and r.rss is not None:
+            per = r.rss * 1024 / (1000000 // div) - r.future
+            target(lines, f"memory: runtime bytes per pending task beyond "
+                   f"its {r.future} B future, {name}", f"{per:,.0f} B",
+                   "<= 64 B", per <= 64)
+    for w in ECHO_TARGETS:
+        uv = find(rows, w, "libuv")
+        cand = [r for r in rows if r.w == w and r.s.name in pairs and r.echo]
+        if not uv or not uv.echo or not cand:
+            continue
+        best = max(cand, key=lambda r: r.echo[0])
+        rps, _, p99, cpu = best.echo
+        target(lines, f"{w}: requests/s, best pair ({best.s.name}) vs "
+               "libuv", f"{rps / uv.echo[0]:.2f}x", ">= 1.1x",
+               rps >= 1.1 * uv.echo[0])
+        target(lines, f"{w}: p99, {best.s.name} vs libuv",
+               f"{p99:,.0f} vs {uv.echo[2]:,.0f} us", "<= libuv's",
+               p99 <= uv.echo[2])
+        target(lines, f"{w}: server CPU per request, {best.s.name} vs "
+               "libuv", f"{cpu:.1f} vs {uv.echo[3]:.1f} us", "<= libuv's",
+               cpu <= uv.echo[3])
+    for n in pairs:
+        bds = [(boundary(rows, r), r.w) for r in rows
+               if r.s.name == n and r.w in TASK_WORKLOADS + PER_TASK]
+        bds = [b for b in bds if b[0] is not None]
+        if bds:
+            worst = max(bds)
+            target(lines, f"plugin boundary: {n} vs its static build "
+                   f"(worst workload: {worst[1]})",
+                   f"{worst[0] * 100:+.1f} %", "<= +3 %",
+                   worst[0] <= 0.03)
+    return lines
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    u = os.uname()
+    return (f"{model}, {os.cpu_count()} CPUs, {u.sysname} "
+            f"{u.release.split('-')[0]}")
+
+
+def print_table(head, body):
+    n = len(head)
+    widths = [max(len(str(x[i])) for x in body + [head]) for i in range(n)]
+    fmt = "  ".join(f"{{:<{w}}}" if i < 2 or i == n - 1 else f"{{:>{w}}}"
+                    for i, w in enumerate(widths))
+    print(fmt.format(*head))
+    for t in body:
+        print(fmt.format(*t))
+
+
+def md_table(f, head, body, align):
+    f.write("| " + " | ".join(head) + " |\n")
+    f.write("|" + "|".join(align) + "|\n")
+    for t in body:
+        f.write("| " + " | ".join(t) + " |\n")
+
+
+def write(rows, workloads, systems, opts, elapsed, results):
+    div, runs, warmup = opts["div"], opts["runs"], opts["warmup"]
+    body = table(rows, workloads, div)
+    goals = targets(rows, systems, div)
+    print()
+    print_table(HEAD, body)
+    print()
+    print_table(("target", "measured", "goal", ""), goals)
+    met = sum(1 for g in goals if g[3] == "met")
+    print(f"\ntargets: {met} of {len(goals)} met; scale factor 1/{div}; "
+          f"{runs} runs per cell after {warmup} warm-up; {elapsed:.0f} s")
+
+    os.makedirs(results, exist_ok=True)
+    with open(os.path.join(results, "results.md"), "w") as f:
+        f.write("# Benchmark results\n\n")
+        f.write(f"Machine: {machine()}.  Scale factor 1/{div}; median of "
+                f"{runs} runs after {warmup} warm-up; {elapsed:.0f} s in "
+                "all.  \"x best peer\" is ns/op divided by the fastest of "
+                "tokio, libuv and libevent on that workload; \"x tokio\" "
+                "divides by tokio current_thread for weft single and by "
+                "tokio multi_thread for the threaded executors; \"vs "
+                "static\" is how much slower the plugin build is than the "
+                "same executor and reactor linked into the program (lower "
+                "is better everywhere).  B/task: peak RSS divided by the "
+                "task count.\n\n")
+        for w, d in workloads:
+            f.write(f"- `{w}`: {d}\n")
+        f.write(f"\n## Targets: {met} of {len(goals)} met\n\n")
+        md_table(f, ("target", "measured", "goal", ""), goals,
+                 ["---", "---:", "---:", "---"])
+        f.write("\n## Table\n\n")
+        md_table(f, HEAD, body, ["---", "---"] + ["---:"] * 5 + ["---"])
+    chart(rows, workloads, systems, div, results)
+    print(f"written: {results}/results.md, {results}/results.png")
+
+
+# Colours: a hue per weft executor (a shade per reactor, the darkest for
+# the static build), warm colours and greys for the peers.
+HUES = {"single": ["#08306b", "#2171b5", "#6baed6", "#c6dbef"],
+        "multi": ["#00441b", "#238b45", "#74c476", "#c7e9c0"],
+        "worksteal": ["#3f007d", "#6a51a3", "#9e9ac8", "#dadaeb"]}
+PEER_COLOURS = {"tokio current_thread": "#cb181d",
+                "tokio multi_thread": "#fc9272", "libuv": "#ec7014",
+                "libevent": "#525252"}
+
+
+def colours(names):
+    out, seen = [], {}
+    for n in names:
+        if n.startswith("weft "):
+            ex = n.split()[1].split("/")[0]
+            k = seen.get(ex, 0)
+            seen[ex] = k + 1
+            shades = HUES.get(ex, ["#444444", "#777777", "#aaaaaa"])
+            out.append(shades[k % len(shades)])
+        else:
+            out.append(PEER_COLOURS.get(n, "#000000"))
+    return out
+
+
+def chart(rows, workloads, systems, div, results):
+    """ns/op per workload, one bar per system, log scale (gnuplot)."""
+    names = [s.name for s in systems]
+    dat = os.path.join(results, "results.dat")
+    with open(dat, "w") as f:
+        f.write("workload\t" + "\t".join(f'"{n}"' for n in names) + "\n")
+        for w, _ in workloads:
+            vals = []
+            for n in names:
+                r = find(rows, w, n)
+                vals.append(f"{r.ns:.1f}" if r and r.ns is not None
+                            else "NaN")
+            f.write(w + "\t" + "\t".join(vals) + "\n")
+    plots = ", ".join(
+        (f"'{dat}' using {i + 2}:xtic(1)" if i == 0 else f"'' using {i + 2}")
+        + f" title columnhead({i + 2}) lc rgb '{c}'"
+        for i, c in enumerate(colours(names)))
+    gp = f"""set terminal pngcairo size 1600,700 noenhanced font ",10"
+set output '{os.path.join(results, "results.png")}'
+set title 'ns per operation (log scale, lower is better), scale 1/{div}'
+set style data histogram
+set style histogram clustered gap 2
+set style fill solid 0.9 border -1
+set boxwidth 0.9
+set logscale y
+set yrange [1:*]
+set grid ytics
+set key outside right top vertical
+set xtics nomirror
+plot {plots}
+"""
+    try:
+        p = subprocess.run(["gnuplot"], input=gp, text=True,
+                           capture_output=True)
+        if p.returncode != 0:
+            gp = gp.replace("pngcairo", "png")
+            p = subprocess.run(["gnuplot"], input=gp, text=True,
+                               capture_output=True)
+        if p.returncode != 0:
+            print("bench: gnuplot failed: " + p.stderr.strip())
+    except FileNotFoundError:
+        print("bench: gnuplot is missing: no chart")

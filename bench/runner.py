@@ -1,0 +1,330 @@
+# SPDX-License-Identifier: MIT
+"""The measuring half of bench/run (which builds, then starts this).
+
+Runs every workload on every weft executor x reactor pair, on the static
+build of each executor (plugins linked in: the price of the plugin
+boundary) and on the peers, prints one table and the issue's targets, and
+writes both to bench/results/results.md with a chart in results.png.
+Environment: BENCH_BUILD (the release build folder), BENCH_TOKIO (the tokio
+peer's binary, or empty).  Options: see bench/README.md.
+"""
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+build = os.environ["BENCH_BUILD"]
+tokio = os.environ.get("BENCH_TOKIO", "")
+peers_dir = os.path.join(build, "bench", "peers")
+results = os.path.join("bench", "results")
+
+
+def parse_args(args):
+    opts = {"runs": 5, "div": 1, "only": None, "systems": None,
+            "quick": "--quick" in args, "syscalls": True}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--runs", "--div", "--only", "--systems"):
+            if i + 1 >= len(args):
+                sys.exit(f"bench: {a} needs a value")
+            v = args[i + 1]
+            key = a[2:]
+            opts[key] = int(v) if key in ("runs", "div") else v.split(",")
+            i += 2
+            continue
+        if a == "--no-syscalls":
+            opts["syscalls"] = False
+        elif a not in ("--quick", "--no-deps"):
+            sys.exit(f"bench: unknown option {a}")
+        i += 1
+    if opts["quick"]:
+        opts["runs"] = 1
+        opts["div"] = max(opts["div"], 10)
+    opts["warmup"] = 0 if opts["quick"] else 1
+    return opts
+
+
+OPTS = parse_args(sys.argv[1:])
+DIV = OPTS["div"]
+
+# Echo: (connections, round trips per connection).  Rounds are a fraction
+# of issue 8's 10,000 per connection, to keep a full run near 12 minutes.
+ECHO = {"echo_100": (100, 500), "echo_1000": (1000, 50),
+        "echo_10000": (10000, 10)}
+WORKLOADS = [
+    ("spawn_many", "1,000,000 trivial tasks spawned from a task"),
+    ("yield_many", "1,000 tasks x 1,000 yields"),
+    ("ping_pong", "1,000 pairs x 1,000 round trips, oneshot channels"),
+    ("chained_spawn", "each task spawns the next, depth 1,000,000"),
+    ("sleeps", "1,000,000 sleeps, random deadlines 0..100 ms"),
+    ("pending_tasks", "1,000,000 tasks that never finish (memory)"),
+] + [(w, f"echo server, {c:,} connections x {r} round trips of 64 bytes; "
+      "ns/op is wall time per request") for w, (c, r) in ECHO.items()]
+if OPTS["only"]:
+    WORKLOADS = [w for w in WORKLOADS if w[0] in OPTS["only"]]
+TASK_WORKLOADS = ("spawn_many", "yield_many", "ping_pong", "chained_spawn")
+PER_TASK = ("sleeps", "pending_tasks")
+
+
+def plugins():
+    """The executors and reactors the build tree has, as `weft plugins`
+    lists them, and the folders that hold them."""
+    out = subprocess.run(
+        ["meson", "devenv", "-C", build, "plugins/weft", "plugins"],
+        capture_output=True, text=True).stdout
+    ex, re_, dirs = [], [], []
+    for line in out.splitlines()[1:]:
+        f = line.split()
+        if len(f) >= 6 and f[4] == "ok":
+            (ex if f[0] == "executor" else re_).append(f[1])
+            d = os.path.dirname(os.path.abspath(f[5]))
+            if d not in dirs:
+                dirs.append(d)
+    return ex, re_, ":".join(dirs)
+
+
+class System:
+    def __init__(self, name, peer, argv, echo_argv, twin=None):
+        self.name = name
+        self.peer = peer
+        self.argv = argv            # workload program, or None
+        self.echo_argv = echo_argv  # echo server, or None
+        self.twin = twin            # the static build of a weft pair
+
+
+def systems():
+    executors, reactors, plugin_path = plugins()
+    weft_bin = os.path.join(peers_dir, "weft-bench-peer-weft")
+    static_bin = os.path.join(peers_dir, "weft-bench-peer-weft-static")
+    echo_dir = os.path.join(build, "examples", "echo")
+    out = []
+
+    def echo(e, r, server):
+        return ["env", f"WEFT_EXECUTOR={e}", f"WEFT_REACTOR={r}",
+                f"WEFT_PLUGIN_PATH={plugin_path}",
+                os.path.join(echo_dir, server), "-p"]
+
+    for e in executors:
+        for r in reactors:
+            out.append(System(f"weft {e}/{r}", False, [weft_bin, e, r],
+                              echo(e, r, "echo-server")))
+    # The static twins: each executor on the default reactor.
+    if os.access(static_bin, os.X_OK) and reactors:
+        r = reactors[0]
+        for e in executors:
+            s = System(f"weft {e}/{r} static", False, [static_bin, e, r],
+                       echo(e, r, "echo-server-static"))
+            for d in out:
+                if d.name == f"weft {e}/{r}":
+                    d.twin = s
+            out.append(s)
+    else:
+        print("bench: no static build: the plugin boundary is not priced")
+    if tokio:
+        out.append(System("tokio current_thread", True, [tokio, "ct"],
+                          [tokio, "ct", "echo"]))
+        out.append(System("tokio multi_thread", True, [tokio, "mt"],
+                          [tokio, "mt", "echo"]))
+    for lib in ("libuv", "libevent"):
+        p = os.path.join(peers_dir, f"weft-bench-peer-{lib}")
+        if os.access(p, os.X_OK):
+            out.append(System(lib, True, [p], [os.path.join(
+                peers_dir, f"weft-bench-echo-{lib}")]))
+        else:
+            print(f"bench: {lib} peer not built (library missing): skipped")
+    if OPTS["systems"]:
+        out = [s for s in out if any(k in s.name for k in OPTS["systems"])]
+    return out
+
+
+SYSTEMS = systems()
+CLIENT = os.path.join(peers_dir, "weft-bench-echo-client")
+# Echo: the server on one core, the load generator on another.
+PIN = (["taskset", "-c", "0"], ["taskset", "-c", "1"])
+if (os.cpu_count() or 1) < 2 or not shutil.which("taskset"):
+    PIN = ([], [])
+    print("bench: fewer than 2 CPUs or no taskset: echo runs unpinned")
+STRACE = shutil.which("strace") if OPTS["syscalls"] else None
+try:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+except (ValueError, OSError):
+    pass
+
+
+def run_once(argv):
+    """One process: (ns/op, peak RSS KiB, future bytes), 'n/a' or None."""
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=300)
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode == 4:
+        return "n/a"
+    if p.returncode != 0:
+        sys.stderr.write(f"bench: {' '.join(argv)}: {p.stderr.strip()}\n")
+        return None
+    f = p.stdout.split()
+    return float(f[0]), int(f[1]), int(f[2]) if len(f) > 2 else 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def wait_listening(srv, port):
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            if srv.poll() is not None or time.time() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def strace_counts(path):
+    """{syscall: calls} from an `strace -c` summary."""
+    counts = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                t = line.split()
+                if len(t) >= 5 and t[0][0].isdigit() and t[-1] != "total":
+                    counts[t[-1]] = int(t[3])
+    except OSError:
+        pass
+    return counts
+
+
+def run_echo(server_argv, conns, rounds, trace=None):
+    """One server process facing the load generator: (ns per request,
+    server peak RSS KiB, req/s, p50 us, p99 us, server CPU us/request), or
+    None.  With trace (a file), the server's system calls during the load
+    are counted there by strace."""
+    port = free_port()
+    srv = subprocess.Popen(PIN[0] + server_argv + [str(port)],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    tracer = None
+    try:
+        if not wait_listening(srv, port):
+            return None
+        if trace:
+            # -f with -p attaches to every thread of the server.
+            tracer = subprocess.Popen([STRACE, "-f", "-c", "-o", trace,
+                                       "-p", str(srv.pid)],
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+        p = subprocess.run(PIN[1] + [CLIENT, str(port), str(conns),
+                                     str(rounds)],
+                           capture_output=True, text=True, timeout=300)
+        rss = vm_hwm(srv.pid)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if tracer:
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait()
+        srv.terminate()
+        _, _, ru = os.wait4(srv.pid, 0)
+        srv.returncode = 0
+    if p.returncode != 0:
+        sys.stderr.write(f"bench: echo client: {p.stderr.strip()}\n")
+        return None
+    rps, p50, p99 = (float(x) for x in p.stdout.split()[:3])
+    cpu = (ru.ru_utime + ru.ru_stime) * 1e6 / (conns * rounds)
+    return 1e9 / rps, rss, rps, p50, p99, cpu
+
+
+class Row:
+    def __init__(self, workload, system):
+        self.w = workload
+        self.s = system
+        self.ns = self.rss = None
+        self.future = 0
+        self.echo = None       # (req/s, p50, p99, cpu)
+        self.syscalls = None   # (per request, {name: per request})
+        self.note = ""
+
+
+def measure(w, s):
+    row = Row(w, s)
+    if (w in ECHO and not s.echo_argv) or (w not in ECHO and not s.argv):
+        row.note = "no equivalent"
+        return row
+    samples = []
+    for k in range(OPTS["warmup"] + OPTS["runs"]):
+        if w in ECHO:
+            conns, rounds = ECHO[w]
+            r = run_echo(s.echo_argv, conns, max(rounds // DIV, 1))
+        else:
+            r = run_once(s.argv + [w, str(DIV)])
+        if r == "n/a":
+            row.note = "no equivalent"
+            return row
+        if r is None:
+            row.note = "failed"
+            return row
+        if k >= OPTS["warmup"]:
+            samples.append(r)
+    med = [statistics.median(x[i] for x in samples)
+           for i in range(len(samples[0]))]
+    row.ns, row.rss = med[0], med[1]
+    if w in ECHO:
+        row.echo = tuple(med[2:6])
+    else:
+        row.future = int(med[2])
+    if w == "echo_100" and STRACE:
+        conns, rounds = ECHO[w]
+        rounds = max(rounds // DIV, 1)
+        trace = os.path.join(build, "bench-strace.txt")
+        if run_echo(s.echo_argv, conns, rounds, trace):
+            c = strace_counts(trace)
+            n = conns * rounds
+            row.syscalls = (sum(c.values()) / n,
+                            {k: v / n for k, v in c.items()})
+    return row
+
+
+def main():
+    print(f"bench: {len(SYSTEMS)} systems, {len(WORKLOADS)} workloads; "
+          f"scale factor 1/{DIV} (every count divided by {DIV}); "
+          f"{OPTS['warmup']} warm-up + {OPTS['runs']} runs per cell, "
+          "median reported")
+    t_start = time.time()
+    rows = []
+    for w, _ in WORKLOADS:
+        for s in SYSTEMS:
+            row = measure(w, s)
+            rows.append(row)
+            shown = f"{row.ns:.1f} ns/op" if row.ns is not None else row.note
+            print(f"  {w:<14} {s.name:<28} {shown}", flush=True)
+    elapsed = time.time() - t_start
+    import report  # bench/report.py: the table, the targets, the chart
+    report.write(rows, WORKLOADS, SYSTEMS, OPTS, elapsed, results)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()
