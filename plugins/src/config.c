@@ -19,45 +19,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "config.h"
 
 #ifndef WEFT_PLUGINDIR
 #error "WEFT_PLUGINDIR must name the installed plugin folder"
 #endif
 
-#define SETTING_SIZE(member) sizeof(((struct weft__settings *)0)->member)
-
 /* A worker count beyond this is a typo, not a machine. */
 #define WORKERS_MAX 4096u
 
-/* Configuration files are a few lines; anything larger is a mistake. */
-#define FILE_MAX (1u << 20)
-
 /* Plugin names must fit a descriptor name (see loader.c). */
 #define NAME_MAX_LEN 63
-
-struct weft_config {
-	char executor[SETTING_SIZE(executor)];
-	char reactor[SETTING_SIZE(reactor)];
-	char plugin_path[SETTING_SIZE(plugin_path)];
-	char workers[16];
-	char use_env[8];
-	char blocking_threads[16];
-	char allow_writable_plugins[8];
-	/* Not a key: set by weft_config_set_allocator; version 0 = none. */
-	struct weft_allocator alloc;
-};
-
-enum key_id {
-	KEY_EXECUTOR,
-	KEY_REACTOR,
-	KEY_WORKERS,
-	KEY_PLUGIN_PATH,
-	KEY_USE_ENV,
-	KEY_BLOCKING_THREADS,
-	KEY_ALLOW_WRITABLE,
-	KEY_COUNT,
-};
 
 /*
  * Checks a value and writes its canonical form into dst (dstlen bytes,
@@ -79,8 +51,8 @@ struct key_desc {
  * are not printable ASCII escaped and long values shortened, so that a
  * message quoting arbitrary input stays one readable line.
  */
-static const char *
-quote(char *out, size_t outlen, const char *s, size_t n)
+const char *
+weft__config_quote(char *out, size_t outlen, const char *s, size_t n)
 {
 	size_t o = 0;
 	size_t i;
@@ -133,7 +105,8 @@ check_plugin(const char *key, const char *val, char *dst, size_t dstlen,
 			    "invalid %s name %s: a name is 1 to %d of "
 			    "a-z, 0-9, '_' and '-'; a path must contain "
 			    "'/'",
-			    key, quote(q, sizeof(q), val, n), NAME_MAX_LEN);
+			    key, weft__config_quote(q, sizeof(q), val, n),
+			    NAME_MAX_LEN);
 	}
 	snprintf(dst, dstlen, "%s", val);
 	return 0;
@@ -154,11 +127,12 @@ check_workers(const char *key, const char *val, char *dst, size_t dstlen,
 		n = n * 10 + (unsigned long)(*p - '0');
 	}
 	if (*p || n > WORKERS_MAX)
-		return weft__fail(why, whylen, WEFT_ECONFIG,
-		                  "%s must be a whole number from 0 to %u, "
-		                  "not %s",
-		                  key, WORKERS_MAX,
-		                  quote(q, sizeof(q), val, strlen(val)));
+		return weft__fail(
+		    why, whylen, WEFT_ECONFIG,
+		    "%s must be a whole number from 0 to %u, "
+		    "not %s",
+		    key, WORKERS_MAX,
+		    weft__config_quote(q, sizeof(q), val, strlen(val)));
 	snprintf(dst, dstlen, "%lu", n);
 	return 0;
 }
@@ -185,7 +159,7 @@ check_bool(const char *key, const char *val, char *dst, size_t dstlen,
 	}
 	return weft__fail(why, whylen, WEFT_ECONFIG,
 	                  "%s must be \"true\" or \"false\", not %s", key,
-	                  quote(q, sizeof(q), val, strlen(val)));
+	                  weft__config_quote(q, sizeof(q), val, strlen(val)));
 }
 
 
@@ -215,8 +189,8 @@ static const struct key_desc keys[KEY_COUNT] = {
     KEY(KEY_ALLOW_WRITABLE, allow_writable_plugins, check_bool),
 };
 
-static int
-key_find(const char *name, size_t n)
+int
+weft__config_key_find(const char *name, size_t n)
 {
 	int i;
 
@@ -225,6 +199,13 @@ key_find(const char *name, size_t n)
 		    memcmp(keys[i].name, name, n) == 0)
 			return i;
 	return -1;
+}
+
+
+const char *
+weft__config_key_name(int id)
+{
+	return keys[id].name;
 }
 
 
@@ -244,13 +225,9 @@ config_defaults(struct weft_config *cfg)
 }
 
 
-/*
- * Sets key `id` from val (n bytes, which may hold anything).  `where`
- * prefixes the message ("weft.conf:3"), or is NULL.
- */
-static int
-config_apply(struct weft_config *cfg, int id, const char *val, size_t n,
-             const char *where, char *err, size_t errlen)
+int
+weft__config_apply(struct weft_config *cfg, int id, const char *val, size_t n,
+                   const char *where, char *err, size_t errlen)
 {
 	const struct key_desc *k = &keys[id];
 	char why[512];
@@ -298,136 +275,6 @@ fail:
 }
 
 
-static int
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-
-static void
-trim(const char **s, const char **e)
-{
-	while (*s < *e && is_blank(**s))
-		(*s)++;
-	while (*e > *s && is_blank((*e)[-1]))
-		(*e)--;
-}
-
-
-/*
- * Splits the value part of a line (s..e, already trimmed) into the value
- * itself: quoted with "..." or '...' (no escapes, so that Windows-style and
- * odd paths survive), or bare up to a '#' comment.
- */
-static int
-parse_value(const char **s, const char **e, char *why, size_t whylen)
-{
-	const char *close;
-	const char *rest;
-
-	if (*s < *e && (**s == '"' || **s == '\'')) {
-		close = memchr(*s + 1, **s, (size_t)(*e - *s - 1));
-		if (!close)
-			return weft__fail(why, whylen, WEFT_ECONFIG,
-			                  "unterminated quote");
-		rest = close + 1;
-		while (rest < *e && is_blank(*rest))
-			rest++;
-		if (rest < *e && *rest != '#')
-			return weft__fail(why, whylen, WEFT_ECONFIG,
-			                  "unexpected text after the closing "
-			                  "quote");
-		(*s)++;
-		*e = close;
-		return 0;
-	}
-	close = memchr(*s, '#', (size_t)(*e - *s));
-	if (close)
-		*e = close;
-	trim(s, e);
-	return 0;
-}
-
-
-static int
-parse_line(struct weft_config *cfg, const char *s, const char *e,
-           const char *where, unsigned *seen, unsigned line, char *err,
-           size_t errlen)
-{
-	const char *eq;
-	const char *ks;
-	const char *ke;
-	char why[128];
-	char q[96];
-	int id;
-
-	if (memchr(s, '\0', (size_t)(e - s)))
-		return weft__fail(err, errlen, WEFT_ECONFIG,
-		                  "%s: line contains a NUL byte", where);
-	trim(&s, &e);
-	if (s == e || *s == '#')
-		return 0;
-	eq = memchr(s, '=', (size_t)(e - s));
-	if (!eq)
-		return weft__fail(err, errlen, WEFT_ECONFIG,
-		                  "%s: missing '=' (expected key = value)",
-		                  where);
-	ks = s;
-	ke = eq;
-	trim(&ks, &ke);
-	if (ks == ke)
-		return weft__fail(err, errlen, WEFT_ECONFIG,
-		                  "%s: missing key before '='", where);
-	id = key_find(ks, (size_t)(ke - ks));
-	if (id < 0)
-		return weft__fail(err, errlen, WEFT_ECONFIG,
-		                  "%s: unknown key %s", where,
-		                  quote(q, sizeof(q), ks, (size_t)(ke - ks)));
-	if (seen[id])
-		return weft__fail(err, errlen, WEFT_ECONFIG,
-		                  "%s: duplicate key \"%s\" (already set on "
-		                  "line %u)",
-		                  where, keys[id].name, seen[id]);
-	seen[id] = line;
-	s = eq + 1;
-	trim(&s, &e);
-	if (parse_value(&s, &e, why, sizeof(why)) < 0)
-		return weft__fail(err, errlen, WEFT_ECONFIG, "%s: %s", where,
-		                  why);
-	return config_apply(cfg, id, s, (size_t)(e - s), where, err, errlen);
-}
-
-
-/* Parses len bytes of text, which may contain anything. */
-static int
-config_parse(struct weft_config *cfg, const char *text, size_t len,
-             const char *origin, char *err, size_t errlen)
-{
-	struct weft_config work = *cfg;
-	unsigned seen[KEY_COUNT] = {0};
-	const char *p = text;
-	const char *end = text + len;
-	char where[512];
-	unsigned line = 1;
-	int rc;
-
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl ? nl : end;
-
-		snprintf(where, sizeof(where), "%s:%u", origin, line);
-		rc = parse_line(&work, p, eol, where, seen, line, err, errlen);
-		if (rc < 0)
-			return rc;
-		p = eol + 1;
-		line++;
-	}
-	*cfg = work;
-	return 0;
-}
-
-
 WEFT_EXPORT int
 weft_config_new(struct weft_config **cfg)
 {
@@ -458,99 +305,13 @@ weft_config_set(struct weft_config *cfg, const char *key, const char *value,
 	if (!cfg || !key || !value)
 		return weft__fail(err, errlen, -EINVAL,
 		                  "weft_config_set: NULL argument");
-	id = key_find(key, strlen(key));
+	id = weft__config_key_find(key, strlen(key));
 	if (id < 0)
-		return weft__fail(err, errlen, WEFT_ECONFIG, "unknown key %s",
-		                  quote(q, sizeof(q), key, strlen(key)));
-	return config_apply(cfg, id, value, strlen(value), NULL, err, errlen);
-}
-
-
-WEFT_EXPORT int
-weft_config_load_string(struct weft_config *cfg, const char *text,
-                        const char *origin, char *err, size_t errlen)
-{
-	if (!cfg || !text)
-		return weft__fail(err, errlen, -EINVAL,
-		                  "weft_config_load_string: NULL argument");
-	return config_parse(cfg, text, strlen(text),
-	                    origin ? origin : "<string>", err, errlen);
-}
-
-
-/* Reads all of path into a new buffer; *len excludes the added NUL. */
-static int
-read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-	char *buf;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-	int rc;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
-		return weft__fail(err, errlen, rc, "%s: cannot open: %s", path,
-		                  weft_strerror(rc));
-	}
-	buf = malloc(FILE_MAX + 1);
-	if (!buf) {
-		rc =
-		    weft__fail(err, errlen, -ENOMEM, "%s: out of memory", path);
-		goto out_close;
-	}
-	for (;;) {
-		r = read(fd, buf + n, FILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			weft__fail(err, errlen, rc, "%s: cannot read: %s", path,
-			           weft_strerror(rc));
-			goto out_free;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > FILE_MAX) {
-			rc = weft__fail(err, errlen, WEFT_ECONFIG,
-			                "%s: file is larger than %u bytes",
-			                path, FILE_MAX);
-			goto out_free;
-		}
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	close(fd);
-	return 0;
-
-out_free:
-	free(buf);
-out_close:
-	close(fd);
-	return rc;
-}
-
-
-WEFT_EXPORT int
-weft_config_load_file(struct weft_config *cfg, const char *path, char *err,
-                      size_t errlen)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (!cfg || !path)
-		return weft__fail(err, errlen, -EINVAL,
-		                  "weft_config_load_file: NULL argument");
-	rc = read_file(path, &text, &len, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = config_parse(cfg, text, len, path, err, errlen);
-	free(text);
-	return rc;
+		return weft__fail(
+		    err, errlen, WEFT_ECONFIG, "unknown key %s",
+		    weft__config_quote(q, sizeof(q), key, strlen(key)));
+	return weft__config_apply(cfg, id, value, strlen(value), NULL, err,
+	                          errlen);
 }
 
 
@@ -603,8 +364,8 @@ weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen)
 			continue;
 		snprintf(where, sizeof(where), "environment variable %s",
 		         env_keys[i].var);
-		rc = config_apply(&work, env_keys[i].id, v, strlen(v), where,
-		                  err, errlen);
+		rc = weft__config_apply(&work, env_keys[i].id, v, strlen(v),
+		                        where, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -620,7 +381,7 @@ weft_config_get(const struct weft_config *cfg, const char *key)
 
 	if (!cfg || !key)
 		return NULL;
-	id = key_find(key, strlen(key));
+	id = weft__config_key_find(key, strlen(key));
 	if (id < 0)
 		return NULL;
 	return (const char *)cfg + keys[id].offset;

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration's text format: `key = value` lines, '#' comments,
+ * values bare or quoted with "..." or '...' (no escapes).  A file or string
+ * is parsed into a copy of the configuration, committed only when every
+ * line is valid; errors name origin:line and the reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* Configuration files are a few lines; anything larger is a mistake. */
+#define FILE_MAX (1u << 20)
+
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+
+static void
+trim(const char **s, const char **e)
+{
+	while (*s < *e && is_blank(**s))
+		(*s)++;
+	while (*e > *s && is_blank((*e)[-1]))
+		(*e)--;
+}
+
+
+/*
+ * Splits the value part of a line (s..e, already trimmed) into the value
+ * itself: quoted with "..." or '...' (no escapes, so that Windows-style and
+ * odd paths survive), or bare up to a '#' comment.
+ */
+static int
+parse_value(const char **s, const char **e, char *why, size_t whylen)
+{
+	const char *close;
+	const char *rest;
+
+	if (*s < *e && (**s == '"' || **s == '\'')) {
+		close = memchr(*s + 1, **s, (size_t)(*e - *s - 1));
+		if (!close)
+			return weft__fail(why, whylen, WEFT_ECONFIG,
+			                  "unterminated quote");
+		rest = close + 1;
+		while (rest < *e && is_blank(*rest))
+			rest++;
+		if (rest < *e && *rest != '#')
+			return weft__fail(why, whylen, WEFT_ECONFIG,
+			                  "unexpected text after the closing "
+			                  "quote");
+		(*s)++;
+		*e = close;
+		return 0;
+	}
+	close = memchr(*s, '#', (size_t)(*e - *s));
+	if (close)
+		*e = close;
+	trim(s, e);
+	return 0;
+}
+
+
+static int
+parse_line(struct weft_config *cfg, const char *s, const char *e,
+           const char *where, unsigned *seen, unsigned line, char *err,
+           size_t errlen)
+{
+	const char *eq;
+	const char *ks;
+	const char *ke;
+	char why[128];
+	char q[96];
+	int id;
+
+	if (memchr(s, '\0', (size_t)(e - s)))
+		return weft__fail(err, errlen, WEFT_ECONFIG,
+		                  "%s: line contains a NUL byte", where);
+	trim(&s, &e);
+	if (s == e || *s == '#')
+		return 0;
+	eq = memchr(s, '=', (size_t)(e - s));
+	if (!eq)
+		return weft__fail(err, errlen, WEFT_ECONFIG,
+		                  "%s: missing '=' (expected key = value)",
+		                  where);
+	ks = s;
+	ke = eq;
+	trim(&ks, &ke);
+	if (ks == ke)
+		return weft__fail(err, errlen, WEFT_ECONFIG,
+		                  "%s: missing key before '='", where);
+	id = weft__config_key_find(ks, (size_t)(ke - ks));
+	if (id < 0)
+		return weft__fail(
+		    err, errlen, WEFT_ECONFIG, "%s: unknown key %s", where,
+		    weft__config_quote(q, sizeof(q), ks, (size_t)(ke - ks)));
+	if (seen[id])
+		return weft__fail(err, errlen, WEFT_ECONFIG,
+		                  "%s: duplicate key \"%s\" (already set on "
+		                  "line %u)",
+		                  where, weft__config_key_name(id), seen[id]);
+	seen[id] = line;
+	s = eq + 1;
+	trim(&s, &e);
+	if (parse_value(&s, &e, why, sizeof(why)) < 0)
+		return weft__fail(err, errlen, WEFT_ECONFIG, "%s: %s", where,
+		                  why);
+	return weft__config_apply(cfg, id, s, (size_t)(e - s), where, err,
+	                          errlen);
+}
+
+
+/* Parses len bytes of text, which may contain anything. */
+static int
+config_parse(struct weft_config *cfg, const char *text, size_t len,
+             const char *origin, char *err, size_t errlen)
+{
+	struct weft_config work = *cfg;
+	unsigned seen[KEY_COUNT] = {0};
+	const char *p = text;
+	const char *end = text + len;
+	char where[512];
+	unsigned line = 1;
+	int rc;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+
+		snprintf(where, sizeof(where), "%s:%u", origin, line);
+		rc = parse_line(&work, p, eol, where, seen, line, err, errlen);
+		if (rc < 0)
+			return rc;
+		p = eol + 1;
+		line++;
+	}
+	*cfg = work;
+	return 0;
+}
+
+
+WEFT_EXPORT int
+weft_config_load_string(struct weft_config *cfg, const char *text,
+                        const char *origin, char *err, size_t errlen)
+{
+	if (!cfg || !text)
+		return weft__fail(err, errlen, -EINVAL,
+		                  "weft_config_load_string: NULL argument");
+	return config_parse(cfg, text, strlen(text),
+	                    origin ? origin : "<string>", err, errlen);
+}
+
+
+/* Reads all of path into a new buffer; *len excludes the added NUL. */
+static int
+read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+	char *buf;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+	int rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		return weft__fail(err, errlen, rc, "%s: cannot open: %s", path,
+		                  weft_strerror(rc));
+	}
+	buf = malloc(FILE_MAX + 1);
+	if (!buf) {
+		rc =
+		    weft__fail(err, errlen, -ENOMEM, "%s: out of memory", path);
+		goto out_close;
+	}
+	for (;;) {
+		r = read(fd, buf + n, FILE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			weft__fail(err, errlen, rc, "%s: cannot read: %s", path,
+			           weft_strerror(rc));
+			goto out_free;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > FILE_MAX) {
+			rc = weft__fail(err, errlen, WEFT_ECONFIG,
+			                "%s: file is larger than %u bytes",
+			                path, FILE_MAX);
+			goto out_free;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	close(fd);
+	return 0;
+
+out_free:
+	free(buf);
+out_close:
+	close(fd);
+	return rc;
+}
+
+
+WEFT_EXPORT int
+weft_config_load_file(struct weft_config *cfg, const char *path, char *err,
+                      size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!cfg || !path)
+		return weft__fail(err, errlen, -EINVAL,
+		                  "weft_config_load_file: NULL argument");
+	rc = read_file(path, &text, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = config_parse(cfg, text, len, path, err, errlen);
+	free(text);
+	return rc;
+}
