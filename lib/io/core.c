@@ -27,6 +27,7 @@ weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
 		return NULL;
 	}
 	atomic_init(&io->refs, 1);
+	atomic_init(&io->handles, 1);
 	atomic_init(&io->registered, false);
 	atomic_init(&io->closed, false);
 	io->fd = fd;
@@ -79,9 +80,26 @@ weft__io_shut(struct weft__io *io)
 
 
 void
+weft__io_dup(struct weft__io *io)
+{
+	atomic_fetch_add_explicit(&io->handles, 1, memory_order_relaxed);
+	weft__io_ref(io);
+}
+
+
+bool
+weft__io_close_handle(struct weft__io *io)
+{
+	return atomic_fetch_sub_explicit(&io->handles, 1,
+	                                 memory_order_acq_rel) == 1;
+}
+
+
+void
 weft__io_close(struct weft__io *io)
 {
-	weft__io_shut(io);
+	if (weft__io_close_handle(io))
+		weft__io_shut(io);
 	weft__io_unref(io);
 }
 

@@ -4,8 +4,12 @@
  * listener is built on: one fd, its registration with a driver, a
  * reference count, and the closed flag.  Private to lib/io.
  *
- * References.  The creator holds one; every operation future takes one at
- * init and releases it at drop.  The last release deregisters the fd
+ * Handles and references.  A handle is an owner's right to use and close
+ * the object: the creator holds one, and weft_*_ref() hands out more.  The
+ * last handle closed shuts the object (close wakes its waiters with
+ * WEFT_ECLOSED).  References keep the memory and the fd alive: every handle
+ * holds one, and every operation future takes one at init and releases it
+ * at drop.  The last release deregisters the fd
  * (io_del before close, D rules) and closes it if the object owns it, so
  * no fd is closed while a future might still pass it to a system call.
  *
@@ -25,6 +29,7 @@
 
 struct weft__io {
 	atomic_uint refs;
+	atomic_uint handles;
 	atomic_bool registered;
 	atomic_bool closed;
 	int fd;
@@ -48,10 +53,19 @@ void *weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
 void weft__io_ref(struct weft__io *io);
 void weft__io_unref(struct weft__io *io);
 
+/* One more handle (and the reference it holds). */
+void weft__io_dup(struct weft__io *io);
+
 /* Marks closed and wakes the waiters. */
 void weft__io_shut(struct weft__io *io);
 
-/* weft__io_shut, then releases the caller's reference. */
+/*
+ * Gives back a handle: true when it was the last, and the caller must
+ * shut the object and then release the handle's reference.
+ */
+bool weft__io_close_handle(struct weft__io *io);
+
+/* Gives back a handle, shutting the object on the last; then unrefs. */
 void weft__io_close(struct weft__io *io);
 
 /*

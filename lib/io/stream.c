@@ -104,6 +104,15 @@ weft_stream_close(struct weft_stream *s)
 }
 
 
+WEFT_EXPORT struct weft_stream *
+weft_stream_ref(struct weft_stream *s)
+{
+	if (s)
+		weft__io_dup(&s->io);
+	return s;
+}
+
+
 WEFT_EXPORT int
 weft_stream_fd(const struct weft_stream *s)
 {

@@ -157,11 +157,22 @@ weft_listener_close(struct weft_listener *l)
 	 * us even if an accept future keeps the fd open a while longer.
 	 * Closed first, so that an accept it fails reports the close.
 	 */
-	if (l) {
+	if (!l)
+		return;
+	if (weft__io_close_handle(&l->io)) {
 		weft__io_shut(&l->io);
 		shutdown(l->io.fd, SHUT_RDWR);
-		weft__io_unref(&l->io);
 	}
+	weft__io_unref(&l->io);
+}
+
+
+WEFT_EXPORT struct weft_listener *
+weft_listener_ref(struct weft_listener *l)
+{
+	if (l)
+		weft__io_dup(&l->io);
+	return l;
 }
 
 

@@ -51,6 +51,15 @@ weft_udp_close(struct weft_udp *u)
 }
 
 
+WEFT_EXPORT struct weft_udp *
+weft_udp_ref(struct weft_udp *u)
+{
+	if (u)
+		weft__io_dup(&u->io);
+	return u;
+}
+
+
 WEFT_EXPORT int
 weft_udp_connect(struct weft_udp *u, const struct weft_addr *addr)
 {

@@ -23,10 +23,13 @@
  * read_exact, write_all or writev are counted in its `done` field but
  * nothing else is lost or half-done.
  *
- * Close.  Closing releases the caller's handle.  Operations still pending
- * on it (in other tasks) are woken and complete with WEFT_ECLOSED, and
- * the fd itself is deregistered and closed when the last of them has been
- * dropped, so a close racing a read never lets the fd be reused under it.
+ * Close.  Closing releases the caller's handle.  When it was the last
+ * handle (weft_stream_ref and friends hand out more), operations still
+ * pending on the object (in other tasks) are woken and complete with
+ * WEFT_ECLOSED, and the fd itself is deregistered and closed when the last
+ * of them has been dropped, so a close racing a read never lets the fd be
+ * reused under it.  A task that uses an object after its creator may have
+ * closed it needs a handle of its own.
  *
  * Errors.  System errors come back as -errno in the future's `status`:
  * -ECONNREFUSED, -ECONNRESET, -EPIPE, -EMFILE and so on.  Writing to a
@@ -83,6 +86,13 @@ int weft_pipe(struct weft_stream **rd, struct weft_stream **wr);
  * a no-op.
  */
 void weft_stream_close(struct weft_stream *s);
+
+/*
+ * One more handle on s (for another task, say a writer beside a reader):
+ * returns s.  Every handle is closed once; the stream is closed when the
+ * last handle is.  Any thread.  NULL gives NULL.
+ */
+struct weft_stream *weft_stream_ref(struct weft_stream *s);
 
 /* The fd, borrowed: for socket options; never close it. */
 int weft_stream_fd(const struct weft_stream *s);

@@ -51,7 +51,9 @@ char *weft_addr_format(const struct weft_addr *a, char *buf, size_t size);
 
 /*
  * A listening stream socket: TCP or Unix according to the address it was
- * bound to.  Owned by its creator, closed once with weft_listener_close.
+ * bound to.  Owned by its creator, closed once with weft_listener_close;
+ * weft_listener_ref hands out more owners (for another task), each of
+ * which closes once.
  */
 struct weft_listener;
 
@@ -65,11 +67,19 @@ int weft_listen(struct weft_listener **out, const struct weft_addr *addr,
                 int backlog);
 
 /*
- * Stops listening: pending accepts complete with WEFT_ECLOSED and
- * connections not yet accepted are refused.  Does not unlink a Unix
- * socket's path.  NULL is a no-op.
+ * Gives back the caller's ownership.  The last owner's close stops
+ * listening: pending accepts complete with WEFT_ECLOSED and connections not
+ * yet accepted are refused.  Does not unlink a Unix socket's path.  NULL
+ * is a no-op.
  */
 void weft_listener_close(struct weft_listener *l);
+
+/*
+ * One more owner of l, for a task that outlives the creator's use of it:
+ * returns l.  Every owner calls weft_listener_close once; until the last
+ * does, the listener keeps accepting.  Any thread.  NULL gives NULL.
+ */
+struct weft_listener *weft_listener_ref(struct weft_listener *l);
 
 int weft_listener_local_addr(const struct weft_listener *l,
                              struct weft_addr *addr);
@@ -120,6 +130,9 @@ int weft_udp_bind(struct weft_udp **out, const struct weft_addr *addr);
 
 /* See weft_stream_close.  NULL is a no-op. */
 void weft_udp_close(struct weft_udp *u);
+
+/* See weft_stream_ref: one more owner, who closes once.  Returns u. */
+struct weft_udp *weft_udp_ref(struct weft_udp *u);
 
 /*
  * Sets the default destination (and the only source recv accepts).
