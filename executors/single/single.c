@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <weft/abi.h>
@@ -24,15 +25,13 @@
 #define SINGLE_EVENT_INTERVAL 61
 
 /*
- * The executor whose block_on runs on this thread, if any.  Only ever
- * compared with an executor's own address, so two runtimes in one process
- * do not mistake each other's threads.
+ * An intrusive FIFO through the task core's link slot.  It keeps the last
+ * task's slot rather than the task, so that a push asks the core for one
+ * slot, not two.
  */
-static _Thread_local struct single *impl_current;
-
-/* An intrusive FIFO through the task core's link slot. */
 struct fifo {
-	struct weft_task *first, *last;
+	struct weft_task *first;
+	void **last; /* the link slot of the last task; NULL when empty */
 	uint64_t len;
 };
 
@@ -55,6 +54,15 @@ struct single {
 	atomic_uint_fast64_t remote_len; /* seq_cst: pairs with parked */
 	atomic_uint_fast64_t local_len;  /* a copy for stats */
 
+	/*
+	 * The thread inside block_on, as impl_self() gives it, or 0.  It is
+	 * only ever compared with the caller's own value: a thread reads its
+	 * own value here only between its own two stores (coherence), so a
+	 * stale read can never make another thread look like the owner.  A
+	 * thread that is inside block_on may push to `local` even from a
+	 * nested block_on of another runtime: `local` is then not in use.
+	 */
+	atomic_uintptr_t owner;
 	atomic_bool parked;
 	atomic_bool root_woken;
 	atomic_bool running; /* block_on in progress */
@@ -67,6 +75,14 @@ struct single {
 
 /* ---- the run queues ------------------------------------------------- */
 
+/* This thread, as a value for `owner`: never 0. */
+static uintptr_t
+impl_self(void)
+{
+	return (uintptr_t)pthread_self();
+}
+
+
 static struct weft_task **
 impl_next(struct single *ex, struct weft_task *t)
 {
@@ -77,12 +93,14 @@ impl_next(struct single *ex, struct weft_task *t)
 static void
 impl_fifo_push(struct single *ex, struct fifo *q, struct weft_task *t)
 {
-	*impl_next(ex, t) = NULL;
+	struct weft_task **next = impl_next(ex, t);
+
+	*next = NULL;
 	if (q->last)
-		*impl_next(ex, q->last) = t;
+		*(struct weft_task **)q->last = t;
 	else
 		q->first = t;
-	q->last = t;
+	q->last = (void **)next;
 	q->len++;
 }
 
@@ -111,7 +129,7 @@ impl_splice_remote(struct single *ex)
 	pthread_mutex_lock(&ex->lock);
 	if (ex->remote.first) {
 		if (ex->local.last)
-			*impl_next(ex, ex->local.last) = ex->remote.first;
+			*(struct weft_task **)ex->local.last = ex->remote.first;
 		else
 			ex->local.first = ex->remote.first;
 		ex->local.last = ex->remote.last;
@@ -129,7 +147,8 @@ impl_schedule(void *data, struct weft_task *t)
 {
 	struct single *ex = data;
 
-	if (impl_current == ex) {
+	if (atomic_load_explicit(&ex->owner, memory_order_relaxed) ==
+	    impl_self()) {
 		/* Inside block_on, or the driver waking from our park. */
 		impl_fifo_push(ex, &ex->local, t);
 		atomic_store_explicit(&ex->local_len, ex->local.len,
@@ -276,9 +295,12 @@ impl_run_tasks(struct single *ex)
 		if (!t)
 			break;
 		impl_context(ex, &cx, (struct weft_waker){0, 0});
-		atomic_fetch_add_explicit(&ex->polls, 1, memory_order_relaxed);
 		ex->tasks->run(t, &cx);
 	}
+	/* Counted once per interval: one atomic add, not one per poll. */
+	if (n)
+		atomic_fetch_add_explicit(&ex->polls, (uint_fast64_t)n,
+		                          memory_order_relaxed);
 	return n;
 }
 
@@ -309,7 +331,6 @@ static int
 impl_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct single *ex = (struct single *)self;
-	struct single *prev;
 	struct weft_context cx;
 	int ran, r = 0;
 
@@ -317,12 +338,14 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		return WEFT_ECLOSED;
 	if (atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
-	prev = impl_current; /* another runtime's block_on may enclose us */
-	impl_current = ex;
+	atomic_store_explicit(&ex->owner, impl_self(), memory_order_relaxed);
 	atomic_store(&ex->root_woken, true);
 
 	for (;;) {
-		if (atomic_exchange(&ex->root_woken, false)) {
+		/* A plain load first: the exchange is a locked instruction. */
+		if (atomic_load_explicit(&ex->root_woken,
+		                         memory_order_relaxed) &&
+		    atomic_exchange(&ex->root_woken, false)) {
 			impl_context(ex, &cx, impl_root_clone(ex));
 			atomic_fetch_add_explicit(&ex->polls, 1,
 			                          memory_order_relaxed);
@@ -337,7 +360,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		if (r < 0)
 			break;
 	}
-	impl_current = prev;
+	atomic_store_explicit(&ex->owner, 0, memory_order_relaxed);
 	atomic_store(&ex->running, false);
 	return r;
 }
