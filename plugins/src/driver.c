@@ -389,6 +389,21 @@ impl_io_del(struct weft_driver *pub, uint64_t id)
 }
 
 
+/* Called with the mutex held, after a timer was armed at deadline. */
+static void
+timer_armed(struct weft__driver *d, uint64_t deadline)
+{
+	/*
+	 * A park already waiting would sleep past the new deadline: make it
+	 * return and compute its timeout again.
+	 */
+	if (d->in_wait && deadline < d->wait_until && !d->wake_sent) {
+		d->wake_sent = true;
+		weft_reactor_wakeup(d->reactor);
+	}
+}
+
+
 static int
 impl_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
 {
@@ -399,15 +414,24 @@ impl_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	err = weft__timer_add(&d->timers, deadline, id);
-	/*
-	 * A park already waiting would sleep past the new deadline: make it
-	 * return and compute its timeout again.
-	 */
-	if (err == 0 && d->in_wait && deadline < d->wait_until &&
-	    !d->wake_sent) {
-		d->wake_sent = true;
-		weft_reactor_wakeup(d->reactor);
-	}
+	if (err == 0)
+		timer_armed(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+
+int
+weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
+                       const struct weft_waker *waker)
+{
+	struct weft__driver *d = impl_of(pub);
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = weft__timer_add_waker(&d->timers, deadline, id, waker);
+	if (err == 0)
+		timer_armed(d, deadline);
 	pthread_mutex_unlock(&d->lock);
 	return err;
 }
@@ -504,16 +528,13 @@ dispatch(struct weft__driver *d, const struct weft_reactor_event *ev,
 static bool
 pop_timers(struct weft__driver *d, struct weft_waker *batch, uint32_t *n)
 {
-	uint64_t now = impl_now(&d->pub);
-	struct weft_waker w;
+	uint32_t room = WAKE_BATCH - *n;
+	uint32_t got;
 
-	while (*n < WAKE_BATCH) {
-		if (!weft__timer_pop(&d->timers, now, &w))
-			return false;
-		if (w.vtable)
-			batch[(*n)++] = w;
-	}
-	return true;
+	/* Even with no timer pending, this keeps the wheel's clock current. */
+	got = weft__timer_fire(&d->timers, impl_now(&d->pub), batch + *n, room);
+	*n += got;
+	return got == room;
 }
 
 
@@ -623,6 +644,13 @@ static const struct weft_driver_ops impl_ops = {
 };
 
 
+bool
+weft__driver_is_host(const struct weft_driver *pub)
+{
+	return pub && pub->ops == &impl_ops;
+}
+
+
 int
 weft__driver_new(struct weft__driver **out, struct weft_reactor *reactor,
                  uint32_t reactor_flags, unsigned blocking_threads, char *err,
@@ -668,6 +696,7 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	d->io_free = NO_SLOT;
 	/* Timer ids get another seed so they do not pass for io ids. */
 	weft__timer_init(&d->timers, d->gen_seed ^ 0x55555555u);
+	weft__timer_start(&d->timers, impl_now(&d->pub));
 	d->timers.alloc = alloc;
 	*out = d;
 	return 0;

@@ -7,8 +7,52 @@
 #include <errno.h>
 
 #include "internal.h"
+#include "timer.h"
 
 /* ---- sleep ---------------------------------------------------------- */
+
+/*
+ * On the host's own driver a sleep reads the clock itself: a deadline
+ * already past is ready without a timer, arming stores the waker in the
+ * same step, and a poll after the deadline needs no lock.  A stranger's
+ * driver gets the calls of the ABI, one by one.
+ */
+static weft_poll
+sleep_poll_host(struct weft_sleep *s, struct weft_context *cx)
+{
+	uint64_t now = weft_driver_now(s->driver);
+	int r;
+
+	if (!s->armed) {
+		if (!s->deadline)
+			s->deadline = s->duration > UINT64_MAX - now
+			                  ? UINT64_MAX
+			                  : now + s->duration;
+		if (s->deadline <= now) {
+			s->status = 0;
+			return WEFT_READY;
+		}
+		r = weft__driver_timer_arm(s->driver, s->deadline, &s->timer,
+		                           &cx->waker);
+		if (r < 0) {
+			s->status = r;
+			return WEFT_READY;
+		}
+		s->armed = 1;
+		return WEFT_PENDING;
+	}
+	if (now < s->deadline) {
+		/* Polled early, maybe by another task: store this waker. */
+		r = weft_driver_timer_poll(s->driver, s->timer, cx);
+		if (r == WEFT_PENDING)
+			return WEFT_PENDING;
+		s->status = r < 0 ? r : 0;
+		return WEFT_READY;
+	}
+	s->status = 0;
+	return WEFT_READY;
+}
+
 
 static weft_poll
 sleep_poll(struct weft_future *f, struct weft_context *cx)
@@ -18,6 +62,8 @@ sleep_poll(struct weft_future *f, struct weft_context *cx)
 
 	if (!s->armed) {
 		s->driver = cx->driver;
+		if (weft__driver_is_host(s->driver))
+			return sleep_poll_host(s, cx);
 		if (!s->deadline)
 			s->deadline = weft_driver_now(s->driver) + s->duration;
 		r = weft_driver_timer_add(s->driver, s->deadline, &s->timer);
@@ -26,6 +72,8 @@ sleep_poll(struct weft_future *f, struct weft_context *cx)
 			return WEFT_READY;
 		}
 		s->armed = 1;
+	} else if (weft__driver_is_host(s->driver)) {
+		return sleep_poll_host(s, cx);
 	}
 	r = weft_driver_timer_poll(s->driver, s->timer, cx);
 	if (r == WEFT_PENDING)

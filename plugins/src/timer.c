@@ -1,28 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The driver's timers: a slab of entries indexed by id and a binary
- * min-heap of slot numbers ordered by deadline.  See timer.h.
+ * The driver's timers: handles by id and the nodes of pending timers,
+ * which the wheel (wheel.c) files.  See timer.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "alloc.h"
-#include "timer.h"
+#include "wheel.h"
 
-/* heap_index of an entry that is not in the heap (fired or free). */
-#define NOT_IN_HEAP UINT32_MAX
-/* free_head / next_free when the free list is empty. */
-#define NO_SLOT UINT32_MAX
-/* Slot numbers stop below this so that slot + 1 fits the low 32 bits. */
-#define MAX_SLOTS (UINT32_MAX - 1)
+#define NONE WEFT__WHEEL_NONE
+/* handle.ref of a timer that has fired. */
+#define FIRED (UINT32_MAX - 1)
+/* Handle numbers stop below this so that handle + 1 fits the low 32 bits. */
+#define MAX_HANDLES (UINT32_MAX - 1)
+/* Node numbers stop below FIRED. */
+#define MAX_NODES (UINT32_MAX - 2)
 
-struct weft__timer_entry {
-	uint64_t deadline;
-	struct weft_waker waker;
-	uint32_t gen;
-	uint32_t heap_index; /* position in the heap, or NOT_IN_HEAP */
-	uint32_t next_free;  /* free-list link while the slot is free */
-	bool used;
+struct weft__timer_handle {
+	uint32_t gen; /* odd while in use */
+	uint32_t ref; /* in use: the node, or FIRED; free: next free handle */
 };
 
 
@@ -30,9 +27,19 @@ void
 weft__timer_init(struct weft__timers *t, uint32_t gen_seed)
 {
 	*t = (struct weft__timers){
-	    .free_head = NO_SLOT,
+	    .handles_free = NONE,
+	    .nodes_free = NONE,
+	    .chunks_free = NONE,
 	    .gen_seed = gen_seed,
 	};
+}
+
+
+void
+weft__timer_start(struct weft__timers *t, uint64_t now)
+{
+	if (t->pending == 0)
+		t->elapsed = now >> WEFT__TIMER_TICK_SHIFT;
 }
 
 
@@ -42,35 +49,35 @@ weft__timer_fini(struct weft__timers *t)
 	const struct weft_allocator *a = t->alloc;
 	uint32_t i;
 
-	for (i = 0; i < t->slab_len; i++)
-		if (t->slab[i].used)
-			weft_waker_drop(&t->slab[i].waker);
-	weft__mem_free(a, t->slab);
+	for (i = 0; i < t->handles_len; i++) {
+		const struct weft__timer_handle *h = &t->handles[i];
+
+		if ((h->gen & 1) && h->ref != FIRED)
+			weft_waker_drop(&t->nodes[h->ref].waker);
+	}
+	weft__wheel_fini(t);
+	weft__mem_free(a, t->handles);
+	weft__mem_free(a, t->nodes);
 	weft__mem_free(a, t->heap);
 	weft__timer_init(t, t->gen_seed);
 	t->alloc = a;
 }
 
 
-static struct weft__timer_entry *
+/* ---- handles and nodes ---------------------------------------------- */
+
+static struct weft__timer_handle *
 find(const struct weft__timers *t, uint64_t id)
 {
 	uint64_t low = id & 0xffffffffu;
-	struct weft__timer_entry *e;
+	struct weft__timer_handle *h;
 
-	if (low == 0 || low > t->slab_len)
+	if (low == 0 || low > t->handles_len)
 		return NULL;
-	e = &t->slab[low - 1];
-	if (!e->used || e->gen != (uint32_t)(id >> 32))
+	h = &t->handles[low - 1];
+	if (h->gen != (uint32_t)(id >> 32) || !(h->gen & 1))
 		return NULL;
-	return e;
-}
-
-
-static uint64_t
-id_of(const struct weft__timers *t, uint32_t slot)
-{
-	return ((uint64_t)t->slab[slot].gen << 32) | ((uint64_t)slot + 1);
+	return h;
 }
 
 
@@ -95,89 +102,76 @@ grow(const struct weft_allocator *a, void **array, uint32_t *cap, uint32_t need,
 }
 
 
-static bool
-earlier(const struct weft__timers *t, uint32_t a, uint32_t b)
-{
-	return t->slab[t->heap[a]].deadline < t->slab[t->heap[b]].deadline;
-}
-
-
-static void
-swap(struct weft__timers *t, uint32_t a, uint32_t b)
-{
-	uint32_t slot = t->heap[a];
-
-	t->heap[a] = t->heap[b];
-	t->heap[b] = slot;
-	t->slab[t->heap[a]].heap_index = a;
-	t->slab[t->heap[b]].heap_index = b;
-}
-
-
-static void
-sift_up(struct weft__timers *t, uint32_t i)
-{
-	while (i > 0 && earlier(t, i, (i - 1) / 2)) {
-		swap(t, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-
-static void
-sift_down(struct weft__timers *t, uint32_t i)
-{
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < t->heap_len && earlier(t, l, m))
-			m = l;
-		if (r < t->heap_len && earlier(t, r, m))
-			m = r;
-		if (m == i)
-			return;
-		swap(t, i, m);
-		i = m;
-	}
-}
-
-
 /*
- * Takes the entry at heap position i out of the heap: the last element
- * fills the hole and moves up or down, whichever its deadline needs.
+ * Makes sure a handle and a node can be taken, and that the heap could
+ * hold every node in use, so that nothing after this can fail.
  */
-static void
-heap_remove(struct weft__timers *t, uint32_t i)
+static int
+reserve(struct weft__timers *t)
 {
-	uint32_t last = --t->heap_len;
-
-	t->slab[t->heap[i]].heap_index = NOT_IN_HEAP;
-	if (i == last)
-		return;
-	t->heap[i] = t->heap[last];
-	t->slab[t->heap[i]].heap_index = i;
-	if (i > 0 && earlier(t, i, (i - 1) / 2))
-		sift_up(t, i);
-	else
-		sift_down(t, i);
+	if (t->handles_free == NONE) {
+		if (t->handles_len >= MAX_HANDLES)
+			return -EOVERFLOW;
+		if (t->handles_len == t->handles_cap &&
+		    grow(t->alloc, (void **)&t->handles, &t->handles_cap,
+		         t->handles_len + 1, sizeof(*t->handles)) < 0)
+			return -ENOMEM;
+	}
+	if (t->nodes_free == NONE) {
+		if (t->nodes_len >= MAX_NODES)
+			return -EOVERFLOW;
+		if ((t->nodes_len == t->nodes_cap ||
+		     t->nodes_len == t->heap_cap) &&
+		    (grow(t->alloc, (void **)&t->nodes, &t->nodes_cap,
+		          t->nodes_len + 1, sizeof(*t->nodes)) < 0 ||
+		     grow(t->alloc, (void **)&t->heap, &t->heap_cap,
+		          t->nodes_len + 1, sizeof(*t->heap)) < 0))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 
+/* Arms a timer holding a clone of *waker (none when waker is NULL). */
 static int
-slot_alloc(struct weft__timers *t, uint32_t *slot)
+add(struct weft__timers *t, uint64_t deadline, uint64_t *id,
+    const struct weft_waker *waker)
 {
-	if (t->free_head != NO_SLOT) {
-		*slot = t->free_head;
-		t->free_head = t->slab[*slot].next_free;
-		return 0;
+	struct weft__timer_handle *h;
+	struct weft__timer_node *n;
+	uint32_t hi, ni;
+	int err = reserve(t);
+
+	if (err == 0)
+		err = weft__wheel_reserve(t, t->pending + 1);
+	if (err < 0)
+		return err;
+	if (t->handles_free != NONE) {
+		hi = t->handles_free;
+		h = &t->handles[hi];
+		t->handles_free = h->ref;
+		h->gen++;
+	} else {
+		hi = t->handles_len++;
+		h = &t->handles[hi];
+		h->gen = t->gen_seed | 1;
 	}
-	if (t->slab_len >= MAX_SLOTS)
-		return -EOVERFLOW;
-	if (grow(t->alloc, (void **)&t->slab, &t->slab_cap, t->slab_len + 1,
-	         sizeof(*t->slab)) < 0)
-		return -ENOMEM;
-	*slot = t->slab_len++;
-	t->slab[*slot].gen = t->gen_seed;
+	if (t->nodes_free != NONE) {
+		ni = t->nodes_free;
+		t->nodes_free = t->nodes[ni].pos;
+	} else {
+		ni = t->nodes_len++;
+	}
+	h->ref = ni;
+	n = &t->nodes[ni];
+	n->deadline = deadline;
+	/* Cloning only takes a reference; it never calls back into us. */
+	n->waker = waker ? weft_waker_clone(waker) : (struct weft_waker){0, 0};
+	n->handle = hi;
+	weft__wheel_insert(t, ni);
+	t->live++;
+	t->pending++;
+	*id = ((uint64_t)h->gen << 32) | ((uint64_t)hi + 1);
 	return 0;
 }
 
@@ -185,49 +179,51 @@ slot_alloc(struct weft__timers *t, uint32_t *slot)
 int
 weft__timer_add(struct weft__timers *t, uint64_t deadline, uint64_t *id)
 {
-	struct weft__timer_entry *e;
-	uint32_t slot;
-	int err;
+	return add(t, deadline, id, NULL);
+}
 
-	/* Room in the heap first, so that no failure leaves a slot taken. */
-	if (grow(t->alloc, (void **)&t->heap, &t->heap_cap, t->heap_len + 1,
-	         sizeof(*t->heap)) < 0)
-		return -ENOMEM;
-	err = slot_alloc(t, &slot);
-	if (err < 0)
-		return err;
-	e = &t->slab[slot];
-	e->deadline = deadline;
-	e->waker = (struct weft_waker){0, 0};
-	e->used = true;
-	e->heap_index = t->heap_len;
-	t->heap[t->heap_len++] = slot;
-	sift_up(t, e->heap_index);
-	t->live++;
-	*id = id_of(t, slot);
-	return 0;
+
+int
+weft__timer_add_waker(struct weft__timers *t, uint64_t deadline, uint64_t *id,
+                      const struct weft_waker *waker)
+{
+	return add(t, deadline, id, waker);
+}
+
+
+/* Gives node i back; returns the waker it held. */
+static struct weft_waker
+node_free(struct weft__timers *t, uint32_t i)
+{
+	struct weft__timer_node *n = &t->nodes[i];
+	struct weft_waker w = n->waker;
+
+	n->waker = (struct weft_waker){0, 0};
+	n->pos = t->nodes_free;
+	t->nodes_free = i;
+	t->pending--;
+	return w;
 }
 
 
 int
 weft__timer_del(struct weft__timers *t, uint64_t id, struct weft_waker *waker)
 {
-	struct weft__timer_entry *e = find(t, id);
-	uint32_t slot;
+	struct weft__timer_handle *h = find(t, id);
+	struct weft_waker w = {0, 0};
 
-	if (!e)
+	if (!h)
 		return -ENOENT;
-	slot = (uint32_t)(e - t->slab);
-	if (e->heap_index != NOT_IN_HEAP)
-		heap_remove(t, e->heap_index);
+	if (h->ref != FIRED) {
+		weft__wheel_remove(t, h->ref);
+		w = node_free(t, h->ref);
+	}
 	if (waker)
-		*waker = e->waker;
-	e->waker = (struct weft_waker){0, 0};
-	e->used = false;
+		*waker = w;
 	/* A new generation makes every copy of the old id stale. */
-	e->gen++;
-	e->next_free = t->free_head;
-	t->free_head = slot;
+	h->gen++;
+	h->ref = t->handles_free;
+	t->handles_free = (uint32_t)(h - t->handles);
 	t->live--;
 	return 0;
 }
@@ -236,24 +232,44 @@ weft__timer_del(struct weft__timers *t, uint64_t id, struct weft_waker *waker)
 uint64_t
 weft__timer_next_deadline(const struct weft__timers *t)
 {
-	if (t->heap_len == 0)
-		return WEFT__TIMER_NONE;
-	return t->slab[t->heap[0]].deadline;
+	return weft__wheel_next_deadline(t);
+}
+
+
+/* Node i, taken out by the wheel, fires: its handle remembers that. */
+static struct weft_waker
+fire_node(struct weft__timers *t, uint32_t i)
+{
+	t->handles[t->nodes[i].handle].ref = FIRED;
+	return node_free(t, i);
 }
 
 
 bool
 weft__timer_pop(struct weft__timers *t, uint64_t now, struct weft_waker *waker)
 {
-	struct weft__timer_entry *e;
+	uint32_t i = weft__wheel_next_due(t, now);
 
-	if (t->heap_len == 0 || t->slab[t->heap[0]].deadline > now)
+	if (i == NONE)
 		return false;
-	e = &t->slab[t->heap[0]];
-	heap_remove(t, 0);
-	*waker = e->waker;
-	e->waker = (struct weft_waker){0, 0};
+	*waker = fire_node(t, i);
 	return true;
+}
+
+
+uint32_t
+weft__timer_fire(struct weft__timers *t, uint64_t now, struct weft_waker *out,
+                 uint32_t max)
+{
+	uint32_t n = 0, i;
+
+	while (n < max && (i = weft__wheel_next_due(t, now)) != NONE) {
+		struct weft_waker w = fire_node(t, i);
+
+		if (w.vtable)
+			out[n++] = w;
+	}
+	return n;
 }
 
 
@@ -261,16 +277,20 @@ int
 weft__timer_set_waker(struct weft__timers *t, uint64_t id,
                       const struct weft_waker *waker, struct weft_waker *old)
 {
-	struct weft__timer_entry *e = find(t, id);
+	struct weft__timer_handle *h = find(t, id);
+	struct weft__timer_node *n;
 
 	*old = (struct weft_waker){0, 0};
-	if (!e)
+	if (!h)
 		return -ENOENT;
-	if (e->waker.vtable && weft_waker_will_wake(&e->waker, waker))
+	if (h->ref == FIRED)
 		return 0;
-	*old = e->waker;
+	n = &t->nodes[h->ref];
+	if (n->waker.vtable && weft_waker_will_wake(&n->waker, waker))
+		return 0;
+	*old = n->waker;
 	/* Cloning only takes a reference; it never calls back into us. */
-	e->waker = weft_waker_clone(waker);
+	n->waker = weft_waker_clone(waker);
 	return 0;
 }
 
@@ -278,34 +298,41 @@ weft__timer_set_waker(struct weft__timers *t, uint64_t id,
 int
 weft__timer_state(const struct weft__timers *t, uint64_t id, uint64_t *deadline)
 {
-	const struct weft__timer_entry *e = find(t, id);
+	const struct weft__timer_handle *h = find(t, id);
 
-	if (!e)
+	if (!h)
 		return -ENOENT;
 	if (deadline)
-		*deadline = e->deadline;
-	return e->heap_index == NOT_IN_HEAP;
+		*deadline = h->ref == FIRED ? 0 : t->nodes[h->ref].deadline;
+	return h->ref == FIRED;
 }
 
+
+/* ---- the invariants, for tests -------------------------------------- */
 
 bool
 weft__timer_check(const struct weft__timers *t)
 {
-	uint32_t i, in_heap = 0, used = 0;
+	uint32_t i, filed, live = 0, pending = 0, free_nodes = 0;
 
-	for (i = 0; i < t->heap_len; i++) {
-		const struct weft__timer_entry *e = &t->slab[t->heap[i]];
+	if (!weft__wheel_check(t, &filed))
+		return false;
+	for (i = 0; i < t->handles_len; i++) {
+		const struct weft__timer_handle *h = &t->handles[i];
 
-		if (!e->used || e->heap_index != i)
+		if (!(h->gen & 1))
+			continue;
+		live++;
+		if (h->ref == FIRED)
+			continue;
+		if (h->ref >= t->nodes_len || t->nodes[h->ref].handle != i)
 			return false;
-		if (i > 0 &&
-		    e->deadline < t->slab[t->heap[(i - 1) / 2]].deadline)
-			return false;
+		pending++;
 	}
-	for (i = 0; i < t->slab_len; i++) {
-		used += t->slab[i].used;
-		in_heap +=
-		    t->slab[i].used && t->slab[i].heap_index != NOT_IN_HEAP;
-	}
-	return used == t->live && in_heap == t->heap_len;
+	for (i = t->nodes_free; i != NONE && free_nodes <= t->nodes_len;
+	     i = t->nodes[i].pos)
+		free_nodes++;
+	return live == t->live && pending == t->pending && filed == pending &&
+	       free_nodes + pending == t->nodes_len &&
+	       t->heap_cap >= t->nodes_len;
 }
