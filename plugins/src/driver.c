@@ -15,19 +15,8 @@
  * reactor and waits on `idle` until the wait has returned; the parker, in
  * turn, does not start a new wait while such threads are queued.
  *
- * Lost edges.  With an edge-triggered reactor, readiness is reported once.
- * A caller that saw EAGAIN calls io_clear, but an edge that arrived between
- * its failed read and io_clear must not be forgotten.  As tokio's
- * ScheduledIo does, every event bumps a per-direction tick; io_poll records
- * the tick it reported, and io_clear forgets a direction only if no event
- * came since.  Otherwise the caller simply tries once more.
- *
- * HUP and ERROR stay set once reported (the reactor will not repeat them),
- * but a direction whose caller cleared after seeing them stops being woken
- * by them until they are reported again.  EAGAIN proves that direction is
- * still open, so the HUP concerned the other one: a writer to a peer that
- * shut down only its sending side would otherwise spin while the peer does
- * not read.
+ * The registrations (io_add and friends, and the dispatch of the events a
+ * park collects) are in driver_io.c; the state both share is in driver.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,61 +25,7 @@
 #include <time.h>
 
 #include "alloc.h"
-#include "internal.h"
-#include "timer.h"
-
-/* Events taken from the reactor per wait. */
-#define EVENT_BATCH 256
-/* Each event may wake a reader and a writer; timers fill the rest. */
-#define WAKE_BATCH (2 * EVENT_BATCH + 64)
-#define NO_SLOT    UINT32_MAX
-#define MAX_SLOTS  (UINT32_MAX - 1)
-
-#define DIRECTIONS (WEFT_READABLE | WEFT_WRITABLE)
-#define STICKY     (WEFT_HUP | WEFT_ERROR)
-#define ALL_READY  (DIRECTIONS | STICKY)
-
-/* One registered fd. */
-struct io {
-	int fd;
-	uint32_t gen;
-	uint32_t next_free;
-	bool used;
-	bool detached;           /* level mode: taken out of the reactor */
-	uint32_t interest;       /* what io_add asked for */
-	uint32_t armed;          /* what the reactor watches now */
-	uint32_t ready;          /* readiness not yet cleared */
-	uint32_t rtick, wtick;   /* events seen, per direction */
-	uint32_t rseen, wseen;   /* the tick io_poll last reported ready */
-	uint32_t racked, wacked; /* STICKY bits a direction has cleared */
-	struct weft_waker reader, writer;
-};
-
-struct weft__driver {
-	struct weft_driver pub; /* must come first */
-	pthread_mutex_t lock;
-	pthread_cond_t idle; /* the reactor left wait, or ctl queue emptied */
-	struct weft_reactor *reactor;
-	bool level;
-	struct weft__timers timers;
-	struct io *io;
-	uint32_t io_len, io_cap, io_free;
-	uint32_t gen_seed;
-	bool parking;         /* a thread is inside park */
-	bool in_wait;         /* ... and inside the reactor's wait */
-	bool wake_sent;       /* this wait has been woken already */
-	uint32_t ctl_waiters; /* threads waiting to use the reactor */
-	uint64_t wait_until;  /* when the current wait ends at the latest */
-	struct weft__blocking *pool; /* made on first use; then constant */
-	unsigned pool_max;
-	bool concurrent_ctl; /* the reactor allows ctl during wait */
-	bool shut;           /* runtime shut down: no more blocking jobs */
-	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
-	struct weft_reactor_event events[EVENT_BATCH];
-};
-
-/* The public head comes first, so the private struct is a cast away. */
-#define impl_of(pub) ((struct weft__driver *)(pub))
+#include "driver.h"
 
 
 static uint64_t
@@ -104,95 +39,10 @@ impl_now(struct weft_driver *pub)
 }
 
 
-static uint64_t
-io_id(const struct weft__driver *d, const struct io *io)
-{
-	return ((uint64_t)io->gen << 32) | ((uint64_t)(io - d->io) + 1);
-}
-
-
 /* The live registration named by id, or NULL if id is stale or foreign. */
-static struct io *
-io_find(struct weft__driver *d, uint64_t id)
-{
-	uint64_t low = id & 0xffffffffu;
-	struct io *io;
-
-	if (low == 0 || low > d->io_len)
-		return NULL;
-	io = &d->io[low - 1];
-	if (!io->used || io->gen != (uint32_t)(id >> 32))
-		return NULL;
-	return io;
-}
-
-
-static struct io *
-io_alloc(struct weft__driver *d)
-{
-	struct io *io;
-	uint32_t slot, cap;
-
-	if (d->io_free != NO_SLOT) {
-		slot = d->io_free;
-		d->io_free = d->io[slot].next_free;
-	} else {
-		if (d->io_len >= MAX_SLOTS)
-			return NULL;
-		if (d->io_len == d->io_cap) {
-			cap = d->io_cap ? d->io_cap * 2 : 16;
-			io = weft__mem_grow(d->alloc, d->io,
-			                    (size_t)d->io_cap * sizeof(*io),
-			                    (size_t)cap * sizeof(*io));
-			if (!io)
-				return NULL;
-			d->io = io;
-			d->io_cap = cap;
-		}
-		slot = d->io_len++;
-		d->io[slot].gen = d->gen_seed;
-	}
-	io = &d->io[slot];
-	*io = (struct io){.gen = io->gen, .used = true};
-	return io;
-}
-
-
-static void
-io_free(struct weft__driver *d, struct io *io)
-{
-	io->used = false;
-	/* A new generation makes every copy of the old id stale. */
-	io->gen++;
-	io->next_free = d->io_free;
-	d->io_free = (uint32_t)(io - d->io);
-}
 
 
 /* Moves a stored waker into the batch to be woken after unlocking. */
-static void
-take(struct weft_waker *slot, struct weft_waker *batch, uint32_t *n)
-{
-	if (slot->vtable) {
-		batch[(*n)++] = *slot;
-		*slot = (struct weft_waker){0, 0};
-	}
-}
-
-
-/*
- * Stores a clone of w in slot; a waker it replaces goes to *old so that
- * the caller drops it after unlocking.
- */
-static void
-store(struct weft_waker *slot, const struct weft_waker *w,
-      struct weft_waker *old)
-{
-	if (slot->vtable && weft_waker_will_wake(slot, w))
-		return;
-	*old = *slot;
-	*slot = weft_waker_clone(w);
-}
 
 
 static void
@@ -202,190 +52,6 @@ wake_all(struct weft_waker *batch, uint32_t n)
 
 	for (i = 0; i < n; i++)
 		weft_waker_wake(&batch[i]);
-}
-
-
-/*
- * Called with the mutex held, before add, modify or delete: if a park is
- * waiting in the reactor, wakes it and waits until it has returned.  The
- * mutex is released meanwhile, so pointers into the slab must be looked up
- * again afterwards.
- */
-static void
-reactor_acquire(struct weft__driver *d)
-{
-	if (!d->in_wait || d->concurrent_ctl)
-		return;
-	d->ctl_waiters++;
-	while (d->in_wait) {
-		if (!d->wake_sent) {
-			d->wake_sent = true;
-			weft_reactor_wakeup(d->reactor);
-		}
-		pthread_cond_wait(&d->idle, &d->lock);
-	}
-	if (--d->ctl_waiters == 0)
-		pthread_cond_broadcast(&d->idle);
-}
-
-
-/*
- * Level mode: a level-triggered reactor would report the same readiness on
- * every wait, so the reactor watches only the interest not yet reported,
- * until io_clear re-arms it (oneshot emulation).  HUP and ERROR cannot be
- * masked that way — poll and level epoll always report them — and they
- * stay set, so a registration showing one leaves the reactor for good.
- */
-static void
-level_sync(struct weft__driver *d, struct io *io)
-{
-	uint32_t want = io->interest & ~io->ready;
-
-	if (io->detached)
-		return;
-	if (io->ready & STICKY) {
-		if (weft_reactor_del(d->reactor, io->fd) == 0)
-			io->detached = true;
-	} else if (want != io->armed &&
-	           weft_reactor_modify(d->reactor, io->fd, want,
-	                               io_id(d, io)) == 0) {
-		io->armed = want;
-	}
-}
-
-
-static int
-impl_io_add(struct weft_driver *pub, int fd, uint32_t interest, uint64_t *id)
-{
-	struct weft__driver *d = impl_of(pub);
-	struct io *io;
-	int err;
-
-	if (fd < 0)
-		return -EBADF;
-	if (!id || !(interest & DIRECTIONS) || (interest & ~DIRECTIONS))
-		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
-	reactor_acquire(d);
-	io = io_alloc(d);
-	err = io ? 0 : -ENOMEM;
-	if (io) {
-		io->fd = fd;
-		io->interest = io->armed = interest;
-		err = weft_reactor_add(d->reactor, fd, interest, io_id(d, io));
-		if (err < 0)
-			io_free(d, io);
-		else
-			*id = io_id(d, io);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return err < 0 ? err : 0;
-}
-
-
-static int
-impl_io_poll(struct weft_driver *pub, uint64_t id, uint32_t interest,
-             struct weft_context *cx, uint32_t *ready)
-{
-	struct weft__driver *d = impl_of(pub);
-	struct weft_waker old_r = {0, 0}, old_w = {0, 0};
-	struct io *io;
-	uint32_t got;
-
-	if (!cx || !ready || !(interest & DIRECTIONS))
-		return -EINVAL;
-	pthread_mutex_lock(&d->lock);
-	io = io_find(d, id);
-	/* A direction never registered would never be woken: refuse it. */
-	if (!io || (interest & DIRECTIONS & ~io->interest)) {
-		pthread_mutex_unlock(&d->lock);
-		return io ? -EINVAL : -ENOENT;
-	}
-	got = io->ready & interest & DIRECTIONS;
-	if (interest & WEFT_READABLE)
-		got |= io->ready & STICKY & ~io->racked;
-	if (interest & WEFT_WRITABLE)
-		got |= io->ready & STICKY & ~io->wacked;
-	if (got) {
-		if (interest & WEFT_READABLE)
-			io->rseen = io->rtick;
-		if (interest & WEFT_WRITABLE)
-			io->wseen = io->wtick;
-		*ready = got;
-	} else {
-		if (interest & WEFT_READABLE)
-			store(&io->reader, &cx->waker, &old_r);
-		if (interest & WEFT_WRITABLE)
-			store(&io->writer, &cx->waker, &old_w);
-	}
-	pthread_mutex_unlock(&d->lock);
-	weft_waker_drop(&old_r);
-	weft_waker_drop(&old_w);
-	return got ? WEFT_READY : WEFT_PENDING;
-}
-
-
-/*
- * Forgets, for each direction named in bits (both when bits name only HUP
- * or ERROR), the readiness its caller saw — unless an event came for that
- * direction since io_poll last reported it (see the top).
- */
-static void
-impl_io_clear(struct weft_driver *pub, uint64_t id, uint32_t bits)
-{
-	struct weft__driver *d = impl_of(pub);
-	uint32_t dirs = bits & DIRECTIONS ? bits & DIRECTIONS : DIRECTIONS;
-	uint32_t before;
-	struct io *io;
-
-	pthread_mutex_lock(&d->lock);
-	if (d->level)
-		reactor_acquire(d);
-	io = io_find(d, id);
-	if (!io)
-		goto out;
-	before = io->ready;
-	if ((dirs & WEFT_READABLE) && io->rtick == io->rseen) {
-		io->ready &= ~(bits & WEFT_READABLE);
-		io->racked |= io->ready & STICKY;
-	}
-	if ((dirs & WEFT_WRITABLE) && io->wtick == io->wseen) {
-		io->ready &= ~(bits & WEFT_WRITABLE);
-		io->wacked |= io->ready & STICKY;
-	}
-	if (d->level && io->ready != before)
-		level_sync(d, io);
-out:
-	pthread_mutex_unlock(&d->lock);
-}
-
-
-static int
-impl_io_del(struct weft_driver *pub, uint64_t id)
-{
-	struct weft__driver *d = impl_of(pub);
-	struct weft_waker drop[2];
-	uint32_t n = 0;
-	struct io *io;
-	int err = 0;
-
-	pthread_mutex_lock(&d->lock);
-	reactor_acquire(d);
-	io = io_find(d, id);
-	if (!io) {
-		pthread_mutex_unlock(&d->lock);
-		return -ENOENT;
-	}
-	if (!io->detached)
-		err = weft_reactor_del(d->reactor, io->fd);
-	take(&io->reader, drop, &n);
-	take(&io->writer, drop, &n);
-	/* Freed even if the reactor refused, say because the fd was closed. */
-	io_free(d, io);
-	pthread_mutex_unlock(&d->lock);
-	while (n > 0)
-		weft_waker_drop(&drop[--n]);
-	return err;
 }
 
 
@@ -494,31 +160,6 @@ park_timeout(struct weft__driver *d, int64_t timeout_ns, uint64_t now)
 
 
 /* Applies one reported event; collects the wakers it releases. */
-static void
-dispatch(struct weft__driver *d, const struct weft_reactor_event *ev,
-         struct weft_waker *batch, uint32_t *n)
-{
-	/* A stale token: io_del ran since the reactor saw the event (D4). */
-	struct io *io = io_find(d, ev->token);
-	uint32_t bits = ev->ready & ALL_READY;
-
-	if (!io || !bits)
-		return;
-	io->ready |= bits;
-	/* A repeated HUP or ERROR is news again to both directions. */
-	io->racked &= ~bits;
-	io->wacked &= ~bits;
-	if (bits & (WEFT_READABLE | STICKY)) {
-		io->rtick++;
-		take(&io->reader, batch, n);
-	}
-	if (bits & (WEFT_WRITABLE | STICKY)) {
-		io->wtick++;
-		take(&io->writer, batch, n);
-	}
-	if (d->level)
-		level_sync(d, io);
-}
 
 
 /*
@@ -567,7 +208,7 @@ impl_park(struct weft_driver *pub, int64_t timeout_ns)
 	d->in_wait = false;
 	pthread_cond_broadcast(&d->idle);
 	for (i = 0; i < got; i++)
-		dispatch(d, &d->events[i], batch, &n);
+		weft__driver_dispatch(d, &d->events[i], batch, &n);
 	do {
 		more = pop_timers(d, batch, &n);
 		if (!more)
@@ -634,10 +275,10 @@ static const struct weft_driver_ops impl_ops = {
     .timer_add = impl_timer_add,
     .timer_poll = impl_timer_poll,
     .timer_del = impl_timer_del,
-    .io_add = impl_io_add,
-    .io_poll = impl_io_poll,
-    .io_clear = impl_io_clear,
-    .io_del = impl_io_del,
+    .io_add = weft__driver_io_add,
+    .io_poll = weft__driver_io_poll,
+    .io_clear = weft__driver_io_clear,
+    .io_del = weft__driver_io_del,
     .park = impl_park,
     .unpark = impl_unpark,
     .blocking = impl_blocking,
@@ -720,23 +361,11 @@ weft__driver_public(struct weft__driver *d)
 void
 weft__driver_free(struct weft__driver *d)
 {
-	uint32_t i;
-
 	if (!d)
 		return;
 	/* Queued jobs still run: their callers' memory is theirs to free. */
 	weft__blocking_free(d->pool);
-	for (i = 0; i < d->io_len; i++) {
-		struct io *io = &d->io[i];
-
-		if (!io->used)
-			continue;
-		if (!io->detached)
-			weft_reactor_del(d->reactor, io->fd);
-		weft_waker_drop(&io->reader);
-		weft_waker_drop(&io->writer);
-	}
-	weft__mem_free(d->alloc, d->io);
+	weft__driver_io_fini(d);
 	weft__timer_fini(&d->timers);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What driver.c (timers, park, the driver's life) and driver_io.c (the fd
+ * registrations) share: the driver's state.  Private to libweft.
+ */
+#ifndef WEFT_DRIVER_PRIVATE_H
+#define WEFT_DRIVER_PRIVATE_H
+
+#include <pthread.h>
+
+#include "internal.h"
+#include "timer.h"
+
+/* Events taken from the reactor per wait. */
+#define EVENT_BATCH 256
+/* Each event may wake a reader and a writer; timers fill the rest. */
+#define WAKE_BATCH (2 * EVENT_BATCH + 64)
+#define NO_SLOT    UINT32_MAX
+#define MAX_SLOTS  (UINT32_MAX - 1)
+
+#define DIRECTIONS (WEFT_READABLE | WEFT_WRITABLE)
+#define STICKY     (WEFT_HUP | WEFT_ERROR)
+#define ALL_READY  (DIRECTIONS | STICKY)
+
+/* One registered fd. */
+struct io {
+	int fd;
+	uint32_t gen;
+	uint32_t next_free;
+	bool used;
+	bool detached;           /* level mode: taken out of the reactor */
+	uint32_t interest;       /* what io_add asked for */
+	uint32_t armed;          /* what the reactor watches now */
+	uint32_t ready;          /* readiness not yet cleared */
+	uint32_t rtick, wtick;   /* events seen, per direction */
+	uint32_t rseen, wseen;   /* the tick io_poll last reported ready */
+	uint32_t racked, wacked; /* STICKY bits a direction has cleared */
+	struct weft_waker reader, writer;
+};
+
+struct weft__driver {
+	struct weft_driver pub; /* must come first */
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* the reactor left wait, or ctl queue emptied */
+	struct weft_reactor *reactor;
+	bool level;
+	struct weft__timers timers;
+	struct io *io;
+	uint32_t io_len, io_cap, io_free;
+	uint32_t gen_seed;
+	bool parking;         /* a thread is inside park */
+	bool in_wait;         /* ... and inside the reactor's wait */
+	bool wake_sent;       /* this wait has been woken already */
+	uint32_t ctl_waiters; /* threads waiting to use the reactor */
+	uint64_t wait_until;  /* when the current wait ends at the latest */
+	struct weft__blocking *pool; /* made on first use; then constant */
+	unsigned pool_max;
+	bool concurrent_ctl; /* the reactor allows ctl during wait */
+	bool shut;           /* runtime shut down: no more blocking jobs */
+	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
+	struct weft_reactor_event events[EVENT_BATCH];
+};
+
+/* The public head comes first, so the private struct is a cast away. */
+#define impl_of(pub) ((struct weft__driver *)(pub))
+
+/* The driver_ops methods of driver_io.c. */
+int weft__driver_io_add(struct weft_driver *pub, int fd, uint32_t interest,
+                        uint64_t *id);
+int weft__driver_io_poll(struct weft_driver *pub, uint64_t id,
+                         uint32_t interest, struct weft_context *cx,
+                         uint32_t *ready);
+void weft__driver_io_clear(struct weft_driver *pub, uint64_t id, uint32_t bits);
+int weft__driver_io_del(struct weft_driver *pub, uint64_t id);
+
+/*
+ * Applies one event a park took from the reactor, with the mutex held;
+ * the wakers it releases go into batch[*n...].
+ */
+void weft__driver_dispatch(struct weft__driver *d,
+                           const struct weft_reactor_event *ev,
+                           struct weft_waker *batch, uint32_t *n);
+
+/* At free: deregisters what is left and drops its wakers unwoken. */
+void weft__driver_io_fini(struct weft__driver *d);
+
+#endif
