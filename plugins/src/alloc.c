@@ -11,31 +11,23 @@
 #include "alloc.h"
 #include "internal.h"
 
-static struct weft_allocator default_alloc;
-static atomic_bool default_set;
-
-const struct weft_allocator *
-weft__mem_default(void)
-{
-	if (!atomic_load_explicit(&default_set, memory_order_acquire))
-		return NULL;
-	return &default_alloc;
-}
+struct weft__mem_default_slot weft__mem_default_slot;
 
 
 WEFT_EXPORT int
 weft_set_default_allocator(const struct weft_allocator *a)
 {
+	struct weft__mem_default_slot *d = &weft__mem_default_slot;
+
 	if (!a) {
-		atomic_store_explicit(&default_set, false,
-		                      memory_order_release);
+		atomic_store_explicit(&d->set, false, memory_order_release);
 		return 0;
 	}
 	if (a->version < 1 || !a->alloc || !a->free)
 		return -EINVAL;
-	atomic_store_explicit(&default_set, false, memory_order_release);
-	default_alloc = *a;
-	default_alloc.version = WEFT_ALLOCATOR_VERSION;
-	atomic_store_explicit(&default_set, true, memory_order_release);
+	atomic_store_explicit(&d->set, false, memory_order_release);
+	d->alloc = *a;
+	d->alloc.version = WEFT_ALLOCATOR_VERSION;
+	atomic_store_explicit(&d->set, true, memory_order_release);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef WEFT_ALLOC_H
 #define WEFT_ALLOC_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +75,27 @@ weft__mem_grow(const struct weft_allocator *a, void *p, size_t old, size_t n)
 	return q;
 }
 
-/* The process default, or NULL while it is libc's.  Defined in alloc.c. */
-__attribute__((visibility("hidden"))) const struct weft_allocator *
-weft__mem_default(void);
+/*
+ * The process default (alloc.c).  Read on every allocation and free of the
+ * library, so the check is inline: one load when it is libc's.
+ */
+struct weft__mem_default_slot {
+	atomic_bool set;
+	struct weft_allocator alloc;
+};
+
+extern struct weft__mem_default_slot weft__mem_default_slot
+    __attribute__((visibility("hidden")));
+
+/* The process default, or NULL while it is libc's. */
+static inline const struct weft_allocator *
+weft__mem_default(void)
+{
+	if (!atomic_load_explicit(&weft__mem_default_slot.set,
+	                          memory_order_acquire))
+		return NULL;
+	return &weft__mem_default_slot.alloc;
+}
 
 /* The library's allocations: the process default. */
 static inline void *

@@ -3,7 +3,8 @@
  * The task core: one allocation per task holding a header and a copy of the
  * future, an atomic state machine, the waker vtable and the join handle.
  * Executors use it through weft_executor_params.tasks and implement only
- * queues, threads and parking (the split of Rust's async-task).
+ * queues, threads and parking (the split of Rust's async-task).  The
+ * layout and the live-task set are in taskcore.h and taskset.c.
  *
  * Exclusive access to the future is the RUNNING bit: whoever sets it (run,
  * set_close, drop_runnable) may poll or drop the future; nobody else touches
@@ -13,10 +14,14 @@
  * References: the set holds one until the future is dropped, so a task that
  * nobody will ever wake still lives until shutdown drops it; the executor
  * holds one per runnable (SCHEDULED) task; every waker clone holds one; the
- * join handle holds one.  The last release frees the allocation.
+ * join handle holds one.  The last release frees the allocation.  The count
+ * shares the state word with the flags, so that a transition takes or gives
+ * back its references in the same atomic operation: a wake that schedules
+ * takes the runnable reference with SCHEDULED (a wake by value hands over
+ * the waker's own), and completion gives back the set's and the runnable
+ * one with DROPPED.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -24,46 +29,7 @@
 
 #include "alloc.h"
 #include "internal.h"
-
-enum {
-	TASK_SCHEDULED = 1u << 0, /* holds a runnable reference */
-	TASK_RUNNING = 1u << 1,   /* someone owns the future right now */
-	TASK_COMPLETED = 1u << 2, /* poll returned ready; output present */
-	TASK_CLOSED = 1u << 3,    /* aborted or shut down */
-	TASK_DROPPED = 1u << 4,   /* the future has been dropped */
-	TASK_HANDLE = 1u << 5,    /* the join handle is alive */
-	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
-	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
-	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
-};
-
-struct weft_task {
-	struct weft_join join; /* first: a join handle is the task pointer */
-	_Atomic uint32_t state;
-	_Atomic uint32_t refs;
-	struct weft_task_set *set;
-	void *link; /* the executor's */
-	struct weft_waker awaiter;
-	uint32_t slot; /* index in the set's array while the future lives */
-};
-
-/* The per-task overhead the executors issue promises: 64 bytes at most. */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 64,
-               "the task header grew past 64 bytes");
-
-/*
- * Live tasks sit in an array, each knowing its index: O(1) insert and
- * swap-remove with one 4-byte field per task instead of two list links.
- */
-struct weft_task_set {
-	pthread_mutex_t lock;
-	struct weft_task **tasks;
-	size_t live, cap;
-	bool closed;
-	weft_task_schedule_fn schedule;
-	void *sched;
-	struct weft_allocator alloc; /* version 0: libc */
-};
+#include "taskcore.h"
 
 /*
  * A task made with an allocator other than libc's keeps a copy of it in
@@ -81,6 +47,9 @@ static _Thread_local const struct weft_allocator *alloc_hint;
 	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
 	 ~(alignof(max_align_t) - 1))
 
+/* The task is finished: a wake does nothing (W2). */
+#define TASK_FINISHED (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED)
+
 static const struct weft_waker_vtable task_waker_vtable;
 static const struct weft_join_ops task_join_ops;
 
@@ -92,8 +61,11 @@ task_future(struct weft_task *t)
 }
 
 
-/* Frees the allocation of t, whose future is already gone or never was. */
-static void
+/*
+ * Frees the allocation of t, whose future is already gone or never was.
+ * Out of line: it is the cold end of every path that lets go of a task.
+ */
+static __attribute__((noinline)) void
 task_free(struct weft_task *t)
 {
 	struct weft_allocator a;
@@ -110,10 +82,14 @@ task_free(struct weft_task *t)
 }
 
 
+/* Gives back n references. */
 static void
-task_release(struct weft_task *t)
+task_release(struct weft_task *t, uint64_t n)
 {
-	if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+	uint64_t s = atomic_fetch_sub_explicit(&t->state, n * TASK_REF_ONE,
+	                                       memory_order_acq_rel);
+
+	if (TASK_REFS(s) == n)
 		task_free(t);
 }
 
@@ -131,7 +107,7 @@ task_lock_awaiter(struct weft_task *t)
 static void
 task_unlock_awaiter(struct weft_task *t)
 {
-	atomic_fetch_and_explicit(&t->state, ~(uint32_t)TASK_LOCKED,
+	atomic_fetch_and_explicit(&t->state, ~(uint64_t)TASK_LOCKED,
 	                          memory_order_release);
 }
 
@@ -151,30 +127,36 @@ task_notify_awaiter(struct weft_task *t)
 
 
 /*
- * Drops the future and lets go of the set's reference.  The caller holds
- * RUNNING.  The vtable stays in place so that the join handle can still
- * find the output.
+ * Drops the future, takes the task out of the set, then in one step
+ * publishes DROPPED (with done_bits), lets go of RUNNING and gives back
+ * `refs` references: the set's, plus the caller's runnable one if it holds
+ * one.  The caller holds RUNNING.  The vtable stays in place so that the
+ * join handle can still find the output.
  */
 static void
-task_drop_future(struct weft_task *t, uint32_t done_bits)
+task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 {
 	struct weft_future *f = task_future(t);
-	struct weft_task_set *set = t->set;
+	uint64_t s, next;
 
 	if (f->vtable->drop)
 		f->vtable->drop(f);
+	weft__taskset_unlink(t->set, t);
 
-	pthread_mutex_lock(&set->lock);
-	set->tasks[t->slot] = set->tasks[--set->live];
-	set->tasks[t->slot]->slot = t->slot;
-	pthread_mutex_unlock(&set->lock);
+	s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	do {
+		next = (s | TASK_DROPPED | done_bits) & ~(uint64_t)TASK_RUNNING;
+		/* With a join handle, keep one to wake its awaiter. */
+		next -= (s & TASK_HANDLE ? refs - 1 : refs) * TASK_REF_ONE;
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &t->state, &s, next, memory_order_acq_rel, memory_order_relaxed));
 
-	atomic_fetch_or_explicit(&t->state, TASK_DROPPED | done_bits,
-	                         memory_order_acq_rel);
-	atomic_fetch_and_explicit(&t->state, ~(uint32_t)TASK_RUNNING,
-	                          memory_order_acq_rel);
-	task_notify_awaiter(t);
-	task_release(t); /* the set's reference */
+	if (s & TASK_HANDLE) {
+		task_notify_awaiter(t);
+		task_release(t, 1);
+	} else if (TASK_REFS(next) == 0) {
+		task_free(t);
+	}
 }
 
 
@@ -193,7 +175,8 @@ task_waker_clone(const void *data)
 	struct weft_task *t = (struct weft_task *)data;
 	struct weft_waker w = {&task_waker_vtable, t};
 
-	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->state, TASK_REF_ONE,
+	                          memory_order_relaxed);
 	return w;
 }
 
@@ -202,26 +185,30 @@ static void
 task_waker_wake_by_ref(const void *data)
 {
 	struct weft_task *t = (struct weft_task *)data;
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-	uint32_t next;
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t next;
 
 	for (;;) {
-		if (s & (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED |
-		         TASK_SCHEDULED))
+		if (s & (TASK_FINISHED | TASK_SCHEDULED))
 			return; /* finished (W2) or already queued (W3) */
-		next = s | TASK_SCHEDULED;
+		if (s & TASK_RUNNING) {
+			/*
+			 * The runner sees SCHEDULED after the poll and queues
+			 * the task itself with its own reference (W4).
+			 */
+			if (atomic_compare_exchange_weak_explicit(
+			        &t->state, &s, s | TASK_SCHEDULED,
+			        memory_order_acq_rel, memory_order_acquire))
+				return;
+			continue;
+		}
+		/* Idle: the queue's reference is taken in the same step. */
+		next = (s | TASK_SCHEDULED) + TASK_REF_ONE;
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
 		                                          memory_order_acq_rel,
 		                                          memory_order_acquire))
 			break;
 	}
-	/*
-	 * While RUNNING, the runner sees SCHEDULED after the poll and queues
-	 * the task itself with its own reference (W4).
-	 */
-	if (s & TASK_RUNNING)
-		return;
-	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
 	task_schedule(t);
 }
 
@@ -229,15 +216,36 @@ task_waker_wake_by_ref(const void *data)
 static void
 task_waker_drop(const void *data)
 {
-	task_release((struct weft_task *)data);
+	task_release((struct weft_task *)data, 1);
 }
 
 
+/* As wake_by_ref, but the waker's reference becomes the queue's. */
 static void
 task_waker_wake(const void *data)
 {
-	task_waker_wake_by_ref(data);
-	task_waker_drop(data);
+	struct weft_task *t = (struct weft_task *)data;
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t next;
+
+	for (;;) {
+		if (s & (TASK_FINISHED | TASK_SCHEDULED | TASK_RUNNING)) {
+			/* Nothing to queue: the waker's reference goes. */
+			next = s - TASK_REF_ONE;
+			if (!(s & (TASK_FINISHED | TASK_SCHEDULED)))
+				next |= TASK_SCHEDULED; /* W4 */
+		} else {
+			next = s | TASK_SCHEDULED;
+		}
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
+		                                          memory_order_acq_rel,
+		                                          memory_order_acquire))
+			break;
+	}
+	if (!(s & (TASK_FINISHED | TASK_SCHEDULED | TASK_RUNNING)))
+		task_schedule(t);
+	else if (TASK_REFS(next) == 0)
+		task_free(t);
 }
 
 
@@ -260,50 +268,13 @@ task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
 
 	if (!out || !schedule)
 		return -EINVAL;
-	set = weft__mem_calloc(alloc_hint, 1, sizeof(*set));
+	set = weft__taskset_new(alloc_hint);
 	if (!set)
 		return -ENOMEM;
-	if (weft__mem_custom(alloc_hint))
-		set->alloc = *alloc_hint;
-	pthread_mutex_init(&set->lock, NULL);
 	set->schedule = schedule;
 	set->sched = sched;
 	*out = set;
 	return 0;
-}
-
-
-/*
- * Claims the future of one live task for dropping (by setting RUNNING), or
- * returns NULL when none is left.  A task that is running is only marked
- * closed: its runner drops it when the poll returns.
- */
-static struct weft_task *
-task_set_claim(struct weft_task_set *set)
-{
-	struct weft_task *t = NULL;
-	uint32_t s;
-	size_t i;
-
-	pthread_mutex_lock(&set->lock);
-	for (i = 0; i < set->live; i++) {
-		t = set->tasks[i];
-		s = atomic_load_explicit(&t->state, memory_order_acquire);
-		while (!(s & (TASK_RUNNING | TASK_DROPPED)) &&
-		       !atomic_compare_exchange_weak_explicit(
-		           &t->state, &s, s | TASK_CLOSED | TASK_RUNNING,
-		           memory_order_acq_rel, memory_order_acquire))
-			;
-		if (!(s & (TASK_RUNNING | TASK_DROPPED)))
-			break;
-		atomic_fetch_or(&t->state, TASK_CLOSED);
-	}
-	if (i == set->live)
-		t = NULL;
-	if (t)
-		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-	pthread_mutex_unlock(&set->lock);
-	return t;
 }
 
 
@@ -312,62 +283,28 @@ task_set_close(struct weft_task_set *set)
 {
 	struct weft_task *t;
 
-	pthread_mutex_lock(&set->lock);
-	set->closed = true;
-	pthread_mutex_unlock(&set->lock);
-
+	weft__taskset_close(set);
 	/*
-	 * Drop futures one at a time outside the lock: a future's drop may
-	 * wake or drop wakers of other tasks of this set.
+	 * Drop futures one at a time outside the set's locks: a future's drop
+	 * may wake or drop wakers of other tasks of this set.  A claimed
+	 * task is alive at least until its drop gives back the set's
+	 * reference.
 	 */
-	while ((t = task_set_claim(set))) {
-		task_drop_future(t, 0);
-		task_release(t);
-	}
+	while ((t = weft__taskset_claim(set)))
+		task_drop_future(t, 0, 1);
 }
 
 
 static int
 task_set_free(struct weft_task_set *set)
 {
-	struct weft_allocator a;
-
 	if (!set)
 		return 0;
-	pthread_mutex_lock(&set->lock);
-	if (set->live) {
-		pthread_mutex_unlock(&set->lock);
-		return -EBUSY;
-	}
-	pthread_mutex_unlock(&set->lock);
-	pthread_mutex_destroy(&set->lock);
-	a = set->alloc;
-	weft__mem_free(&a, set->tasks);
-	weft__mem_free(&a, set);
-	return 0;
+	return weft__taskset_free(set);
 }
 
 
 /* ---- spawn and run -------------------------------------------------- */
-
-/* With the set's lock held. */
-static int
-task_set_grow(struct weft_task_set *set)
-{
-	size_t cap = set->cap ? set->cap * 2 : 64;
-	struct weft_task **tasks;
-
-	if (cap > UINT32_MAX)
-		return -ENOMEM;
-	tasks = weft__mem_grow(&set->alloc, set->tasks,
-	                       set->cap * sizeof(*tasks), cap * sizeof(*tasks));
-	if (!tasks)
-		return -ENOMEM;
-	set->tasks = tasks;
-	set->cap = cap;
-	return 0;
-}
-
 
 /* A zeroed header followed by room for a size-byte future. */
 static struct weft_task *
@@ -400,6 +337,7 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 {
 	size_t size = future->vtable->size;
 	struct weft_task *t;
+	int rc;
 
 	if (size < sizeof(struct weft_future)) {
 		weft_future_drop(future);
@@ -414,28 +352,18 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 	t->join.version = 1;
 	t->join.ops = &task_join_ops;
 	t->set = set;
+	/* The set's reference, the runnable one and the join handle's. */
 	atomic_init(&t->state,
-	            TASK_SCHEDULED | (join ? TASK_HANDLE : 0u) |
+	            (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
+	                (join ? TASK_HANDLE : 0u) |
 	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u));
-	atomic_init(&t->refs, 2u + (join ? 1u : 0u));
 
-	pthread_mutex_lock(&set->lock);
-	if (set->closed) {
-		pthread_mutex_unlock(&set->lock);
+	rc = weft__taskset_link(set, t);
+	if (rc < 0) {
 		weft_future_drop(task_future(t));
 		task_free(t);
-		return WEFT_ECLOSED;
+		return rc;
 	}
-	if (set->live == set->cap && task_set_grow(set) < 0) {
-		pthread_mutex_unlock(&set->lock);
-		weft_future_drop(task_future(t));
-		task_free(t);
-		return -ENOMEM;
-	}
-	t->slot = (uint32_t)set->live;
-	set->tasks[set->live++] = t;
-	pthread_mutex_unlock(&set->lock);
-
 	*task = t;
 	if (join)
 		*join = &t->join;
@@ -447,57 +375,59 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 static void
 task_after_pending(struct weft_task *t)
 {
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t next;
 
 	for (;;) {
 		if (s & TASK_CLOSED) {
 			/* A wake during the poll took no reference. */
-			atomic_fetch_and(&t->state, ~(uint32_t)TASK_SCHEDULED);
-			task_drop_future(t, 0);
-			task_release(t); /* the runnable reference */
+			task_drop_future(t, 0, 2);
 			return;
 		}
-		if (atomic_compare_exchange_weak_explicit(
-		        &t->state, &s, s & ~(uint32_t)TASK_RUNNING,
-		        memory_order_acq_rel, memory_order_acquire))
+		/*
+		 * Idle: the runnable reference goes in the same step (the
+		 * set's is still held, so this is never the last).
+		 */
+		next = s & ~(uint64_t)TASK_RUNNING;
+		if (!(s & TASK_SCHEDULED))
+			next -= TASK_REF_ONE;
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
+		                                          memory_order_acq_rel,
+		                                          memory_order_acquire))
 			break;
 	}
 	if (s & TASK_SCHEDULED)
 		task_schedule(t); /* woken during the poll: our ref goes on */
-	else
-		task_release(t);
 }
 
 
 static void
 task_run(struct weft_task *t, struct weft_context *cx)
 {
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
-	uint32_t next;
+	uint64_t next;
 
-	do {
-		next = (s & ~(uint32_t)TASK_SCHEDULED) | TASK_RUNNING;
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &t->state, &s, next, memory_order_acq_rel, memory_order_acquire));
-
-	if (s & TASK_DROPPED) {
-		atomic_fetch_and_explicit(&t->state, ~(uint32_t)TASK_RUNNING,
-		                          memory_order_acq_rel);
-		task_release(t);
-		return;
+	for (;;) {
+		if (s & TASK_DROPPED) {
+			task_release(t, 1); /* nothing to run: let go */
+			return;
+		}
+		next = (s & ~(uint64_t)TASK_SCHEDULED) | TASK_RUNNING;
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
+		                                          memory_order_acq_rel,
+		                                          memory_order_acquire))
+			break;
 	}
 	if (s & TASK_CLOSED) {
-		task_drop_future(t, 0);
-		task_release(t);
+		task_drop_future(t, 0, 2);
 		return;
 	}
 
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
 	if (f->vtable->poll(f, cx) == WEFT_READY) {
-		task_drop_future(t, TASK_COMPLETED);
-		task_release(t);
+		task_drop_future(t, TASK_COMPLETED, 2);
 		return;
 	}
 	task_after_pending(t);
@@ -507,21 +437,22 @@ task_run(struct weft_task *t, struct weft_context *cx)
 static void
 task_drop_runnable(struct weft_task *t)
 {
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-	uint32_t next;
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t next;
 
-	do {
-		next = (s & ~(uint32_t)TASK_SCHEDULED) | TASK_RUNNING |
+	for (;;) {
+		if (s & TASK_DROPPED) {
+			task_release(t, 1);
+			return;
+		}
+		next = (s & ~(uint64_t)TASK_SCHEDULED) | TASK_RUNNING |
 		       TASK_CLOSED;
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &t->state, &s, next, memory_order_acq_rel, memory_order_acquire));
-
-	if (s & TASK_DROPPED)
-		atomic_fetch_and_explicit(&t->state, ~(uint32_t)TASK_RUNNING,
-		                          memory_order_acq_rel);
-	else
-		task_drop_future(t, 0);
-	task_release(t);
+		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
+		                                          memory_order_acq_rel,
+		                                          memory_order_acquire))
+			break;
+	}
+	task_drop_future(t, 0, 2);
 }
 
 
@@ -535,7 +466,7 @@ task_link(struct weft_task *t)
 /* ---- join handle ---------------------------------------------------- */
 
 static int
-task_join_take(struct weft_task *t, uint32_t s, void *out, size_t out_size)
+task_join_take(struct weft_task *t, uint64_t s, void *out, size_t out_size)
 {
 	const struct weft_future_vtable *vt = task_future(t)->vtable;
 
@@ -558,7 +489,7 @@ task_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
                size_t out_size)
 {
 	struct weft_task *t = (struct weft_task *)j;
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 
 	if (s & TASK_TAKEN)
 		return WEFT_ETAKEN;
@@ -581,25 +512,23 @@ static void
 task_join_abort(struct weft_join *j)
 {
 	struct weft_task *t = (struct weft_task *)j;
-	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-	uint32_t next;
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t next;
 
 	for (;;) {
-		if (s & (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED))
+		if (s & TASK_FINISHED)
 			return;
 		next = s | TASK_CLOSED;
 		/* Idle: schedule it so the executor drops it on its side. */
 		if (!(s & (TASK_SCHEDULED | TASK_RUNNING)))
-			next |= TASK_SCHEDULED;
+			next = (next | TASK_SCHEDULED) + TASK_REF_ONE;
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
 		                                          memory_order_acq_rel,
 		                                          memory_order_acquire))
 			break;
 	}
-	if (!(s & (TASK_SCHEDULED | TASK_RUNNING))) {
-		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	if (!(s & (TASK_SCHEDULED | TASK_RUNNING)))
 		task_schedule(t);
-	}
 }
 
 
@@ -612,10 +541,10 @@ task_join_release(struct weft_join *j)
 	task_lock_awaiter(t);
 	w = t->awaiter;
 	t->awaiter.vtable = NULL;
-	atomic_fetch_and(&t->state, ~(uint32_t)TASK_HANDLE);
+	atomic_fetch_and(&t->state, ~(uint64_t)TASK_HANDLE);
 	task_unlock_awaiter(t);
 	weft_waker_drop(&w);
-	task_release(t);
+	task_release(t, 1);
 }
 
 

@@ -328,6 +328,185 @@ foreign_wakes_never_poll_twice_at_once(void **state)
 	weft_waker_drop(&p.saved);
 }
 
+/* ---- the waker's reference, the sharded set ------------------------- */
+
+/* Wake by value on an idle task: its reference becomes the queue's. */
+static void
+wake_by_value_hands_over_its_reference(void **state)
+{
+	struct queue *q = *state;
+	struct probe p = {.ready_after = 2, .keep_waker = true};
+	struct weft_waker w;
+
+	spawn(q, &p, NULL);
+	q_run_all(q);
+	w = weft_waker_clone(&p.saved);
+	weft_waker_wake(&w); /* idle: queued, with w's reference */
+	assert_int_equal(q->schedules, 2);
+	w = weft_waker_clone(&p.saved);
+	weft_waker_wake(&w); /* already queued: w's reference goes */
+	assert_int_equal(q->schedules, 2);
+	assert_int_equal(q_run_all(q), 1);
+	assert_int_equal(p.polls, 2);
+	w = weft_waker_clone(&p.saved);
+	weft_waker_wake(&w);
+	assert_int_equal(q_run_all(q), 1);
+	assert_int_equal(p.polls, 3);
+	assert_int_equal(p.drops, 1);
+	/* Finished: a wake by value only lets go; the last one frees. */
+	w = weft_waker_clone(&p.saved);
+	weft_waker_wake(&w);
+	assert_int_equal(q->schedules, 3);
+	weft_waker_wake(&p.saved);
+	p.saved.vtable = NULL;
+}
+
+/* A future that wakes a clone of its waker by value during its poll. */
+static weft_poll
+self_waking_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct fut *x = (struct fut *)f;
+	int n = atomic_fetch_add(&x->p->polls, 1) + 1;
+	struct weft_waker w;
+
+	if (n < 3) {
+		w = weft_waker_clone(&cx->waker);
+		weft_waker_wake(&w); /* while running: one more poll (W4) */
+		return WEFT_PENDING;
+	}
+	x->out = n;
+	return WEFT_READY;
+}
+
+WEFT_FUTURE_VTABLE(self_waking_vtable, struct fut, out, self_waking_poll,
+                   fut_drop);
+
+static void
+wake_by_value_during_poll_polls_again(void **state)
+{
+	struct queue *q = *state;
+	struct probe p = {0};
+	struct fut f = {.base.vtable = &self_waking_vtable, .p = &p};
+	struct weft_context cx;
+	struct weft_task *t;
+	struct weft_join *j;
+	int out = 0;
+
+	assert_int_equal(core->spawn(q->set, &f.base, &t, &j), 0);
+	q_schedule(q, t);
+	assert_int_equal(q_run_all(q), 3);
+	assert_int_equal(p.polls, 3);
+	assert_int_equal(p.drops, 1);
+	weft_context_init(&cx, weft_waker_noop(), NULL, NULL);
+	assert_int_equal(weft_join_poll(j, &cx, &out, sizeof(out)), 1);
+	assert_int_equal(out, 3);
+	weft_join_release(j);
+}
+
+/* A waker may outlive the set: its last drop frees the task. */
+static void
+waker_outlives_the_set(void **state)
+{
+	struct queue *q = *state;
+	struct probe p = {.ready_after = -1, .keep_waker = true};
+	struct weft_task_set *set = q->set;
+	struct weft_task *t;
+
+	spawn(q, &p, NULL);
+	q_run_all(q);
+	core->set_close(set);
+	while ((t = q_pop(q)))
+		core->drop_runnable(t);
+	assert_int_equal(p.drops, 1);
+	assert_int_equal(core->set_free(set), 0);
+	assert_int_equal(core->set_new(&q->set, q_schedule, q), 0);
+	weft_waker_wake_by_ref(&p.saved);
+	assert_int_equal(q_run_all(q), 0);
+	weft_waker_drop(&p.saved);
+}
+
+static void
+set_free_refuses_a_live_task(void **state)
+{
+	struct queue *q = *state;
+	struct probe p = {.ready_after = -1};
+
+	spawn(q, &p, NULL);
+	q_run_all(q);
+	assert_int_equal(core->set_free(q->set), -EBUSY);
+	core->set_close(q->set);
+	assert_int_equal(p.drops, 1);
+}
+
+/*
+ * Threads spawn into their own shards and complete one another's tasks,
+ * entries are freed and reused, then close drops the rest: every future
+ * is dropped exactly once, and closing many tasks is quick.
+ */
+#define SPAWNERS    4
+#define PER_SPAWNER 5000
+
+struct many {
+	struct queue *q;
+	struct probe probes[SPAWNERS][PER_SPAWNER];
+	atomic_int next;
+};
+
+static void *
+many_spawner(void *data)
+{
+	struct many *m = data;
+	int me = atomic_fetch_add(&m->next, 1);
+	struct weft_context cx;
+	struct weft_task *t;
+
+	for (int i = 0; i < PER_SPAWNER; i++) {
+		struct probe *p = &m->probes[me][i];
+
+		/* Every third never finishes; the rest finish at once. */
+		p->ready_after = i % 3 == 0 ? -1 : 0;
+		spawn(m->q, p, NULL);
+		/* Run whatever is queued, which may be another's task. */
+		if ((t = q_pop(m->q))) {
+			weft_context_init(&cx, weft_waker_noop(), NULL, NULL);
+			core->run(t, &cx);
+		}
+	}
+	return NULL;
+}
+
+static void
+sharded_set_drops_every_future_once(void **state)
+{
+	struct queue *q = *state;
+	struct many *m = calloc(1, sizeof(*m));
+	pthread_t th[SPAWNERS];
+	struct weft_task *t;
+	int finished = 0;
+
+	m->q = q;
+	for (int i = 0; i < SPAWNERS; i++)
+		pthread_create(&th[i], NULL, many_spawner, m);
+	for (int i = 0; i < SPAWNERS; i++)
+		pthread_join(th[i], NULL);
+	q_run_all(q);
+	for (int i = 0; i < SPAWNERS; i++)
+		for (int k = 0; k < PER_SPAWNER; k++)
+			finished += m->probes[i][k].drops;
+	assert_int_equal(finished,
+	                 SPAWNERS * (PER_SPAWNER - (PER_SPAWNER + 2) / 3));
+	assert_int_equal(core->set_free(q->set), -EBUSY);
+	core->set_close(q->set);
+	while ((t = q_pop(q)))
+		core->drop_runnable(t);
+	for (int i = 0; i < SPAWNERS; i++)
+		for (int k = 0; k < PER_SPAWNER; k++) {
+			assert_int_equal(m->probes[i][k].drops, 1);
+			assert_int_equal(m->probes[i][k].concurrent, 0);
+		}
+	free(m);
+}
+
 int
 main(void)
 {
@@ -347,6 +526,16 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
 	        foreign_wakes_never_poll_twice_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        wake_by_value_hands_over_its_reference, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        wake_by_value_during_poll_polls_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(waker_outlives_the_set, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(set_free_refuses_a_live_task, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(sharded_set_drops_every_future_once,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("task", tests, NULL, NULL);

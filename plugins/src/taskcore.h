@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The task core's private layout, shared by task.c (the state machine, the
+ * waker and the join handle) and taskset.c (the live-task set).  Not
+ * installed and not part of the ABI: executors see struct weft_task and
+ * struct weft_task_set only as opaque pointers.
+ */
+#ifndef WEFT_TASKCORE_H
+#define WEFT_TASKCORE_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/*
+ * One atomic word per task: the flags in the low half, the reference count
+ * in the high half, so that a transition and the reference it takes or
+ * gives back are one atomic operation.
+ */
+enum {
+	TASK_SCHEDULED = 1u << 0, /* holds a runnable reference */
+	TASK_RUNNING = 1u << 1,   /* someone owns the future right now */
+	TASK_COMPLETED = 1u << 2, /* poll returned ready; output present */
+	TASK_CLOSED = 1u << 3,    /* aborted or shut down */
+	TASK_DROPPED = 1u << 4,   /* the future has been dropped */
+	TASK_HANDLE = 1u << 5,    /* the join handle is alive */
+	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
+	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
+	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
+};
+
+#define TASK_REF_ONE     ((uint64_t)1 << 32)
+#define TASK_REFS(state) ((state) >> 32)
+
+struct weft_task {
+	struct weft_join join;  /* first: a join handle is the task pointer */
+	_Atomic uint64_t state; /* flags | references << 32 */
+	struct weft_task_set *set;
+	void *link; /* the executor's */
+	struct weft_waker awaiter;
+	/*
+	 * Where the set keeps the task while its future lives: the shard in
+	 * the low TASK_SHARD_BITS, the index in that shard's array above.
+	 * Written once, by spawn, before anyone else can see the task.
+	 */
+	uint32_t slot;
+};
+
+/* The per-task overhead the executors issue promises: 64 bytes at most. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 64,
+               "the task header grew past 64 bytes");
+
+/*
+ * The live-task set, in shards: a thread links the tasks it spawns into a
+ * shard of its own, so that spawning and completing on different threads
+ * seldom meet on one lock.  A shard is an array of entries, each either a
+ * live task or, with the low bit set, a free entry holding the index of
+ * the next free one: O(1) link and unlink, and an unlink writes nothing but
+ * the entry and the shard (no other task's header, so a task completed on
+ * another thread costs that thread no line of the spawner's tasks).
+ */
+#define TASK_SHARD_BITS 4
+#define TASK_SHARDS     (1u << TASK_SHARD_BITS)
+#define TASK_FREE_ENTRY ((uintptr_t)1)
+
+struct weft_task_shard {
+	/* A spinlock: held for a few stores, or for a grow.  One line each. */
+	alignas(64) atomic_uint lock;
+	bool closed;
+	uint32_t live;   /* tasks linked */
+	uint32_t len;    /* entries in use or free; the rest never used */
+	uint32_t cap;    /* entries allocated */
+	uint32_t free;   /* the first free entry, plus one (0: none) */
+	uint32_t cursor; /* claim has looked at every entry below */
+	uintptr_t *entries;
+};
+
+struct weft_task_set {
+	struct weft_task_shard shards[TASK_SHARDS];
+	weft_task_schedule_fn schedule;
+	void *sched;
+	struct weft_allocator alloc; /* version 0: libc */
+	void *mem;                   /* what was allocated, for the free */
+};
+
+/* ---- taskset.c: the set's cold paths ------------------------------ */
+
+/* A set with no task, allocating through alloc (NULL: libc). */
+WEFT__HIDDEN struct weft_task_set *
+weft__taskset_new(const struct weft_allocator *alloc);
+
+/* Frees an empty set; -EBUSY while any task's future lives. */
+WEFT__HIDDEN int weft__taskset_free(struct weft_task_set *set);
+
+/* From now on, link fails with WEFT_ECLOSED. */
+WEFT__HIDDEN void weft__taskset_close(struct weft_task_set *set);
+
+/*
+ * Claims the future of one live task for dropping (sets RUNNING and
+ * CLOSED), or returns NULL when none is left.  A task that is running is
+ * only marked closed: its runner drops it when the poll returns.
+ */
+WEFT__HIDDEN struct weft_task *weft__taskset_claim(struct weft_task_set *set);
+
+/* The shard lock's wait, once the first try found it taken. */
+WEFT__HIDDEN void weft__taskset_lock_wait(struct weft_task_shard *sh);
+
+/* Doubles a full shard's array (its lock held): 0 or -ENOMEM. */
+WEFT__HIDDEN int weft__taskset_grow(struct weft_task_set *set,
+                                    struct weft_task_shard *sh);
+
+/* This thread's shard, plus one: 0 until the thread first spawns. */
+extern _Thread_local unsigned weft__taskset_thread_shard
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+/* Deals this thread a shard and returns it, plus one. */
+WEFT__HIDDEN unsigned weft__taskset_deal(void);
+
+/* ---- the set's hot paths, inline in task.c ------------------------ */
+
+static inline void
+weft__taskset_lock(struct weft_task_shard *sh)
+{
+	if (atomic_exchange_explicit(&sh->lock, 1, memory_order_acquire))
+		weft__taskset_lock_wait(sh);
+}
+
+static inline void
+weft__taskset_unlock(struct weft_task_shard *sh)
+{
+	atomic_store_explicit(&sh->lock, 0, memory_order_release);
+}
+
+/*
+ * Adds t to this thread's shard: 0, WEFT_ECLOSED once the set is closed,
+ * or -ENOMEM.
+ */
+static inline int
+weft__taskset_link(struct weft_task_set *set, struct weft_task *t)
+{
+	unsigned i = weft__taskset_thread_shard;
+	struct weft_task_shard *sh;
+	uint32_t at = 0;
+	int rc = 0;
+
+	if (!i)
+		i = weft__taskset_deal();
+	sh = &set->shards[i - 1];
+	weft__taskset_lock(sh);
+	if (sh->closed) {
+		rc = WEFT_ECLOSED;
+	} else if (sh->free) {
+		at = sh->free - 1;
+		sh->free = (uint32_t)(sh->entries[at] >> 1);
+	} else if (sh->len < sh->cap ||
+	           (rc = weft__taskset_grow(set, sh)) == 0) {
+		at = sh->len++;
+	}
+	if (rc == 0) {
+		sh->entries[at] = (uintptr_t)t;
+		sh->live++;
+		t->slot = at << TASK_SHARD_BITS | (i - 1);
+	}
+	weft__taskset_unlock(sh);
+	return rc;
+}
+
+/* Takes t out of the set.  The caller owns t's future (RUNNING). */
+static inline void
+weft__taskset_unlink(struct weft_task_set *set, struct weft_task *t)
+{
+	struct weft_task_shard *sh = &set->shards[t->slot & (TASK_SHARDS - 1)];
+	uint32_t at = t->slot >> TASK_SHARD_BITS;
+
+	weft__taskset_lock(sh);
+	sh->entries[at] = (uintptr_t)sh->free << 1 | TASK_FREE_ENTRY;
+	sh->free = at + 1;
+	sh->live--;
+	weft__taskset_unlock(sh);
+}
+
+#endif /* WEFT_TASKCORE_H */
