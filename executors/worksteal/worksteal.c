@@ -42,6 +42,22 @@ impl_worker(struct ws *ex)
 
 /* ---- scheduling ----------------------------------------------------- */
 
+/*
+ * Owner only: empties the LIFO slot.  Only the owner writes it (stats
+ * merely read it), so a load and a store do, without a locked exchange.
+ */
+static struct weft_task *
+impl_lifo_take(struct ws_worker *w)
+{
+	struct weft_task *t =
+	    atomic_load_explicit(&w->lifo, memory_order_relaxed);
+
+	if (t)
+		atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
+	return t;
+}
+
+
 /* Owner only: pushes t on w's ring, spilling into the injection queue. */
 static void
 impl_push_local(struct ws_worker *w, struct weft_task *t)
@@ -115,8 +131,8 @@ impl_schedule(void *data, struct weft_task *t)
 	 * no notification: this worker runs it next.
 	 */
 	if (w->current && w->current != t) {
-		prev =
-		    atomic_exchange_explicit(&w->lifo, t, memory_order_relaxed);
+		prev = atomic_load_explicit(&w->lifo, memory_order_relaxed);
+		atomic_store_explicit(&w->lifo, t, memory_order_relaxed);
 		if (!prev)
 			return;
 		t = prev;
@@ -151,7 +167,16 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 	}
 	ws_count(&w->spawned, 1);
 	impl_push_local(w, t);
-	weft__ws_notify_parked(ex);
+	/*
+	 * Alone in the ring, the new task needs nobody woken: this worker
+	 * is unparked and looks at its ring before it parks (idle.c's
+	 * invariant holds without a notification), and a task that spawns
+	 * the next one and ends then hands it over on a warm thread
+	 * instead of waking a worker to steal it.  A second task there is
+	 * work to share.
+	 */
+	if (weft__ws_local_len(&w->local) > 1)
+		weft__ws_notify_parked(ex);
 	return 0;
 }
 
@@ -188,15 +213,22 @@ impl_next_task(struct ws_worker *w)
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	t = atomic_exchange_explicit(&w->lifo, NULL, memory_order_relaxed);
+	t = impl_lifo_take(w);
 	if (t) {
 		if (w->lifo_streak < WS_LIFO_MAX) {
 			w->lifo_streak++;
 			return t;
 		}
-		/* Two tasks waking each other must not hog the worker. */
+		/*
+		 * Two tasks waking each other must not hog the worker: to
+		 * the back.  Alone in the ring it comes straight back, and
+		 * this worker is unparked and looks at its ring before it
+		 * parks, so a notification would only wake a worker to find
+		 * nothing (idle.c's invariant holds without it).
+		 */
 		impl_push_local(w, t);
-		weft__ws_notify_parked(ex);
+		if (weft__ws_local_len(&w->local) > 1)
+			weft__ws_notify_parked(ex);
 	}
 	w->lifo_streak = 0;
 	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
