@@ -8,6 +8,7 @@ writes both to bench/results/results.md with a chart in results.png.
 Environment: BENCH_BUILD (the release build folder), BENCH_TOKIO (the tokio
 peer's binary, or empty).  Options: see bench/README.md.
 """
+import json
 import os
 import resource
 import shutil
@@ -26,7 +27,8 @@ results = os.path.join("bench", "results")
 
 def parse_args(args):
     opts = {"runs": 5, "div": 1, "only": None, "systems": None,
-            "quick": "--quick" in args, "syscalls": True}
+            "quick": "--quick" in args, "syscalls": True,
+            "report_only": False}
     i = 0
     while i < len(args):
         a = args[i]
@@ -40,6 +42,8 @@ def parse_args(args):
             continue
         if a == "--no-syscalls":
             opts["syscalls"] = False
+        elif a == "--report-only":
+            opts["report_only"] = True
         elif a not in ("--quick", "--no-deps"):
             sys.exit(f"bench: unknown option {a}")
         i += 1
@@ -66,6 +70,7 @@ WORKLOADS = [
     ("pending_tasks", "1,000,000 tasks that never finish (memory)"),
 ] + [(w, f"echo server, {c:,} connections x {r} round trips of 64 bytes; "
       "ns/op is wall time per request") for w, (c, r) in ECHO.items()]
+ALL_WORKLOADS = list(WORKLOADS)
 if OPTS["only"]:
     WORKLOADS = [w for w in WORKLOADS if w[0] in OPTS["only"]]
 TASK_WORKLOADS = ("spawn_many", "yield_many", "ping_pong", "chained_spawn")
@@ -307,7 +312,54 @@ def measure(w, s):
     return row
 
 
+def save(rows, elapsed):
+    """The measurements, so that --report-only can render them again."""
+    os.makedirs(results, exist_ok=True)
+    data = {"opts": {k: OPTS[k] for k in ("div", "runs", "warmup")},
+            "elapsed": elapsed,
+            "systems": [{"name": s.name, "peer": s.peer,
+                         "twin": s.twin.name if s.twin else None}
+                        for s in SYSTEMS],
+            "rows": [{"w": r.w, "s": r.s.name, "ns": r.ns, "rss": r.rss,
+                      "future": r.future, "echo": r.echo,
+                      "syscalls": r.syscalls, "note": r.note}
+                     for r in rows]}
+    with open(os.path.join(results, "results.json"), "w") as f:
+        json.dump(data, f, indent=1)
+
+
+def load():
+    """Rows and systems of the last run, from results.json."""
+    with open(os.path.join(results, "results.json")) as f:
+        data = json.load(f)
+    systems = {d["name"]: System(d["name"], d["peer"], None, None)
+               for d in data["systems"]}
+    for d in data["systems"]:
+        if d["twin"]:
+            systems[d["name"]].twin = systems[d["twin"]]
+    rows = []
+    for d in data["rows"]:
+        r = Row(d["w"], systems[d["s"]])
+        r.ns, r.rss, r.future, r.note = d["ns"], d["rss"], d["future"], \
+            d["note"]
+        r.echo = tuple(d["echo"]) if d["echo"] else None
+        r.syscalls = tuple(d["syscalls"]) if d["syscalls"] else None
+        rows.append(r)
+    opts = dict(OPTS, **data["opts"])
+    seen = []
+    for r in rows:
+        if r.w not in seen:
+            seen.append(r.w)
+    workloads = [w for w in ALL_WORKLOADS if w[0] in seen]
+    return rows, workloads, list(systems.values()), opts, data["elapsed"]
+
+
 def main():
+    import report  # bench/report.py: the table, the targets, the chart
+    if OPTS["report_only"]:
+        rows, workloads, systems, opts, elapsed = load()
+        report.write(rows, workloads, systems, opts, elapsed, results)
+        return
     print(f"bench: {len(SYSTEMS)} systems, {len(WORKLOADS)} workloads; "
           f"scale factor 1/{DIV} (every count divided by {DIV}); "
           f"{OPTS['warmup']} warm-up + {OPTS['runs']} runs per cell, "
@@ -321,7 +373,7 @@ def main():
             shown = f"{row.ns:.1f} ns/op" if row.ns is not None else row.note
             print(f"  {w:<14} {s.name:<28} {shown}", flush=True)
     elapsed = time.time() - t_start
-    import report  # bench/report.py: the table, the targets, the chart
+    save(rows, elapsed)
     report.write(rows, WORKLOADS, SYSTEMS, OPTS, elapsed, results)
 
 
