@@ -4,15 +4,20 @@
  * values bare or quoted with "..." or '...' (no escapes).  A file or string
  * is parsed into a copy of the configuration, committed only when every
  * line is valid; errors name origin:line and the reason.
+ *
+ * Also the check, shared with the loader, that a file to be read is a
+ * regular one (filetype.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "filetype.h"
 
 /* Configuration files are a few lines; anything larger is a mistake. */
 #define FILE_MAX (1u << 20)
@@ -161,6 +166,88 @@ weft_config_load_string(struct weft_config *cfg, const char *text,
 }
 
 
+const char *
+weft__file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		return "a file of unknown type";
+	}
+}
+
+
+int
+weft__check_regular(const char *path, const struct stat *st, char *err,
+                    size_t errlen)
+{
+	if (S_ISREG(st->st_mode))
+		return 0;
+	/* EISDIR is what read() of a directory reported before this check. */
+	return weft__fail(err, errlen, S_ISDIR(st->st_mode) ? -EISDIR : -EINVAL,
+	                  "%s: not a regular file: %s", path,
+	                  weft__file_type(st->st_mode));
+}
+
+
+static int
+fail_errno(const char *path, const char *what, char *err, size_t errlen)
+{
+	int rc = -errno;
+
+	return weft__fail(err, errlen, rc, "%s: %s: %s", path, what,
+	                  weft_strerror(rc));
+}
+
+
+/*
+ * Opens path for reading; only a regular file is accepted.  stat() comes
+ * first so that a device is never opened at all (opening one may do
+ * something).  A FIFO swapped in after it must not block the open while
+ * it waits for a writer: O_NONBLOCK makes that open return at once, and
+ * fstat() of what was opened refuses it.  For a regular file O_NONBLOCK
+ * changes nothing.
+ */
+static int
+open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return fail_errno(path, "cannot open", err, errlen);
+	rc = weft__check_regular(path, &st, err, errlen);
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fail_errno(path, "cannot open", err, errlen);
+	if (fstat(fd, &st) < 0)
+		rc = fail_errno(path, "cannot examine", err, errlen);
+	else
+		rc = weft__check_regular(path, &st, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+
 /* Reads all of path into a new buffer; *len excludes the added NUL. */
 static int
 read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
@@ -171,12 +258,9 @@ read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 	int fd;
 	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
-		return weft__fail(err, errlen, rc, "%s: cannot open: %s", path,
-		                  weft_strerror(rc));
-	}
+	fd = open_regular(path, err, errlen);
+	if (fd < 0)
+		return fd;
 	buf = malloc(FILE_MAX + 1);
 	if (!buf) {
 		rc =

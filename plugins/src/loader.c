@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
+#include "filetype.h"
 #include "internal.h"
 
 /* weft__plugin_load() with this kind accepts executors and reactors. */
@@ -120,36 +121,59 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 
 
 /*
- * Refuses a plugin that another user could replace: the file, or a folder
- * holding it that others may write without the sticky bit.  Loading it
- * would run that user's code in this process.
+ * Refuses a plugin that another user could replace: the file (st), or a
+ * folder holding it that others may write without the sticky bit.  Loading
+ * it would run that user's code in this process.
  */
 static int
-check_writable(const char *path, unsigned flags, char *err, size_t errlen)
+check_writable(const char *path, const struct stat *st, unsigned flags,
+               char *err, size_t errlen)
 {
 	char dir[4096];
-	struct stat st;
+	struct stat dst;
 
 	if (flags & WEFT__LOAD_ALLOW_WRITABLE)
 		return 0;
-	/* A file that cannot be examined is left for dlopen to report. */
-	if (stat(path, &st) < 0)
-		return 0;
-	if (st.st_mode & S_IWOTH)
+	if (st->st_mode & S_IWOTH)
 		return weft__fail(err, errlen, -EPERM,
 		                  "%s: refusing a plugin file other users may "
 		                  "write (mode %03o); fix its mode or set "
 		                  "allow_writable_plugins = true",
-		                  path, (unsigned)(st.st_mode & 0777));
+		                  path, (unsigned)(st->st_mode & 0777));
 	snprintf(dir, sizeof(dir), "%s", path);
-	if (stat(dirname(dir), &st) == 0 && (st.st_mode & S_IWOTH) &&
-	    !(st.st_mode & S_ISVTX))
+	if (stat(dirname(dir), &dst) == 0 && (dst.st_mode & S_IWOTH) &&
+	    !(dst.st_mode & S_ISVTX))
 		return weft__fail(err, errlen, -EPERM,
 		                  "%s: refusing a plugin in folder %s, which "
 		                  "other users may write (mode %03o); fix its "
 		                  "mode or set allow_writable_plugins = true",
-		                  path, dir, (unsigned)(st.st_mode & 0777));
+		                  path, dir, (unsigned)(dst.st_mode & 0777));
 	return 0;
+}
+
+
+/*
+ * Checks the file before dlopen() sees it.  It must be a regular file:
+ * dlopen() opens it with a blocking open() and has no non-blocking mode,
+ * so a FIFO would hang it until a writer came, and a device or a folder
+ * is never a plugin.  That comes before the writable check, whose advice
+ * (allow_writable_plugins) would not help with /dev/null.  A file swapped
+ * for a FIFO after this stat() still reaches dlopen(); keeping others from
+ * swapping files is what check_writable() is for.  A file that cannot be
+ * examined is left for dlopen() to report.
+ */
+static int
+check_file(const char *path, unsigned flags, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	rc = weft__check_regular(path, &st, err, errlen);
+	if (rc < 0)
+		return rc;
+	return check_writable(path, &st, flags, err, errlen);
 }
 
 
@@ -421,10 +445,9 @@ weft__plugin_load(struct weft__plugin *p, const char *spec,
 	                    err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = check_writable(p->path, flags, err, errlen);
+	rc = check_file(p->path, flags, err, errlen);
 	if (rc < 0)
 		return rc;
-
 	p->handle = dlopen(p->path, RTLD_NOW | RTLD_LOCAL);
 	if (!p->handle)
 		return weft__fail(err, errlen, WEFT_EPLUGIN,

@@ -2,6 +2,10 @@
 /*
  * Configuration tests: the file format, every kind of bad line, the
  * precedence of the layers and the environment switch.
+ *
+ * The tests that give the reader a FIFO set an alarm first: a reader that
+ * waited for a writer would hang forever, and the alarm turns that into a
+ * failure.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +23,9 @@
 #include "internal.h"
 
 static char tmpdir[] = "/tmp/weft-config-XXXXXX";
+
+/* Seconds a test that could hang on a FIFO may take. */
+#define HANG_LIMIT 20
 
 /* Writes len bytes into a file under tmpdir; returns its path. */
 static const char *
@@ -269,6 +277,66 @@ test_atomic_and_io_errors(void **state)
 }
 
 
+/*
+ * Expects path to be refused, through the API and through WEFT_CONFIG, as
+ * a file that is not a regular one, of the given type; cfg stays as it
+ * was.
+ */
+static void
+expect_not_regular(struct weft_config *cfg, const char *path, int code,
+                   const char *type)
+{
+	struct weft__settings s;
+	char err[512] = "";
+	char want[128];
+
+	snprintf(want, sizeof(want), "%s: not a regular file: %s", path, type);
+	assert_int_equal(weft_config_load_file(cfg, path, err, sizeof(err)),
+	                 code);
+	if (!strstr(err, want))
+		print_error("error: %s\nwanted: %s\n", err, want);
+	assert_non_null(strstr(err, want));
+	setenv("WEFT_CONFIG", path, 1);
+	err[0] = '\0';
+	assert_int_equal(weft__settings_resolve(&s, cfg, err, sizeof(err)),
+	                 code);
+	assert_non_null(strstr(err, want));
+	err[0] = '\0';
+	assert_int_equal(weft_config_load_env(cfg, err, sizeof(err)), code);
+	assert_non_null(strstr(err, want));
+	unsetenv("WEFT_CONFIG");
+	assert_string_equal(weft_config_get(cfg, "executor"), "single");
+}
+
+
+/* A FIFO, a device or a folder as the configuration file. */
+static void
+test_not_regular(void **state)
+{
+	struct weft_config *cfg;
+	char fifo[4096];
+	char link[4096];
+
+	(void)state;
+	alarm(HANG_LIMIT);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", tmpdir);
+	snprintf(link, sizeof(link), "%s/link.conf", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(fifo, link), 0);
+	assert_int_equal(weft_config_new(&cfg), 0);
+	expect_not_regular(cfg, fifo, -EINVAL, "a FIFO");
+	/* Links are followed: the refusal says what the link leads to. */
+	expect_not_regular(cfg, link, -EINVAL, "a FIFO");
+	expect_not_regular(cfg, "/dev/null", -EINVAL, "a character device");
+	expect_not_regular(cfg, "/dev/zero", -EINVAL, "a character device");
+	expect_not_regular(cfg, tmpdir, -EISDIR, "a directory");
+	weft_config_free(cfg);
+	unlink(link);
+	unlink(fifo);
+	alarm(0);
+}
+
+
 static void
 test_precedence(void **state)
 {
@@ -435,6 +503,7 @@ main(void)
 	    cmocka_unit_test(test_bad_lines),
 	    cmocka_unit_test(test_overlong),
 	    cmocka_unit_test(test_atomic_and_io_errors),
+	    cmocka_unit_test(test_not_regular),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_use_env_false),
 	    cmocka_unit_test(test_random_bytes),

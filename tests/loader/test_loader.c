@@ -3,6 +3,10 @@
  * Loader tests: every defect a plugin can have is planted in one mock
  * plugin (see mock_plugin.c), and each load must fail with the right code
  * and with a message that names both the file and the reason.
+ *
+ * The tests that give the loader a FIFO set an alarm first: a loader that
+ * opened one would wait for a writer forever, and the alarm turns that
+ * into a failure.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +26,9 @@
 
 /* weft__plugin_load() with kind 0 accepts either kind (scan does this). */
 #define KIND_ANY ((enum weft_plugin_kind)0)
+
+/* Seconds a test that could hang on a FIFO may take. */
+#define HANG_LIMIT 20
 
 static void
 mock_path(char *out, size_t outlen, const char *file)
@@ -395,6 +403,109 @@ test_iface(void **state)
 }
 
 
+/*
+ * Loads path as kind and expects the refusal of a file that is not a
+ * regular one: code, the path, and "not a regular file: <type>", without
+ * the advice about allow_writable_plugins, which would not help.
+ */
+static void
+expect_not_regular(const char *path, enum weft_plugin_kind kind, unsigned flags,
+                   int code, const char *type)
+{
+	struct weft__plugin p;
+	char err[1024] = "";
+	char want[128];
+	int rc;
+
+	snprintf(want, sizeof(want), "not a regular file: %s", type);
+	rc = weft__plugin_load(&p, path, kind, flags, NULL, err, sizeof(err));
+	if (rc != code || !strstr(err, path) || !strstr(err, want))
+		print_error("%s: rc %d (want %d), error: %s\n", path, rc, code,
+		            err);
+	assert_int_equal(rc, code);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, want));
+	assert_null(strstr(err, "allow_writable_plugins"));
+	assert_null(p.handle);
+	assert_null(p.desc);
+}
+
+
+/* Each kind of plugin, with and without allow_writable_plugins. */
+static void
+expect_not_regular_all(const char *path, int code, const char *type)
+{
+	expect_not_regular(path, WEFT_PLUGIN_EXECUTOR, 0, code, type);
+	expect_not_regular(path, WEFT_PLUGIN_REACTOR, 0, code, type);
+	expect_not_regular(path, WEFT_PLUGIN_EXECUTOR,
+	                   WEFT__LOAD_ALLOW_WRITABLE, code, type);
+	expect_not_regular(path, WEFT_PLUGIN_REACTOR, WEFT__LOAD_ALLOW_WRITABLE,
+	                   code, type);
+}
+
+
+/* A FIFO, a device or a folder given as a plugin path. */
+static void
+test_not_regular_path(void **state)
+{
+	char dir[] = "/tmp/weft-loader-XXXXXX";
+	char fifo[4096];
+	char link[4096];
+
+	(void)state;
+	alarm(HANG_LIMIT);
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/weft-executor-fifo.so", dir);
+	snprintf(link, sizeof(link), "%s/weft-executor-link.so", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(fifo, link), 0);
+	expect_not_regular_all(fifo, -EINVAL, "a FIFO");
+	/* Links are followed: the refusal says what the link leads to. */
+	expect_not_regular_all(link, -EINVAL, "a FIFO");
+	expect_not_regular_all("/dev/null", -EINVAL, "a character device");
+	expect_not_regular_all("/dev/zero", -EINVAL, "a character device");
+	expect_not_regular_all(dir, -EISDIR, "a directory");
+	unlink(link);
+	unlink(fifo);
+	rmdir(dir);
+	alarm(0);
+}
+
+
+/* Found by name in the plugin path, it is refused as what it is. */
+static void
+test_not_regular_by_name(void **state)
+{
+	char dir[] = "/tmp/weft-loader-XXXXXX";
+	char fifo[4096];
+	char sub[4096];
+	struct weft__plugin p;
+	char err[1024] = "";
+
+	(void)state;
+	alarm(HANG_LIMIT);
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/weft-executor-x.so", dir);
+	snprintf(sub, sizeof(sub), "%s/weft-reactor-d.so", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(weft__plugin_load(&p, "x", WEFT_PLUGIN_EXECUTOR, 0,
+	                                   dir, err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, fifo));
+	assert_non_null(strstr(err, "not a regular file: a FIFO"));
+	assert_int_equal(weft__plugin_load(&p, "d", WEFT_PLUGIN_REACTOR, 0, dir,
+	                                   err, sizeof(err)),
+	                 -EISDIR);
+	assert_non_null(strstr(err, sub));
+	assert_non_null(strstr(err, "not a regular file: a directory"));
+	rmdir(sub);
+	unlink(fifo);
+	rmdir(dir);
+	alarm(0);
+}
+
+
 struct scan_result {
 	int seen;
 	int good;
@@ -456,6 +567,79 @@ test_scan(void **state)
 }
 
 
+struct odd_scan {
+	int seen;
+	int good;
+	int fifo;
+	int folder;
+};
+
+static void
+visit_odd(const struct weft_plugin_info *info, void *data)
+{
+	struct odd_scan *r = data;
+
+	r->seen++;
+	if (info->status == 0) {
+		r->good++;
+		return;
+	}
+	assert_non_null(info->error);
+	assert_non_null(strstr(info->error, info->path));
+	if (strstr(info->path, "/weft-executor-x.so")) {
+		r->fifo++;
+		assert_int_equal(info->status, -EINVAL);
+		assert_int_equal(info->kind, WEFT_PLUGIN_EXECUTOR);
+		assert_non_null(
+		    strstr(info->error, "not a regular file: a FIFO"));
+	} else if (strstr(info->path, "/weft-reactor-d.so")) {
+		r->folder++;
+		assert_int_equal(info->status, -EISDIR);
+		assert_non_null(
+		    strstr(info->error, "not a regular file: a directory"));
+	}
+}
+
+
+/* The listing reports a FIFO or a folder named like a plugin and goes on. */
+static void
+test_scan_not_regular(void **state)
+{
+	char dir[] = "/tmp/weft-loader-XXXXXX";
+	char good[4096];
+	char fifo[4096];
+	char sub[4096];
+	struct weft_config *cfg;
+	struct odd_scan r = {0};
+	char err[256];
+
+	(void)state;
+	alarm(HANG_LIMIT);
+	assert_non_null(mkdtemp(dir));
+	copy_good(dir, good, sizeof(good));
+	snprintf(fifo, sizeof(fifo), "%s/weft-executor-x.so", dir);
+	snprintf(sub, sizeof(sub), "%s/weft-reactor-d.so", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(weft_config_new(&cfg), 0);
+	assert_int_equal(
+	    weft_config_set(cfg, "plugin_path", dir, err, sizeof(err)), 0);
+	assert_int_equal(
+	    weft_config_set(cfg, "use_env", "false", err, sizeof(err)), 0);
+	assert_int_equal(weft_plugins_scan(cfg, visit_odd, &r), 3);
+	assert_int_equal(r.seen, 3);
+	assert_int_equal(r.good, 1);
+	assert_int_equal(r.fifo, 1);
+	assert_int_equal(r.folder, 1);
+	weft_config_free(cfg);
+	rmdir(sub);
+	unlink(fifo);
+	unlink(good);
+	rmdir(dir);
+	alarm(0);
+}
+
+
 int
 main(void)
 {
@@ -479,6 +663,9 @@ main(void)
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_iface),
 	    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_not_regular_path),
+	    cmocka_unit_test(test_not_regular_by_name),
+	    cmocka_unit_test(test_scan_not_regular),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

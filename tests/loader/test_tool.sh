@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Runs the weft command as an operator would: usage, a bad configuration,
-# and the plugin listing of the mock plugins.
+# files that are not regular ones, and the plugin listing of the mock
+# plugins.
 #   $1: the weft command   $2: the folder of the mock plugins
 set -u
 weft=$1
@@ -101,6 +102,57 @@ refuse executor "$tmp/weft-executor-text.so" "cannot load" "not a shared object"
 refuse executor "$mocks/weft-executor-noentry.so" "no entry symbol" "no entry symbol"
 refuse executor "$mocks/weft-executor-abi2.so" "ABI major 2" "another ABI major"
 refuse reactor "$mocks/weft-executor-good.so" "is an executor plugin, not a reactor plugin" "executor given as reactor"
+
+# A FIFO, a device or a folder as the configuration or as a plugin: each
+# is refused at once as what it is.  Opening a FIFO to read waits for a
+# writer, so `timeout` turns a hang into a failure (status 124).
+mkfifo "$tmp/fifo" || fail "mkfifo"
+not_regular() { # expected-text label command...
+	want=$1
+	label=$2
+	shift 2
+	run timeout 10 "$@"
+	[ "$rc" -ne 124 ] || fail "$label: hung"
+	[ "$rc" -ne 0 ] || fail "$label: exited 0"
+	expect err "$want" "$label"
+	! grep -q allow_writable_plugins "$tmp/err" ||
+		fail "$label: advises allow_writable_plugins"
+}
+fifo_says="$tmp/fifo: not a regular file: a FIFO"
+null_says="/dev/null: not a regular file: a character device"
+not_regular "$fifo_says" "info --config FIFO" \
+	"$weft" info --config "$tmp/fifo"
+not_regular "$null_says" "info --config /dev/null" \
+	"$weft" info --config /dev/null
+not_regular "$tmp: not a regular file: a directory" "info --config folder" \
+	"$weft" info --config "$tmp"
+not_regular "$fifo_says" "WEFT_CONFIG=FIFO" \
+	env WEFT_CONFIG="$tmp/fifo" "$weft" info
+not_regular "$fifo_says" "WEFT_CONFIG=FIFO, plugins" \
+	env WEFT_CONFIG="$tmp/fifo" "$weft" plugins
+not_regular "$fifo_says" "WEFT_EXECUTOR=FIFO" \
+	env WEFT_EXECUTOR="$tmp/fifo" "$weft" info
+not_regular "$fifo_says" "WEFT_REACTOR=FIFO" \
+	env WEFT_REACTOR="$tmp/fifo" "$weft" info
+not_regular "$null_says" "WEFT_EXECUTOR=/dev/null" \
+	env WEFT_EXECUTOR=/dev/null "$weft" info
+not_regular "$tmp: not a regular file: a directory" "WEFT_REACTOR=folder" \
+	env WEFT_REACTOR="$tmp" "$weft" info
+
+# A FIFO named like a plugin in the plugin path: found by name, it is
+# refused; the listing reports it with the reason and goes on.
+mkdir "$tmp/odd"
+cp "$mocks/weft-executor-good.so" "$tmp/odd/"
+mkfifo "$tmp/odd/weft-executor-x.so" || fail "mkfifo"
+odd_says="$tmp/odd/weft-executor-x.so: not a regular file: a FIFO"
+not_regular "$odd_says" "executor named x is a FIFO" \
+	env WEFT_PLUGIN_PATH="$tmp/odd" WEFT_EXECUTOR=x "$weft" info
+run timeout 10 env WEFT_PLUGIN_PATH="$tmp/odd" "$weft" plugins
+[ "$rc" -ne 124 ] || fail "plugins with a FIFO: hung"
+[ "$rc" -ne 0 ] || fail "plugins with a FIFO exited 0"
+expect out "$odd_says" "plugins with a FIFO"
+expect out "executor  good" "plugins with a FIFO"
+expect err "1 of 2 plugins would not load" "plugins with a FIFO"
 
 # The listing of the mock plugins: the good ones load, the others are
 # listed with their error, and the command reports failure.

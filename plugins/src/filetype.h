@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The check that the configuration reader and the plugin loader make
+ * before they read a file: it must be a regular file.  Reading a FIFO
+ * blocks until a writer comes, a device may never end, and neither is
+ * what an operator meant.  Private to libweft; defined in config_file.c.
+ */
+#ifndef WEFT_FILETYPE_H
+#define WEFT_FILETYPE_H
+
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* What st_mode names, for a message: "a FIFO", "a directory", ... */
+WEFT__HIDDEN const char *weft__file_type(mode_t mode);
+
+/*
+ * 0 if st describes a regular file.  Otherwise "<path>: not a regular
+ * file: a FIFO" (or whatever it is) in err, and -EISDIR for a directory
+ * or -EINVAL for any other kind.
+ */
+WEFT__HIDDEN int weft__check_regular(const char *path, const struct stat *st,
+                                     char *err, size_t errlen);
+
+#endif
