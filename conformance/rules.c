@@ -14,6 +14,7 @@ static const struct r_rule rules[] = {
     {"W3", "wakes before the next poll coalesce"},
     {"W4", "a wake during a poll is never lost"},
     {"W5", "every waker clone is released exactly once"},
+    {"W6", "wakers stay usable after the runtime is closed"},
     {"F1", "every future is dropped exactly once"},
     {"F2", "never polled again after ready"},
     {"F3", "a pending future has arranged a wake"},

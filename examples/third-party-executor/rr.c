@@ -100,48 +100,23 @@ rr_pop(struct rr *ex)
 }
 
 
-/* ---- block_on's own waker -------------------------------------------- */
+/* ---- block_on's waker ----------------------------------------------- */
 
 /*
  * The root future is not a task: it lives on block_on's caller's stack.
- * Its waker raises a flag; it has no reference count because it stays
- * valid as long as the executor does (W2, W5: clone and drop are free).
+ * Its waker is the host's (the task core's root_waker): a clone of it may
+ * be woken long after this executor is gone, even unloaded (W6), which a
+ * waker of our own could not survive.  The host calls this only while the
+ * set is open.  Any thread.
  */
-static struct weft_waker rr_root_clone(const void *data);
-
-
 static void
-rr_root_wake(const void *data)
+rr_root_wake(void *sched)
 {
-	struct rr *ex = (struct rr *)data;
+	struct rr *ex = sched;
 
 	atomic_store(&ex->root_woken, true);
 	if (atomic_load(&ex->parked))
 		weft_driver_unpark(ex->driver);
-}
-
-
-static void
-rr_root_drop(const void *data)
-{
-	(void)data;
-}
-
-static const struct weft_waker_vtable rr_root_vtable = {
-    .version = WEFT_WAKER_VTABLE_VERSION,
-    .clone = rr_root_clone,
-    .wake = rr_root_wake,
-    .wake_by_ref = rr_root_wake,
-    .drop = rr_root_drop,
-};
-
-
-static struct weft_waker
-rr_root_clone(const void *data)
-{
-	struct weft_waker w = {&rr_root_vtable, data};
-
-	return w;
 }
 
 
@@ -155,7 +130,7 @@ rr_init(struct weft_executor *self, const struct weft_executor_params *params)
 
 	/* The host zeroed the instance and filled the head (R10's twin). */
 	if (!params || params->version < 1 || !params->driver ||
-	    !params->tasks || params->tasks->version < 1)
+	    !params->tasks || params->tasks->version < 2)
 		return -EINVAL;
 	ex->core = params->tasks;
 	ex->driver = params->driver;
@@ -241,11 +216,15 @@ static int
 rr_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct rr *ex = (struct rr *)self;
+	struct weft_waker root;
 	struct weft_context cx;
 	int turns, r = 0;
 
 	if (ex->closed)
 		return WEFT_ECLOSED;
+	root = ex->core->root_waker(ex->set, rr_root_wake);
+	if (!root.vtable)
+		return -ENOMEM;
 	/* A block_on inside a poll of ours would wait for itself (E4). */
 	if (atomic_exchange(&ex->in_block_on, true))
 		return WEFT_EBUSY;
@@ -253,7 +232,7 @@ rr_block_on(struct weft_executor *self, struct weft_future *future)
 	for (;;) {
 		/* The flag drops before the poll, so a wake during it stays. */
 		if (atomic_exchange(&ex->root_woken, false)) {
-			rr_context(ex, &cx, rr_root_clone(ex));
+			rr_context(ex, &cx, root);
 			atomic_fetch_add(&ex->polls, 1);
 			/* Ready: never polled again (F2), not dropped (E4). */
 			if (weft_future_poll(future, &cx) == WEFT_READY)
@@ -306,7 +285,12 @@ rr_fini(struct weft_executor *self)
 
 	rr_shutdown(self);
 	rr_drain(ex);
-	ex->core->set_free(ex->set);
+	/*
+	 * Refused only when a task still runs somewhere (set_close was called
+	 * too early): then the lock it may reach must stay.
+	 */
+	if (ex->core->set_free(ex->set) < 0)
+		return;
 	pthread_mutex_destroy(&ex->lock);
 }
 

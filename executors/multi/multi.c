@@ -55,6 +55,9 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	if (!params || params->version < 1 || !params->driver ||
 	    !params->tasks || params->tasks->version < 1)
 		return -EINVAL;
+	/* The host's root waker (task core 2, ABI 1.1) is what makes W6 hold. */
+	if (params->tasks->version < 2)
+		return -ENOTSUP;
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
 	ex->nworkers =
@@ -131,16 +134,14 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 /* ---- block_on and its root waker ------------------------------------ */
 
 /*
- * block_on's future is not a task: its waker raises a flag and wakes the
- * block_on thread if it sleeps.  It is valid as long as the executor is;
- * clones are free.
+ * block_on's future is not a task: its waker, which the host owns (W6),
+ * calls this to raise a flag and wake the block_on thread if it sleeps.
+ * The host calls it only while the executor is open.  Any thread.
  */
-static struct weft_waker impl_root_clone(const void *data);
-
 static void
-impl_root_wake(const void *data)
+multi_root_wake(void *sched)
 {
-	struct multi *ex = (struct multi *)data;
+	struct multi *ex = sched;
 
 	/*
 	 * Whoever turns the flag on wakes the thread; a flag already on
@@ -156,29 +157,6 @@ impl_root_wake(const void *data)
 		pthread_cond_signal(&ex->root.cond);
 	}
 	pthread_mutex_unlock(&ex->root_lock);
-}
-
-
-static void
-impl_root_drop(const void *data)
-{
-	(void)data;
-}
-
-static const struct weft_waker_vtable impl_root_waker = {
-    .version = WEFT_WAKER_VTABLE_VERSION,
-    .clone = impl_root_clone,
-    .wake = impl_root_wake,
-    .wake_by_ref = impl_root_wake,
-    .drop = impl_root_drop,
-};
-
-
-static struct weft_waker
-impl_root_clone(const void *data)
-{
-	struct weft_waker w = {&impl_root_waker, data};
-	return w;
 }
 
 
@@ -201,17 +179,21 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct multi *ex = (struct multi *)self;
 	struct multi_tls outer = weft__multi_tls_get();
+	struct weft_waker root;
 	struct weft_context cx;
 
 	if (ex->shut)
 		return WEFT_ECLOSED;
+	root = ex->tasks->root_waker(ex->set, multi_root_wake);
+	if (!root.vtable)
+		return -ENOMEM;
 	if (outer.ex == ex || atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
 	weft__multi_tls_set((struct multi_tls){ex, NULL});
 	atomic_store(&ex->root_woken, true);
 	for (;;) {
 		if (atomic_exchange(&ex->root_woken, false)) {
-			weft_context_init(&cx, impl_root_clone(ex), &ex->head,
+			weft_context_init(&cx, root, &ex->head,
 			                  ex->driver);
 			atomic_fetch_add_explicit(&ex->polls, 1,
 			                          memory_order_relaxed);
@@ -262,7 +244,11 @@ impl_fini(struct weft_executor *self)
 	impl_shutdown(self);
 	/* A foreign thread's spawn may have queued after the drain. */
 	impl_drain(ex);
-	ex->tasks->set_free(ex->set);
+	/* Refused only if a task outlives us: then so must what it reaches. */
+	if (ex->tasks->set_free(ex->set) < 0) {
+		WEFT_ASSERT(!"set_free refused after set_close");
+		return;
+	}
 	impl_free_workers(ex);
 	pthread_cond_destroy(&ex->root.cond);
 	pthread_mutex_destroy(&ex->root_lock);

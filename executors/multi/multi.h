@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include <weft/abi.h>
+#include <weft/assert.h>
 
 /*
  * How many tasks a worker runs between two looks at the driver.  The same

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include <weft/abi.h>
+#include <weft/assert.h>
 
 /*
  * How many tasks run between two looks at the driver when the queue never
@@ -191,42 +192,18 @@ impl_queue_empty(struct single *ex)
 /* ---- the root future's waker ---------------------------------------- */
 
 /*
- * block_on's future is not a task: its waker just raises a flag.  It is
- * valid as long as the executor is; clones are free.
+ * block_on's future is not a task: its waker, which the host owns (W6),
+ * calls this to raise a flag.  The host calls it only while the executor
+ * is open.  Any thread.
  */
-static struct weft_waker impl_root_clone(const void *data);
-
 static void
-impl_root_wake(const void *data)
+single_root_wake(void *sched)
 {
-	struct single *ex = (struct single *)data;
+	struct single *ex = sched;
 
 	atomic_store(&ex->root_woken, true);
 	if (atomic_load(&ex->parked))
 		weft_driver_unpark(ex->driver);
-}
-
-
-static void
-impl_root_drop(const void *data)
-{
-	(void)data;
-}
-
-static const struct weft_waker_vtable impl_root_waker = {
-    .version = WEFT_WAKER_VTABLE_VERSION,
-    .clone = impl_root_clone,
-    .wake = impl_root_wake,
-    .wake_by_ref = impl_root_wake,
-    .drop = impl_root_drop,
-};
-
-
-static struct weft_waker
-impl_root_clone(const void *data)
-{
-	struct weft_waker w = {&impl_root_waker, data};
-	return w;
 }
 
 
@@ -241,6 +218,9 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	if (!params || params->version < 1 || !params->driver ||
 	    !params->tasks || params->tasks->version < 1)
 		return -EINVAL;
+	/* The host's root waker (task core 2, ABI 1.1) is what makes W6 hold. */
+	if (params->tasks->version < 2)
+		return -ENOTSUP;
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
 	r = ex->tasks->set_new(&ex->set, impl_schedule, ex);
@@ -331,11 +311,15 @@ static int
 impl_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct single *ex = (struct single *)self;
+	struct weft_waker root;
 	struct weft_context cx;
 	int ran, r = 0;
 
 	if (ex->shut)
 		return WEFT_ECLOSED;
+	root = ex->tasks->root_waker(ex->set, single_root_wake);
+	if (!root.vtable)
+		return -ENOMEM;
 	if (atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
 	atomic_store_explicit(&ex->owner, impl_self(), memory_order_relaxed);
@@ -346,7 +330,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		if (atomic_load_explicit(&ex->root_woken,
 		                         memory_order_relaxed) &&
 		    atomic_exchange(&ex->root_woken, false)) {
-			impl_context(ex, &cx, impl_root_clone(ex));
+			impl_context(ex, &cx, root);
 			atomic_fetch_add_explicit(&ex->polls, 1,
 			                          memory_order_relaxed);
 			if (weft_future_poll(future, &cx) == WEFT_READY)
@@ -398,7 +382,15 @@ impl_fini(struct weft_executor *self)
 
 	impl_shutdown(self);
 	impl_drain(ex);
-	ex->tasks->set_free(ex->set);
+	/*
+	 * set_close ran with nothing running, so every future is dropped; a
+	 * refusal would mean a task outlives us, and then the lock it may
+	 * still reach must outlive us too.
+	 */
+	if (ex->tasks->set_free(ex->set) < 0) {
+		WEFT_ASSERT(!"set_free refused after set_close");
+		return;
+	}
 	pthread_mutex_destroy(&ex->lock);
 }
 

@@ -405,6 +405,9 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	if (!params || params->version < 1 || !params->driver ||
 	    !params->tasks || params->tasks->version < 1)
 		return -EINVAL;
+	/* The host's root waker (task core 2, ABI 1.1) is what makes W6 hold. */
+	if (params->tasks->version < 2)
+		return -ENOTSUP;
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
 	ex->nworkers =
@@ -439,44 +442,19 @@ fail_alloc:
 /* ---- block_on and its root waker ------------------------------------ */
 
 /*
- * block_on's future is not a task: its waker raises a flag and unparks
- * block_on's thread from its condition variable.  Whoever
- * raises the flag unparks; a flag already raised has not been consumed
- * yet, and the thread looks at it before it parks again.  Valid as long
- * as the executor is; clones are free.
+ * block_on's future is not a task: its waker, which the host owns (W6),
+ * calls this to raise a flag and unpark block_on's thread from its
+ * condition variable.  Whoever raises the flag unparks; a flag already
+ * raised has not been consumed yet, and the thread looks at it before it
+ * parks again.  The host calls it only while the executor is open.
  */
-static struct weft_waker impl_root_clone(const void *data);
-
 static void
-impl_root_wake(const void *data)
+ws_root_wake(void *sched)
 {
-	struct ws *ex = (struct ws *)data;
+	struct ws *ex = sched;
 
 	if (!atomic_exchange(&ex->root_woken, true))
 		weft__ws_parker_unpark(ex, &ex->root);
-}
-
-
-static void
-impl_root_drop(const void *data)
-{
-	(void)data;
-}
-
-static const struct weft_waker_vtable impl_root_waker = {
-    .version = WEFT_WAKER_VTABLE_VERSION,
-    .clone = impl_root_clone,
-    .wake = impl_root_wake,
-    .wake_by_ref = impl_root_wake,
-    .drop = impl_root_drop,
-};
-
-
-static struct weft_waker
-impl_root_clone(const void *data)
-{
-	struct weft_waker w = {&impl_root_waker, data};
-	return w;
 }
 
 
@@ -485,17 +463,21 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct ws *ex = (struct ws *)self;
 	struct ws_tls outer = impl_tls;
+	struct weft_waker root;
 	struct weft_context cx;
 
 	if (ex->shut)
 		return WEFT_ECLOSED;
+	root = ex->tasks->root_waker(ex->set, ws_root_wake);
+	if (!root.vtable)
+		return -ENOMEM;
 	if (outer.ex == ex || atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
 	impl_tls = (struct ws_tls){ex, NULL};
 	atomic_store(&ex->root_woken, true);
 	for (;;) {
 		if (atomic_exchange(&ex->root_woken, false)) {
-			weft_context_init(&cx, impl_root_clone(ex), &ex->head,
+			weft_context_init(&cx, root, &ex->head,
 			                  ex->driver);
 			atomic_fetch_add_explicit(&ex->root_polls, 1,
 			                          memory_order_relaxed);
@@ -557,7 +539,11 @@ impl_fini(struct weft_executor *self)
 	impl_shutdown(self);
 	/* A foreign thread's spawn may have queued after the drain. */
 	impl_drain(ex);
-	ex->tasks->set_free(ex->set);
+	/* Refused only if a task outlives us: then so must what it reaches. */
+	if (ex->tasks->set_free(ex->set) < 0) {
+		WEFT_ASSERT(!"set_free refused after set_close");
+		return;
+	}
 	impl_free(ex);
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include <weft/abi.h>
+#include <weft/assert.h>
 
 #include "queue.h"
 

@@ -53,6 +53,12 @@ static _Thread_local const struct weft_allocator *alloc_hint;
 static const struct weft_waker_vtable task_waker_vtable;
 static const struct weft_join_ops task_join_ops;
 
+_Thread_local struct weft_task_set *weft__taskset_running;
+
+#ifndef NDEBUG
+void (*weft__test_schedule_hook)(void);
+#endif
+
 
 static struct weft_future *
 task_future(struct weft_task *t)
@@ -89,18 +95,28 @@ task_release(struct weft_task *t, uint64_t n)
 	uint64_t s = atomic_fetch_sub_explicit(&t->state, n * TASK_REF_ONE,
 	                                       memory_order_acq_rel);
 
+	WEFT_ASSERT(TASK_REFS(s) >= n); /* a reference given back twice */
 	if (TASK_REFS(s) == n)
 		task_free(t);
 }
 
 
+/*
+ * The awaiter's lock bit guards a few stores, never a call out of the task
+ * core: wakers are cloned, woken and dropped only with it released.
+ */
 static void
 task_lock_awaiter(struct weft_task *t)
 {
+	unsigned spins = 0;
+
 	while (atomic_fetch_or_explicit(&t->state, TASK_LOCKED,
 	                                memory_order_acquire) &
-	       TASK_LOCKED)
-		;
+	       TASK_LOCKED) {
+		while (atomic_load_explicit(&t->state, memory_order_relaxed) &
+		       TASK_LOCKED)
+			weft__spin_backoff(&spins);
+	}
 }
 
 
@@ -139,6 +155,8 @@ task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 	struct weft_future *f = task_future(t);
 	uint64_t s, next;
 
+	s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	WEFT_ASSERT((s & TASK_RUNNING) && !(s & TASK_DROPPED));
 	if (f->vtable->drop)
 		f->vtable->drop(f);
 	weft__taskset_unlink(t->set, t);
@@ -160,10 +178,43 @@ task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 }
 
 
+/*
+ * Hands a runnable task to its executor, from a wake made anywhere: the
+ * caller has set SCHEDULED and holds the runnable reference.  The set's
+ * guard keeps the call out of an executor that set_close has begun to
+ * close; the reference then goes back, and set_close drops the future.  A
+ * task that is already dropped belongs to an earlier life of a reborn set
+ * (see taskset.c) and goes back the same way.
+ */
+static __attribute__((noinline)) void
+task_schedule_guarded(struct weft_task *t, struct weft_task_set *set)
+{
+#ifndef NDEBUG
+	if (weft__test_schedule_hook)
+		weft__test_schedule_hook();
+#endif
+	if (weft__taskset_enter(set)) {
+		if (!(atomic_load(&t->state) & TASK_DROPPED)) {
+			set->schedule(set->sched, t);
+			weft__taskset_leave(set);
+			return;
+		}
+		weft__taskset_leave(set);
+	}
+	task_release(t, 1);
+}
+
+
 static void
 task_schedule(struct weft_task *t)
 {
-	t->set->schedule(t->set->sched, t);
+	struct weft_task_set *set = t->set;
+
+	/* On the executor's own thread inside run: no close can overlap. */
+	if (weft__taskset_running == set)
+		set->schedule(set->sched, t);
+	else
+		task_schedule_guarded(t, set);
 }
 
 
@@ -258,6 +309,105 @@ static const struct weft_waker_vtable task_waker_vtable = {
 };
 
 
+/* ---- block_on's root waker ------------------------------------------ */
+
+static const struct weft_waker_vtable root_waker_vtable;
+
+
+static void
+root_release(struct weft__root *root)
+{
+	uint64_t n = atomic_fetch_sub(&root->refs, 1);
+
+	WEFT_ASSERT(n > 0);
+	if (n == 1)
+		free(root);
+}
+
+
+static struct weft_waker
+root_clone(const void *data)
+{
+	struct weft__root *root = (struct weft__root *)data;
+	struct weft_waker w = {&root_waker_vtable, root};
+
+	atomic_fetch_add_explicit(&root->refs, 1, memory_order_relaxed);
+	return w;
+}
+
+
+/*
+ * The set a root points to is type-stable; `closed` tells whether that set
+ * is still the root's own life.  Checked inside the guard, so set_close
+ * (which raises it before waiting the guard out) never overlaps the call.
+ */
+static void
+root_wake_by_ref(const void *data)
+{
+	struct weft__root *root = (struct weft__root *)data;
+	struct weft_task_set *set = root->set;
+	void (*wake)(void *sched);
+
+	if (atomic_load(&root->closed) || !weft__taskset_enter(set))
+		return;
+	wake = atomic_load(&root->wake);
+	if (!atomic_load(&root->closed) && wake)
+		wake(set->sched);
+	weft__taskset_leave(set);
+}
+
+
+static void
+root_drop(const void *data)
+{
+	root_release((struct weft__root *)data);
+}
+
+
+static void
+root_wake(const void *data)
+{
+	root_wake_by_ref(data);
+	root_drop(data);
+}
+
+
+static const struct weft_waker_vtable root_waker_vtable = {
+    .version = WEFT_WAKER_VTABLE_VERSION,
+    .clone = root_clone,
+    .wake = root_wake,
+    .wake_by_ref = root_wake_by_ref,
+    .drop = root_drop,
+};
+
+
+/*
+ * Made on the first call, by block_on's thread; the set holds it until
+ * set_free.  Libc's memory: a clone may be dropped after the runtime's
+ * allocator is gone.
+ */
+static struct weft_waker
+task_root_waker(struct weft_task_set *set, void (*wake)(void *sched))
+{
+	struct weft__root *root = set ? set->root : NULL;
+
+	if (!set || !wake)
+		return (struct weft_waker){0, 0};
+	if (!root) {
+		root = calloc(1, sizeof(*root));
+		if (!root)
+			return (struct weft_waker){0, 0};
+		atomic_init(&root->refs, 1);
+		atomic_init(&root->closed, atomic_load(&set->closing));
+		root->set = set;
+		set->root = root;
+	}
+	if (atomic_load_explicit(&root->wake, memory_order_relaxed) != wake)
+		atomic_store(&root->wake, wake);
+	return (struct weft_waker){&root_waker_vtable, root};
+}
+
+
 /* ---- sets ----------------------------------------------------------- */
 
 static int
@@ -284,6 +434,8 @@ task_set_close(struct weft_task_set *set)
 	struct weft_task *t;
 
 	weft__taskset_close(set);
+	/* From here on no wake reaches the executor (W6). */
+	weft__taskset_quiesce(set);
 	/*
 	 * Drop futures one at a time outside the set's locks: a future's drop
 	 * may wake or drop wakers of other tasks of this set.  A claimed
@@ -295,12 +447,21 @@ task_set_close(struct weft_task_set *set)
 }
 
 
+static void root_release(struct weft__root *root);
+
 static int
 task_set_free(struct weft_task_set *set)
 {
+	struct weft__root *root;
+	int r;
+
 	if (!set)
 		return 0;
-	return weft__taskset_free(set);
+	root = set->root;
+	r = weft__taskset_free(set);
+	if (r == 0 && root)
+		root_release(root); /* the set's reference; clones keep theirs */
+	return r;
 }
 
 
@@ -406,6 +567,7 @@ task_run(struct weft_task *t, struct weft_context *cx)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
+	struct weft_task_set *prev;
 	uint64_t next;
 
 	for (;;) {
@@ -419,18 +581,21 @@ task_run(struct weft_task *t, struct weft_context *cx)
 		                                          memory_order_acquire))
 			break;
 	}
+	WEFT_ASSERT(!(s & TASK_RUNNING)); /* E1: polled on two threads */
 	if (s & TASK_CLOSED) {
 		task_drop_future(t, 0, 2);
 		return;
 	}
 
+	prev = weft__taskset_running;
+	weft__taskset_running = t->set;
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
-	if (f->vtable->poll(f, cx) == WEFT_READY) {
+	if (f->vtable->poll(f, cx) == WEFT_READY)
 		task_drop_future(t, TASK_COMPLETED, 2);
-		return;
-	}
-	task_after_pending(t);
+	else
+		task_after_pending(t);
+	weft__taskset_running = prev;
 }
 
 
@@ -484,6 +649,31 @@ task_join_take(struct weft_task *t, uint64_t s, void *out, size_t out_size)
 }
 
 
+/*
+ * Stores the awaiter's waker.  The clone and the drop of the one it
+ * replaces are foreign code (the awaiter's executor), so they run with the
+ * lock released; under it the slot is only compared and swapped.
+ */
+static void
+task_join_store_awaiter(struct weft_task *t, const struct weft_waker *w)
+{
+	struct weft_waker fresh, old;
+	bool same;
+
+	task_lock_awaiter(t);
+	same = t->awaiter.vtable && weft_waker_will_wake(&t->awaiter, w);
+	task_unlock_awaiter(t);
+	if (same)
+		return;
+	fresh = weft_waker_clone(w);
+	task_lock_awaiter(t);
+	old = t->awaiter;
+	t->awaiter = fresh;
+	task_unlock_awaiter(t);
+	weft_waker_drop(&old);
+}
+
+
 static int
 task_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
                size_t out_size)
@@ -496,9 +686,7 @@ task_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
 	if (s & TASK_DROPPED)
 		return task_join_take(t, s, out, out_size);
 
-	task_lock_awaiter(t);
-	weft_waker_store(&t->awaiter, &cx->waker);
-	task_unlock_awaiter(t);
+	task_join_store_awaiter(t, &cx->waker);
 
 	/* Completion publishes DROPPED before it takes the awaiter. */
 	s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -564,6 +752,7 @@ const struct weft_task_core weft__task_core = {
     .run = task_run,
     .drop_runnable = task_drop_runnable,
     .link = task_link,
+    .root_waker = task_root_waker,
 };
 
 

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <weft/assert.h>
+
 #include "internal.h"
 
 /*
@@ -78,15 +80,72 @@ struct weft_task_shard {
 	uintptr_t *entries;
 };
 
-struct weft_task_set {
-	struct weft_task_shard shards[TASK_SHARDS];
-	weft_task_schedule_fn schedule;
-	void *sched;
-	struct weft_allocator alloc; /* version 0: libc */
-	void *mem;                   /* what was allocated, for the free */
+/*
+ * block_on's root waker: host-owned, so that a clone held anywhere stays
+ * valid after the runtime is closed and the executor unloaded (W6).  The
+ * set holds one reference, each clone one.  `closed` is raised by
+ * set_close before it waits out the guard, so a wake that enters the guard
+ * after that never reaches the executor.
+ */
+struct weft__root {
+	_Atomic uint64_t refs;
+	atomic_bool closed;
+	struct weft_task_set *set;
+	void (*_Atomic wake)(void *sched);
 };
 
+/*
+ * A set's memory is type-stable: set_free keeps it for the next set_new
+ * instead of freeing it (see taskset.c), so a waker that read t->set just
+ * before the set was freed still touches a set, whose guard then turns it
+ * away.  Only the shard arrays go back to the allocator.
+ */
+struct weft_task_set {
+	struct weft_task_shard shards[TASK_SHARDS];
+	/*
+	 * The guard around every call into the executor that may come from
+	 * outside its own threads: calls in flight, and whether set_close
+	 * has begun.  On a line of its own: foreign wakes touch it.
+	 */
+	alignas(64) atomic_uint inflight;
+	atomic_bool closing;
+	weft_task_schedule_fn schedule;
+	void *sched;
+	struct weft__root *root;     /* NULL until block_on asks for it */
+	struct weft_allocator alloc; /* version 0: libc */
+	void *mem;                   /* what was allocated, for the free */
+	struct weft_task_set *next_free; /* in the pool of kept sets */
+};
+
+/*
+ * The set whose task this thread is running (inside run), or NULL: a
+ * schedule from there needs no guard, since the executor's own thread is
+ * inside run and set_close cannot overlap a run (its workers stop first).
+ */
+extern _Thread_local struct weft_task_set *weft__taskset_running
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
 /* ---- taskset.c: the set's cold paths ------------------------------ */
+
+/*
+ * Enters the guard: true when the executor may be called (leave after the
+ * call); false once set_close has begun (nothing to leave).
+ */
+WEFT__HIDDEN bool weft__taskset_enter(struct weft_task_set *set);
+WEFT__HIDDEN void weft__taskset_leave(struct weft_task_set *set);
+
+/* Raises `closing` and waits until no call is inside the guard. */
+WEFT__HIDDEN void weft__taskset_quiesce(struct weft_task_set *set);
+
+/* A pause in a spin: the CPU's hint, then the scheduler once it is long. */
+WEFT__HIDDEN void weft__spin_backoff(unsigned *spins);
+
+/*
+ * Test builds only: called between a wake making a task runnable and the
+ * guard, the window a racing close must survive (NULL: no call).
+ */
+extern void (*weft__test_schedule_hook)(void)
+    __attribute__((visibility("hidden")));
 
 /* A set with no task, allocating through alloc (NULL: libc). */
 WEFT__HIDDEN struct weft_task_set *

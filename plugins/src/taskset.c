@@ -16,7 +16,9 @@
  * this file holds the rest.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -38,14 +40,19 @@ weft__taskset_deal(void)
 }
 
 
-static void
-spin_pause(void)
+void
+weft__spin_backoff(unsigned *spins)
 {
+	if (*spins < 64) {
+		(*spins)++;
 #if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
+		__builtin_ia32_pause();
 #elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
+		__asm__ __volatile__("yield");
 #endif
+	} else {
+		sched_yield();
+	}
 }
 
 
@@ -56,37 +63,126 @@ weft__taskset_lock_wait(struct weft_task_shard *sh)
 
 	do {
 		/* Wait on a plain load; give the CPU away if it takes long. */
-		while (atomic_load_explicit(&sh->lock, memory_order_relaxed)) {
-			if (spins < 64) {
-				spins++;
-				spin_pause();
-			} else {
-				sched_yield();
-			}
-		}
+		while (atomic_load_explicit(&sh->lock, memory_order_relaxed))
+			weft__spin_backoff(&spins);
 	} while (atomic_exchange_explicit(&sh->lock, 1, memory_order_acquire));
+}
+
+
+/* ---- the guard ------------------------------------------------------ */
+
+/*
+ * A Dekker pair, both sides sequentially consistent: a caller raises
+ * `inflight` and then reads `closing`; set_close raises `closing` and then
+ * reads `inflight`.  So either the caller sees `closing` and keeps out of
+ * the executor, or set_close sees the caller and waits for it to leave.
+ */
+bool
+weft__taskset_enter(struct weft_task_set *set)
+{
+	atomic_fetch_add(&set->inflight, 1);
+	if (!atomic_load(&set->closing))
+		return true;
+	weft__taskset_leave(set);
+	return false;
+}
+
+
+void
+weft__taskset_leave(struct weft_task_set *set)
+{
+	unsigned n = atomic_fetch_sub(&set->inflight, 1);
+
+	WEFT_ASSERT(n > 0);
+	(void)n;
+}
+
+
+void
+weft__taskset_quiesce(struct weft_task_set *set)
+{
+	unsigned spins = 0;
+
+	atomic_store(&set->closing, true);
+	if (set->root)
+		atomic_store(&set->root->closed, true);
+	while (atomic_load(&set->inflight))
+		weft__spin_backoff(&spins);
+}
+
+
+/* ---- the pool of kept sets ------------------------------------------ */
+
+/*
+ * Sets are never given back to an allocator: a late waker may read a
+ * task's set pointer an instant before the set is freed and then enter its
+ * guard (W6).  A freed set waits here for the next set_new, so the memory
+ * behind such a pointer is always a set, either closed or reborn — and a
+ * reborn set's guard admits only tasks that are not dropped, which every
+ * task of the set's earlier life is.  The pool holds at most as many sets
+ * as were ever open at once; they come from libc, since a runtime's
+ * allocator may be gone when its set is reused.
+ */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct weft_task_set *pool;
+
+
+static struct weft_task_set *
+taskset_take(void)
+{
+	size_t align = alignof(struct weft_task_set);
+	struct weft_task_set *set;
+	void *mem;
+
+	pthread_mutex_lock(&pool_lock);
+	set = pool;
+	if (set)
+		pool = set->next_free;
+	pthread_mutex_unlock(&pool_lock);
+	if (set)
+		return set;
+	/*
+	 * The shards start on a line of their own.  The pool points at the
+	 * start of the block, so a leak checker sees kept sets as reachable.
+	 */
+	if (posix_memalign(&mem, align, sizeof(*set)))
+		return NULL;
+	memset(mem, 0, sizeof(*set));
+	set = mem;
+	set->mem = mem;
+	return set;
 }
 
 
 struct weft_task_set *
 weft__taskset_new(const struct weft_allocator *alloc)
 {
-	size_t align = alignof(struct weft_task_set);
-	struct weft_task_set *set;
-	void *mem;
+	struct weft_task_set *set = taskset_take();
 	unsigned i;
 
-	/* The shards start on a line of their own whatever the allocator. */
-	mem = weft__mem_calloc(alloc, 1, sizeof(*set) + align - 1);
-	if (!mem)
+	if (!set)
 		return NULL;
-	set = (struct weft_task_set *)(((uintptr_t)mem + align - 1) &
-	                               ~(uintptr_t)(align - 1));
-	for (i = 0; i < TASK_SHARDS; i++)
-		atomic_init(&set->shards[i].lock, 0);
-	set->mem = mem;
+	/*
+	 * A reborn set: late wakers of its earlier life may be inside the
+	 * guard right now, so `inflight` is left as it is; `closing` drops
+	 * only now that every task of that life is dropped.
+	 */
+	for (i = 0; i < TASK_SHARDS; i++) {
+		struct weft_task_shard *sh = &set->shards[i];
+
+		atomic_store(&sh->lock, 0);
+		sh->closed = false;
+		sh->live = sh->len = sh->cap = sh->free = sh->cursor = 0;
+		sh->entries = NULL;
+	}
+	set->schedule = NULL;
+	set->sched = NULL;
+	set->root = NULL;
+	set->next_free = NULL;
+	set->alloc = (struct weft_allocator){0};
 	if (weft__mem_custom(alloc))
 		set->alloc = *alloc;
+	atomic_store(&set->closing, false);
 	return set;
 }
 
@@ -94,7 +190,6 @@ weft__taskset_new(const struct weft_allocator *alloc)
 int
 weft__taskset_free(struct weft_task_set *set)
 {
-	struct weft_allocator a;
 	uint32_t live;
 	unsigned i;
 
@@ -105,10 +200,16 @@ weft__taskset_free(struct weft_task_set *set)
 		if (live)
 			return -EBUSY;
 	}
-	a = set->alloc;
-	for (i = 0; i < TASK_SHARDS; i++)
-		weft__mem_free(&a, set->shards[i].entries);
-	weft__mem_free(&a, set->mem);
+	/* A set freed without set_close: keep late wakers out all the same. */
+	weft__taskset_quiesce(set);
+	for (i = 0; i < TASK_SHARDS; i++) {
+		weft__mem_free(&set->alloc, set->shards[i].entries);
+		set->shards[i].entries = NULL;
+	}
+	pthread_mutex_lock(&pool_lock);
+	set->next_free = pool;
+	pool = set;
+	pthread_mutex_unlock(&pool_lock);
 	return 0;
 }
 

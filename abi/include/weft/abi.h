@@ -36,7 +36,7 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 #define WEFT_ABI_MAJOR 1
-#define WEFT_ABI_MINOR 0
+#define WEFT_ABI_MINOR 1
 #define WEFT_ABI_MAKE(major, minor) \
 	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
 #define WEFT_ABI_VERSION WEFT_ABI_MAKE(WEFT_ABI_MAJOR, WEFT_ABI_MINOR)
@@ -406,10 +406,14 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  * set_new / set_close / set_free:
  *          every task belongs to a set.  set_close marks every task closed
  *          and drops each future not yet dropped; no task of the set may be
- *          running while it runs (stop the workers first).  After it,
- *          wakes are no-ops and spawn into the set fails.  set_free frees
- *          an empty, closed set; it returns -EBUSY while runnable references
- *          are still held.
+ *          running while it runs (stop the workers first).  It returns only
+ *          once no call of schedule (or of a root waker's wake) is still
+ *          inside the executor, and none starts after it: from then on
+ *          wakes, from any thread, never reach the executor (W6), and
+ *          spawn into the set fails.  set_free frees a closed set whose
+ *          futures have all been dropped; it returns -EBUSY while one is
+ *          still alive (a task was running during set_close), and then the
+ *          executor must keep alive whatever that task's runner touches.
  * spawn:   copies the future into a new task.  On success *task holds the
  *          first runnable reference — the caller must schedule it —
  *          and *join (if join is non-NULL) the join handle.  On failure the
@@ -422,8 +426,17 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  *          consumes a runnable reference without polling (queue drains at
  *          shutdown).
  * link:    the executor's pointer-sized slot in the header.
+ * root_waker (version >= 2, ABI 1.1):
+ *          the waker to put in the context of block_on's root future.  The
+ *          host owns it, so it may be cloned, woken and dropped from any
+ *          thread, also after the runtime is closed and the executor's code
+ *          unloaded (W6).  While the set is open, a wake calls
+ *          wake(sched), under the same guard as schedule; after set_close
+ *          it does nothing.  The returned waker is borrowed for one poll;
+ *          its clones are owned.  An empty waker (vtable NULL) means the
+ *          host could not allocate it: fail block_on with -ENOMEM.
  */
-#define WEFT_TASK_CORE_VERSION 1
+#define WEFT_TASK_CORE_VERSION 2
 struct weft_task_core {
 	uint32_t version;
 	int (*set_new)(struct weft_task_set **set,
@@ -435,6 +448,9 @@ struct weft_task_core {
 	void (*run)(struct weft_task *task, struct weft_context *cx);
 	void (*drop_runnable)(struct weft_task *task);
 	void **(*link)(struct weft_task *task);
+	/* version >= 2 */
+	struct weft_waker (*root_waker)(struct weft_task_set *set,
+					void (*wake)(void *sched));
 };
 
 /* ------------------------------------------------------------------ */
