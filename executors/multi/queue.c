@@ -138,8 +138,10 @@ impl_pop_locked(struct multi *ex)
 		if (!ex->first)
 			ex->last = NULL;
 	} else {
+		WEFT_ASSERT(ex->depth == 0 && ex->ring_len == 0);
 		return NULL;
 	}
+	WEFT_ASSERT(ex->depth > 0);
 	ex->depth--;
 	return t;
 }

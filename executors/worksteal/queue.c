@@ -100,6 +100,8 @@ weft__ws_local_pop(struct weft__ws_local *q)
 	do {
 		real = impl_real(head);
 		steal = impl_steal(head);
+		/* The owner's view: never more queued than the ring holds. */
+		WEFT_ASSERT(tail - steal <= WS_LOCAL_CAP);
 		if (real == tail)
 			return NULL;
 		/* During a steal only `real` moves; the thief moves `steal`. */

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <weft/abi.h>
+#include <weft/assert.h>
 
 #define WS_LOCAL_CAP  256u
 #define WS_LOCAL_MASK (WS_LOCAL_CAP - 1)

@@ -167,7 +167,11 @@ WEFT__HIDDEN struct weft_task *weft__taskset_claim(struct weft_task_set *set);
 /* The shard lock's wait, once the first try found it taken. */
 WEFT__HIDDEN void weft__taskset_lock_wait(struct weft_task_shard *sh);
 
-/* Doubles a full shard's array (its lock held): 0 or -ENOMEM. */
+/*
+ * Doubles a full shard's array: called and returning with its lock held,
+ * but allocating and freeing with it released (no allocator call under a
+ * spinlock), so the shard may have changed when it returns.  0 or -ENOMEM.
+ */
 WEFT__HIDDEN int weft__taskset_grow(struct weft_task_set *set,
                                     struct weft_task_shard *sh);
 
@@ -209,16 +213,27 @@ weft__taskset_link(struct weft_task_set *set, struct weft_task *t)
 		i = weft__taskset_deal();
 	sh = &set->shards[i - 1];
 	weft__taskset_lock(sh);
-	if (sh->closed) {
-		rc = WEFT_ECLOSED;
-	} else if (sh->free) {
-		at = sh->free - 1;
-		sh->free = (uint32_t)(sh->entries[at] >> 1);
-	} else if (sh->len < sh->cap ||
-	           (rc = weft__taskset_grow(set, sh)) == 0) {
-		at = sh->len++;
+	for (;;) {
+		if (sh->closed) {
+			rc = WEFT_ECLOSED;
+			break;
+		}
+		if (sh->free) {
+			at = sh->free - 1;
+			sh->free = (uint32_t)(sh->entries[at] >> 1);
+			break;
+		}
+		if (sh->len < sh->cap) {
+			at = sh->len++;
+			break;
+		}
+		/* Drops and retakes the lock: look at the shard again. */
+		rc = weft__taskset_grow(set, sh);
+		if (rc < 0)
+			break;
 	}
 	if (rc == 0) {
+		WEFT_ASSERT(at < sh->len && sh->len <= sh->cap);
 		sh->entries[at] = (uintptr_t)t;
 		sh->live++;
 		t->slot = at << TASK_SHARD_BITS | (i - 1);
@@ -235,6 +250,8 @@ weft__taskset_unlink(struct weft_task_set *set, struct weft_task *t)
 	uint32_t at = t->slot >> TASK_SHARD_BITS;
 
 	weft__taskset_lock(sh);
+	WEFT_ASSERT(at < sh->len && sh->entries[at] == (uintptr_t)t);
+	WEFT_ASSERT(sh->live > 0);
 	sh->entries[at] = (uintptr_t)sh->free << 1 | TASK_FREE_ENTRY;
 	sh->free = at + 1;
 	sh->live--;

@@ -217,19 +217,31 @@ weft__taskset_free(struct weft_task_set *set)
 int
 weft__taskset_grow(struct weft_task_set *set, struct weft_task_shard *sh)
 {
-	uint32_t cap = sh->cap ? sh->cap * 2 : 64;
-	uintptr_t *entries;
+	uint32_t cap = sh->cap, grown = cap ? cap * 2 : 64;
+	uintptr_t *fresh, *spare;
 
 	/* The index must fit in the slot beside the shard. */
-	if (sh->cap >= (uint32_t)1 << (32 - TASK_SHARD_BITS))
+	if (cap >= (uint32_t)1 << (32 - TASK_SHARD_BITS))
 		return -ENOMEM;
-	entries = weft__mem_grow(&set->alloc, sh->entries,
-	                         (size_t)sh->cap * sizeof(*entries),
-	                         (size_t)cap * sizeof(*entries));
-	if (!entries)
+	weft__taskset_unlock(sh);
+	fresh = weft__mem_alloc(&set->alloc, (size_t)grown * sizeof(*fresh));
+	weft__taskset_lock(sh);
+	if (!fresh)
 		return -ENOMEM;
-	sh->entries = entries;
-	sh->cap = cap;
+	spare = fresh;
+	if (sh->cap == cap) { /* nobody grew it meanwhile */
+		if (sh->len)
+			memcpy(fresh, sh->entries,
+			       (size_t)sh->len * sizeof(*fresh));
+		spare = sh->entries;
+		sh->entries = fresh;
+		sh->cap = grown;
+	}
+	if (spare) {
+		weft__taskset_unlock(sh);
+		weft__mem_free(&set->alloc, spare);
+		weft__taskset_lock(sh);
+	}
 	return 0;
 }
 
