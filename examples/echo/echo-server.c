@@ -8,6 +8,9 @@
  * line "listening on ..." says which), until SIGINT or SIGTERM.  Then it
  * shuts down gracefully: it stops accepting, gives the open connections
  * DEADLINE_MS (default 2000) to finish, and drops the ones still open.
+ * Out of fds it keeps echoing on the connections it has and accepts again
+ * once some close; an accept error that is not a shortage shuts it down
+ * the same way, and it exits with status 1.
  * The runtime is whatever the configuration names (WEFT_EXECUTOR,
  * WEFT_REACTOR, WEFT_CONFIG).
  */
@@ -86,11 +89,14 @@ struct server {
 	struct weft_signal_listener *signals;
 	struct weft_listener *l;
 	struct weft_joinset *conns;
-	/* The branches of the accept loop, kept across its rounds. */
-	struct weft_accept acc;
+	/*
+	 * The branches of the accept loop, kept across its rounds.  The
+	 * accept waits out a shortage of fds itself: retrying EMFILE at once
+	 * would spin, since the connection stays queued.
+	 */
+	struct weft_accept_backoff acc;
 	struct weft_signal_recv sig;
 	struct weft_joinset_next reap;
-	struct weft_sleep pause;
 	struct weft_select sel;
 	/* Shutdown: join what is left, within the deadline. */
 	struct weft_joinset_next next;
@@ -114,17 +120,15 @@ conn_spawn(struct server *s, struct weft_context *cx, struct weft_stream *st)
 static void
 loop_arm(struct server *s)
 {
-	if (weft_future_is_empty(&s->acc.base) &&
-	    weft_future_is_empty(&s->pause.base))
-		weft_accept_init(&s->acc, s->l);
+	if (weft_future_is_empty(&s->acc.base))
+		weft_accept_backoff_init(&s->acc, s->l);
 	if (weft_future_is_empty(&s->sig.base))
 		weft_signal_recv_init(&s->sig, s->signals);
 	if (weft_future_is_empty(&s->reap.base) &&
 	    weft_joinset_len(s->conns) > 0)
 		weft_joinset_next_init(&s->reap, s->conns, NULL, 0);
-	weft_select_init(&s->sel, WEFT_SELECT_BIASED | WEFT_SELECT_BORROW, 4,
-	                 &s->sig.base, &s->pause.base, &s->acc.base,
-	                 &s->reap.base);
+	weft_select_init(&s->sel, WEFT_SELECT_BIASED | WEFT_SELECT_BORROW, 3,
+	                 &s->sig.base, &s->acc.base, &s->reap.base);
 }
 
 /* Handles the branch that won; returns true when it is time to stop. */
@@ -136,21 +140,16 @@ loop_step(struct server *s, struct weft_context *cx)
 		weft_future_drop(&s->sig.base);
 		return true;
 	case 1:
-		weft_future_drop(&s->pause.base);
-		return false;
-	case 2:
 		weft_future_drop(&s->acc.base);
 		if (s->acc.status == 0) {
 			conn_spawn(s, cx, s->acc.stream);
-		} else if (s->acc.status == -EMFILE ||
-		           s->acc.status == -ENFILE) {
-			/* Out of fds: give connections time to close. */
-			weft_sleep_init(&s->pause, 50 * WEFT_MSEC);
-		} else {
-			fprintf(stderr, "echo-server: accept: %s\n",
-			        weft_strerror(s->acc.status));
+			return false;
 		}
-		return false;
+		/* Shortages were waited out: the rest is fatal, as in Go. */
+		fprintf(stderr, "echo-server: accept: %s\n",
+		        weft_strerror(s->acc.status));
+		s->status = s->acc.status;
+		return true;
 	default:
 		weft_future_drop(&s->reap.base);
 		s->finished++;
@@ -187,7 +186,6 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 	/* Graceful shutdown: no new connections, then a deadline. */
 	weft_future_drop(&s->acc.base);
 	weft_future_drop(&s->reap.base);
-	weft_future_drop(&s->pause.base);
 	weft_listener_close(s->l);
 	s->l = NULL;
 	printf("stopping: %zu connection(s) open, waiting up to %llu ms\n",
@@ -208,7 +206,6 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 	       "dropped\n",
 	       (unsigned long long)s->served, (unsigned long long)s->finished,
 	       weft_joinset_len(s->conns));
-	s->status = 0;
 	WEFT_END(&s->co);
 }
 
@@ -221,7 +218,6 @@ server_drop(struct weft_future *f)
 	weft_future_drop(&s->acc.base);
 	weft_future_drop(&s->sig.base);
 	weft_future_drop(&s->reap.base);
-	weft_future_drop(&s->pause.base);
 	weft_future_drop(&s->grace.base);
 	weft_future_drop(&s->next.base);
 	/* Aborts the connections still open: their futures are dropped. */

@@ -6,6 +6,8 @@
  *
  * Listens on 127.0.0.1 (the line "listening on ..." gives the port) until
  * SIGINT or SIGTERM.  One request per connection (Connection: close).
+ * Out of fds (a low `ulimit -n`), it keeps serving the connections it has
+ * and accepts again once some of them close, without spinning meanwhile.
  * Routes, each the case of the chapter's call_service it exercises:
  *
  *   GET /ok    200 with a body
@@ -132,7 +134,7 @@ struct server {
 	struct weft_addr addr;
 	struct weft_listener *l;
 	struct weft_signal sig;
-	struct weft_accept acc;
+	struct weft_accept_backoff acc;
 	struct weft_select sel;
 	int status;
 };
@@ -154,7 +156,12 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 	       weft_addr_format(&s->addr, text, sizeof(text)));
 	fflush(stdout);
 	for (;;) {
-		weft_accept_init(&s->acc, s->l);
+		/*
+		 * Out of fds, it pauses rather than failing: a loop that
+		 * retried at once would spin on EMFILE and starve the
+		 * handlers whose closes would free fds.
+		 */
+		weft_accept_backoff_init(&s->acc, s->l);
 		/* Borrowed: the signal future lives across the rounds. */
 		weft_select_init(&s->sel, WEFT_SELECT_BORROW, 2, &s->sig.base,
 		                 &s->acc.base);
@@ -162,8 +169,11 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 		if (s->sel.winner == 0)
 			break;
 		weft_future_drop(&s->acc.base);
-		if (s->acc.status < 0)
-			continue;
+		/* Shortages were waited out: the rest is fatal, as in Go. */
+		if (s->acc.status < 0) {
+			s->status = s->acc.status;
+			WEFT_RETURN(&s->co);
+		}
 		/* Handlers are large: built on the heap, spawned by copy. */
 		h = calloc(1, sizeof(*h));
 		if (!h) {

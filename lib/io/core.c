@@ -172,6 +172,14 @@ weft__io_ready(struct weft__io *io, struct weft_context *cx, uint32_t interest,
 }
 
 
+int
+weft__io_watch_close(struct weft__io *io, struct weft_context *cx)
+{
+	/* The read slot: an accept or a read is the one who would wait. */
+	return io_wait(io, cx, WEFT_READABLE);
+}
+
+
 void
 weft__io_clear(struct weft__io *io, uint32_t bits)
 {

@@ -76,6 +76,13 @@ void weft__io_close(struct weft__io *io);
 int weft__io_ready(struct weft__io *io, struct weft_context *cx,
                    uint32_t interest, uint32_t *ready);
 
+/*
+ * Has close wake the task, for a future that waits on something else (a
+ * timer) but must still notice the close at once.  0, or WEFT_ECLOSED
+ * when already closed.
+ */
+int weft__io_watch_close(struct weft__io *io, struct weft_context *cx);
+
 /* The caller's system call said EAGAIN for `bits`. */
 void weft__io_clear(struct weft__io *io, uint32_t bits);
 

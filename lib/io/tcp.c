@@ -200,27 +200,41 @@ do_accept(int fd, void *arg)
 }
 
 
+/*
+ * One accept on l: 1 with *status set (and *out, *peer on success), or 0
+ * pending.
+ */
+static int
+accept_once(struct weft_listener *l, struct weft_context *cx,
+            struct weft_addr *peer, struct weft_stream **out, int *status)
+{
+	ssize_t fd;
+
+	if (!weft__io_do(&l->io, cx, WEFT_READABLE, do_accept, peer, 0, &fd))
+		return 0;
+	if (fd < 0) {
+		*status = (int)fd;
+		return 1;
+	}
+	*out = weft__stream_new((int)fd, BOTH, true);
+	if (!*out) {
+		close((int)fd);
+		*status = -ENOMEM;
+		return 1;
+	}
+	*status = 0;
+	return 1;
+}
+
+
 static weft_poll
 accept_poll(struct weft_future *f, struct weft_context *cx)
 {
 	struct weft_accept *a = (struct weft_accept *)f;
-	ssize_t fd;
 
-	if (!weft__io_do(&a->listener->io, cx, WEFT_READABLE, do_accept,
-	                 &a->peer, 0, &fd))
-		return WEFT_PENDING;
-	if (fd < 0) {
-		a->status = (int)fd;
-		return WEFT_READY;
-	}
-	a->stream = weft__stream_new((int)fd, BOTH, true);
-	if (!a->stream) {
-		close((int)fd);
-		a->status = -ENOMEM;
-		return WEFT_READY;
-	}
-	a->status = 0;
-	return WEFT_READY;
+	return accept_once(a->listener, cx, &a->peer, &a->stream, &a->status)
+	           ? WEFT_READY
+	           : WEFT_PENDING;
 }
 
 
@@ -238,6 +252,118 @@ WEFT_EXPORT void
 weft_accept_init(struct weft_accept *f, struct weft_listener *l)
 {
 	*f = (struct weft_accept){.base.vtable = &accept_vtable, .listener = l};
+	weft__io_ref(&l->io);
+}
+
+/* ---- accept with back-off ---------------------------------------------- */
+
+/*
+ * The process or the system is short of fds or memory: the listener is
+ * fine, and the queued connection will be accepted once something is
+ * freed, which takes time, so these wait (Go's net/http Server.Serve).
+ */
+static bool
+accept_starved(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOBUFS ||
+	       err == -ENOMEM;
+}
+
+
+/*
+ * The connection at the head of the queue went away before it was
+ * accepted, or a signal interrupted the call: the next one may be fine at
+ * once, as Go's poller decides.
+ */
+static bool
+accept_retry_now(int err)
+{
+	return err == -ECONNABORTED || err == -EINTR;
+}
+
+
+static void
+backoff_start(struct weft_accept_backoff *a, int err)
+{
+	uint64_t d = a->delay ? a->delay * 2 : WEFT_ACCEPT_BACKOFF_MIN;
+
+	a->delay = d < WEFT_ACCEPT_BACKOFF_MAX ? d : WEFT_ACCEPT_BACKOFF_MAX;
+	a->backoffs++;
+	a->cause = err;
+	weft_sleep_init(&a->pause, a->delay);
+}
+
+
+/*
+ * The pause: 1 when it is over, 0 pending, or a negative status to
+ * complete with.  The listener's close ends it early: a pause of up to a
+ * second must not hold up a server's shutdown.
+ */
+static int
+backoff_wait(struct weft_accept_backoff *a, struct weft_context *cx)
+{
+	int r = weft__io_watch_close(&a->listener->io, cx);
+
+	if (r < 0)
+		return r;
+	if (weft_future_poll(&a->pause.base, cx) == WEFT_PENDING)
+		return 0;
+	weft_future_drop(&a->pause.base);
+	/* No timer: retrying at once would spin, so report the cause. */
+	return a->pause.status < 0 ? a->cause : 1;
+}
+
+
+static weft_poll
+backoff_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct weft_accept_backoff *a = (struct weft_accept_backoff *)f;
+	int r;
+
+	for (;;) {
+		if (!weft_future_is_empty(&a->pause.base)) {
+			r = backoff_wait(a, cx);
+			if (r == 0)
+				return WEFT_PENDING;
+			if (r < 0)
+				break;
+		}
+		/*
+		 * Each try spends budget, so a run of aborted connections
+		 * still yields.  After a starved try the listener stays
+		 * readable (the connection is still queued), and only the
+		 * pause stands between two tries.
+		 */
+		if (!accept_once(a->listener, cx, &a->peer, &a->stream, &r))
+			return WEFT_PENDING;
+		if (accept_starved(r))
+			backoff_start(a, r);
+		else if (!accept_retry_now(r))
+			break;
+	}
+	a->status = r;
+	return WEFT_READY;
+}
+
+
+static void
+backoff_drop(struct weft_future *f)
+{
+	struct weft_accept_backoff *a = (struct weft_accept_backoff *)f;
+
+	weft_future_drop(&a->pause.base);
+	weft__io_unref(&a->listener->io);
+}
+
+WEFT_FUTURE_VTABLE(backoff_vtable, struct weft_accept_backoff, status,
+                   backoff_poll, backoff_drop);
+
+
+WEFT_EXPORT void
+weft_accept_backoff_init(struct weft_accept_backoff *f, struct weft_listener *l)
+{
+	*f = (struct weft_accept_backoff){.base.vtable = &backoff_vtable,
+	                                  .listener = l};
 	weft__io_ref(&l->io);
 }
 

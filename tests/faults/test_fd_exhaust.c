@@ -3,9 +3,10 @@
  * fd exhaustion, on the executor and reactor named on the command line:
  * with RLIMIT_NOFILE lowered and every fd below it taken, connect and
  * accept must report -EMFILE, the connections already established must
- * keep echoing, and once fds are free again the queued connection is
- * accepted and a new connect succeeds.  Skipped under Valgrind, which
- * keeps fds of its own near the limit.
+ * keep echoing, and an accept loop's weft_accept_backoff must wait the
+ * shortage out: it pauses while no fd is free and accepts the queued
+ * connection once fds are free again, after which a new connect succeeds.
+ * Skipped under Valgrind, which keeps fds of its own near the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +16,24 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <weft/combinator.h>
 #include <weft/io.h>
 #include <weft/net.h>
 #include <weft/weft.h>
 
 #define CONNS    4
 #define FILL_MAX 256
+
+struct root;
+
+/* Gives the fds back after a while, as closing connections would. */
+struct releaser {
+	struct weft_future base;
+	struct weft_coro co;
+	struct root *s;
+	struct weft_sleep nap;
+	int status;
+};
 
 struct root {
 	struct weft_future base;
@@ -29,6 +42,9 @@ struct root {
 	struct weft_addr addr;
 	struct weft_connect conn;
 	struct weft_accept acc;
+	struct weft_accept_backoff wait;
+	struct releaser rel;
+	struct weft_join_all both;
 	struct weft_stream_write w;
 	struct weft_stream_read r;
 	struct weft_stream *cli[CONNS], *srv[CONNS], *queued, *late_cli,
@@ -38,6 +54,7 @@ struct root {
 	int nfill, i;
 	char buf[8];
 	int connect_err, accept_err, served;
+	unsigned backoffs;
 	int failed;
 };
 
@@ -81,6 +98,27 @@ release(struct root *s)
 		close(s->fill[--s->nfill]);
 	setrlimit(RLIMIT_NOFILE, &s->old);
 }
+
+static weft_poll
+releaser_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct releaser *r = (struct releaser *)f;
+
+	WEFT_BEGIN(&r->co);
+	weft_sleep_init(&r->nap, 30 * WEFT_MSEC);
+	WEFT_AWAIT(&r->co, cx, &r->nap);
+	release(r->s);
+	WEFT_END(&r->co);
+}
+
+static void
+releaser_drop(struct weft_future *f)
+{
+	weft_future_drop(&((struct releaser *)f)->nap.base);
+}
+
+WEFT_FUTURE_VTABLE(releaser_vtable, struct releaser, status, releaser_poll,
+                   releaser_drop);
 
 static weft_poll
 root_poll(struct weft_future *f, struct weft_context *cx)
@@ -132,12 +170,19 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 		s->served += s->r.status == 4;
 	}
 
-	/* With fds back, the queued connection is accepted. */
-	release(s);
-	weft_accept_init(&s->acc, s->l);
-	WEFT_AWAIT(&s->co, cx, &s->acc);
-	check(s, s->acc.status == 0, "accept after release", s->acc.status);
-	s->late_srv = s->acc.stream;
+	/*
+	 * The back-off accept, polled first, finds no fd free and pauses;
+	 * the releaser gives the fds back 30 ms later, and the accept then
+	 * takes the queued connection.
+	 */
+	weft_accept_backoff_init(&s->wait, s->l);
+	s->rel = (struct releaser){.base.vtable = &releaser_vtable, .s = s};
+	weft_join_init(&s->both, 2, &s->wait.base, &s->rel.base);
+	WEFT_AWAIT(&s->co, cx, &s->both);
+	s->backoffs = s->wait.backoffs;
+	check(s, s->wait.status == 0, "accept after release", s->wait.status);
+	check(s, s->backoffs >= 1, "no pause while out of fds", 0);
+	s->late_srv = s->wait.stream;
 	weft_connect_init(&s->conn, &s->addr);
 	WEFT_AWAIT(&s->co, cx, &s->conn);
 	check(s, s->conn.status == 0, "connect after release", s->conn.status);
@@ -152,6 +197,9 @@ root_drop(struct weft_future *f)
 
 	weft_future_drop(&s->conn.base);
 	weft_future_drop(&s->acc.base);
+	weft_future_drop(&s->both.base);
+	weft_future_drop(&s->wait.base);
+	weft_future_drop(&s->rel.base);
 	weft_future_drop(&s->w.base);
 	weft_future_drop(&s->r.base);
 }
@@ -209,9 +257,10 @@ main(int argc, char **argv)
 	weft_listener_close(s.l);
 	weft_runtime_close(rt);
 	printf("fd-exhaust %s x %s: connect %d (%s), accept %d (%s) without "
-	       "fds; %d of %d connections still served: %s\n",
+	       "fds; %d of %d connections still served; the back-off accept "
+	       "paused %u time(s): %s\n",
 	       argv[1], argv[2], s.connect_err, weft_strerror(s.connect_err),
 	       s.accept_err, weft_strerror(s.accept_err), s.served, CONNS,
-	       s.failed ? "FAILED" : "ok");
+	       s.backoffs, s.failed ? "FAILED" : "ok");
 	return s.failed;
 }

@@ -157,18 +157,12 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 
 	WEFT_BEGIN(&s->co);
 	for (;;) {
-		weft_accept_init(&s->acc, s->l);
+		weft_accept_backoff_init(&s->acc, s->l);
 		if (s->started)
 			atomic_store(s->started, true);
 		WEFT_AWAIT(&s->co, cx, &s->acc);
 		if (s->acc.status == WEFT_ECLOSED)
 			break;
-		if (s->acc.status == -EMFILE || s->acc.status == -ENFILE) {
-			/* Out of fds: let connections finish, then retry. */
-			weft_sleep_init(&s->pause, 10 * WEFT_MSEC);
-			WEFT_AWAIT(&s->co, cx, &s->pause);
-			continue;
-		}
 		if (s->acc.status < 0) {
 			s->status = s->acc.status;
 			WEFT_RETURN(&s->co);
@@ -189,7 +183,6 @@ server_drop(struct weft_future *f)
 	struct echo_server *s = (struct echo_server *)f;
 
 	weft_future_drop(&s->acc.base);
-	weft_future_drop(&s->pause.base);
 }
 
 WEFT_FUTURE_VTABLE(server_vtable, struct echo_server, status, server_poll,

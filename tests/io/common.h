@@ -73,15 +73,15 @@ void echo_conn_init(struct echo_conn *f, struct weft_stream *s);
 
 /*
  * Accepts on the listener (borrowed) until it is closed, spawning an
- * echo_conn task per connection.  status: 0 when the listener was
- * closed, else the accept error.  `accepted` counts connections.
+ * echo_conn task per connection; a shortage of fds is waited out (see
+ * weft_accept_backoff).  status: 0 when the listener was closed, else the
+ * accept error.  `accepted` counts connections.
  */
 struct echo_server {
 	struct weft_future base;
 	struct weft_coro co;
 	struct weft_listener *l;
-	struct weft_accept acc;
-	struct weft_sleep pause;
+	struct weft_accept_backoff acc;
 	atomic_uint *accepted;
 	atomic_bool *started; /* set once an accept holds the listener */
 	int status;

@@ -34,7 +34,10 @@
  * Errors.  System errors come back as -errno in the future's `status`:
  * -ECONNREFUSED, -ECONNRESET, -EPIPE, -EMFILE and so on.  Writing to a
  * peer that has gone never raises SIGPIPE.  A peer that closed its end
- * reads as end of stream: a read completes with 0 bytes.
+ * reads as end of stream: a read completes with 0 bytes.  An accept loop
+ * should not retry -EMFILE at once (the connection stays queued, so the
+ * retry fails again and the loop spins): weft_accept_backoff in
+ * <weft/net.h> waits out such shortages.
  *
  * Budget.  Each operation spends one unit of the task's budget per poll
  * (C4), so a task that always finds its socket ready still yields.

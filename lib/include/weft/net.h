@@ -98,6 +98,44 @@ struct weft_accept {
 };
 void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
 
+/* The first and the longest pause of weft_accept_backoff. */
+#define WEFT_ACCEPT_BACKOFF_MIN (5 * WEFT_MSEC)
+#define WEFT_ACCEPT_BACKOFF_MAX WEFT_SEC
+
+/*
+ * The accept of an accept loop: it completes with the next connection,
+ * and waits out a shortage instead of reporting it, as Go's net/http
+ * Server.Serve does.  When accept fails with -EMFILE, -ENFILE, -ENOBUFS
+ * or -ENOMEM, the connection stays queued and trying again at once would
+ * fail again and spin, so the future sleeps (a weft sleep: the worker runs
+ * other tasks, which may be the ones that close fds) and then tries again:
+ * 5 ms after the first failure, twice as long after each further one, at
+ * most 1 s.  A loop makes one future per connection, so the pauses start
+ * again from 5 ms after each accepted one, as Go resets its delay.
+ * -ECONNABORTED (the peer gave up while queued) and -EINTR are retried at
+ * once.
+ *
+ * Output `status`: 0 with `stream` (the caller owns it) and `peer` set, or
+ * any other negative error: WEFT_ECLOSED when the listener is closed (also
+ * during a pause, which then ends at once), or the shortage itself when no
+ * timer could be armed for the pause.  `backoffs` counts the pauses taken,
+ * `delay` is the length of the last one and `cause` the error behind it.
+ * The future holds a reference on the listener until it is dropped.
+ */
+struct weft_accept_backoff {
+	struct weft_future base;
+	struct weft_listener *listener; /* a reference, released by drop */
+	struct weft_sleep pause;
+	uint64_t delay; /* ns; 0 before the first pause */
+	unsigned backoffs;
+	int cause;
+	struct weft_stream *stream;
+	struct weft_addr peer;
+	int status;
+};
+void weft_accept_backoff_init(struct weft_accept_backoff *f,
+                              struct weft_listener *l);
+
 /*
  * Connects a stream socket to addr (TCP for IP, Unix for a path; copied).
  * Output `status`: 0 with `stream` (the caller owns it), or -errno:
