@@ -81,7 +81,7 @@ def plugins():
     """The executors and reactors the build tree has, as `weft plugins`
     lists them, and the folders that hold them."""
     out = subprocess.run(
-        ["meson", "devenv", "-C", build, "plugins/weft", "plugins"],
+        ["meson", "devenv", "-C", build, "plugins/tools/weft", "plugins"],
         capture_output=True, text=True).stdout
     ex, re_, dirs = [], [], []
     for line in out.splitlines()[1:]:

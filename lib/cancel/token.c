@@ -15,9 +15,9 @@
 
 #include <weft/cancel.h>
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "../sync/waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct tree {
 	pthread_mutex_t lock;
@@ -39,12 +39,12 @@ struct weft_cancel_token {
 WEFT_EXPORT int
 weft_cancel_token_new(struct weft_cancel_token **out)
 {
-	struct weft_cancel_token *t = weft__lib_calloc(1, sizeof(*t));
-	struct tree *tr = weft__lib_calloc(1, sizeof(*tr));
+	struct weft_cancel_token *t = weft_calloc(1, sizeof(*t));
+	struct tree *tr = weft_calloc(1, sizeof(*tr));
 
 	if (!t || !tr || pthread_mutex_init(&tr->lock, NULL)) {
-		weft__lib_free(t);
-		weft__lib_free(tr);
+		weft_free(t);
+		weft_free(tr);
 		return -ENOMEM;
 	}
 	tr->nodes = 1;
@@ -59,7 +59,7 @@ WEFT_EXPORT int
 weft_cancel_token_child(struct weft_cancel_token *parent,
                         struct weft_cancel_token **out)
 {
-	struct weft_cancel_token *t = weft__lib_calloc(1, sizeof(*t));
+	struct weft_cancel_token *t = weft_calloc(1, sizeof(*t));
 	struct tree *tr = parent->tree;
 
 	if (!t)
@@ -111,7 +111,7 @@ weft_cancel_token_free(struct weft_cancel_token *t)
 			p->child = t->next;
 		if (t->next)
 			t->next->prev = t->prev;
-		weft__lib_free(t);
+		weft_free(t);
 		tr->nodes--;
 		t = p;
 	}
@@ -119,7 +119,7 @@ weft_cancel_token_free(struct weft_cancel_token *t)
 	pthread_mutex_unlock(&tr->lock);
 	if (last) {
 		pthread_mutex_destroy(&tr->lock);
-		weft__lib_free(tr);
+		weft_free(tr);
 	}
 }
 

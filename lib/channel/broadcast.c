@@ -13,9 +13,9 @@
 
 #include <weft/channel.h>
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "../sync/waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct bcast {
 	pthread_mutex_t lock;
@@ -47,14 +47,14 @@ bcast_unref_unlock(struct bcast *b)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&b->lock);
-	weft__lib_free(b);
+	weft_free(b);
 }
 
 
 static struct weft_broadcast_rx *
 bcast_rx_new_locked(struct bcast *b)
 {
-	struct weft_broadcast_rx *rx = weft__lib_calloc(1, sizeof(*rx));
+	struct weft_broadcast_rx *rx = weft_calloc(1, sizeof(*rx));
 
 	if (!rx)
 		return NULL;
@@ -76,11 +76,11 @@ weft_broadcast_new(size_t elem_size, size_t capacity,
 		return -EINVAL;
 	if (capacity > (SIZE_MAX - sizeof(*b)) / elem_size)
 		return -ENOMEM;
-	b = weft__lib_calloc(1, sizeof(*b) + capacity * elem_size);
+	b = weft_calloc(1, sizeof(*b) + capacity * elem_size);
 	if (!b)
 		return -ENOMEM;
 	if (pthread_mutex_init(&b->lock, NULL)) {
-		weft__lib_free(b);
+		weft_free(b);
 		return -ENOMEM;
 	}
 	b->elem_size = elem_size;
@@ -90,7 +90,7 @@ weft_broadcast_new(size_t elem_size, size_t capacity,
 	*rx = bcast_rx_new_locked(b);
 	if (!*rx) {
 		pthread_mutex_destroy(&b->lock);
-		weft__lib_free(b);
+		weft_free(b);
 		return -ENOMEM;
 	}
 	*tx = (struct weft_broadcast_tx *)(void *)b;
@@ -202,7 +202,7 @@ weft_broadcast_rx_free(struct weft_broadcast_rx *rx)
 	b->receivers--;
 	bcast_unref_unlock(b);
 	weft_waker_drop(&k);
-	weft__lib_free(rx);
+	weft_free(rx);
 }
 
 

@@ -17,9 +17,9 @@
 
 #include <weft/channel.h>
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "../sync/waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct mpsc {
 	pthread_mutex_t lock;
@@ -47,7 +47,7 @@ weft_mpsc_new(size_t elem_size, size_t capacity, struct weft_mpsc_tx **tx,
 
 	if (!elem_size)
 		return -EINVAL;
-	c = weft__lib_calloc(1, sizeof(*c));
+	c = weft_calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->bounded = capacity != WEFT_MPSC_UNBOUNDED;
@@ -55,7 +55,7 @@ weft_mpsc_new(size_t elem_size, size_t capacity, struct weft_mpsc_tx **tx,
 	c->elem_size = elem_size;
 	c->refs = 2;
 	c->senders = 1;
-	c->ring = weft__lib_calloc(c->cap, elem_size);
+	c->ring = weft_calloc(c->cap, elem_size);
 	if (!c->ring)
 		goto fail_ring;
 	if (pthread_mutex_init(&c->lock, NULL))
@@ -68,9 +68,9 @@ weft_mpsc_new(size_t elem_size, size_t capacity, struct weft_mpsc_tx **tx,
 fail_sem:
 	pthread_mutex_destroy(&c->lock);
 fail_lock:
-	weft__lib_free(c->ring);
+	weft_free(c->ring);
 fail_ring:
-	weft__lib_free(c);
+	weft_free(c);
 	return -ENOMEM;
 }
 
@@ -87,8 +87,8 @@ mpsc_unref_unlock(struct mpsc *c)
 	weft_waker_drop(&c->rx_waker); /* nobody else can see it now */
 	weft__sem_fini(&c->slots);
 	pthread_mutex_destroy(&c->lock);
-	weft__lib_free(c->ring);
-	weft__lib_free(c);
+	weft_free(c->ring);
+	weft_free(c);
 }
 
 
@@ -146,13 +146,13 @@ mpsc_grow(struct mpsc *c)
 
 	if (c->cap > SIZE_MAX / 2 / es)
 		return -ENOMEM;
-	ring = weft__lib_alloc(c->cap * 2 * es);
+	ring = weft_alloc(c->cap * 2 * es);
 	if (!ring)
 		return -ENOMEM;
 	first = c->cap - c->head < c->len ? c->cap - c->head : c->len;
 	memcpy(ring, c->ring + c->head * es, first * es);
 	memcpy(ring + first * es, c->ring, (c->len - first) * es);
-	weft__lib_free(c->ring);
+	weft_free(c->ring);
 	c->ring = ring;
 	c->cap *= 2;
 	c->head = 0;

@@ -37,8 +37,8 @@
 
 #include <weft/channel.h>
 #include <weft/coro.h>
+#include <weft/weft.h>
 
-#include "../../plugins/src/alloc.h"
 
 enum {
 	ONESHOT_COMPLETE = 1u << 0,
@@ -118,7 +118,7 @@ weft_oneshot_new(size_t elem_size, struct weft_oneshot_tx **tx,
 		return -EINVAL;
 	if (elem_size > SIZE_MAX - sizeof(*o))
 		return -ENOMEM;
-	o = weft__lib_alloc(sizeof(*o) + elem_size);
+	o = weft_alloc(sizeof(*o) + elem_size);
 	if (!o)
 		return -ENOMEM;
 	atomic_init(&o->state, 0);
@@ -165,7 +165,7 @@ oneshot_finish_tx(struct oneshot *o, const void *msg)
 	}
 	if (s & ONESHOT_CLOSED) {
 		/* The receiver is gone and left the channel to us. */
-		weft__lib_free(o);
+		weft_free(o);
 		return WEFT_ECLOSED;
 	}
 	weft_waker_wake(&w);
@@ -282,7 +282,7 @@ weft_oneshot_rx_free(struct weft_oneshot_rx *rx)
 		/* The sender is gone for good: nobody else looks any more. */
 		if (s & ONESHOT_RX_WAKER)
 			w = oneshot_slot_read(o);
-		weft__lib_free(o);
+		weft_free(o);
 		weft_waker_drop(&w);
 		return;
 	}
@@ -293,7 +293,7 @@ weft_oneshot_rx_free(struct weft_oneshot_rx *rx)
 	if (!(s & ONESHOT_RX_WAKER))
 		w = (struct weft_waker){0, 0}; /* none, or the sender's */
 	if (s & ONESHOT_COMPLETE)
-		weft__lib_free(o);
+		weft_free(o);
 	weft_waker_drop(&w);
 }
 

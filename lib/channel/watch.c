@@ -12,9 +12,9 @@
 
 #include <weft/channel.h>
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "../sync/waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct watch {
 	pthread_mutex_t lock;
@@ -46,7 +46,7 @@ watch_unref_unlock(struct watch *w)
 	if (!last)
 		return;
 	pthread_mutex_destroy(&w->lock);
-	weft__lib_free(w);
+	weft_free(w);
 }
 
 
@@ -54,7 +54,7 @@ watch_unref_unlock(struct watch *w)
 static struct weft_watch_rx *
 watch_rx_new_locked(struct watch *w, uint64_t seen)
 {
-	struct weft_watch_rx *rx = weft__lib_calloc(1, sizeof(*rx));
+	struct weft_watch_rx *rx = weft_calloc(1, sizeof(*rx));
 
 	if (!rx)
 		return NULL;
@@ -74,11 +74,11 @@ weft_watch_new(size_t elem_size, const void *initial, struct weft_watch_tx **tx,
 
 	if (!elem_size)
 		return -EINVAL;
-	w = weft__lib_calloc(1, sizeof(*w) + elem_size);
+	w = weft_calloc(1, sizeof(*w) + elem_size);
 	if (!w)
 		return -ENOMEM;
 	if (pthread_mutex_init(&w->lock, NULL)) {
-		weft__lib_free(w);
+		weft_free(w);
 		return -ENOMEM;
 	}
 	w->elem_size = elem_size;
@@ -87,7 +87,7 @@ weft_watch_new(size_t elem_size, const void *initial, struct weft_watch_tx **tx,
 	*rx = watch_rx_new_locked(w, 0);
 	if (!*rx) {
 		pthread_mutex_destroy(&w->lock);
-		weft__lib_free(w);
+		weft_free(w);
 		return -ENOMEM;
 	}
 	*tx = (struct weft_watch_tx *)(void *)w;
@@ -206,7 +206,7 @@ weft_watch_rx_free(struct weft_watch_rx *rx)
 	w->receivers--;
 	watch_unref_unlock(w);
 	weft_waker_drop(&k);
-	weft__lib_free(rx);
+	weft_free(rx);
 }
 
 

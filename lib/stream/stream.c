@@ -13,7 +13,7 @@
 
 #include <weft/coro.h>
 #include <weft/stream.h>
-#include "../../plugins/src/alloc.h"
+#include <weft/weft.h>
 
 /* ---- weft_vec ------------------------------------------------------- */
 
@@ -30,7 +30,7 @@ vec_reserve(struct weft_vec *v)
 	cap = v->cap ? v->cap * 2 : 8;
 	if (cap > SIZE_MAX / unit)
 		return -ENOMEM;
-	data = weft__lib_grow(v->data, v->cap * unit, cap * unit);
+	data = weft_realloc(v->data, v->cap * unit, cap * unit);
 	if (!data)
 		return -ENOMEM;
 	v->data = data;
@@ -55,7 +55,7 @@ weft_vec_push(struct weft_vec *v, const void *item)
 WEFT_EXPORT void
 weft_vec_free(struct weft_vec *v)
 {
-	weft__lib_free(v->data);
+	weft_free(v->data);
 	v->data = NULL;
 	v->len = 0;
 	v->cap = 0;
@@ -196,7 +196,7 @@ map_poll_next(struct weft_stream *s, struct weft_context *cx, void *item)
 	 * the inline buffer would then dangle.
 	 */
 	if (in_size > sizeof(m->buf.bytes)) {
-		if (!m->heap && !(m->heap = weft__lib_alloc(in_size)))
+		if (!m->heap && !(m->heap = weft_alloc(in_size)))
 			return -ENOMEM;
 		in = m->heap;
 	}
@@ -212,7 +212,7 @@ map_drop(struct weft_stream *s)
 	struct weft_stream_map *m = (struct weft_stream_map *)s;
 
 	weft_stream_drop(m->inner);
-	weft__lib_free(m->heap);
+	weft_free(m->heap);
 	m->heap = NULL;
 }
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct weft_barrier {
 	pthread_mutex_t lock;
@@ -24,14 +24,14 @@ struct weft_barrier {
 WEFT_EXPORT int
 weft_barrier_new(size_t parties, struct weft_barrier **out)
 {
-	struct weft_barrier *b = weft__lib_calloc(1, sizeof(*b));
+	struct weft_barrier *b = weft_calloc(1, sizeof(*b));
 	int r;
 
 	if (!b)
 		return -ENOMEM;
 	r = pthread_mutex_init(&b->lock, NULL);
 	if (r) {
-		weft__lib_free(b);
+		weft_free(b);
 		return -r;
 	}
 	b->parties = parties ? parties : 1;
@@ -46,7 +46,7 @@ weft_barrier_free(struct weft_barrier *b)
 	if (!b)
 		return;
 	pthread_mutex_destroy(&b->lock);
-	weft__lib_free(b);
+	weft_free(b);
 }
 
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct weft_mutex {
 	struct weft__sem core;
@@ -20,14 +20,14 @@ struct weft_mutex {
 WEFT_EXPORT int
 weft_mutex_new(struct weft_mutex **out)
 {
-	struct weft_mutex *m = weft__lib_alloc(sizeof(*m));
+	struct weft_mutex *m = weft_alloc(sizeof(*m));
 	int r;
 
 	if (!m)
 		return -ENOMEM;
 	r = weft__sem_init(&m->core, 1);
 	if (r < 0) {
-		weft__lib_free(m);
+		weft_free(m);
 		return r;
 	}
 	*out = m;
@@ -41,7 +41,7 @@ weft_mutex_free(struct weft_mutex *m)
 	if (!m)
 		return;
 	weft__sem_fini(&m->core);
-	weft__lib_free(m);
+	weft_free(m);
 }
 
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "waitq.h"
-#include "../../plugins/src/alloc.h"
 
 /* How a waiter was served, in its status field. */
 #define BY_ONE 1
@@ -28,14 +28,14 @@ struct weft_notify {
 WEFT_EXPORT int
 weft_notify_new(struct weft_notify **out)
 {
-	struct weft_notify *n = weft__lib_calloc(1, sizeof(*n));
+	struct weft_notify *n = weft_calloc(1, sizeof(*n));
 	int r;
 
 	if (!n)
 		return -ENOMEM;
 	r = pthread_mutex_init(&n->lock, NULL);
 	if (r) {
-		weft__lib_free(n);
+		weft_free(n);
 		return -r;
 	}
 	*out = n;
@@ -49,7 +49,7 @@ weft_notify_free(struct weft_notify *n)
 	if (!n)
 		return;
 	pthread_mutex_destroy(&n->lock);
-	weft__lib_free(n);
+	weft_free(n);
 }
 
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "waitq.h"
-#include "../../plugins/src/alloc.h"
 
 struct weft_rwlock {
 	struct weft__sem core;
@@ -22,14 +22,14 @@ struct weft_rwlock {
 WEFT_EXPORT int
 weft_rwlock_new(struct weft_rwlock **out)
 {
-	struct weft_rwlock *rw = weft__lib_alloc(sizeof(*rw));
+	struct weft_rwlock *rw = weft_alloc(sizeof(*rw));
 	int r;
 
 	if (!rw)
 		return -ENOMEM;
 	r = weft__sem_init(&rw->core, WEFT_RWLOCK_MAX_READERS);
 	if (r < 0) {
-		weft__lib_free(rw);
+		weft_free(rw);
 		return r;
 	}
 	*out = rw;
@@ -43,7 +43,7 @@ weft_rwlock_free(struct weft_rwlock *rw)
 	if (!rw)
 		return;
 	weft__sem_fini(&rw->core);
-	weft__lib_free(rw);
+	weft_free(rw);
 }
 
 

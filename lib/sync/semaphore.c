@@ -7,9 +7,9 @@
 #include <stdlib.h>
 
 #include <weft/coro.h>
+#include <weft/weft.h>
 
 #include "waitq.h"
-#include "../../plugins/src/alloc.h"
 
 int
 weft__sem_init(struct weft__sem *s, size_t permits)
@@ -194,14 +194,14 @@ struct weft_semaphore {
 WEFT_EXPORT int
 weft_semaphore_new(size_t permits, struct weft_semaphore **out)
 {
-	struct weft_semaphore *s = weft__lib_alloc(sizeof(*s));
+	struct weft_semaphore *s = weft_alloc(sizeof(*s));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
 	r = weft__sem_init(&s->core, permits);
 	if (r < 0) {
-		weft__lib_free(s);
+		weft_free(s);
 		return r;
 	}
 	*out = s;
@@ -215,7 +215,7 @@ weft_semaphore_free(struct weft_semaphore *s)
 	if (!s)
 		return;
 	weft__sem_fini(&s->core);
-	weft__lib_free(s);
+	weft_free(s);
 }
 
 

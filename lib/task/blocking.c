@@ -17,7 +17,7 @@
 
 #include <weft/coro.h>
 #include <weft/task.h>
-#include "../../plugins/src/alloc.h"
+#include <weft/weft.h>
 
 struct weft__blocking_job {
 	atomic_uint refs;
@@ -39,7 +39,7 @@ job_unref(struct weft__blocking_job *job)
 	if (atomic_fetch_sub(&job->refs, 1) == 1) {
 		weft_waker_drop(&job->waiter);
 		pthread_mutex_destroy(&job->lock);
-		weft__lib_free(job);
+		weft_free(job);
 	}
 }
 
@@ -212,7 +212,7 @@ WEFT_EXPORT void
 weft_blocking_init(struct weft_blocking *b, void (*fn)(void *data),
                    const void *data, size_t size, void *out)
 {
-	struct weft__blocking_job *job = weft__lib_alloc(sizeof(*job) + size);
+	struct weft__blocking_job *job = weft_alloc(sizeof(*job) + size);
 
 	*b =
 	    (struct weft_blocking){.base.vtable = &blocking_vtable, .out = out};

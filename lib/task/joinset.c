@@ -22,7 +22,7 @@
 
 #include <weft/coro.h>
 #include <weft/task.h>
-#include "../../plugins/src/alloc.h"
+#include <weft/weft.h>
 
 struct shared {
 	atomic_uint refs;
@@ -56,7 +56,7 @@ shared_unref(struct shared *sh)
 	if (atomic_fetch_sub(&sh->refs, 1) == 1) {
 		weft_waker_drop(&sh->waiter);
 		pthread_mutex_destroy(&sh->lock);
-		weft__lib_free(sh);
+		weft_free(sh);
 	}
 }
 
@@ -66,7 +66,7 @@ node_unref(struct node *n)
 {
 	if (atomic_fetch_sub(&n->refs, 1) == 1) {
 		shared_unref(n->sh);
-		weft__lib_free(n);
+		weft_free(n);
 	}
 }
 
@@ -146,13 +146,13 @@ static const struct weft_waker_vtable node_waker_vtable = {
 WEFT_EXPORT int
 weft_joinset_new(struct weft_joinset **out)
 {
-	struct weft_joinset *set = weft__lib_calloc(1, sizeof(*set));
+	struct weft_joinset *set = weft_calloc(1, sizeof(*set));
 
 	if (!set)
 		return -ENOMEM;
-	set->sh = weft__lib_calloc(1, sizeof(*set->sh));
+	set->sh = weft_calloc(1, sizeof(*set->sh));
 	if (!set->sh) {
-		weft__lib_free(set);
+		weft_free(set);
 		return -ENOMEM;
 	}
 	atomic_init(&set->sh->refs, 1);
@@ -190,7 +190,7 @@ weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
 	if (set->len == set->cap) {
 		size_t cap = set->cap ? set->cap * 2 : 8;
 		struct node **nodes =
-		    weft__lib_grow(set->nodes, set->cap * sizeof(*nodes),
+		    weft_realloc(set->nodes, set->cap * sizeof(*nodes),
 		                   cap * sizeof(*nodes));
 
 		if (!nodes) {
@@ -200,14 +200,14 @@ weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
 		set->nodes = nodes;
 		set->cap = cap;
 	}
-	n = weft__lib_calloc(1, sizeof(*n));
+	n = weft_calloc(1, sizeof(*n));
 	if (!n) {
 		weft_future_drop(fut);
 		return -ENOMEM;
 	}
 	r = weft_executor_spawn(ex, fut, &n->join);
 	if (r < 0) {
-		weft__lib_free(n);
+		weft_free(n);
 		return r;
 	}
 	atomic_init(&n->refs, 1);
@@ -266,8 +266,8 @@ weft_joinset_free(struct weft_joinset *set)
 		node_unref(n);
 		n = next;
 	}
-	weft__lib_free(set->nodes);
-	weft__lib_free(set);
+	weft_free(set->nodes);
+	weft_free(set);
 	shared_unref(sh);
 }
 

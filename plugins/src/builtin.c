@@ -14,7 +14,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "internal.h"
+#include "plugins.h"
 
 #define BUILTIN_MAX      32
 #define BUILTIN_NAME_MAX 64

@@ -6,7 +6,7 @@
 #ifndef WEFT_CONFIG_PRIVATE_H
 #define WEFT_CONFIG_PRIVATE_H
 
-#include "internal.h"
+#include "plugins.h"
 
 #define SETTING_SIZE(member) sizeof(((struct weft__settings *)0)->member)
 

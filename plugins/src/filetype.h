@@ -10,7 +10,7 @@
 
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "plugins.h"
 
 /* What st_mode names, for a message: "a FIFO", "a directory", ... */
 WEFT__HIDDEN const char *weft__file_type(mode_t mode);

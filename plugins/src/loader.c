@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 
 #include "filetype.h"
-#include "internal.h"
+#include "plugins.h"
 
 /* weft__plugin_load() with this kind accepts executors and reactors. */
 #define KIND_ANY 0

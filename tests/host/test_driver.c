@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the I/O driver's fd registrations (plugins/src/driver_io.c)
+ * Unit tests of the I/O driver's fd registrations (runtime/driver_io.c)
  * over the real epoll reactor, loaded from the path in WEFT_TEST_REACTOR:
  * readiness and wakers, stale events, lost edges, HUP, level mode, ids.
  * Timers, park and the blocking pool are in test_driver_park.c.

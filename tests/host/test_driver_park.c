@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the I/O driver's timers, park, unpark and blocking pool
- * (plugins/src/driver.c) over the real epoll reactor, loaded from the path
+ * (runtime/driver.c) over the real epoll reactor, loaded from the path
  * in WEFT_TEST_REACTOR, including registrations made while another thread
  * parks.
  */

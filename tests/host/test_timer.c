@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the driver's timer heap (plugins/src/timer.c).
+ * Unit tests of the driver's timer heap (runtime/timer.c).
  */
 #include <errno.h>
 #include <setjmp.h>

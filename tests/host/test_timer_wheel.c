@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the timing wheel under the driver's timers
- * (plugins/src/timer.c and wheel.c): cascades through every level, the
+ * (runtime/timer.c and wheel.c): cascades through every level, the
  * overflow beyond them, cancelling wherever a timer is filed, re-arming,
  * deadlines in the past, batches, running out of memory, and a long random
  * run.  Throughout: a timer never fires before its deadline, and once the

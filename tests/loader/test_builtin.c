@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "plugins.h"
 
 int mock_builtin_entry(struct weft_negotiate *neg, uint32_t index,
                        const struct weft_plugin_descriptor **desc);

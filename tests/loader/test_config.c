@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "plugins.h"
 
 static char tmpdir[] = "/tmp/weft-config-XXXXXX";
 

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "plugins.h"
 
 /* weft__plugin_load() with kind 0 accepts either kind (scan does this). */
 #define KIND_ANY ((enum weft_plugin_kind)0)

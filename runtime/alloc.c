@@ -31,3 +31,31 @@ weft_set_default_allocator(const struct weft_allocator *a)
 	atomic_store_explicit(&d->set, true, memory_order_release);
 	return 0;
 }
+
+
+WEFT_EXPORT void *
+weft_alloc(size_t size)
+{
+	return weft__mem_alloc(weft__mem_default(), size);
+}
+
+
+WEFT_EXPORT void *
+weft_calloc(size_t n, size_t size)
+{
+	return weft__mem_calloc(weft__mem_default(), n, size);
+}
+
+
+WEFT_EXPORT void *
+weft_realloc(void *p, size_t old_size, size_t size)
+{
+	return weft__mem_grow(weft__mem_default(), p, old_size, size);
+}
+
+
+WEFT_EXPORT void
+weft_free(void *p)
+{
+	weft__mem_free(weft__mem_default(), p);
+}

@@ -97,29 +97,4 @@ weft__mem_default(void)
 	return &weft__mem_default_slot.alloc;
 }
 
-/* The library's allocations: the process default. */
-static inline void *
-weft__lib_alloc(size_t n)
-{
-	return weft__mem_alloc(weft__mem_default(), n);
-}
-
-static inline void *
-weft__lib_calloc(size_t n, size_t size)
-{
-	return weft__mem_calloc(weft__mem_default(), n, size);
-}
-
-static inline void
-weft__lib_free(void *p)
-{
-	weft__mem_free(weft__mem_default(), p);
-}
-
-static inline void *
-weft__lib_grow(void *p, size_t old, size_t n)
-{
-	return weft__mem_grow(weft__mem_default(), p, old, n);
-}
-
 #endif /* WEFT_ALLOC_H */

@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "internal.h"
+#include "plugins.h"
 
 struct weft_runtime {
 	struct weft__settings settings;

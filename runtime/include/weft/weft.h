@@ -283,6 +283,19 @@ int weft_config_set_allocator(struct weft_config *cfg,
  */
 int weft_set_default_allocator(const struct weft_allocator *a);
 
+/*
+ * Allocation through the process default above: what the async library
+ * itself uses for channels, locks, join sets and streams, and what a
+ * library written on weft should use for objects that are not a
+ * runtime's.  weft_realloc is told the old size, since an allocator need
+ * not have a realloc of its own; on failure it returns NULL and p stays
+ * the caller's.  weft_free(NULL) does nothing.
+ */
+void *weft_alloc(size_t size);
+void *weft_calloc(size_t n, size_t size);
+void *weft_realloc(void *p, size_t old_size, size_t size);
+void weft_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif
