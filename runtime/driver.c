@@ -29,7 +29,7 @@
 
 
 static uint64_t
-impl_now(struct weft_driver *pub)
+driver_now(struct weft_driver *pub)
 {
 	struct timespec ts;
 
@@ -71,9 +71,9 @@ timer_armed(struct weft__driver *d, uint64_t deadline)
 
 
 static int
-impl_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
+driver_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	int err;
 
 	if (!id)
@@ -91,7 +91,7 @@ int
 weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
                        const struct weft_waker *waker)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	int err;
 
 	pthread_mutex_lock(&d->lock);
@@ -104,9 +104,9 @@ weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
 
 
 static int
-impl_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
+driver_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct weft_waker old = {0, 0};
 	uint64_t deadline;
 	int state;
@@ -115,7 +115,7 @@ impl_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	state = weft__timer_state(&d->timers, id, &deadline);
-	if (state == 0 && deadline <= impl_now(pub))
+	if (state == 0 && deadline <= driver_now(pub))
 		state = 1;
 	if (state == 0)
 		weft__timer_set_waker(&d->timers, id, &cx->waker, &old);
@@ -126,9 +126,9 @@ impl_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
 
 
 static void
-impl_timer_del(struct weft_driver *pub, uint64_t id)
+driver_timer_del(struct weft_driver *pub, uint64_t id)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct weft_waker old = {0, 0};
 
 	pthread_mutex_lock(&d->lock);
@@ -173,16 +173,16 @@ pop_timers(struct weft__driver *d, struct weft_waker *batch, uint32_t *n)
 	uint32_t got;
 
 	/* Even with no timer pending, this keeps the wheel's clock current. */
-	got = weft__timer_fire(&d->timers, impl_now(&d->pub), batch + *n, room);
+	got = weft__timer_fire(&d->timers, driver_now(&d->pub), batch + *n, room);
 	*n += got;
 	return got == room;
 }
 
 
 static int
-impl_park(struct weft_driver *pub, int64_t timeout_ns)
+driver_park(struct weft_driver *pub, int64_t timeout_ns)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct weft_waker batch[WAKE_BATCH];
 	uint32_t n = 0, total = 0;
 	int64_t wait_ns;
@@ -197,7 +197,7 @@ impl_park(struct weft_driver *pub, int64_t timeout_ns)
 	d->parking = true;
 	while (d->ctl_waiters > 0)
 		pthread_cond_wait(&d->idle, &d->lock);
-	wait_ns = park_timeout(d, timeout_ns, impl_now(pub));
+	wait_ns = park_timeout(d, timeout_ns, driver_now(pub));
 	d->in_wait = true;
 	d->wake_sent = false;
 	pthread_mutex_unlock(&d->lock);
@@ -227,9 +227,9 @@ impl_park(struct weft_driver *pub, int64_t timeout_ns)
 
 
 static int
-impl_unpark(struct weft_driver *pub)
+driver_unpark(struct weft_driver *pub)
 {
-	return weft_reactor_wakeup(impl_of(pub)->reactor);
+	return weft_reactor_wakeup(driver_of(pub)->reactor);
 }
 
 
@@ -238,10 +238,10 @@ impl_unpark(struct weft_driver *pub)
  * thread.  Its size is the default: nothing passes a configured one here.
  */
 static int
-impl_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
+driver_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
               struct weft_waker *done)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	int err = 0;
 
 	pthread_mutex_lock(&d->lock);
@@ -269,26 +269,26 @@ weft__driver_shutdown(struct weft__driver *d)
 }
 
 
-static const struct weft_driver_ops impl_ops = {
+static const struct weft_driver_ops driver_ops = {
     .version = WEFT_DRIVER_OPS_VERSION,
-    .now = impl_now,
-    .timer_add = impl_timer_add,
-    .timer_poll = impl_timer_poll,
-    .timer_del = impl_timer_del,
+    .now = driver_now,
+    .timer_add = driver_timer_add,
+    .timer_poll = driver_timer_poll,
+    .timer_del = driver_timer_del,
     .io_add = weft__driver_io_add,
     .io_poll = weft__driver_io_poll,
     .io_clear = weft__driver_io_clear,
     .io_del = weft__driver_io_del,
-    .park = impl_park,
-    .unpark = impl_unpark,
-    .blocking = impl_blocking,
+    .park = driver_park,
+    .unpark = driver_unpark,
+    .blocking = driver_blocking,
 };
 
 
 bool
 weft__driver_is_host(const struct weft_driver *pub)
 {
-	return pub && pub->ops == &impl_ops;
+	return pub && pub->ops == &driver_ops;
 }
 
 
@@ -328,7 +328,7 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 		goto fail_mutex;
 	d->alloc = alloc;
 	d->pub.version = WEFT_DRIVER_OPS_VERSION;
-	d->pub.ops = &impl_ops;
+	d->pub.ops = &driver_ops;
 	d->reactor = reactor;
 	d->level = !(reactor_flags & WEFT_REACTOR_EDGE);
 	d->concurrent_ctl = reactor_flags & WEFT_REACTOR_CONCURRENT_CTL;
@@ -337,7 +337,7 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	d->io_free = NO_SLOT;
 	/* Timer ids get another seed so they do not pass for io ids. */
 	weft__timer_init(&d->timers, d->gen_seed ^ 0x55555555u);
-	weft__timer_start(&d->timers, impl_now(&d->pub));
+	weft__timer_start(&d->timers, driver_now(&d->pub));
 	d->timers.alloc = alloc;
 	*out = d;
 	return 0;

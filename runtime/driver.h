@@ -62,7 +62,7 @@ struct weft__driver {
 };
 
 /* The public head comes first, so the private struct is a cast away. */
-#define impl_of(pub) ((struct weft__driver *)(pub))
+#define driver_of(pub) ((struct weft__driver *)(pub))
 
 /* The driver_ops methods of driver_io.c. */
 int weft__driver_io_add(struct weft_driver *pub, int fd, uint32_t interest,

@@ -167,7 +167,7 @@ int
 weft__driver_io_add(struct weft_driver *pub, int fd, uint32_t interest,
                     uint64_t *id)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct io *io;
 	int err;
 
@@ -197,7 +197,7 @@ int
 weft__driver_io_poll(struct weft_driver *pub, uint64_t id, uint32_t interest,
                      struct weft_context *cx, uint32_t *ready)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct weft_waker old_r = {0, 0}, old_w = {0, 0};
 	struct io *io;
 	uint32_t got;
@@ -243,7 +243,7 @@ weft__driver_io_poll(struct weft_driver *pub, uint64_t id, uint32_t interest,
 void
 weft__driver_io_clear(struct weft_driver *pub, uint64_t id, uint32_t bits)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	uint32_t dirs = bits & DIRECTIONS ? bits & DIRECTIONS : DIRECTIONS;
 	uint32_t before;
 	struct io *io;
@@ -273,7 +273,7 @@ out:
 int
 weft__driver_io_del(struct weft_driver *pub, uint64_t id)
 {
-	struct weft__driver *d = impl_of(pub);
+	struct weft__driver *d = driver_of(pub);
 	struct weft_waker drop[2];
 	uint32_t n = 0;
 	struct io *io;

@@ -48,7 +48,7 @@ struct impl {
 
 /* Doubles both arrays; wait's has one more slot, for the pipe. */
 static int
-impl_grow(struct impl *r)
+pr_grow(struct impl *r)
 {
 	size_t cap = r->cap ? 2 * r->cap : 16;
 	struct reg *regs = realloc(r->regs, cap * sizeof(*regs));
@@ -67,7 +67,7 @@ impl_grow(struct impl *r)
 
 
 static int
-impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
+pr_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 {
 	struct impl *r = (struct impl *)self;
 
@@ -79,7 +79,7 @@ impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 	(void)params;
 	if (pipe2(r->pipe, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	if (impl_grow(r) < 0) {
+	if (pr_grow(r) < 0) {
 		free(r->regs);
 		close(r->pipe[0]);
 		close(r->pipe[1]);
@@ -92,7 +92,7 @@ impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 /* ---- add, modify, del ------------------------------------------------ */
 
 static struct reg *
-impl_find(struct impl *r, int fd)
+pr_find(struct impl *r, int fd)
 {
 	size_t i;
 
@@ -104,7 +104,7 @@ impl_find(struct impl *r, int fd)
 
 
 static int
-impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
+pr_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
 	struct stat st;
@@ -120,9 +120,9 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 		return -errno;
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
 		return -EPERM;
-	if (impl_find(r, fd))
+	if (pr_find(r, fd))
 		return -EEXIST;
-	if (r->count == r->cap && (err = impl_grow(r)) < 0)
+	if (r->count == r->cap && (err = pr_grow(r)) < 0)
 		return err;
 	r->regs[r->count++] = (struct reg){fd, interest, token};
 	return 0;
@@ -130,10 +130,10 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 
 
 static int
-impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
+pr_modify(struct weft_reactor *self, int fd, uint32_t interest,
             uint64_t token)
 {
-	struct reg *g = impl_find((struct impl *)self, fd);
+	struct reg *g = pr_find((struct impl *)self, fd);
 
 	/* Replaces both interest and token (R2). */
 	if (!g)
@@ -145,10 +145,10 @@ impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
 
 
 static int
-impl_del(struct weft_reactor *self, int fd)
+pr_del(struct weft_reactor *self, int fd)
 {
 	struct impl *r = (struct impl *)self;
-	struct reg *g = impl_find(r, fd);
+	struct reg *g = pr_find(r, fd);
 
 	/*
 	 * Nothing is held back between waits, so once the entry is gone no
@@ -165,7 +165,7 @@ impl_del(struct weft_reactor *self, int fd)
 
 /* poll(2) counts whole milliseconds: round up, never down (R3). */
 static int
-impl_timeout_ms(int64_t timeout_ns)
+pr_timeout_ms(int64_t timeout_ns)
 {
 	int64_t ms;
 
@@ -177,7 +177,7 @@ impl_timeout_ms(int64_t timeout_ns)
 
 
 static uint32_t
-impl_ready(short revents)
+pr_ready(short revents)
 {
 	/* Only what was asked for, plus HUP and ERROR, always possible. */
 	return ((revents & POLLIN) ? WEFT_READABLE : 0) |
@@ -188,7 +188,7 @@ impl_ready(short revents)
 
 
 static void
-impl_fill(struct impl *r)
+pr_fill(struct impl *r)
 {
 	size_t i;
 
@@ -208,7 +208,7 @@ impl_fill(struct impl *r)
 
 
 static int
-impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
+pr_wait(struct weft_reactor *self, struct weft_reactor_event *events,
           uint32_t capacity, int64_t timeout_ns)
 {
 	struct impl *r = (struct impl *)self;
@@ -216,8 +216,8 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 	char buf[64];
 	size_t k;
 
-	impl_fill(r);
-	if (poll(r->pfds, r->count + 1, impl_timeout_ms(timeout_ns)) < 0)
+	pr_fill(r);
+	if (poll(r->pfds, r->count + 1, pr_timeout_ms(timeout_ns)) < 0)
 		/* A signal may end a wait early (R3); the host waits again. */
 		return errno == EINTR ? 0 : -errno;
 	if (r->pfds[0].revents)
@@ -230,7 +230,7 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 	 */
 	for (k = 0; k < r->count && n < capacity; k++) {
 		size_t i = (r->next + k) % r->count;
-		uint32_t ready = impl_ready(r->pfds[i + 1].revents);
+		uint32_t ready = pr_ready(r->pfds[i + 1].revents);
 
 		if (!ready)
 			continue;
@@ -247,7 +247,7 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 /* ---- wakeup and teardown --------------------------------------------- */
 
 static int
-impl_wakeup(struct weft_reactor *self)
+pr_wakeup(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 	char one = 1;
@@ -264,7 +264,7 @@ impl_wakeup(struct weft_reactor *self)
 
 
 static void
-impl_fini(struct weft_reactor *self)
+pr_fini(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 
@@ -277,20 +277,20 @@ impl_fini(struct weft_reactor *self)
 
 /* ---- the plugin ---------------------------------------------------- */
 
-static const struct weft_reactor_iface impl_iface = {
+static const struct weft_reactor_iface pr_iface = {
     .version = WEFT_REACTOR_IFACE_VERSION,
     .flags = WEFT_REACTOR_LEVEL, /* exactly one of EDGE and LEVEL (R7) */
     .instance_size = sizeof(struct impl),
-    .init = impl_init,
-    .add = impl_add,
-    .modify = impl_modify,
-    .del = impl_del,
-    .wait = impl_wait,
-    .wakeup = impl_wakeup,
-    .fini = impl_fini,
+    .init = pr_init,
+    .add = pr_add,
+    .modify = pr_modify,
+    .del = pr_del,
+    .wait = pr_wait,
+    .wakeup = pr_wakeup,
+    .fini = pr_fini,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor pr_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -300,8 +300,8 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .signature = WEFT_ABI_SIGNATURE,
     .name = "poll-kit",
     .description = "poll(2), level-triggered, built out of tree",
-    .iface = &impl_iface,
+    .iface = &pr_iface,
 };
 
 /* The one exported symbol (P1): negotiates, then lists the descriptor. */
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(pr_descriptor);

@@ -2,7 +2,7 @@
 /*
  * The multi-thread executor: N worker threads around one shared FIFO run
  * queue.  Tasks, wakers and join handles come from the host's task core;
- * this file is init, spawn, block_on and teardown, and queue.c the queue,
+ * this file is init, spawn, block_on and teardown, and scheduler.c the queue,
  * the threads and the parking.
  *
  * block_on's thread polls the root future and sleeps on its own condition
@@ -22,7 +22,7 @@
 /* ---- init ----------------------------------------------------------- */
 
 static uint32_t
-impl_default_workers(void)
+multi_default_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -33,7 +33,7 @@ impl_default_workers(void)
 
 
 static void
-impl_free_workers(struct multi *ex)
+multi_free_workers(struct multi *ex)
 {
 	for (uint32_t i = 0; i < ex->nworkers; i++)
 		pthread_cond_destroy(&ex->workers[i].sleeper.cond);
@@ -45,7 +45,7 @@ impl_free_workers(struct multi *ex)
 
 
 static int
-impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+multi_init(struct weft_executor *self, const struct weft_executor_params *params)
 {
 	struct multi *ex = (struct multi *)self;
 	void *mem;
@@ -61,7 +61,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
 	ex->nworkers =
-	    params->workers ? params->workers : impl_default_workers();
+	    params->workers ? params->workers : multi_default_workers();
 	if (ex->nworkers > MULTI_MAX_WORKERS)
 		ex->nworkers = MULTI_MAX_WORKERS;
 	/* Aligned as its type asks: calloc promises less than a line. */
@@ -102,7 +102,7 @@ fail_threads:
 	ex->tasks->set_close(ex->set);
 	ex->tasks->set_free(ex->set);
 fail_set:
-	impl_free_workers(ex);
+	multi_free_workers(ex);
 	return r;
 }
 
@@ -110,7 +110,7 @@ fail_set:
 /* ---- spawn ---------------------------------------------------------- */
 
 static int
-impl_spawn(struct weft_executor *self, struct weft_future *future,
+multi_spawn(struct weft_executor *self, struct weft_future *future,
            struct weft_join **join)
 {
 	struct multi *ex = (struct multi *)self;
@@ -162,7 +162,7 @@ multi_root_wake(void *sched)
 
 /* Waits on block_on's thread until the root future is woken. */
 static void
-impl_root_idle(struct multi *ex)
+multi_root_idle(struct multi *ex)
 {
 	pthread_mutex_lock(&ex->root_lock);
 	ex->root_sleeping = true;
@@ -175,7 +175,7 @@ impl_root_idle(struct multi *ex)
 
 
 static int
-impl_block_on(struct weft_executor *self, struct weft_future *future)
+multi_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct multi *ex = (struct multi *)self;
 	struct multi_tls outer = weft__multi_tls_get();
@@ -200,7 +200,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 			if (weft_future_poll(future, &cx) == WEFT_READY)
 				break;
 		}
-		impl_root_idle(ex);
+		multi_root_idle(ex);
 	}
 	weft__multi_tls_set(outer);
 	atomic_store(&ex->running, false);
@@ -211,7 +211,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 /* ---- shutdown and teardown ------------------------------------------ */
 
 static void
-impl_drain(struct multi *ex)
+multi_drain(struct multi *ex)
 {
 	struct weft_task *t;
 
@@ -221,7 +221,7 @@ impl_drain(struct multi *ex)
 
 
 static void
-impl_shutdown(struct weft_executor *self)
+multi_shutdown(struct weft_executor *self)
 {
 	struct multi *ex = (struct multi *)self;
 
@@ -232,24 +232,24 @@ impl_shutdown(struct weft_executor *self)
 	/* The task core forbids closing while a task runs: join first. */
 	weft__multi_stop_workers(ex);
 	ex->tasks->set_close(ex->set);
-	impl_drain(ex);
+	multi_drain(ex);
 }
 
 
 static void
-impl_fini(struct weft_executor *self)
+multi_fini(struct weft_executor *self)
 {
 	struct multi *ex = (struct multi *)self;
 
-	impl_shutdown(self);
+	multi_shutdown(self);
 	/* A foreign thread's spawn may have queued after the drain. */
-	impl_drain(ex);
+	multi_drain(ex);
 	/* Refused only if a task outlives us: then so must what it reaches. */
 	if (ex->tasks->set_free(ex->set) < 0) {
 		WEFT_ASSERT(!"set_free refused after set_close");
 		return;
 	}
-	impl_free_workers(ex);
+	multi_free_workers(ex);
 	pthread_cond_destroy(&ex->root.cond);
 	pthread_mutex_destroy(&ex->root_lock);
 	pthread_mutex_destroy(&ex->lock);
@@ -257,7 +257,7 @@ impl_fini(struct weft_executor *self)
 
 
 static int
-impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
+multi_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 {
 	struct multi *ex = (struct multi *)self;
 	struct weft_executor_stats s = {
@@ -289,19 +289,19 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 
 /* ---- the plugin ----------------------------------------------------- */
 
-static const struct weft_executor_iface impl_iface = {
+static const struct weft_executor_iface multi_iface = {
     .version = WEFT_EXECUTOR_IFACE_VERSION,
     .flags = WEFT_EXECUTOR_MULTI_THREAD,
     .instance_size = sizeof(struct multi),
-    .init = impl_init,
-    .spawn = impl_spawn,
-    .block_on = impl_block_on,
-    .shutdown = impl_shutdown,
-    .fini = impl_fini,
-    .stats = impl_stats,
+    .init = multi_init,
+    .spawn = multi_spawn,
+    .block_on = multi_block_on,
+    .shutdown = multi_shutdown,
+    .fini = multi_fini,
+    .stats = multi_stats,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor multi_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -312,8 +312,8 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .name = "multi",
     .description = "multi-thread executor: N workers around one shared "
                    "run queue",
-    .iface = &impl_iface,
+    .iface = &multi_iface,
 };
 
 
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(multi_descriptor);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The multi-thread executor's shared state, for its two files: queue.c
+ * The multi-thread executor's shared state, for its two files: scheduler.c
  * (the shared run queue, scheduling, parking and the worker loop) and
  * multi.c (init, spawn, block_on, shutdown, stats, the plugin).
  */
@@ -24,14 +24,14 @@
 #define MULTI_MAX_WORKERS    1024
 /*
  * The most tasks a worker takes from the shared queue under one lock, and
- * the most wakes it keeps to itself before handing them over (queue.c).
+ * the most wakes it keeps to itself before handing them over (scheduler.c).
  */
 #define MULTI_BATCH 32
 /* LIFO polls in a row before the slot's task goes to the back instead. */
 #define MULTI_LIFO_MAX 3
 /*
  * The shared queue's ring of task pointers; what does not fit waits in a
- * list through the tasks' link slots, behind it (queue.c).
+ * list through the tasks' link slots, behind it (scheduler.c).
  */
 #define MULTI_RING      4096u
 #define MULTI_RING_MASK (MULTI_RING - 1)
@@ -132,7 +132,7 @@ multi_count(atomic_uint_fast64_t *c, uint64_t n)
 	                      memory_order_relaxed);
 }
 
-/* queue.c */
+/* scheduler.c */
 struct multi_tls weft__multi_tls_get(void);
 void weft__multi_tls_set(struct multi_tls tls);
 struct multi_worker *weft__multi_worker(struct multi *ex);

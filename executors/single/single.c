@@ -56,7 +56,7 @@ struct single {
 	atomic_uint_fast64_t local_len;  /* a copy for stats */
 
 	/*
-	 * The thread inside block_on, as impl_self() gives it, or 0.  It is
+	 * The thread inside block_on, as single_self() gives it, or 0.  It is
 	 * only ever compared with the caller's own value: a thread reads its
 	 * own value here only between its own two stores (coherence), so a
 	 * stale read can never make another thread look like the owner.  A
@@ -78,23 +78,23 @@ struct single {
 
 /* This thread, as a value for `owner`: never 0. */
 static uintptr_t
-impl_self(void)
+single_self(void)
 {
 	return (uintptr_t)pthread_self();
 }
 
 
 static struct weft_task **
-impl_next(struct single *ex, struct weft_task *t)
+single_next(struct single *ex, struct weft_task *t)
 {
 	return (struct weft_task **)ex->tasks->link(t);
 }
 
 
 static void
-impl_fifo_push(struct single *ex, struct fifo *q, struct weft_task *t)
+single_fifo_push(struct single *ex, struct fifo *q, struct weft_task *t)
 {
-	struct weft_task **next = impl_next(ex, t);
+	struct weft_task **next = single_next(ex, t);
 
 	*next = NULL;
 	if (q->last)
@@ -107,12 +107,12 @@ impl_fifo_push(struct single *ex, struct fifo *q, struct weft_task *t)
 
 
 static struct weft_task *
-impl_fifo_pop(struct single *ex, struct fifo *q)
+single_fifo_pop(struct single *ex, struct fifo *q)
 {
 	struct weft_task *t = q->first;
 
 	if (t) {
-		q->first = *impl_next(ex, t);
+		q->first = *single_next(ex, t);
 		if (!q->first)
 			q->last = NULL;
 		q->len--;
@@ -123,7 +123,7 @@ impl_fifo_pop(struct single *ex, struct fifo *q)
 
 /* Moves everything from remote to the back of local.  block_on's thread. */
 static void
-impl_splice_remote(struct single *ex)
+single_splice_remote(struct single *ex)
 {
 	if (atomic_load(&ex->remote_len) == 0)
 		return;
@@ -144,20 +144,20 @@ impl_splice_remote(struct single *ex)
 
 /* The task core's schedule callback.  Any thread. */
 static void
-impl_schedule(void *data, struct weft_task *t)
+single_schedule(void *data, struct weft_task *t)
 {
 	struct single *ex = data;
 
 	if (atomic_load_explicit(&ex->owner, memory_order_relaxed) ==
-	    impl_self()) {
+	    single_self()) {
 		/* Inside block_on, or the driver waking from our park. */
-		impl_fifo_push(ex, &ex->local, t);
+		single_fifo_push(ex, &ex->local, t);
 		atomic_store_explicit(&ex->local_len, ex->local.len,
 		                      memory_order_relaxed);
 		return;
 	}
 	pthread_mutex_lock(&ex->lock);
-	impl_fifo_push(ex, &ex->remote, t);
+	single_fifo_push(ex, &ex->remote, t);
 	atomic_store(&ex->remote_len, ex->remote.len);
 	pthread_mutex_unlock(&ex->lock);
 	atomic_fetch_add_explicit(&ex->foreign_wakes, 1, memory_order_relaxed);
@@ -168,13 +168,13 @@ impl_schedule(void *data, struct weft_task *t)
 
 /* block_on's thread. */
 static struct weft_task *
-impl_pop(struct single *ex)
+single_pop(struct single *ex)
 {
-	struct weft_task *t = impl_fifo_pop(ex, &ex->local);
+	struct weft_task *t = single_fifo_pop(ex, &ex->local);
 
 	if (!t) {
-		impl_splice_remote(ex);
-		t = impl_fifo_pop(ex, &ex->local);
+		single_splice_remote(ex);
+		t = single_fifo_pop(ex, &ex->local);
 	}
 	atomic_store_explicit(&ex->local_len, ex->local.len,
 	                      memory_order_relaxed);
@@ -183,7 +183,7 @@ impl_pop(struct single *ex)
 
 
 static bool
-impl_queue_empty(struct single *ex)
+single_queue_empty(struct single *ex)
 {
 	return !ex->local.first && atomic_load(&ex->remote_len) == 0;
 }
@@ -210,7 +210,7 @@ single_root_wake(void *sched)
 /* ---- init ----------------------------------------------------------- */
 
 static int
-impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+single_init(struct weft_executor *self, const struct weft_executor_params *params)
 {
 	struct single *ex = (struct single *)self;
 	int r;
@@ -223,7 +223,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 		return -ENOTSUP;
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
-	r = ex->tasks->set_new(&ex->set, impl_schedule, ex);
+	r = ex->tasks->set_new(&ex->set, single_schedule, ex);
 	if (r < 0)
 		return r;
 	pthread_mutex_init(&ex->lock, NULL);
@@ -234,7 +234,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 /* ---- spawn ---------------------------------------------------------- */
 
 static int
-impl_spawn(struct weft_executor *self, struct weft_future *future,
+single_spawn(struct weft_executor *self, struct weft_future *future,
            struct weft_join **join)
 {
 	struct single *ex = (struct single *)self;
@@ -245,7 +245,7 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 	if (r < 0)
 		return r;
 	atomic_fetch_add_explicit(&ex->spawned, 1, memory_order_relaxed);
-	impl_schedule(ex, t);
+	single_schedule(ex, t);
 	return 0;
 }
 
@@ -253,7 +253,7 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 /* ---- the loop ------------------------------------------------------- */
 
 static void
-impl_context(struct single *ex, struct weft_context *cx,
+single_context(struct single *ex, struct weft_context *cx,
              struct weft_waker waker)
 {
 	weft_context_init(cx, waker, &ex->head, ex->driver);
@@ -262,19 +262,19 @@ impl_context(struct single *ex, struct weft_context *cx,
 
 /* Runs up to one interval of tasks; returns how many ran. */
 static int
-impl_run_tasks(struct single *ex)
+single_run_tasks(struct single *ex)
 {
 	struct weft_context cx;
 	struct weft_task *t;
 	int n;
 
 	/* Once per interval, wakes from elsewhere join the back of the line. */
-	impl_splice_remote(ex);
+	single_splice_remote(ex);
 	for (n = 0; n < SINGLE_EVENT_INTERVAL; n++) {
-		t = impl_pop(ex);
+		t = single_pop(ex);
 		if (!t)
 			break;
-		impl_context(ex, &cx, (struct weft_waker){0, 0});
+		single_context(ex, &cx, (struct weft_waker){0, 0});
 		ex->tasks->run(t, &cx);
 	}
 	/* Counted once per interval: one atomic add, not one per poll. */
@@ -292,13 +292,13 @@ impl_run_tasks(struct single *ex)
  * unparks the driver: never lost.
  */
 static int
-impl_park(struct single *ex, int64_t timeout_ns)
+single_park(struct single *ex, int64_t timeout_ns)
 {
 	int r;
 
 	atomic_store(&ex->parked, true);
 	if (timeout_ns != 0 &&
-	    (atomic_load(&ex->root_woken) || !impl_queue_empty(ex)))
+	    (atomic_load(&ex->root_woken) || !single_queue_empty(ex)))
 		timeout_ns = 0;
 	atomic_fetch_add_explicit(&ex->parks, 1, memory_order_relaxed);
 	r = weft_driver_park(ex->driver, timeout_ns);
@@ -308,7 +308,7 @@ impl_park(struct single *ex, int64_t timeout_ns)
 
 
 static int
-impl_block_on(struct weft_executor *self, struct weft_future *future)
+single_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct single *ex = (struct single *)self;
 	struct weft_waker root;
@@ -322,7 +322,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		return -ENOMEM;
 	if (atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
-	atomic_store_explicit(&ex->owner, impl_self(), memory_order_relaxed);
+	atomic_store_explicit(&ex->owner, single_self(), memory_order_relaxed);
 	atomic_store(&ex->root_woken, true);
 
 	for (;;) {
@@ -330,17 +330,17 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		if (atomic_load_explicit(&ex->root_woken,
 		                         memory_order_relaxed) &&
 		    atomic_exchange(&ex->root_woken, false)) {
-			impl_context(ex, &cx, root);
+			single_context(ex, &cx, root);
 			atomic_fetch_add_explicit(&ex->polls, 1,
 			                          memory_order_relaxed);
 			if (weft_future_poll(future, &cx) == WEFT_READY)
 				break;
 		}
-		ran = impl_run_tasks(ex);
+		ran = single_run_tasks(ex);
 		if (ran == SINGLE_EVENT_INTERVAL)
-			r = impl_park(ex, 0); /* fairness: timers and I/O */
+			r = single_park(ex, 0); /* fairness: timers and I/O */
 		else if (!atomic_load(&ex->root_woken))
-			r = impl_park(ex, WEFT_TIMEOUT_INFINITE);
+			r = single_park(ex, WEFT_TIMEOUT_INFINITE);
 		if (r < 0)
 			break;
 	}
@@ -353,17 +353,17 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 /* ---- shutdown and teardown ------------------------------------------ */
 
 static void
-impl_drain(struct single *ex)
+single_drain(struct single *ex)
 {
 	struct weft_task *t;
 
-	while ((t = impl_pop(ex)))
+	while ((t = single_pop(ex)))
 		ex->tasks->drop_runnable(t);
 }
 
 
 static void
-impl_shutdown(struct weft_executor *self)
+single_shutdown(struct weft_executor *self)
 {
 	struct single *ex = (struct single *)self;
 
@@ -371,17 +371,17 @@ impl_shutdown(struct weft_executor *self)
 		return;
 	ex->shut = true;
 	ex->tasks->set_close(ex->set);
-	impl_drain(ex);
+	single_drain(ex);
 }
 
 
 static void
-impl_fini(struct weft_executor *self)
+single_fini(struct weft_executor *self)
 {
 	struct single *ex = (struct single *)self;
 
-	impl_shutdown(self);
-	impl_drain(ex);
+	single_shutdown(self);
+	single_drain(ex);
 	/*
 	 * set_close ran with nothing running, so every future is dropped; a
 	 * refusal would mean a task outlives us, and then the lock it may
@@ -396,7 +396,7 @@ impl_fini(struct weft_executor *self)
 
 
 static int
-impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
+single_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 {
 	struct single *ex = (struct single *)self;
 	struct weft_executor_stats s = {
@@ -416,19 +416,19 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 
 /* ---- the plugin ----------------------------------------------------- */
 
-static const struct weft_executor_iface impl_iface = {
+static const struct weft_executor_iface single_iface = {
     .version = WEFT_EXECUTOR_IFACE_VERSION,
     .flags = 0,
     .instance_size = sizeof(struct single),
-    .init = impl_init,
-    .spawn = impl_spawn,
-    .block_on = impl_block_on,
-    .shutdown = impl_shutdown,
-    .fini = impl_fini,
-    .stats = impl_stats,
+    .init = single_init,
+    .spawn = single_spawn,
+    .block_on = single_block_on,
+    .shutdown = single_shutdown,
+    .fini = single_fini,
+    .stats = single_stats,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor single_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -439,8 +439,8 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .name = "single",
     .description = "single-thread executor: one run queue, parks in the "
                    "driver",
-    .iface = &impl_iface,
+    .iface = &single_iface,
 };
 
 
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(single_descriptor);

@@ -68,7 +68,7 @@ weft__ws_parker_fini(struct ws_parker *p)
 
 /* Drives the driver until something happens; p->lock held on entry. */
 static void
-impl_drive(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
+ws_drive(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 {
 	p->in_driver = true;
 	p->thread = pthread_self();
@@ -100,7 +100,7 @@ weft__ws_parker_park(struct ws *ex, struct ws_parker *p, struct ws_worker *w)
 	if (!p->notified && !atomic_load(&ex->stop)) {
 		if (w && !atomic_exchange_explicit(&ex->driver_busy, true,
 		                                   memory_order_acquire)) {
-			impl_drive(ex, p, w);
+			ws_drive(ex, p, w);
 		} else {
 			while (!p->notified && !atomic_load(&ex->stop))
 				pthread_cond_wait(&p->cond, &p->lock);
@@ -213,7 +213,7 @@ weft__ws_search_end(struct ws_worker *w)
 /* ---- parking a worker ----------------------------------------------- */
 
 static void
-impl_leave_sleepers(struct ws *ex, struct ws_worker *w)
+ws_leave_sleepers(struct ws *ex, struct ws_worker *w)
 {
 	pthread_mutex_lock(&ex->idle_lock);
 	if (w->in_sleepers) {
@@ -261,5 +261,5 @@ weft__ws_park_worker(struct ws_worker *w)
 			weft__ws_notify_parked(ex);
 	}
 	weft__ws_parker_park(ex, &w->parker, w);
-	impl_leave_sleepers(ex, w);
+	ws_leave_sleepers(ex, w);
 }

@@ -9,7 +9,7 @@
 
 
 static struct weft_task **
-impl_link(struct ws *ex, struct weft_task *t)
+ws_link(struct ws *ex, struct weft_task *t)
 {
 	return (struct weft_task **)ex->tasks->link(t);
 }
@@ -21,10 +21,10 @@ weft__ws_inject_push(struct ws *ex, struct weft_task **tasks, uint32_t n)
 	uint64_t len;
 
 	for (uint32_t i = 0; i < n; i++)
-		*impl_link(ex, tasks[i]) = i + 1 < n ? tasks[i + 1] : NULL;
+		*ws_link(ex, tasks[i]) = i + 1 < n ? tasks[i + 1] : NULL;
 	pthread_mutex_lock(&ex->inject_lock);
 	if (ex->inject_last)
-		*impl_link(ex, ex->inject_last) = tasks[0];
+		*ws_link(ex, ex->inject_last) = tasks[0];
 	else
 		ex->inject_first = tasks[0];
 	ex->inject_last = tasks[n - 1];
@@ -42,7 +42,7 @@ weft__ws_inject_pop_locked(struct ws *ex)
 	uint64_t len;
 
 	if (t) {
-		ex->inject_first = *impl_link(ex, t);
+		ex->inject_first = *ws_link(ex, t);
 		if (!ex->inject_first)
 			ex->inject_last = NULL;
 		len =

@@ -16,21 +16,21 @@
 
 
 static uint32_t
-impl_real(uint64_t head)
+ws_real(uint64_t head)
 {
 	return (uint32_t)head;
 }
 
 
 static uint32_t
-impl_steal(uint64_t head)
+ws_steal(uint64_t head)
 {
 	return (uint32_t)(head >> 32);
 }
 
 
 static uint64_t
-impl_pack(uint32_t steal, uint32_t real)
+ws_pack(uint32_t steal, uint32_t real)
 {
 	return (uint64_t)steal << 32 | real;
 }
@@ -56,15 +56,15 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 	uint32_t real, i;
 
 	for (;;) {
-		real = impl_real(head);
-		if (tail - impl_steal(head) < WS_LOCAL_CAP) {
+		real = ws_real(head);
+		if (tail - ws_steal(head) < WS_LOCAL_CAP) {
 			atomic_store_explicit(&q->slot[tail & WS_LOCAL_MASK], t,
 			                      memory_order_relaxed);
 			atomic_store_explicit(&q->tail, tail + 1,
 			                      memory_order_release);
 			return 0;
 		}
-		if (impl_steal(head) != real) {
+		if (ws_steal(head) != real) {
 			/* A thief will free room soon; do not wait for it. */
 			overflow[0] = t;
 			return 1;
@@ -77,7 +77,7 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 		 */
 		if (atomic_compare_exchange_weak_explicit(
 		        &q->head, &head,
-		        impl_pack(real + WS_LOCAL_HALF, real + WS_LOCAL_HALF),
+		        ws_pack(real + WS_LOCAL_HALF, real + WS_LOCAL_HALF),
 		        memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
@@ -98,15 +98,15 @@ weft__ws_local_pop(struct weft__ws_local *q)
 	uint64_t next;
 
 	do {
-		real = impl_real(head);
-		steal = impl_steal(head);
+		real = ws_real(head);
+		steal = ws_steal(head);
 		/* The owner's view: never more queued than the ring holds. */
 		WEFT_ASSERT(tail - steal <= WS_LOCAL_CAP);
 		if (real == tail)
 			return NULL;
 		/* During a steal only `real` moves; the thief moves `steal`. */
-		next = steal == real ? impl_pack(real + 1, real + 1)
-		                     : impl_pack(steal, real + 1);
+		next = steal == real ? ws_pack(real + 1, real + 1)
+		                     : ws_pack(steal, real + 1);
 	} while (!atomic_compare_exchange_weak_explicit(
 	    &q->head, &head, next, memory_order_acq_rel, memory_order_acquire));
 	return atomic_load_explicit(&q->slot[real & WS_LOCAL_MASK],
@@ -116,14 +116,14 @@ weft__ws_local_pop(struct weft__ws_local *q)
 
 /* Claims up to half of src's tasks; returns how many, 0 for none. */
 static uint32_t
-impl_claim(struct weft__ws_local *src, uint32_t *first)
+ws_claim(struct weft__ws_local *src, uint32_t *first)
 {
 	uint64_t head = atomic_load_explicit(&src->head, memory_order_acquire);
 	uint32_t real, tail, n;
 
 	for (;;) {
-		real = impl_real(head);
-		if (impl_steal(head) != real)
+		real = ws_real(head);
+		if (ws_steal(head) != real)
 			return 0; /* another thief is copying */
 		tail = atomic_load_explicit(&src->tail, memory_order_acquire);
 		n = tail - real;
@@ -138,7 +138,7 @@ impl_claim(struct weft__ws_local *src, uint32_t *first)
 		if (n > WS_LOCAL_HALF)
 			n = WS_LOCAL_HALF;
 		if (atomic_compare_exchange_weak_explicit(
-		        &src->head, &head, impl_pack(real, real + n),
+		        &src->head, &head, ws_pack(real, real + n),
 		        memory_order_acq_rel, memory_order_acquire))
 			break;
 	}
@@ -159,9 +159,9 @@ weft__ws_local_steal(struct weft__ws_local *src, struct weft__ws_local *dst,
 
 	*stolen = 0;
 	/* A thief of our own ring may still hold slots below our tail. */
-	if (dtail - impl_steal(dhead) > WS_LOCAL_CAP - WS_LOCAL_HALF)
+	if (dtail - ws_steal(dhead) > WS_LOCAL_CAP - WS_LOCAL_HALF)
 		return NULL;
-	n = impl_claim(src, &first);
+	n = ws_claim(src, &first);
 	if (n == 0)
 		return NULL;
 	for (i = 0; i < n; i++) {
@@ -179,7 +179,7 @@ weft__ws_local_steal(struct weft__ws_local *src, struct weft__ws_local *dst,
 	 */
 	head = atomic_load_explicit(&src->head, memory_order_acquire);
 	do {
-		next = impl_pack(impl_real(head), impl_real(head));
+		next = ws_pack(ws_real(head), ws_real(head));
 	} while (!atomic_compare_exchange_weak_explicit(&src->head, &head, next,
 	                                                memory_order_acq_rel,
 	                                                memory_order_acquire));
@@ -201,7 +201,7 @@ weft__ws_local_len(struct weft__ws_local *q)
 {
 	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
 	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-	uint32_t n = tail - impl_real(head);
+	uint32_t n = tail - ws_real(head);
 
 	return n > WS_LOCAL_CAP ? 0 : n;
 }

@@ -29,14 +29,14 @@
 /* LIFO polls in a row before the slot's task goes to the back instead. */
 #define WS_LIFO_MAX 3
 
-static _Thread_local struct ws_tls impl_tls;
+static _Thread_local struct ws_tls ws_tls;
 
 
 /* The worker of this executor running on this thread, or NULL. */
 static struct ws_worker *
-impl_worker(struct ws *ex)
+ws_worker(struct ws *ex)
 {
-	return impl_tls.ex == ex ? impl_tls.w : NULL;
+	return ws_tls.ex == ex ? ws_tls.w : NULL;
 }
 
 
@@ -47,7 +47,7 @@ impl_worker(struct ws *ex)
  * merely read it), so a load and a store do, without a locked exchange.
  */
 static struct weft_task *
-impl_lifo_take(struct ws_worker *w)
+ws_lifo_take(struct ws_worker *w)
 {
 	struct weft_task *t =
 	    atomic_load_explicit(&w->lifo, memory_order_relaxed);
@@ -60,7 +60,7 @@ impl_lifo_take(struct ws_worker *w)
 
 /* Owner only: pushes t on w's ring, spilling into the injection queue. */
 static void
-impl_push_local(struct ws_worker *w, struct weft_task *t)
+ws_push_local(struct ws_worker *w, struct weft_task *t)
 {
 	uint32_t n = weft__ws_local_push(&w->local, t, w->overflow);
 
@@ -74,7 +74,7 @@ impl_push_local(struct ws_worker *w, struct weft_task *t)
  * half a ring more onto w's ring, where idle workers can steal them.
  */
 static struct weft_task *
-impl_inject_take(struct ws_worker *w)
+ws_inject_take(struct ws_worker *w)
 {
 	struct ws *ex = w->ex;
 	struct weft_task *batch[WS_LOCAL_HALF], *t;
@@ -93,7 +93,7 @@ impl_inject_take(struct ws_worker *w)
 	pthread_mutex_unlock(&ex->inject_lock);
 	/* The ring is empty here (w found nothing in it): all of it fits. */
 	for (uint32_t i = 0; i < n; i++)
-		impl_push_local(w, batch[i]);
+		ws_push_local(w, batch[i]);
 	if (n)
 		weft__ws_notify_parked(ex);
 	return t;
@@ -102,11 +102,11 @@ impl_inject_take(struct ws_worker *w)
 
 /* From anywhere outside the workers: the injection queue. */
 static void
-impl_schedule_remote(struct ws *ex, struct weft_task *t)
+ws_schedule_remote(struct ws *ex, struct weft_task *t)
 {
 	weft__ws_inject_push(ex, &t, 1);
 	weft__ws_notify_parked(ex);
-	if (impl_tls.ex != ex)
+	if (ws_tls.ex != ex)
 		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
 		                          memory_order_relaxed);
 }
@@ -114,14 +114,14 @@ impl_schedule_remote(struct ws *ex, struct weft_task *t)
 
 /* The task core's schedule callback: a wake.  Any thread. */
 static void
-impl_schedule(void *data, struct weft_task *t)
+ws_schedule(void *data, struct weft_task *t)
 {
 	struct ws *ex = data;
-	struct ws_worker *w = impl_worker(ex);
+	struct ws_worker *w = ws_worker(ex);
 	struct weft_task *prev;
 
 	if (!w) {
-		impl_schedule_remote(ex, t);
+		ws_schedule_remote(ex, t);
 		return;
 	}
 	/*
@@ -137,7 +137,7 @@ impl_schedule(void *data, struct weft_task *t)
 			return;
 		t = prev;
 	}
-	impl_push_local(w, t);
+	ws_push_local(w, t);
 	/*
 	 * Wakes fired by this worker's own park in the driver stay quiet:
 	 * it wakes up searching, and rule 3 (idle.c) spreads the work.
@@ -148,11 +148,11 @@ impl_schedule(void *data, struct weft_task *t)
 
 
 static int
-impl_spawn(struct weft_executor *self, struct weft_future *future,
+ws_spawn(struct weft_executor *self, struct weft_future *future,
            struct weft_join **join)
 {
 	struct ws *ex = (struct ws *)self;
-	struct ws_worker *w = impl_worker(ex);
+	struct ws_worker *w = ws_worker(ex);
 	struct weft_task *t;
 	int r;
 
@@ -162,11 +162,11 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 	if (!w) {
 		atomic_fetch_add_explicit(&ex->spawned, 1,
 		                          memory_order_relaxed);
-		impl_schedule_remote(ex, t);
+		ws_schedule_remote(ex, t);
 		return 0;
 	}
 	ws_count(&w->spawned, 1);
-	impl_push_local(w, t);
+	ws_push_local(w, t);
 	/*
 	 * Alone in the ring, the new task needs nobody woken: this worker
 	 * is unparked and looks at its ring before it parks (idle.c's
@@ -197,7 +197,7 @@ weft__ws_work_available(struct ws *ex)
 
 /* Fairness: a busy worker looks at the driver, if nobody else drives. */
 static void
-impl_check_driver(struct ws *ex)
+ws_check_driver(struct ws *ex)
 {
 	if (atomic_exchange_explicit(&ex->driver_busy, true,
 	                             memory_order_acquire))
@@ -208,12 +208,12 @@ impl_check_driver(struct ws *ex)
 
 
 static struct weft_task *
-impl_next_task(struct ws_worker *w)
+ws_next_task(struct ws_worker *w)
 {
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	t = impl_lifo_take(w);
+	t = ws_lifo_take(w);
 	if (t) {
 		if (w->lifo_streak < WS_LIFO_MAX) {
 			w->lifo_streak++;
@@ -226,25 +226,25 @@ impl_next_task(struct ws_worker *w)
 		 * parks, so a notification would only wake a worker to find
 		 * nothing (idle.c's invariant holds without it).
 		 */
-		impl_push_local(w, t);
+		ws_push_local(w, t);
 		if (weft__ws_local_len(&w->local) > 1)
 			weft__ws_notify_parked(ex);
 	}
 	w->lifo_streak = 0;
 	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
 		w->last_check = w->tick;
-		impl_check_driver(ex);
+		ws_check_driver(ex);
 		if ((t = weft__ws_inject_pop(ex)))
 			return t;
 	}
 	if ((t = weft__ws_local_pop(&w->local)))
 		return t;
-	return impl_inject_take(w);
+	return ws_inject_take(w);
 }
 
 
 static uint32_t
-impl_random(struct ws_worker *w)
+ws_random(struct ws_worker *w)
 {
 	uint32_t x = w->rng;
 
@@ -258,7 +258,7 @@ impl_random(struct ws_worker *w)
 
 /* Steals from the other workers, in random order, then the injection. */
 static struct weft_task *
-impl_search(struct ws_worker *w)
+ws_search(struct ws_worker *w)
 {
 	struct ws *ex = w->ex;
 	uint32_t n = ex->nworkers, start, stolen;
@@ -267,7 +267,7 @@ impl_search(struct ws_worker *w)
 
 	if (!weft__ws_search_begin(w))
 		return NULL;
-	start = impl_random(w) % n;
+	start = ws_random(w) % n;
 	for (uint32_t i = 0; i < n; i++) {
 		v = &ex->workers[(start + i) % n];
 		if (v == w)
@@ -278,12 +278,12 @@ impl_search(struct ws_worker *w)
 			return t;
 		}
 	}
-	return impl_inject_take(w);
+	return ws_inject_take(w);
 }
 
 
 static void
-impl_run(struct ws_worker *w, struct weft_task *t)
+ws_run(struct ws_worker *w, struct weft_task *t)
 {
 	struct ws *ex = w->ex;
 	struct weft_context cx;
@@ -299,17 +299,17 @@ impl_run(struct ws_worker *w, struct weft_task *t)
 
 
 static void *
-impl_worker_main(void *arg)
+ws_worker_main(void *arg)
 {
 	struct ws_worker *w = arg;
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	impl_tls = (struct ws_tls){ex, w};
+	ws_tls = (struct ws_tls){ex, w};
 	while (!atomic_load_explicit(&ex->stop, memory_order_acquire)) {
-		t = impl_next_task(w);
+		t = ws_next_task(w);
 		if (!t)
-			t = impl_search(w);
+			t = ws_search(w);
 		if (!t) {
 			weft__ws_park_worker(w);
 			continue;
@@ -317,9 +317,9 @@ impl_worker_main(void *arg)
 		/* Before running: others may look for more work meanwhile. */
 		if (w->searching)
 			weft__ws_search_end(w);
-		impl_run(w, t);
+		ws_run(w, t);
 	}
-	impl_tls = (struct ws_tls){NULL, NULL};
+	ws_tls = (struct ws_tls){NULL, NULL};
 	return NULL;
 }
 
@@ -327,7 +327,7 @@ impl_worker_main(void *arg)
 /* ---- init ----------------------------------------------------------- */
 
 static uint32_t
-impl_default_workers(void)
+ws_default_workers(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -338,7 +338,7 @@ impl_default_workers(void)
 
 
 static void
-impl_stop_workers(struct ws *ex)
+ws_stop_workers(struct ws *ex)
 {
 	atomic_store_explicit(&ex->stop, true, memory_order_release);
 	weft__ws_unpark_all(ex);
@@ -351,7 +351,7 @@ impl_stop_workers(struct ws *ex)
 
 
 static void
-impl_free(struct ws *ex)
+ws_free(struct ws *ex)
 {
 	for (uint32_t i = 0; i < ex->nworkers; i++)
 		weft__ws_parker_fini(&ex->workers[i].parker);
@@ -364,7 +364,7 @@ impl_free(struct ws *ex)
 
 
 static int
-impl_alloc(struct ws *ex)
+ws_alloc(struct ws *ex)
 {
 	struct ws_worker *w;
 	void *mem;
@@ -397,7 +397,7 @@ impl_alloc(struct ws *ex)
 
 
 static int
-impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+ws_init(struct weft_executor *self, const struct weft_executor_params *params)
 {
 	struct ws *ex = (struct ws *)self;
 	int r;
@@ -411,18 +411,18 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	ex->tasks = params->tasks;
 	ex->driver = params->driver;
 	ex->nworkers =
-	    params->workers ? params->workers : impl_default_workers();
+	    params->workers ? params->workers : ws_default_workers();
 	if (ex->nworkers > WS_MAX_WORKERS)
 		ex->nworkers = WS_MAX_WORKERS;
-	r = ex->tasks->set_new(&ex->set, impl_schedule, ex);
+	r = ex->tasks->set_new(&ex->set, ws_schedule, ex);
 	if (r < 0)
 		return r;
-	r = impl_alloc(ex);
+	r = ws_alloc(ex);
 	if (r < 0)
 		goto fail_alloc;
 	for (uint32_t i = 0; i < ex->nworkers; i++) {
 		r = -pthread_create(&ex->workers[i].thread, NULL,
-		                    impl_worker_main, &ex->workers[i]);
+		                    ws_worker_main, &ex->workers[i]);
 		if (r < 0)
 			goto fail_threads;
 		ex->workers[i].started = true;
@@ -430,8 +430,8 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 	return 0;
 
 fail_threads:
-	impl_stop_workers(ex);
-	impl_free(ex);
+	ws_stop_workers(ex);
+	ws_free(ex);
 fail_alloc:
 	ex->tasks->set_close(ex->set);
 	ex->tasks->set_free(ex->set);
@@ -459,10 +459,10 @@ ws_root_wake(void *sched)
 
 
 static int
-impl_block_on(struct weft_executor *self, struct weft_future *future)
+ws_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	struct ws *ex = (struct ws *)self;
-	struct ws_tls outer = impl_tls;
+	struct ws_tls outer = ws_tls;
 	struct weft_waker root;
 	struct weft_context cx;
 
@@ -473,7 +473,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		return -ENOMEM;
 	if (outer.ex == ex || atomic_exchange(&ex->running, true))
 		return WEFT_EBUSY;
-	impl_tls = (struct ws_tls){ex, NULL};
+	ws_tls = (struct ws_tls){ex, NULL};
 	atomic_store(&ex->root_woken, true);
 	for (;;) {
 		if (atomic_exchange(&ex->root_woken, false)) {
@@ -487,7 +487,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 		}
 		weft__ws_parker_park(ex, &ex->root, NULL);
 	}
-	impl_tls = outer;
+	ws_tls = outer;
 	atomic_store(&ex->running, false);
 	return 0;
 }
@@ -497,7 +497,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 
 /* Once the workers are joined: every queued task, to drop_runnable. */
 static void
-impl_drain(struct ws *ex)
+ws_drain(struct ws *ex)
 {
 	struct ws_worker *w;
 	struct weft_task *t;
@@ -517,39 +517,39 @@ impl_drain(struct ws *ex)
 
 
 static void
-impl_shutdown(struct weft_executor *self)
+ws_shutdown(struct weft_executor *self)
 {
 	struct ws *ex = (struct ws *)self;
 
-	if (ex->shut || atomic_load(&ex->running) || impl_tls.ex == ex)
+	if (ex->shut || atomic_load(&ex->running) || ws_tls.ex == ex)
 		return;
 	ex->shut = true;
 	/* The task core forbids closing while a task runs: join first. */
-	impl_stop_workers(ex);
+	ws_stop_workers(ex);
 	ex->tasks->set_close(ex->set);
-	impl_drain(ex);
+	ws_drain(ex);
 }
 
 
 static void
-impl_fini(struct weft_executor *self)
+ws_fini(struct weft_executor *self)
 {
 	struct ws *ex = (struct ws *)self;
 
-	impl_shutdown(self);
+	ws_shutdown(self);
 	/* A foreign thread's spawn may have queued after the drain. */
-	impl_drain(ex);
+	ws_drain(ex);
 	/* Refused only if a task outlives us: then so must what it reaches. */
 	if (ex->tasks->set_free(ex->set) < 0) {
 		WEFT_ASSERT(!"set_free refused after set_close");
 		return;
 	}
-	impl_free(ex);
+	ws_free(ex);
 }
 
 
 static int
-impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
+ws_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 {
 	struct ws *ex = (struct ws *)self;
 	struct weft_executor_stats s = {
@@ -582,19 +582,19 @@ impl_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 
 /* ---- the plugin ----------------------------------------------------- */
 
-static const struct weft_executor_iface impl_iface = {
+static const struct weft_executor_iface ws_iface = {
     .version = WEFT_EXECUTOR_IFACE_VERSION,
     .flags = WEFT_EXECUTOR_MULTI_THREAD,
     .instance_size = sizeof(struct ws),
-    .init = impl_init,
-    .spawn = impl_spawn,
-    .block_on = impl_block_on,
-    .shutdown = impl_shutdown,
-    .fini = impl_fini,
-    .stats = impl_stats,
+    .init = ws_init,
+    .spawn = ws_spawn,
+    .block_on = ws_block_on,
+    .shutdown = ws_shutdown,
+    .fini = ws_fini,
+    .stats = ws_stats,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor ws_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -605,8 +605,8 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .name = "worksteal",
     .description = "work-stealing executor: a ring per worker, steal-half, "
                    "a LIFO slot and an injection queue",
-    .iface = &impl_iface,
+    .iface = &ws_iface,
 };
 
 
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(ws_descriptor);

@@ -35,7 +35,7 @@ struct impl {
 };
 
 static int
-impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
+ep_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 {
 	struct impl *r = (struct impl *)self;
 	struct epoll_event ev = {.events = EPOLLIN,
@@ -86,7 +86,7 @@ fail_buf:
  * write.  EPOLLHUP and EPOLLERR are always reported by the kernel.
  */
 static uint32_t
-impl_events_of(uint32_t interest)
+ep_events_of(uint32_t interest)
 {
 	uint32_t events = EPOLLET;
 
@@ -99,9 +99,9 @@ impl_events_of(uint32_t interest)
 
 
 static int
-impl_ctl(struct impl *r, int op, int fd, uint32_t interest, uint64_t token)
+ep_ctl(struct impl *r, int op, int fd, uint32_t interest, uint64_t token)
 {
-	struct epoll_event ev = {.events = impl_events_of(interest),
+	struct epoll_event ev = {.events = ep_events_of(interest),
 	                         .data.u64 = token};
 
 	if (token == IMPL_WAKE_TOKEN || fd == r->wakefd)
@@ -113,24 +113,24 @@ impl_ctl(struct impl *r, int op, int fd, uint32_t interest, uint64_t token)
 
 
 static int
-impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
+ep_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
-	return impl_ctl((struct impl *)self, EPOLL_CTL_ADD, fd, interest,
+	return ep_ctl((struct impl *)self, EPOLL_CTL_ADD, fd, interest,
 	                token);
 }
 
 
 static int
-impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
+ep_modify(struct weft_reactor *self, int fd, uint32_t interest,
             uint64_t token)
 {
-	return impl_ctl((struct impl *)self, EPOLL_CTL_MOD, fd, interest,
+	return ep_ctl((struct impl *)self, EPOLL_CTL_MOD, fd, interest,
 	                token);
 }
 
 
 static int
-impl_del(struct weft_reactor *self, int fd)
+ep_del(struct weft_reactor *self, int fd)
 {
 	struct impl *r = (struct impl *)self;
 	/* Kernels before 2.6.9 insist on a non-NULL event even for DEL. */
@@ -150,7 +150,7 @@ impl_del(struct weft_reactor *self, int fd)
  * host park again for nothing; negative means no limit.
  */
 static int
-impl_timeout_ms(int64_t timeout_ns)
+ep_timeout_ms(int64_t timeout_ns)
 {
 	int64_t ms;
 
@@ -162,7 +162,7 @@ impl_timeout_ms(int64_t timeout_ns)
 
 
 static uint32_t
-impl_ready_of(uint32_t events)
+ep_ready_of(uint32_t events)
 {
 	uint32_t ready = 0;
 
@@ -179,7 +179,7 @@ impl_ready_of(uint32_t events)
 
 
 static void
-impl_drain(struct impl *r)
+ep_drain(struct impl *r)
 {
 	uint64_t count;
 
@@ -193,7 +193,7 @@ impl_drain(struct impl *r)
 
 
 static int
-impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
+ep_wait(struct weft_reactor *self, struct weft_reactor_event *events,
           uint32_t capacity, int64_t timeout_ns)
 {
 	struct impl *r = (struct impl *)self;
@@ -202,16 +202,16 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 	if (max == 0)
 		return -EINVAL;
-	n = epoll_wait(r->epfd, r->buf, (int)max, impl_timeout_ms(timeout_ns));
+	n = epoll_wait(r->epfd, r->buf, (int)max, ep_timeout_ms(timeout_ns));
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
 		if (r->buf[i].data.u64 == IMPL_WAKE_TOKEN) {
-			impl_drain(r);
+			ep_drain(r);
 			continue;
 		}
 		events[out].token = r->buf[i].data.u64;
-		events[out].ready = impl_ready_of(r->buf[i].events);
+		events[out].ready = ep_ready_of(r->buf[i].events);
 		events[out].reserved = 0;
 		out++;
 	}
@@ -220,7 +220,7 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 
 static int
-impl_wakeup(struct weft_reactor *self)
+ep_wakeup(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 	uint64_t one = 1;
@@ -241,7 +241,7 @@ impl_wakeup(struct weft_reactor *self)
 
 
 static void
-impl_fini(struct weft_reactor *self)
+ep_fini(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 
@@ -254,21 +254,21 @@ impl_fini(struct weft_reactor *self)
 }
 
 
-static const struct weft_reactor_iface impl_iface = {
+static const struct weft_reactor_iface ep_iface = {
     .version = WEFT_REACTOR_IFACE_VERSION,
     /* epoll_ctl is safe while another thread sits in epoll_wait. */
     .flags = WEFT_REACTOR_EDGE | WEFT_REACTOR_CONCURRENT_CTL,
     .instance_size = sizeof(struct impl),
-    .init = impl_init,
-    .add = impl_add,
-    .modify = impl_modify,
-    .del = impl_del,
-    .wait = impl_wait,
-    .wakeup = impl_wakeup,
-    .fini = impl_fini,
+    .init = ep_init,
+    .add = ep_add,
+    .modify = ep_modify,
+    .del = ep_del,
+    .wait = ep_wait,
+    .wakeup = ep_wakeup,
+    .fini = ep_fini,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor ep_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -278,7 +278,7 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .signature = WEFT_ABI_SIGNATURE,
     .name = "epoll",
     .description = "Linux epoll, edge-triggered, eventfd wakeup",
-    .iface = &impl_iface,
+    .iface = &ep_iface,
 };
 
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(ep_descriptor);

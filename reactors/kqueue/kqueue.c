@@ -35,7 +35,7 @@
  * knote's udata because udata is a pointer, too narrow for a 64-bit token
  * on 32-bit systems.
  */
-struct impl_fd {
+struct kq_fd {
 	uint64_t token;
 	uint32_t interest;
 	bool used;
@@ -46,14 +46,14 @@ struct impl {
 	int kq;
 	uint32_t capacity;
 	struct kevent *buf;
-	struct impl_fd *fds;
+	struct kq_fd *fds;
 	size_t nfds;
 };
 
 
 /* One change, applied at once: kevent's own errno is the answer. */
 static int
-impl_change(int kq, uintptr_t ident, short filter, unsigned short flags,
+kq_change(int kq, uintptr_t ident, short filter, unsigned short flags,
             unsigned fflags)
 {
 	struct kevent kev;
@@ -69,7 +69,7 @@ impl_change(int kq, uintptr_t ident, short filter, unsigned short flags,
 
 
 static int
-impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
+kq_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 {
 	struct impl *r = (struct impl *)self;
 	int err;
@@ -85,7 +85,7 @@ impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 		err = -errno;
 		goto fail_buf;
 	}
-	err = impl_change(r->kq, IMPL_WAKE_IDENT, EVFILT_USER,
+	err = kq_change(r->kq, IMPL_WAKE_IDENT, EVFILT_USER,
 	                  EV_ADD | EV_CLEAR, 0);
 	if (err < 0)
 		goto fail_kq;
@@ -100,11 +100,11 @@ fail_buf:
 }
 
 
-static struct impl_fd *
-impl_slot(struct impl *r, int fd, bool grow)
+static struct kq_fd *
+kq_slot(struct impl *r, int fd, bool grow)
 {
 	size_t len;
-	struct impl_fd *fds;
+	struct kq_fd *fds;
 
 	if (fd < 0)
 		return NULL;
@@ -129,7 +129,7 @@ impl_slot(struct impl *r, int fd, bool grow)
  * before it, leaving the registration as it was.
  */
 static int
-impl_apply(struct impl *r, int fd, uint32_t from, uint32_t to)
+kq_apply(struct impl *r, int fd, uint32_t from, uint32_t to)
 {
 	static const struct {
 		uint32_t bit;
@@ -141,28 +141,28 @@ impl_apply(struct impl *r, int fd, uint32_t from, uint32_t to)
 	for (i = 0; i < 2; i++) {
 		if (!(to & dirs[i].bit) || (from & dirs[i].bit))
 			continue;
-		err = impl_change(r->kq, (uintptr_t)fd, dirs[i].filter,
+		err = kq_change(r->kq, (uintptr_t)fd, dirs[i].filter,
 		                  EV_ADD | EV_CLEAR, 0);
 		if (err < 0) {
 			if (i == 1 && (to & ~from & WEFT_READABLE))
-				impl_change(r->kq, (uintptr_t)fd, EVFILT_READ,
+				kq_change(r->kq, (uintptr_t)fd, EVFILT_READ,
 				            EV_DELETE, 0);
 			return err;
 		}
 	}
 	for (i = 0; i < 2; i++)
 		if ((from & dirs[i].bit) && !(to & dirs[i].bit))
-			impl_change(r->kq, (uintptr_t)fd, dirs[i].filter,
+			kq_change(r->kq, (uintptr_t)fd, dirs[i].filter,
 			            EV_DELETE, 0);
 	return 0;
 }
 
 
 static int
-impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
+kq_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_fd *f = impl_slot(r, fd, true);
+	struct kq_fd *f = kq_slot(r, fd, true);
 	int err;
 
 	if (fd < 0)
@@ -172,27 +172,27 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	if (f->used)
 		return -EEXIST;
 	interest &= WEFT_READABLE | WEFT_WRITABLE;
-	err = impl_apply(r, fd, 0, interest);
+	err = kq_apply(r, fd, 0, interest);
 	if (err < 0)
 		return err;
-	*f = (struct impl_fd){
+	*f = (struct kq_fd){
 	    .token = token, .interest = interest, .used = true};
 	return 0;
 }
 
 
 static int
-impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
+kq_modify(struct weft_reactor *self, int fd, uint32_t interest,
             uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_fd *f = impl_slot(r, fd, false);
+	struct kq_fd *f = kq_slot(r, fd, false);
 	int err;
 
 	if (!f || !f->used)
 		return -ENOENT;
 	interest &= WEFT_READABLE | WEFT_WRITABLE;
-	err = impl_apply(r, fd, f->interest, interest);
+	err = kq_apply(r, fd, f->interest, interest);
 	if (err < 0)
 		return err;
 	f->interest = interest;
@@ -207,19 +207,19 @@ impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
  * registration is forgotten all the same and the error reported.
  */
 static int
-impl_del(struct weft_reactor *self, int fd)
+kq_del(struct weft_reactor *self, int fd)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_fd *f = impl_slot(r, fd, false);
+	struct kq_fd *f = kq_slot(r, fd, false);
 	int err = 0, e;
 
 	if (!f || !f->used)
 		return -ENOENT;
 	if (f->interest & WEFT_READABLE)
-		err = impl_change(r->kq, (uintptr_t)fd, EVFILT_READ, EV_DELETE,
+		err = kq_change(r->kq, (uintptr_t)fd, EVFILT_READ, EV_DELETE,
 		                  0);
 	if (f->interest & WEFT_WRITABLE) {
-		e = impl_change(r->kq, (uintptr_t)fd, EVFILT_WRITE, EV_DELETE,
+		e = kq_change(r->kq, (uintptr_t)fd, EVFILT_WRITE, EV_DELETE,
 		                0);
 		err = err < 0 ? err : e;
 	}
@@ -236,7 +236,7 @@ impl_del(struct weft_reactor *self, int fd)
  * EV_ERROR would carry a refused change, which a wait never submits.
  */
 static uint32_t
-impl_ready_of(const struct kevent *kev)
+kq_ready_of(const struct kevent *kev)
 {
 	uint32_t ready =
 	    kev->filter == EVFILT_READ ? WEFT_READABLE : WEFT_WRITABLE;
@@ -250,13 +250,13 @@ impl_ready_of(const struct kevent *kev)
 
 
 static int
-impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
+kq_wait(struct weft_reactor *self, struct weft_reactor_event *events,
           uint32_t capacity, int64_t timeout_ns)
 {
 	struct impl *r = (struct impl *)self;
 	uint32_t max = capacity < r->capacity ? capacity : r->capacity;
 	struct timespec ts, *tsp = NULL;
-	struct impl_fd *f;
+	struct kq_fd *f;
 	int n, i, out = 0;
 
 	if (max == 0)
@@ -278,11 +278,11 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 		 * Every knote of a deleted fd is gone with its pending
 		 * events, so the lookup only guards against the impossible.
 		 */
-		f = impl_slot(r, (int)kev->ident, false);
+		f = kq_slot(r, (int)kev->ident, false);
 		if (!f || !f->used)
 			continue;
 		events[out].token = f->token;
-		events[out].ready = impl_ready_of(kev);
+		events[out].ready = kq_ready_of(kev);
 		events[out].reserved = 0;
 		out++;
 	}
@@ -291,17 +291,17 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 
 static int
-impl_wakeup(struct weft_reactor *self)
+kq_wakeup(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 
-	return impl_change(r->kq, IMPL_WAKE_IDENT, EVFILT_USER, 0,
+	return kq_change(r->kq, IMPL_WAKE_IDENT, EVFILT_USER, 0,
 	                   NOTE_TRIGGER);
 }
 
 
 static void
-impl_fini(struct weft_reactor *self)
+kq_fini(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 
@@ -314,20 +314,20 @@ impl_fini(struct weft_reactor *self)
 }
 
 
-static const struct weft_reactor_iface impl_iface = {
+static const struct weft_reactor_iface kq_iface = {
     .version = WEFT_REACTOR_IFACE_VERSION,
     .flags = WEFT_REACTOR_EDGE,
     .instance_size = sizeof(struct impl),
-    .init = impl_init,
-    .add = impl_add,
-    .modify = impl_modify,
-    .del = impl_del,
-    .wait = impl_wait,
-    .wakeup = impl_wakeup,
-    .fini = impl_fini,
+    .init = kq_init,
+    .add = kq_add,
+    .modify = kq_modify,
+    .del = kq_del,
+    .wait = kq_wait,
+    .wakeup = kq_wakeup,
+    .fini = kq_fini,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor kq_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -337,7 +337,7 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .signature = WEFT_ABI_SIGNATURE,
     .name = "kqueue",
     .description = "kqueue, EV_CLEAR edge-triggered, EVFILT_USER wakeup",
-    .iface = &impl_iface,
+    .iface = &kq_iface,
 };
 
-WEFT_PLUGIN_DEFINE_ENTRY(impl_descriptor);
+WEFT_PLUGIN_DEFINE_ENTRY(kq_descriptor);

@@ -34,7 +34,7 @@
 struct impl;
 
 /* One registered fd. */
-struct impl_reg {
+struct lev_reg {
 	struct impl *owner;
 	struct event *ev;
 	uint64_t token;
@@ -44,10 +44,10 @@ struct impl_reg {
 };
 
 /* A queued report; reg is NULL once its fd has been deleted. */
-struct impl_pend {
-	struct impl_reg *reg;
+struct lev_pend {
+	struct lev_reg *reg;
 	uint32_t ready;
-	bool fresh; /* not yet looked at by impl_refine */
+	bool fresh; /* not yet looked at by lev_refine */
 };
 
 struct impl {
@@ -57,19 +57,19 @@ struct impl {
 	struct event *timer;
 	int wake_rd, wake_wr;
 	bool woken, timed_out;
-	struct impl_reg **regs; /* indexed by fd */
+	struct lev_reg **regs; /* indexed by fd */
 	size_t nregs, live;
 	/*
 	 * The queue holds at most one live entry per registration, and has
 	 * room for one per registration (add makes sure), so that a callback
 	 * never has to allocate and an event is never dropped.
 	 */
-	struct impl_pend *pend;
+	struct lev_pend *pend;
 	size_t head_i, len, cap;
-	struct pollfd *pfds; /* cap entries, for impl_refine */
+	struct pollfd *pfds; /* cap entries, for lev_refine */
 };
 
-static struct weft_reactor_iface impl_iface;
+static struct weft_reactor_iface lev_iface;
 
 
 /*
@@ -78,7 +78,7 @@ static struct weft_reactor_iface impl_iface;
  * the host's timeout.  NOLOCK: the host serialises the calls.
  */
 static struct event_base *
-impl_base_new(bool need_edge)
+lev_base_new(bool need_edge)
 {
 	struct event_config *cfg = event_config_new();
 	struct event_base *base;
@@ -96,7 +96,7 @@ impl_base_new(bool need_edge)
 
 
 static void
-impl_on_wake(evutil_socket_t fd, short what, void *arg)
+lev_on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct impl *r = arg;
 	char buf[64];
@@ -114,7 +114,7 @@ impl_on_wake(evutil_socket_t fd, short what, void *arg)
 
 
 static void
-impl_on_timer(evutil_socket_t fd, short what, void *arg)
+lev_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct impl *r = arg;
 
@@ -125,7 +125,7 @@ impl_on_timer(evutil_socket_t fd, short what, void *arg)
 
 
 static int
-impl_wake_open(struct impl *r)
+lev_wake_open(struct impl *r)
 {
 #ifdef __linux__
 	r->wake_rd = r->wake_wr = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -147,7 +147,7 @@ impl_wake_open(struct impl *r)
 
 
 static void
-impl_wake_close(struct impl *r)
+lev_wake_close(struct impl *r)
 {
 	if (r->wake_wr != r->wake_rd)
 		close(r->wake_wr);
@@ -156,25 +156,25 @@ impl_wake_close(struct impl *r)
 
 
 static int
-impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
+lev_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 {
 	struct impl *r = (struct impl *)self;
 	int err = -ENOMEM;
 
 	(void)params; /* the queue grows with the registrations instead */
 	/* The flags told the host what to expect: insist on it. */
-	r->base = impl_base_new(impl_iface.flags & WEFT_REACTOR_EDGE);
+	r->base = lev_base_new(lev_iface.flags & WEFT_REACTOR_EDGE);
 	if (!r->base)
 		return -ENOTSUP;
-	err = impl_wake_open(r);
+	err = lev_wake_open(r);
 	if (err < 0)
 		goto fail_base;
 	err = -ENOMEM;
 	r->wake_ev = event_new(r->base, r->wake_rd, EV_READ | EV_PERSIST,
-	                       impl_on_wake, r);
+	                       lev_on_wake, r);
 	if (!r->wake_ev || event_add(r->wake_ev, NULL) < 0)
 		goto fail_wake;
-	r->timer = evtimer_new(r->base, impl_on_timer, r);
+	r->timer = evtimer_new(r->base, lev_on_timer, r);
 	if (!r->timer)
 		goto fail_wake;
 	return 0;
@@ -182,7 +182,7 @@ impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 fail_wake:
 	if (r->wake_ev)
 		event_free(r->wake_ev);
-	impl_wake_close(r);
+	lev_wake_close(r);
 fail_base:
 	event_base_free(r->base);
 	r->base = NULL;
@@ -192,7 +192,7 @@ fail_base:
 
 /* Moves the live queue entries to the front. */
 static void
-impl_compact(struct impl *r)
+lev_compact(struct impl *r)
 {
 	size_t i, out = 0;
 
@@ -210,9 +210,9 @@ impl_compact(struct impl *r)
 
 /* libevent's callback: records, never dispatches (R1). */
 static void
-impl_on_io(evutil_socket_t fd, short what, void *arg)
+lev_on_io(evutil_socket_t fd, short what, void *arg)
 {
-	struct impl_reg *g = arg;
+	struct lev_reg *g = arg;
 	struct impl *r = g->owner;
 	uint32_t ready = 0;
 
@@ -229,14 +229,14 @@ impl_on_io(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (r->len == r->cap)
-		impl_compact(r);
+		lev_compact(r);
 	g->slot = (long)r->len;
-	r->pend[r->len++] = (struct impl_pend){g, ready, true};
+	r->pend[r->len++] = (struct lev_pend){g, ready, true};
 }
 
 
 static short
-impl_what_of(struct impl *r, uint32_t interest)
+lev_what_of(struct impl *r, uint32_t interest)
 {
 	int features = event_base_get_features(r->base);
 	short what = EV_PERSIST;
@@ -259,13 +259,13 @@ impl_what_of(struct impl *r, uint32_t interest)
  * can only change an event's flags while it is not pending.
  */
 static int
-impl_arm(struct impl *r, struct impl_reg *g, uint32_t interest)
+lev_arm(struct impl *r, struct lev_reg *g, uint32_t interest)
 {
 	event_del(g->ev);
 	if (!(interest & (WEFT_READABLE | WEFT_WRITABLE)))
 		return 0;
-	if (event_assign(g->ev, r->base, g->fd, impl_what_of(r, interest),
-	                 impl_on_io, g) < 0)
+	if (event_assign(g->ev, r->base, g->fd, lev_what_of(r, interest),
+	                 lev_on_io, g) < 0)
 		return -EINVAL;
 	/*
 	 * The backend's refusal (epoll's EPERM for a regular file) surfaces
@@ -280,7 +280,7 @@ impl_arm(struct impl *r, struct impl_reg *g, uint32_t interest)
 
 /* Makes room for fd in the table and for one more queue entry. */
 static int
-impl_reserve(struct impl *r, int fd)
+lev_reserve(struct impl *r, int fd)
 {
 	size_t n;
 	void *p;
@@ -312,17 +312,17 @@ impl_reserve(struct impl *r, int fd)
 
 
 static int
-impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
+lev_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_reg *g;
+	struct lev_reg *g;
 	int err;
 
 	if (fd < 0)
 		return -EBADF;
 	if (fd == r->wake_rd || fd == r->wake_wr)
 		return -EINVAL;
-	err = impl_reserve(r, fd);
+	err = lev_reserve(r, fd);
 	if (err < 0)
 		return err;
 	if (r->regs[fd])
@@ -330,18 +330,18 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	*g = (struct impl_reg){.owner = r,
+	*g = (struct lev_reg){.owner = r,
 	                       .token = token,
 	                       .fd = fd,
 	                       .interest = interest,
 	                       .slot = -1};
 	g->ev =
-	    event_new(r->base, fd, impl_what_of(r, interest), impl_on_io, g);
+	    event_new(r->base, fd, lev_what_of(r, interest), lev_on_io, g);
 	if (!g->ev) {
 		free(g);
 		return -ENOMEM;
 	}
-	err = impl_arm(r, g, interest);
+	err = lev_arm(r, g, interest);
 	if (err < 0) {
 		event_free(g->ev);
 		free(g);
@@ -354,20 +354,20 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 
 
 static int
-impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
+lev_modify(struct weft_reactor *self, int fd, uint32_t interest,
             uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_reg *g;
+	struct lev_reg *g;
 	int err;
 
 	if (fd < 0 || (size_t)fd >= r->nregs || !r->regs[fd])
 		return -ENOENT;
 	g = r->regs[fd];
-	err = impl_arm(r, g, interest);
+	err = lev_arm(r, g, interest);
 	if (err < 0) {
 		/* Put back what was there, which libevent accepted before. */
-		impl_arm(r, g, g->interest);
+		lev_arm(r, g, g->interest);
 		return err;
 	}
 	g->interest = interest;
@@ -381,10 +381,10 @@ impl_modify(struct weft_reactor *self, int fd, uint32_t interest,
  * backend treats the EBADF of EPOLL_CTL_DEL as already done.
  */
 static int
-impl_del(struct weft_reactor *self, int fd)
+lev_del(struct weft_reactor *self, int fd)
 {
 	struct impl *r = (struct impl *)self;
-	struct impl_reg *g;
+	struct lev_reg *g;
 
 	if (fd < 0 || (size_t)fd >= r->nregs || !r->regs[fd])
 		return -ENOENT;
@@ -407,7 +407,7 @@ impl_del(struct weft_reactor *self, int fd)
  * SO_ERROR it leaves the error pending for the caller's next read.
  */
 static void
-impl_refine(struct impl *r)
+lev_refine(struct impl *r)
 {
 	size_t i, n = 0;
 	short re;
@@ -416,7 +416,7 @@ impl_refine(struct impl *r)
 #endif
 
 	for (i = r->head_i; i < r->len; i++) {
-		struct impl_reg *g = r->pend[i].reg;
+		struct lev_reg *g = r->pend[i].reg;
 
 		if (!g || !r->pend[i].fresh)
 			continue;
@@ -431,7 +431,7 @@ impl_refine(struct impl *r)
 	if (n == 0 || poll(r->pfds, (nfds_t)n, 0) < 0)
 		n = 0;
 	for (i = r->head_i, n = 0; i < r->len; i++) {
-		struct impl_pend *p = &r->pend[i];
+		struct lev_pend *p = &r->pend[i];
 
 		if (!p->reg || !p->fresh)
 			continue;
@@ -456,12 +456,12 @@ impl_refine(struct impl *r)
 
 /* Copies queued reports to the host's array, oldest first. */
 static int
-impl_emit(struct impl *r, struct weft_reactor_event *events, uint32_t cap)
+lev_emit(struct impl *r, struct weft_reactor_event *events, uint32_t cap)
 {
 	uint32_t out = 0, ready;
 
 	while (r->head_i < r->len && out < cap) {
-		struct impl_pend *p = &r->pend[r->head_i++];
+		struct lev_pend *p = &r->pend[r->head_i++];
 
 		if (!p->reg)
 			continue;
@@ -482,7 +482,7 @@ impl_emit(struct impl *r, struct weft_reactor_event *events, uint32_t cap)
 
 
 static uint64_t
-impl_now(void)
+lev_now(void)
 {
 	struct timespec ts;
 
@@ -493,7 +493,7 @@ impl_now(void)
 
 /* Arms the timer bounding this turn; microseconds, rounded up. */
 static int
-impl_arm_timer(struct impl *r, uint64_t ns)
+lev_arm_timer(struct impl *r, uint64_t ns)
 {
 	uint64_t us = (ns + 999) / 1000;
 	struct timeval tv = {.tv_sec = (time_t)(us / 1000000),
@@ -511,7 +511,7 @@ impl_arm_timer(struct impl *r, uint64_t ns)
  * still do.
  */
 static int
-impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
+lev_wait(struct weft_reactor *self, struct weft_reactor_event *events,
           uint32_t capacity, int64_t timeout_ns)
 {
 	struct impl *r = (struct impl *)self;
@@ -520,13 +520,13 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 	if (capacity == 0)
 		return -EINVAL;
-	out = impl_emit(r, events, capacity);
+	out = lev_emit(r, events, capacity);
 	if (out > 0)
 		return out;
 	r->woken = false;
 	if (timeout_ns > 0) {
-		deadline = impl_now() + (uint64_t)timeout_ns;
-		err = impl_arm_timer(r, (uint64_t)timeout_ns);
+		deadline = lev_now() + (uint64_t)timeout_ns;
+		err = lev_arm_timer(r, (uint64_t)timeout_ns);
 	}
 	while (err == 0) {
 		if (event_base_loop(r->base, timeout_ns == 0
@@ -535,17 +535,17 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 			err = errno && errno != EINTR ? -errno : 0;
 			break;
 		}
-		impl_refine(r);
-		out = impl_emit(r, events, capacity);
+		lev_refine(r);
+		out = lev_emit(r, events, capacity);
 		if (out > 0 || r->woken || timeout_ns == 0)
 			break;
 		if (timeout_ns < 0 || !r->timed_out)
 			continue;
 		/* Belt and braces: a timer is never trusted to be late. */
-		now = impl_now();
+		now = lev_now();
 		if (now >= deadline)
 			break;
-		err = impl_arm_timer(r, deadline - now);
+		err = lev_arm_timer(r, deadline - now);
 	}
 	evtimer_del(r->timer);
 	return err < 0 ? err : out;
@@ -553,7 +553,7 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 
 static int
-impl_wakeup(struct weft_reactor *self)
+lev_wakeup(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 	uint64_t one = 1;
@@ -571,7 +571,7 @@ impl_wakeup(struct weft_reactor *self)
 
 
 static void
-impl_fini(struct weft_reactor *self)
+lev_fini(struct weft_reactor *self)
 {
 	struct impl *r = (struct impl *)self;
 	size_t i;
@@ -580,10 +580,10 @@ impl_fini(struct weft_reactor *self)
 		return;
 	for (i = 0; i < r->nregs; i++)
 		if (r->regs[i])
-			impl_del(self, (int)i);
+			lev_del(self, (int)i);
 	event_free(r->timer);
 	event_free(r->wake_ev);
-	impl_wake_close(r);
+	lev_wake_close(r);
 	event_base_free(r->base);
 	r->base = NULL;
 	free(r->regs);
@@ -592,20 +592,20 @@ impl_fini(struct weft_reactor *self)
 }
 
 
-static struct weft_reactor_iface impl_iface = {
+static struct weft_reactor_iface lev_iface = {
     .version = WEFT_REACTOR_IFACE_VERSION,
-    .flags = WEFT_REACTOR_LEVEL, /* until impl_probe has looked */
+    .flags = WEFT_REACTOR_LEVEL, /* until lev_probe has looked */
     .instance_size = sizeof(struct impl),
-    .init = impl_init,
-    .add = impl_add,
-    .modify = impl_modify,
-    .del = impl_del,
-    .wait = impl_wait,
-    .wakeup = impl_wakeup,
-    .fini = impl_fini,
+    .init = lev_init,
+    .add = lev_add,
+    .modify = lev_modify,
+    .del = lev_del,
+    .wait = lev_wait,
+    .wakeup = lev_wakeup,
+    .fini = lev_fini,
 };
 
-static const struct weft_plugin_descriptor impl_descriptor = {
+static const struct weft_plugin_descriptor lev_descriptor = {
     .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
     .magic = WEFT_PLUGIN_MAGIC,
     .abi_major = WEFT_ABI_MAJOR,
@@ -616,28 +616,28 @@ static const struct weft_plugin_descriptor impl_descriptor = {
     .name = "libevent",
     .description = "libevent 2.1 event_base, edge-triggered where the "
                    "backend can be",
-    .iface = &impl_iface,
+    .iface = &lev_iface,
 };
 
-static pthread_once_t impl_probe_once = PTHREAD_ONCE_INIT;
+static pthread_once_t lev_probe_once = PTHREAD_ONCE_INIT;
 
 
 /*
  * Whether readiness is edge-triggered depends on the backend libevent
  * picks (epoll and kqueue can, poll and select cannot, and the EVENT_NO*
  * variables steer the choice), so the flags are learnt from a probe base
- * before the host first reads them.  impl_init then requires that feature,
+ * before the host first reads them.  lev_init then requires that feature,
  * so an instance never behaves otherwise than the flags say.
  */
 static void
-impl_probe(void)
+lev_probe(void)
 {
-	struct event_base *base = impl_base_new(false);
+	struct event_base *base = lev_base_new(false);
 
 	if (!base)
 		return;
 	if (event_base_get_features(base) & EV_FEATURE_ET)
-		impl_iface.flags = WEFT_REACTOR_EDGE;
+		lev_iface.flags = WEFT_REACTOR_EDGE;
 	event_base_free(base);
 }
 
@@ -652,7 +652,7 @@ WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
 		return err;
 	if (index != 0)
 		return 0;
-	pthread_once(&impl_probe_once, impl_probe);
-	*desc = &impl_descriptor;
+	pthread_once(&lev_probe_once, lev_probe);
+	*desc = &lev_descriptor;
 	return 1;
 }

@@ -57,7 +57,7 @@
 
 #ifdef MOCK_REACTOR
 static int
-impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
+mock_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 {
 	(void)self;
 	(void)params;
@@ -66,7 +66,7 @@ impl_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 
 
 static int
-impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
+mock_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	(void)self;
 	(void)fd;
@@ -77,7 +77,7 @@ impl_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 
 
 static int
-impl_del(struct weft_reactor *self, int fd)
+mock_del(struct weft_reactor *self, int fd)
 {
 	(void)self;
 	(void)fd;
@@ -86,7 +86,7 @@ impl_del(struct weft_reactor *self, int fd)
 
 
 static int
-impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
+mock_wait(struct weft_reactor *self, struct weft_reactor_event *events,
           uint32_t capacity, int64_t timeout_ns)
 {
 	(void)self;
@@ -98,7 +98,7 @@ impl_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 
 MOCK_UNUSED static int
-impl_wakeup(struct weft_reactor *self)
+mock_wakeup(struct weft_reactor *self)
 {
 	(void)self;
 	return -ENOSYS;
@@ -106,7 +106,7 @@ impl_wakeup(struct weft_reactor *self)
 
 
 static void
-impl_fini(struct weft_reactor *self)
+mock_fini(struct weft_reactor *self)
 {
 	(void)self;
 }
@@ -116,17 +116,17 @@ MOCK_UNUSED static const struct weft_reactor_iface mock_iface = {
     .version = MOCK_IFACE_VERSION,
     .flags = WEFT_REACTOR_LEVEL,
     .instance_size = MOCK_INSTANCE_SIZE,
-    .init = impl_init,
-    .add = impl_add,
-    .modify = impl_add,
-    .del = impl_del,
-    .wait = impl_wait,
-    .wakeup = MOCK_METHOD(impl_wakeup),
-    .fini = impl_fini,
+    .init = mock_init,
+    .add = mock_add,
+    .modify = mock_add,
+    .del = mock_del,
+    .wait = mock_wait,
+    .wakeup = MOCK_METHOD(mock_wakeup),
+    .fini = mock_fini,
 };
 #else
 static int
-impl_init(struct weft_executor *self, const struct weft_executor_params *params)
+mock_init(struct weft_executor *self, const struct weft_executor_params *params)
 {
 	(void)self;
 	(void)params;
@@ -135,7 +135,7 @@ impl_init(struct weft_executor *self, const struct weft_executor_params *params)
 
 
 static int
-impl_spawn(struct weft_executor *self, struct weft_future *future,
+mock_spawn(struct weft_executor *self, struct weft_future *future,
            struct weft_join **join)
 {
 	(void)self;
@@ -146,7 +146,7 @@ impl_spawn(struct weft_executor *self, struct weft_future *future,
 
 
 MOCK_UNUSED static int
-impl_block_on(struct weft_executor *self, struct weft_future *future)
+mock_block_on(struct weft_executor *self, struct weft_future *future)
 {
 	(void)self;
 	(void)future;
@@ -155,7 +155,7 @@ impl_block_on(struct weft_executor *self, struct weft_future *future)
 
 
 static void
-impl_shutdown(struct weft_executor *self)
+mock_shutdown(struct weft_executor *self)
 {
 	(void)self;
 }
@@ -165,11 +165,11 @@ MOCK_UNUSED static const struct weft_executor_iface mock_iface = {
     .version = MOCK_IFACE_VERSION,
     .flags = 0,
     .instance_size = MOCK_INSTANCE_SIZE,
-    .init = impl_init,
-    .spawn = impl_spawn,
-    .block_on = MOCK_METHOD(impl_block_on),
-    .shutdown = impl_shutdown,
-    .fini = impl_shutdown,
+    .init = mock_init,
+    .spawn = mock_spawn,
+    .block_on = MOCK_METHOD(mock_block_on),
+    .shutdown = mock_shutdown,
+    .fini = mock_shutdown,
     .stats = NULL,
 };
 #endif

@@ -38,24 +38,24 @@
 #define IMPL_R 0x1u
 #define IMPL_W 0x2u
 
-struct impl_fd {
+struct kqc_fd {
 	unsigned filters;
 	void *udata[2]; /* [0] read, [1] write */
 };
 
-struct impl_user {
+struct kqc_user {
 	uintptr_t ident;
 	void *udata;
 	bool triggered;
 };
 
-struct impl_kq {
+struct kqc_kq {
 	int epfd;
 	int userfd;
 	pthread_mutex_t lock;
-	struct impl_fd *fds;
+	struct kqc_fd *fds;
 	size_t nfds;
-	struct impl_user *users;
+	struct kqc_user *users;
 	size_t nusers;
 	/* Events found by epoll but not yet returned: never lost, see take. */
 	struct kevent *pend;
@@ -63,13 +63,13 @@ struct impl_kq {
 };
 
 /* Every live kqueue, indexed by its fd. */
-static pthread_mutex_t impl_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct impl_kq **impl_registry;
-static size_t impl_registry_len;
+static pthread_mutex_t kqc_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kqc_kq **kqc_registry;
+static size_t kqc_registry_len;
 
 
 static void
-impl_free(struct impl_kq *q)
+kqc_free(struct kqc_kq *q)
 {
 	close(q->userfd);
 	pthread_mutex_destroy(&q->lock);
@@ -86,7 +86,7 @@ impl_free(struct impl_kq *q)
  * kqueue has been closed, whatever its fd number now refers to.
  */
 static bool
-impl_alive(struct impl_kq *q)
+kqc_alive(struct kqc_kq *q)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IMPL_USER_TAG};
 
@@ -96,51 +96,51 @@ impl_alive(struct impl_kq *q)
 
 /* Frees the state of closed kqueues.  Registry lock held. */
 static void
-impl_sweep(void)
+kqc_sweep(void)
 {
 	size_t i;
 
-	for (i = 0; i < impl_registry_len; i++) {
-		if (impl_registry[i] && !impl_alive(impl_registry[i])) {
-			impl_free(impl_registry[i]);
-			impl_registry[i] = NULL;
+	for (i = 0; i < kqc_registry_len; i++) {
+		if (kqc_registry[i] && !kqc_alive(kqc_registry[i])) {
+			kqc_free(kqc_registry[i]);
+			kqc_registry[i] = NULL;
 		}
 	}
 }
 
 
 __attribute__((destructor)) static void
-impl_unload(void)
+kqc_unload(void)
 {
 	size_t i;
 
-	for (i = 0; i < impl_registry_len; i++)
-		if (impl_registry[i])
-			impl_free(impl_registry[i]);
-	free(impl_registry);
-	impl_registry = NULL;
-	impl_registry_len = 0;
+	for (i = 0; i < kqc_registry_len; i++)
+		if (kqc_registry[i])
+			kqc_free(kqc_registry[i]);
+	free(kqc_registry);
+	kqc_registry = NULL;
+	kqc_registry_len = 0;
 }
 
 
 static int
-impl_register(struct impl_kq *q)
+kqc_register(struct kqc_kq *q)
 {
-	size_t len = impl_registry_len;
-	struct impl_kq **grown;
+	size_t len = kqc_registry_len;
+	struct kqc_kq **grown;
 
-	impl_sweep();
+	kqc_sweep();
 	if ((size_t)q->epfd >= len) {
 		len = (size_t)q->epfd * 2 + 16;
-		grown = realloc(impl_registry, len * sizeof(*grown));
+		grown = realloc(kqc_registry, len * sizeof(*grown));
 		if (!grown)
 			return ENOMEM;
-		memset(grown + impl_registry_len, 0,
-		       (len - impl_registry_len) * sizeof(*grown));
-		impl_registry = grown;
-		impl_registry_len = len;
+		memset(grown + kqc_registry_len, 0,
+		       (len - kqc_registry_len) * sizeof(*grown));
+		kqc_registry = grown;
+		kqc_registry_len = len;
 	}
-	impl_registry[q->epfd] = q;
+	kqc_registry[q->epfd] = q;
 	return 0;
 }
 
@@ -149,7 +149,7 @@ int
 kqueue(void)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = IMPL_USER_TAG};
-	struct impl_kq *q = calloc(1, sizeof(*q));
+	struct kqc_kq *q = calloc(1, sizeof(*q));
 	int err = ENOMEM;
 
 	if (!q)
@@ -167,9 +167,9 @@ kqueue(void)
 	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->userfd, &ev) < 0)
 		goto fail_eventfd;
 	pthread_mutex_init(&q->lock, NULL);
-	pthread_mutex_lock(&impl_registry_lock);
-	err = impl_register(q);
-	pthread_mutex_unlock(&impl_registry_lock);
+	pthread_mutex_lock(&kqc_registry_lock);
+	err = kqc_register(q);
+	pthread_mutex_unlock(&kqc_registry_lock);
 	if (err == 0)
 		return q->epfd;
 	pthread_mutex_destroy(&q->lock);
@@ -197,22 +197,22 @@ fail:
 }
 
 
-static struct impl_kq *
-impl_find(int kq)
+static struct kqc_kq *
+kqc_find(int kq)
 {
-	struct impl_kq *q = NULL;
+	struct kqc_kq *q = NULL;
 
-	pthread_mutex_lock(&impl_registry_lock);
-	if (kq >= 0 && (size_t)kq < impl_registry_len)
-		q = impl_registry[kq];
-	pthread_mutex_unlock(&impl_registry_lock);
+	pthread_mutex_lock(&kqc_registry_lock);
+	if (kq >= 0 && (size_t)kq < kqc_registry_len)
+		q = kqc_registry[kq];
+	pthread_mutex_unlock(&kqc_registry_lock);
 	return q;
 }
 
 
 /* Drops pending events of (ident, filter), or sets their new udata. */
 static void
-impl_pend_fix(struct impl_kq *q, uintptr_t ident, short filter, bool drop,
+kqc_pend_fix(struct kqc_kq *q, uintptr_t ident, short filter, bool drop,
               void *udata)
 {
 	size_t i, out = 0;
@@ -232,7 +232,7 @@ impl_pend_fix(struct impl_kq *q, uintptr_t ident, short filter, bool drop,
 
 
 static void
-impl_push(struct impl_kq *q, uintptr_t ident, short filter,
+kqc_push(struct kqc_kq *q, uintptr_t ident, short filter,
           unsigned short flags, unsigned fflags, void *udata)
 {
 	struct kevent *ev = &q->pend[q->npend++];
@@ -244,7 +244,7 @@ impl_push(struct impl_kq *q, uintptr_t ident, short filter,
 /* ---- EVFILT_READ and EVFILT_WRITE ---------------------------------- */
 
 static uint32_t
-impl_epoll_events(unsigned filters)
+kqc_epoll_events(unsigned filters)
 {
 	uint32_t events = EPOLLET;
 
@@ -262,25 +262,25 @@ impl_epoll_events(unsigned filters)
 
 /* Forgets the knotes of fd, as close(2) does on a native kqueue. */
 static void
-impl_fd_forget(struct impl_kq *q, int fd)
+kqc_fd_forget(struct kqc_kq *q, int fd)
 {
 	q->fds[fd].filters = 0;
-	impl_pend_fix(q, (uintptr_t)fd, EVFILT_READ, true, NULL);
-	impl_pend_fix(q, (uintptr_t)fd, EVFILT_WRITE, true, NULL);
+	kqc_pend_fix(q, (uintptr_t)fd, EVFILT_READ, true, NULL);
+	kqc_pend_fix(q, (uintptr_t)fd, EVFILT_WRITE, true, NULL);
 }
 
 
 static int
-impl_fd_add(struct impl_kq *q, int fd, unsigned bit, void *udata)
+kqc_fd_add(struct kqc_kq *q, int fd, unsigned bit, void *udata)
 {
 	struct epoll_event ev = {.data.u64 = (uint64_t)fd};
-	struct impl_fd *e;
+	struct kqc_fd *e;
 	unsigned want;
 	int rc;
 
 	if ((size_t)fd >= q->nfds) {
 		size_t len = (size_t)fd * 2 + 64;
-		struct impl_fd *grown = realloc(q->fds, len * sizeof(*grown));
+		struct kqc_fd *grown = realloc(q->fds, len * sizeof(*grown));
 
 		if (!grown)
 			return ENOMEM;
@@ -290,7 +290,7 @@ impl_fd_add(struct impl_kq *q, int fd, unsigned bit, void *udata)
 	}
 	e = &q->fds[fd];
 	want = e->filters | bit;
-	ev.events = impl_epoll_events(want);
+	ev.events = kqc_epoll_events(want);
 	if (e->filters) {
 		if (epoll_ctl(q->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
 			goto done;
@@ -300,25 +300,25 @@ impl_fd_add(struct impl_kq *q, int fd, unsigned bit, void *udata)
 		 * file, that file starts with no knotes.
 		 */
 		rc = errno;
-		impl_fd_forget(q, fd);
+		kqc_fd_forget(q, fd);
 		if (rc != ENOENT)
 			return rc;
 		want = bit;
-		ev.events = impl_epoll_events(want);
+		ev.events = kqc_epoll_events(want);
 	}
 	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return errno;
 done:
 	e->filters = want;
 	e->udata[bit == IMPL_W] = udata;
-	impl_pend_fix(q, (uintptr_t)fd,
+	kqc_pend_fix(q, (uintptr_t)fd,
 	              bit == IMPL_R ? EVFILT_READ : EVFILT_WRITE, false, udata);
 	return 0;
 }
 
 
 static int
-impl_fd_del(struct impl_kq *q, int fd, unsigned bit)
+kqc_fd_del(struct kqc_kq *q, int fd, unsigned bit)
 {
 	struct epoll_event ev = {.data.u64 = (uint64_t)fd};
 	unsigned left;
@@ -327,15 +327,15 @@ impl_fd_del(struct impl_kq *q, int fd, unsigned bit)
 	if ((size_t)fd >= q->nfds || !(q->fds[fd].filters & bit))
 		return fcntl(fd, F_GETFD) < 0 ? EBADF : ENOENT;
 	left = q->fds[fd].filters & ~bit;
-	ev.events = impl_epoll_events(left);
+	ev.events = kqc_epoll_events(left);
 	rc = epoll_ctl(q->epfd, left ? EPOLL_CTL_MOD : EPOLL_CTL_DEL, fd, &ev);
 	if (rc < 0) {
 		rc = errno;
-		impl_fd_forget(q, fd);
+		kqc_fd_forget(q, fd);
 		return rc;
 	}
 	q->fds[fd].filters = left;
-	impl_pend_fix(q, (uintptr_t)fd,
+	kqc_pend_fix(q, (uintptr_t)fd,
 	              bit == IMPL_R ? EVFILT_READ : EVFILT_WRITE, true, NULL);
 	return 0;
 }
@@ -343,8 +343,8 @@ impl_fd_del(struct impl_kq *q, int fd, unsigned bit)
 
 /* ---- EVFILT_USER --------------------------------------------------- */
 
-static struct impl_user *
-impl_user_find(struct impl_kq *q, uintptr_t ident)
+static struct kqc_user *
+kqc_user_find(struct kqc_kq *q, uintptr_t ident)
 {
 	size_t i;
 
@@ -356,7 +356,7 @@ impl_user_find(struct impl_kq *q, uintptr_t ident)
 
 
 static void
-impl_user_trigger(struct impl_kq *q, struct impl_user *u)
+kqc_user_trigger(struct kqc_kq *q, struct kqc_user *u)
 {
 	uint64_t one = 1;
 
@@ -368,9 +368,9 @@ impl_user_trigger(struct impl_kq *q, struct impl_user *u)
 
 
 static int
-impl_user_add(struct impl_kq *q, const struct kevent *kev)
+kqc_user_add(struct kqc_kq *q, const struct kevent *kev)
 {
-	struct impl_user *u = impl_user_find(q, kev->ident);
+	struct kqc_user *u = kqc_user_find(q, kev->ident);
 	size_t need = 2 * IMPL_BATCH + q->nusers + 1;
 
 	if (!u) {
@@ -392,32 +392,32 @@ impl_user_add(struct impl_kq *q, const struct kevent *kev)
 			return ENOMEM;
 		q->users = u;
 		u = &q->users[q->nusers++];
-		*u = (struct impl_user){.ident = kev->ident};
+		*u = (struct kqc_user){.ident = kev->ident};
 	}
 	u->udata = kev->udata;
-	impl_pend_fix(q, kev->ident, EVFILT_USER, false, kev->udata);
+	kqc_pend_fix(q, kev->ident, EVFILT_USER, false, kev->udata);
 	if (kev->fflags & NOTE_TRIGGER)
-		impl_user_trigger(q, u);
+		kqc_user_trigger(q, u);
 	return 0;
 }
 
 
 static int
-impl_user_del(struct impl_kq *q, uintptr_t ident)
+kqc_user_del(struct kqc_kq *q, uintptr_t ident)
 {
-	struct impl_user *u = impl_user_find(q, ident);
+	struct kqc_user *u = kqc_user_find(q, ident);
 
 	if (!u)
 		return ENOENT;
 	*u = q->users[--q->nusers];
-	impl_pend_fix(q, ident, EVFILT_USER, true, NULL);
+	kqc_pend_fix(q, ident, EVFILT_USER, true, NULL);
 	return 0;
 }
 
 
 /* The eventfd was readable: report every triggered knote once. */
 static void
-impl_user_fire(struct impl_kq *q)
+kqc_user_fire(struct kqc_kq *q)
 {
 	uint64_t count;
 	size_t i;
@@ -428,7 +428,7 @@ impl_user_fire(struct impl_kq *q)
 		if (!q->users[i].triggered)
 			continue;
 		q->users[i].triggered = false;
-		impl_push(q, q->users[i].ident, EVFILT_USER, EV_CLEAR, 0,
+		kqc_push(q, q->users[i].ident, EVFILT_USER, EV_CLEAR, 0,
 		          q->users[i].udata);
 	}
 }
@@ -437,7 +437,7 @@ impl_user_fire(struct impl_kq *q)
 /* ---- kevent -------------------------------------------------------- */
 
 static int
-impl_apply(struct impl_kq *q, const struct kevent *kev)
+kqc_apply(struct kqc_kq *q, const struct kevent *kev)
 {
 	unsigned short action = kev->flags & (EV_ADD | EV_DELETE);
 	unsigned bit;
@@ -457,20 +457,20 @@ impl_apply(struct impl_kq *q, const struct kevent *kev)
 			return EINVAL;
 		bit = kev->filter == EVFILT_READ ? IMPL_R : IMPL_W;
 		if (action == EV_ADD)
-			return impl_fd_add(q, (int)kev->ident, bit, kev->udata);
-		return impl_fd_del(q, (int)kev->ident, bit);
+			return kqc_fd_add(q, (int)kev->ident, bit, kev->udata);
+		return kqc_fd_del(q, (int)kev->ident, bit);
 	case EVFILT_USER:
 		if (kev->fflags & ~NOTE_TRIGGER)
 			return EINVAL;
 		if (action == EV_ADD)
-			return impl_user_add(q, kev);
+			return kqc_user_add(q, kev);
 		if (action == EV_DELETE)
-			return impl_user_del(q, kev->ident);
+			return kqc_user_del(q, kev->ident);
 		if (!(kev->fflags & NOTE_TRIGGER) || kev->flags != 0)
 			return EINVAL;
-		if (!impl_user_find(q, kev->ident))
+		if (!kqc_user_find(q, kev->ident))
 			return ENOENT;
-		impl_user_trigger(q, impl_user_find(q, kev->ident));
+		kqc_user_trigger(q, kqc_user_find(q, kev->ident));
 		return 0;
 	default:
 		return EINVAL;
@@ -484,15 +484,15 @@ impl_apply(struct impl_kq *q, const struct kevent *kev)
  * ends reading.  An error pending on the fd wakes both knotes.
  */
 static void
-impl_translate(struct impl_kq *q, const struct epoll_event *ev)
+kqc_translate(struct kqc_kq *q, const struct epoll_event *ev)
 {
 	uint32_t e = ev->events;
 	unsigned fflags = (e & EPOLLERR) ? EIO : 0;
-	struct impl_fd *f;
+	struct kqc_fd *f;
 	int fd;
 
 	if (ev->data.u64 == IMPL_USER_TAG) {
-		impl_user_fire(q);
+		kqc_user_fire(q);
 		return;
 	}
 	fd = (int)ev->data.u64;
@@ -501,12 +501,12 @@ impl_translate(struct impl_kq *q, const struct epoll_event *ev)
 	f = &q->fds[fd];
 	if ((f->filters & IMPL_R) &&
 	    (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		impl_push(q, (uintptr_t)fd, EVFILT_READ,
+		kqc_push(q, (uintptr_t)fd, EVFILT_READ,
 		          EV_CLEAR |
 		              ((e & (EPOLLRDHUP | EPOLLHUP)) ? EV_EOF : 0),
 		          fflags, f->udata[0]);
 	if ((f->filters & IMPL_W) && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
-		impl_push(q, (uintptr_t)fd, EVFILT_WRITE,
+		kqc_push(q, (uintptr_t)fd, EVFILT_WRITE,
 		          EV_CLEAR | ((e & EPOLLHUP) ? EV_EOF : 0), fflags,
 		          f->udata[1]);
 }
@@ -514,7 +514,7 @@ impl_translate(struct impl_kq *q, const struct epoll_event *ev)
 
 /* Moves up to n pending events to out, oldest first. */
 static int
-impl_take(struct impl_kq *q, struct kevent *out, int n)
+kqc_take(struct kqc_kq *q, struct kevent *out, int n)
 {
 	size_t k = q->npend < (size_t)n ? q->npend : (size_t)n;
 
@@ -529,7 +529,7 @@ impl_take(struct impl_kq *q, struct kevent *out, int n)
 
 
 static uint64_t
-impl_now_ns(void)
+kqc_now_ns(void)
 {
 	struct timespec ts;
 
@@ -543,9 +543,9 @@ impl_now_ns(void)
  * ends before the caller's timeout.
  */
 static int
-impl_ms_until(uint64_t deadline)
+kqc_ms_until(uint64_t deadline)
 {
-	uint64_t now = impl_now_ns(), ms;
+	uint64_t now = kqc_now_ns(), ms;
 
 	if (deadline <= now)
 		return 0;
@@ -556,7 +556,7 @@ impl_ms_until(uint64_t deadline)
 
 /* Waits for events; the caller has checked that none are pending. */
 static int
-impl_wait(struct impl_kq *q, struct kevent *out, int n,
+kqc_wait(struct kqc_kq *q, struct kevent *out, int n,
           const struct timespec *timeout)
 {
 	struct epoll_event buf[IMPL_BATCH];
@@ -569,10 +569,10 @@ impl_wait(struct impl_kq *q, struct kevent *out, int n,
 			errno = EINVAL;
 			return -1;
 		}
-		deadline = impl_now_ns() +
+		deadline = kqc_now_ns() +
 		           (uint64_t)timeout->tv_sec * 1000000000u +
 		           (uint64_t)timeout->tv_nsec;
-		ms = impl_ms_until(deadline);
+		ms = kqc_ms_until(deadline);
 	}
 	for (;;) {
 		got = epoll_wait(q->epfd, buf, n < IMPL_BATCH ? n : IMPL_BATCH,
@@ -581,8 +581,8 @@ impl_wait(struct impl_kq *q, struct kevent *out, int n,
 			return got;
 		pthread_mutex_lock(&q->lock);
 		for (i = 0; i < got; i++)
-			impl_translate(q, &buf[i]);
-		k = impl_take(q, out, n);
+			kqc_translate(q, &buf[i]);
+		k = kqc_take(q, out, n);
 		pthread_mutex_unlock(&q->lock);
 		/*
 		 * Only stale events (a knote deleted meanwhile, a trigger
@@ -592,7 +592,7 @@ impl_wait(struct impl_kq *q, struct kevent *out, int n,
 		if (k > 0)
 			return k;
 		if (timeout)
-			ms = impl_ms_until(deadline);
+			ms = kqc_ms_until(deadline);
 		if (ms == 0)
 			return 0;
 	}
@@ -603,7 +603,7 @@ int
 kevent(int kq, const struct kevent *changelist, int nchanges,
        struct kevent *eventlist, int nevents, const struct timespec *timeout)
 {
-	struct impl_kq *q = impl_find(kq);
+	struct kqc_kq *q = kqc_find(kq);
 	int i, err, nerr = 0, k;
 
 	if (!q) {
@@ -617,7 +617,7 @@ kevent(int kq, const struct kevent *changelist, int nchanges,
 	}
 	pthread_mutex_lock(&q->lock);
 	for (i = 0; i < nchanges; i++) {
-		err = impl_apply(q, &changelist[i]);
+		err = kqc_apply(q, &changelist[i]);
 		if (err == 0)
 			continue;
 		/*
@@ -635,9 +635,9 @@ kevent(int kq, const struct kevent *changelist, int nchanges,
 		eventlist[nerr].data = err;
 		nerr++;
 	}
-	k = nerr > 0 ? nerr : impl_take(q, eventlist, nevents);
+	k = nerr > 0 ? nerr : kqc_take(q, eventlist, nevents);
 	pthread_mutex_unlock(&q->lock);
 	if (k > 0 || nevents == 0)
 		return k;
-	return impl_wait(q, eventlist, nevents, timeout);
+	return kqc_wait(q, eventlist, nevents, timeout);
 }

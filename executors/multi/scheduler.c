@@ -44,20 +44,20 @@
  */
 #include "multi.h"
 
-static _Thread_local struct multi_tls impl_tls;
+static _Thread_local struct multi_tls multi_tls;
 
 
 struct multi_tls
 weft__multi_tls_get(void)
 {
-	return impl_tls;
+	return multi_tls;
 }
 
 
 void
 weft__multi_tls_set(struct multi_tls tls)
 {
-	impl_tls = tls;
+	multi_tls = tls;
 }
 
 
@@ -65,14 +65,14 @@ weft__multi_tls_set(struct multi_tls tls)
 struct multi_worker *
 weft__multi_worker(struct multi *ex)
 {
-	return impl_tls.ex == ex ? impl_tls.w : NULL;
+	return multi_tls.ex == ex ? multi_tls.w : NULL;
 }
 
 
 /* ---- the run queue -------------------------------------------------- */
 
 static struct weft_task **
-impl_next(struct multi *ex, struct weft_task *t)
+multi_next(struct multi *ex, struct weft_task *t)
 {
 	return (struct weft_task **)ex->tasks->link(t);
 }
@@ -85,7 +85,7 @@ impl_next(struct multi *ex, struct weft_task *t)
  * the lock: moving a task in or out of it touches no task.
  */
 static void
-impl_push_locked(struct multi *ex, struct weft_task *const *tasks, uint32_t n)
+multi_push_locked(struct multi *ex, struct weft_task *const *tasks, uint32_t n)
 {
 	uint32_t i = 0;
 
@@ -94,9 +94,9 @@ impl_push_locked(struct multi *ex, struct weft_task *const *tasks, uint32_t n)
 			ex->ring[(ex->ring_head + ex->ring_len++) &
 			         MULTI_RING_MASK] = tasks[i];
 	for (; i < n; i++) {
-		*impl_next(ex, tasks[i]) = NULL;
+		*multi_next(ex, tasks[i]) = NULL;
 		if (ex->last)
-			*impl_next(ex, ex->last) = tasks[i];
+			*multi_next(ex, ex->last) = tasks[i];
 		else
 			ex->first = tasks[i];
 		ex->last = tasks[i];
@@ -110,11 +110,11 @@ impl_push_locked(struct multi *ex, struct weft_task *const *tasks, uint32_t n)
  * in their order, when the ring has room for them (else at the tail).
  */
 static void
-impl_push_front_locked(struct multi *ex, struct weft_task *const *tasks,
+multi_push_front_locked(struct multi *ex, struct weft_task *const *tasks,
                        uint32_t n)
 {
 	if (MULTI_RING - ex->ring_len < n) {
-		impl_push_locked(ex, tasks, n);
+		multi_push_locked(ex, tasks, n);
 		return;
 	}
 	for (uint32_t i = n; i-- > 0;)
@@ -126,7 +126,7 @@ impl_push_front_locked(struct multi *ex, struct weft_task *const *tasks,
 
 /* With lock held: the oldest task, from the ring, then the list. */
 static struct weft_task *
-impl_pop_locked(struct multi *ex)
+multi_pop_locked(struct multi *ex)
 {
 	struct weft_task *t;
 
@@ -134,7 +134,7 @@ impl_pop_locked(struct multi *ex)
 		t = ex->ring[ex->ring_head++ & MULTI_RING_MASK];
 		ex->ring_len--;
 	} else if ((t = ex->first)) {
-		ex->first = *impl_next(ex, t);
+		ex->first = *multi_next(ex, t);
 		if (!ex->first)
 			ex->last = NULL;
 	} else {
@@ -153,7 +153,7 @@ weft__multi_pop(struct multi *ex)
 	struct weft_task *t;
 
 	pthread_mutex_lock(&ex->lock);
-	t = impl_pop_locked(ex);
+	t = multi_pop_locked(ex);
 	pthread_mutex_unlock(&ex->lock);
 	return t;
 }
@@ -161,7 +161,7 @@ weft__multi_pop(struct multi *ex)
 
 /* With lock held: publishes the idle count for schedule()'s hint. */
 static void
-impl_idle_update_locked(struct multi *ex)
+multi_idle_update_locked(struct multi *ex)
 {
 	atomic_store_explicit(&ex->idle,
 	                      ex->nsleepers + (ex->drive_idle ? 1u : 0u),
@@ -171,7 +171,7 @@ impl_idle_update_locked(struct multi *ex)
 
 /* With lock held: wakes one idle worker, if any sleeps.  */
 static bool
-impl_notify_sleeper_locked(struct multi *ex)
+multi_notify_sleeper_locked(struct multi *ex)
 {
 	struct multi_sleeper *s = ex->sleepers;
 
@@ -179,7 +179,7 @@ impl_notify_sleeper_locked(struct multi *ex)
 		return false;
 	ex->sleepers = s->next;
 	ex->nsleepers--;
-	impl_idle_update_locked(ex);
+	multi_idle_update_locked(ex);
 	s->notified = true;
 	/*
 	 * Signalled under the mutex: once it is released the sleeper may
@@ -198,9 +198,9 @@ impl_notify_sleeper_locked(struct multi *ex)
  * returns soon anyway.
  */
 static bool
-impl_wake_locked(struct multi *ex, uint64_t n)
+multi_wake_locked(struct multi *ex, uint64_t n)
 {
-	while (n > 0 && impl_notify_sleeper_locked(ex))
+	while (n > 0 && multi_notify_sleeper_locked(ex))
 		n--;
 	if (n > 0 && ex->drive_idle && !ex->drive_kicked &&
 	    !pthread_equal(ex->drive_thread, pthread_self())) {
@@ -213,12 +213,12 @@ impl_wake_locked(struct multi *ex, uint64_t n)
 
 /* Owner only: hands w's out list over to the queue; with lock held. */
 static uint32_t
-impl_hand_over_locked(struct multi *ex, struct multi_worker *w)
+multi_hand_over_locked(struct multi *ex, struct multi_worker *w)
 {
 	uint32_t n = w->out_len;
 
 	if (n) {
-		impl_push_locked(ex, w->out, n);
+		multi_push_locked(ex, w->out, n);
 		w->out_len = 0;
 	}
 	return n;
@@ -227,12 +227,12 @@ impl_hand_over_locked(struct multi *ex, struct multi_worker *w)
 
 /* Owner only: hands w's out list over and wakes idle workers for it. */
 static void
-impl_hand_over(struct multi *ex, struct multi_worker *w)
+multi_hand_over(struct multi *ex, struct multi_worker *w)
 {
 	bool unpark;
 
 	pthread_mutex_lock(&ex->lock);
-	unpark = impl_wake_locked(ex, impl_hand_over_locked(ex, w));
+	unpark = multi_wake_locked(ex, multi_hand_over_locked(ex, w));
 	pthread_mutex_unlock(&ex->lock);
 	if (unpark)
 		weft_driver_unpark(ex->driver);
@@ -246,16 +246,16 @@ impl_hand_over(struct multi *ex, struct multi_worker *w)
  * waits behind a long poll while a worker has nothing to do.
  */
 static void
-impl_give_back(struct multi *ex, struct multi_worker *w)
+multi_give_back(struct multi *ex, struct multi_worker *w)
 {
 	uint32_t n = w->batch_len - w->batch_head;
 	bool unpark;
 
 	pthread_mutex_lock(&ex->lock);
 	if (n)
-		impl_push_front_locked(ex, w->batch + w->batch_head, n);
-	n += impl_hand_over_locked(ex, w);
-	unpark = impl_wake_locked(ex, n);
+		multi_push_front_locked(ex, w->batch + w->batch_head, n);
+	n += multi_hand_over_locked(ex, w);
+	unpark = multi_wake_locked(ex, n);
 	pthread_mutex_unlock(&ex->lock);
 	if (unpark)
 		weft_driver_unpark(ex->driver);
@@ -264,7 +264,7 @@ impl_give_back(struct multi *ex, struct multi_worker *w)
 
 
 static void
-impl_held_update(struct multi_worker *w)
+multi_held_update(struct multi_worker *w)
 {
 	atomic_store_explicit(&w->held,
 	                      w->batch_len - w->batch_head + w->out_len +
@@ -275,12 +275,12 @@ impl_held_update(struct multi_worker *w)
 
 /* Owner only: t into w's out list, handed over when the list is full. */
 static void
-impl_keep(struct multi *ex, struct multi_worker *w, struct weft_task *t)
+multi_keep(struct multi *ex, struct multi_worker *w, struct weft_task *t)
 {
 	w->out[w->out_len++] = t;
 	if (w->out_len == MULTI_BATCH)
-		impl_hand_over(ex, w);
-	impl_held_update(w);
+		multi_hand_over(ex, w);
+	multi_held_update(w);
 }
 
 
@@ -289,18 +289,18 @@ impl_keep(struct multi *ex, struct multi_worker *w, struct weft_task *t)
  * from any other thread (w NULL).
  */
 static void
-impl_enqueue(struct multi *ex, struct multi_worker *w, struct weft_task *t)
+multi_enqueue(struct multi *ex, struct multi_worker *w, struct weft_task *t)
 {
 	bool unpark = false;
 
 	/* While no worker is idle: into w's out list, without the lock. */
 	if (w && atomic_load_explicit(&ex->idle, memory_order_relaxed) == 0) {
-		impl_keep(ex, w, t);
+		multi_keep(ex, w, t);
 		return;
 	}
 
 	pthread_mutex_lock(&ex->lock);
-	impl_push_locked(ex, &t, 1);
+	multi_push_locked(ex, &t, 1);
 	/*
 	 * An idle worker that wakes tasks from inside its own park keeps
 	 * the first for itself (it runs it as soon as the park returns, on
@@ -310,7 +310,7 @@ impl_enqueue(struct multi *ex, struct multi_worker *w, struct weft_task *t)
 	    pthread_equal(ex->drive_thread, pthread_self()))
 		ex->drive_kept = true;
 	else
-		unpark = impl_wake_locked(ex, 1);
+		unpark = multi_wake_locked(ex, 1);
 	pthread_mutex_unlock(&ex->lock);
 
 	if (unpark)
@@ -327,14 +327,14 @@ weft__multi_schedule(void *data, struct weft_task *t)
 	struct weft_task *prev;
 
 	if (!w) {
-		impl_enqueue(ex, NULL, t);
-		if (impl_tls.ex != ex) /* not block_on's thread either */
+		multi_enqueue(ex, NULL, t);
+		if (multi_tls.ex != ex) /* not block_on's thread either */
 			atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
 			                          memory_order_relaxed);
 		return;
 	}
 	if (!w->current) { /* wakes from this worker's park in the driver */
-		impl_enqueue(ex, NULL, t);
+		multi_enqueue(ex, NULL, t);
 		return;
 	}
 	/*
@@ -348,12 +348,12 @@ weft__multi_schedule(void *data, struct weft_task *t)
 		prev = w->lifo;
 		w->lifo = t;
 		if (!prev) {
-			impl_held_update(w);
+			multi_held_update(w);
 			return;
 		}
 		t = prev;
 	}
-	impl_enqueue(ex, w, t);
+	multi_enqueue(ex, w, t);
 }
 
 
@@ -373,14 +373,14 @@ weft__multi_schedule(void *data, struct weft_task *t)
  * MULTI_EVENT_INTERVAL tasks anyway.
  */
 static void
-impl_drive_locked(struct multi *ex, struct multi_worker *w, bool idle)
+multi_drive_locked(struct multi *ex, struct multi_worker *w, bool idle)
 {
 	ex->driving = true;
 	ex->drive_idle = idle;
 	ex->drive_kicked = false;
 	ex->drive_kept = false;
 	ex->drive_thread = pthread_self();
-	impl_idle_update_locked(ex);
+	multi_idle_update_locked(ex);
 	pthread_mutex_unlock(&ex->lock);
 
 	if (idle)
@@ -390,19 +390,19 @@ impl_drive_locked(struct multi *ex, struct multi_worker *w, bool idle)
 	pthread_mutex_lock(&ex->lock);
 	ex->driving = false;
 	ex->drive_idle = false;
-	impl_idle_update_locked(ex);
+	multi_idle_update_locked(ex);
 	if (!idle)
-		impl_notify_sleeper_locked(ex);
+		multi_notify_sleeper_locked(ex);
 }
 
 
 /* Fairness: a busy worker looks at the driver, unless another drives. */
 static void
-impl_check_driver(struct multi *ex, struct multi_worker *w)
+multi_check_driver(struct multi *ex, struct multi_worker *w)
 {
 	pthread_mutex_lock(&ex->lock);
 	if (!ex->driving && !ex->stop)
-		impl_drive_locked(ex, w, false);
+		multi_drive_locked(ex, w, false);
 	pthread_mutex_unlock(&ex->lock);
 }
 
@@ -414,12 +414,12 @@ impl_check_driver(struct multi *ex, struct multi_worker *w)
  * held, after which the caller looks at the queue again.
  */
 static void
-impl_idle_locked(struct multi *ex, struct multi_worker *w)
+multi_idle_locked(struct multi *ex, struct multi_worker *w)
 {
 	struct multi_sleeper *s = &w->sleeper, **p;
 
 	if (!ex->driving) {
-		impl_drive_locked(ex, w, true);
+		multi_drive_locked(ex, w, true);
 		return;
 	}
 	multi_count(&w->parks, 1);
@@ -427,7 +427,7 @@ impl_idle_locked(struct multi *ex, struct multi_worker *w)
 	s->next = ex->sleepers;
 	ex->sleepers = s;
 	ex->nsleepers++;
-	impl_idle_update_locked(ex);
+	multi_idle_update_locked(ex);
 	while (!s->notified && !ex->stop)
 		pthread_cond_wait(&s->cond, &ex->lock);
 	if (!s->notified) {
@@ -435,7 +435,7 @@ impl_idle_locked(struct multi *ex, struct multi_worker *w)
 			if (*p == s) {
 				*p = s->next;
 				ex->nsleepers--;
-				impl_idle_update_locked(ex);
+				multi_idle_update_locked(ex);
 				break;
 			}
 		}
@@ -450,7 +450,7 @@ impl_idle_locked(struct multi *ex, struct multi_worker *w)
  * executor stops.
  */
 static struct weft_task *
-impl_refill(struct multi *ex, struct multi_worker *w)
+multi_refill(struct multi *ex, struct multi_worker *w)
 {
 	struct weft_task *t;
 	uint64_t want, handed = 0;
@@ -459,7 +459,7 @@ impl_refill(struct multi *ex, struct multi_worker *w)
 
 	pthread_mutex_lock(&ex->lock);
 	for (;;) {
-		handed += impl_hand_over_locked(ex, w);
+		handed += multi_hand_over_locked(ex, w);
 		if (ex->stop) {
 			t = NULL;
 			break;
@@ -470,31 +470,31 @@ impl_refill(struct multi *ex, struct multi_worker *w)
 		 * batch at all when the queue is short.
 		 */
 		want = ex->depth / (2 * (uint64_t)ex->nworkers);
-		if ((t = impl_pop_locked(ex))) {
+		if ((t = multi_pop_locked(ex))) {
 			while (n + 1 < want && n < MULTI_BATCH &&
-			       (w->batch[n] = impl_pop_locked(ex)))
+			       (w->batch[n] = multi_pop_locked(ex)))
 				n++;
 			/* Idle workers for what others can take of ours. */
 			if (handed)
-				unpark = impl_wake_locked(ex, handed < ex->depth
+				unpark = multi_wake_locked(ex, handed < ex->depth
 				                                  ? handed
 				                                  : ex->depth);
 			break;
 		}
-		impl_idle_locked(ex, w);
+		multi_idle_locked(ex, w);
 	}
 	pthread_mutex_unlock(&ex->lock);
 	if (unpark)
 		weft_driver_unpark(ex->driver);
 	w->batch_head = 0;
 	w->batch_len = n;
-	impl_held_update(w);
+	multi_held_update(w);
 	return t;
 }
 
 
 static void
-impl_run_one(struct multi *ex, struct multi_worker *w, struct weft_task *t)
+multi_run_one(struct multi *ex, struct multi_worker *w, struct weft_task *t)
 {
 	struct weft_context cx;
 
@@ -515,7 +515,7 @@ weft__multi_worker_main(void *arg)
 	struct multi *ex = w->ex;
 	struct weft_task *t;
 
-	impl_tls = (struct multi_tls){ex, w};
+	multi_tls = (struct multi_tls){ex, w};
 	for (;;) {
 		if ((t = w->lifo)) {
 			w->lifo = NULL;
@@ -529,9 +529,9 @@ weft__multi_worker_main(void *arg)
 				 * the queue, so waking another is no use.
 				 */
 				if (w->batch_head < w->batch_len)
-					impl_enqueue(ex, w, t);
+					multi_enqueue(ex, w, t);
 				else
-					impl_keep(ex, w, t);
+					multi_keep(ex, w, t);
 				t = NULL;
 			}
 		}
@@ -539,28 +539,28 @@ weft__multi_worker_main(void *arg)
 			w->lifo_streak = 0;
 			if (w->batch_head < w->batch_len)
 				t = w->batch[w->batch_head++];
-			else if (!(t = impl_refill(ex, w)))
+			else if (!(t = multi_refill(ex, w)))
 				break;
 		}
-		impl_run_one(ex, w, t);
+		multi_run_one(ex, w, t);
 		if ((w->batch_head < w->batch_len || w->out_len) &&
 		    atomic_load_explicit(&ex->idle, memory_order_relaxed)) {
-			impl_give_back(ex, w);
-			impl_held_update(w);
+			multi_give_back(ex, w);
+			multi_held_update(w);
 		}
 		if (w->tick - w->last_check >= MULTI_EVENT_INTERVAL) {
 			w->last_check = w->tick;
-			impl_check_driver(ex, w);
+			multi_check_driver(ex, w);
 		}
 	}
-	impl_tls = (struct multi_tls){NULL, NULL};
+	multi_tls = (struct multi_tls){NULL, NULL};
 	return NULL;
 }
 
 
 /*
  * Stops and joins the workers that were started.  A worker leaves only
- * from impl_refill, with its batch run and its out list handed over, so
+ * from multi_refill, with its batch run and its out list handed over, so
  * every task left is in the queue for the drain.
  */
 void
@@ -576,7 +576,7 @@ weft__multi_stop_workers(struct multi *ex)
 		pthread_cond_signal(&s->cond);
 	}
 	ex->nsleepers = 0;
-	impl_idle_update_locked(ex);
+	multi_idle_update_locked(ex);
 	unpark = ex->driving;
 	pthread_mutex_unlock(&ex->lock);
 	if (unpark)
