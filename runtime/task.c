@@ -53,7 +53,8 @@ static _Thread_local const struct weft_allocator *alloc_hint;
 static const struct weft_waker_vtable task_waker_vtable;
 static const struct weft_join_ops task_join_ops;
 
-_Thread_local struct weft_task_set *weft__taskset_running;
+_Thread_local struct weft_task_set *weft__taskset_running
+    __attribute__((tls_model("initial-exec")));
 
 #ifndef NDEBUG
 void (*weft__test_schedule_hook)(void);
