@@ -503,6 +503,10 @@ kind_of_file(const char *file)
 }
 
 
+/*
+ * The files the scan looks at.  The weft command names the libraries this
+ * passes over (plugins/tools/weft.c, is_scanned), so the two must agree.
+ */
 static int
 is_plugin_file(const char *file)
 {

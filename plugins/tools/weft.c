@@ -5,9 +5,11 @@
  * with it, so that "why does my program pick this executor?" has a
  * one-command answer.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <weft/weft.h>
 
@@ -16,7 +18,8 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  plugins   list the plugins found in the plugin path, and whether\n"
-    "            each would load\n"
+    "            each would load; name the libraries there that are not\n"
+    "            named like plugins, which no name finds\n"
     "  info      show the executor, reactor, workers and plugin path the\n"
     "            configuration resolves to, by opening a runtime with it\n"
     "  version   show the ABI version this weft speaks\n"
@@ -33,6 +36,10 @@ struct listing {
 	int broken;
 };
 
+/* The names the loader looks plugins up by (loader.c, plugin_resolve). */
+static const char naming[] =
+    "not named weft-executor-NAME.so or weft-reactor-NAME.so";
+
 static const char *
 kind_name(uint32_t kind)
 {
@@ -44,6 +51,23 @@ kind_name(uint32_t kind)
 	default:
 		return "?";
 	}
+}
+
+
+static const char *
+base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+
+static int
+has_kind_prefix(const char *file)
+{
+	return strncmp(file, "weft-executor-", 14) == 0 ||
+	       strncmp(file, "weft-reactor-", 13) == 0;
 }
 
 
@@ -70,6 +94,133 @@ print_plugin(const struct weft_plugin_info *info, void *data)
 	       info->status == 0 ? "ok" : "error", info->path);
 	if (info->status != 0)
 		printf("  %s\n", info->error);
+	else if (!has_kind_prefix(base_name(info->path)))
+		/* weft-foo.so loads, but no name given in a config finds it. */
+		printf("  note: %s, so it loads only by path\n", naming);
+}
+
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+
+/*
+ * A shared library by its name: x.so or a versioned x.so.1.  Other files
+ * in a plugin folder (a README, a .conf) are no concern of the listing,
+ * and neither are folders (a build tree's weft-executor-x.so.p).
+ */
+static int
+is_shared_library(const char *file)
+{
+	size_t n = strlen(file);
+
+	return (n > 3 && strcmp(file + n - 3, ".so") == 0) ||
+	       strstr(file, ".so.") != NULL;
+}
+
+
+/* What the scan looks at: weft-*.so (loader.c, is_plugin_file). */
+static int
+is_scanned(const char *file)
+{
+	size_t n = strlen(file);
+
+	return n > 8 && strncmp(file, "weft-", 5) == 0 &&
+	       strcmp(file + n - 3, ".so") == 0;
+}
+
+
+/*
+ * Names the shared libraries in one plugin folder that the scan passed
+ * over, in name order, on stderr; returns how many.  The scan visits only
+ * files named like plugins, so without this a plugin copied in under its
+ * build name (libfoo.so) would leave the operator with "no plugins" and
+ * no clue.
+ */
+static int
+list_skipped_dir(const char *dir, size_t dirlen)
+{
+	char name[4096];
+	char **files = NULL;
+	struct dirent *de;
+	size_t count = 0;
+	size_t cap = 0;
+	size_t i;
+	DIR *d;
+
+	if (dirlen >= sizeof(name))
+		return 0;
+	memcpy(name, dir, dirlen);
+	name[dirlen] = '\0';
+	/* A missing folder holds nothing, for the scan as for this. */
+	d = opendir(name);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char path[4096 + 256];
+
+		if (is_scanned(de->d_name) || !is_shared_library(de->d_name))
+			continue;
+		/* stat, not lstat: the loader follows symbolic links too. */
+		snprintf(path, sizeof(path), "%s/%s", name, de->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (count == cap) {
+			char **grown;
+
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(files, cap * sizeof(*files));
+			if (!grown)
+				break;
+			files = grown;
+		}
+		files[count] = strdup(de->d_name);
+		if (!files[count])
+			break;
+		count++;
+	}
+	closedir(d);
+	if (count > 1)
+		qsort(files, count, sizeof(*files), cmp_str);
+	for (i = 0; i < count; i++) {
+		fprintf(stderr, "weft: skipped %s/%s: %s\n", name, files[i],
+		        naming);
+		free(files[i]);
+	}
+	free(files);
+	return (int)count;
+}
+
+
+/*
+ * What the scan of plugin_path passed over: libraries not named like
+ * plugins, and relative folders, which the loader ignores because they
+ * would resolve through whatever the current folder happens to be.
+ */
+static void
+list_skipped(const char *plugin_path)
+{
+	const char *dir;
+	const char *end;
+
+	for (dir = plugin_path ? plugin_path : ""; *dir; dir = end) {
+		end = strchr(dir, ':');
+		if (!end)
+			end = dir + strlen(dir);
+		if (end > dir && dir[0] == '/')
+			list_skipped_dir(dir, (size_t)(end - dir));
+		else if (end > dir)
+			fprintf(stderr,
+			        "weft: skipped folder \"%.*s\" in the plugin "
+			        "path: not an absolute path\n",
+			        (int)(end - dir), dir);
+		if (*end == ':')
+			end++;
+	}
 }
 
 
@@ -94,6 +245,7 @@ cmd_plugins(struct weft_config *cfg)
 		        weft_strerror(rc));
 		return 1;
 	}
+	list_skipped(weft_config_get(cfg, "plugin_path"));
 	if (l.count == 0) {
 		fprintf(stderr, "weft: no plugins in plugin path \"%s\"\n",
 		        weft_config_get(cfg, "plugin_path"));

@@ -181,6 +181,43 @@ run env WEFT_PLUGIN_PATH="$tmp/empty" "$weft" plugins
 [ "$rc" -ne 0 ] || fail "plugins with no plugins exited 0"
 expect err "no plugins" "plugins, none"
 
+# Shared libraries not named like plugins are passed over by the scan; the
+# listing names each one and why rather than only "no plugins".  Neither a
+# folder named like a library nor a file that is no library is named; a
+# relative folder in the path is, since the loader ignores it too.
+named="not named weft-executor-NAME.so or weft-reactor-NAME.so"
+mkdir "$tmp/misnamed" "$tmp/misnamed/weft-executor-x.so.p"
+cp "$mocks/weft-executor-good.so" "$tmp/misnamed/libfoo.so"
+cp "$mocks/weft-reactor-good.so" "$tmp/misnamed/weft-reactor-good.so.1"
+printf 'notes\n' >"$tmp/misnamed/README"
+run timeout 10 env WEFT_PLUGIN_PATH="$tmp/misnamed:relative/dir" \
+	"$weft" plugins
+[ "$rc" -ne 124 ] || fail "plugins with misnamed libraries: hung"
+[ "$rc" -ne 0 ] || fail "plugins with only misnamed libraries exited 0"
+expect err "weft: skipped $tmp/misnamed/libfoo.so: $named" "libfoo.so"
+expect err "weft: skipped $tmp/misnamed/weft-reactor-good.so.1: $named" \
+	"a versioned name"
+rel_says="skipped folder \"relative/dir\" in the plugin path"
+expect err "$rel_says: not an absolute path" "a relative folder"
+expect err "no plugins in plugin path" "misnamed libraries only"
+! grep -q 'README\|\.so\.p' "$tmp/err" ||
+	fail "plugins names a folder or a file that is no library"
+[ "$(grep -c '^weft: skipped' "$tmp/err")" -eq 3 ] ||
+	fail "not exactly 3 skipped"
+
+# Beside a plugin that loads, a skipped library is a note: success.  A
+# plugin named weft-NAME.so, without its kind, loads only by path.
+cp "$mocks/weft-executor-good.so" "$tmp/misnamed/"
+cp "$mocks/weft-reactor-good.so" "$tmp/misnamed/weft-good.so"
+run timeout 10 env WEFT_PLUGIN_PATH="$tmp/misnamed" "$weft" plugins
+[ "$rc" -eq 0 ] || fail "plugins with a good and a misnamed one exited $rc"
+expect out "executor  good" "good beside misnamed"
+expect err "weft: skipped $tmp/misnamed/libfoo.so: $named" \
+	"misnamed beside good"
+expect out "$tmp/misnamed/weft-good.so" "weft-NAME.so listed"
+expect out "note: $named, so it loads only by path" "weft-NAME.so noted"
+[ "$(grep -c 'note:' "$tmp/out")" -eq 1 ] || fail "not exactly 1 note"
+
 rm -rf "$tmp"
 [ "$fails" -eq 0 ] || exit 1
 echo "all weft command checks passed"
