@@ -41,8 +41,12 @@ r_report_test(size_t index, unsigned number, const char *verdict,
 	const char *name = r_test_at(index)->ut->name;
 	bool failed = verdict[0] == 'F';
 
+	bool said = why && why[0];
+
 	if (r_opt.tap) {
-		if (verdict[0] == 'S')
+		if (verdict[0] == 'S' && said)
+			printf("not ok %u # SKIP %s: %s\n", number, name, why);
+		else if (verdict[0] == 'S')
 			printf("not ok %u # SKIP %s\n", number, name);
 		else
 			printf("%sok %u - %s\n", failed ? "not " : "", number,
@@ -51,34 +55,70 @@ r_report_test(size_t index, unsigned number, const char *verdict,
 			printf("# %s\n", why);
 	} else {
 		printf("%s  %s  (%.2f s)%s%s\n", verdict, name, seconds,
-		       failed ? ": " : "", failed ? why : "");
+		       said ? ": " : "", said ? why : "");
 	}
 	r_show_output(output, failed);
 	fflush(stdout);
 }
 
 
-/* Sums the results of the tests of one rule. */
+/* The rule a test's failures count under. */
+static const char *
+r_blamed(const struct r_result *res, size_t i)
+{
+	return res->blame[0] ? res->blame : r_test_at(i)->rule;
+}
+
+
+/*
+ * Sums the results of the tests of one rule.  Failures count under the
+ * rule they are blamed on, passes and skips under the test's own; the
+ * why of a row that failed nothing says where its failures went, or why
+ * its tests were skipped when a reason was given.
+ */
 static bool
 r_rule_sum(const struct r_run *run, const char *rule, struct r_result *sum)
 {
 	size_t i;
 	bool any = false;
+	unsigned moved = 0;
+	const char *moved_to = NULL, *skip_why = NULL;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < r_test_count(); i++) {
 		const struct r_result *res = &run->results[i];
+		bool own = strcmp(r_test_at(i)->rule, rule) == 0;
 
-		if (!res->selected || strcmp(r_test_at(i)->rule, rule) != 0)
+		if (!res->selected)
+			continue;
+		if (own) {
+			any = true;
+			sum->pass += res->pass;
+			sum->skip += res->skip;
+			if (res->skip && res->why[0] && !res->fail)
+				skip_why = res->why;
+			if (res->fail && res->blame[0] &&
+			    strcmp(res->blame, rule) != 0) {
+				moved += res->fail;
+				moved_to = res->blame;
+			}
+		}
+		if (!res->fail || strcmp(r_blamed(res, i), rule) != 0)
 			continue;
 		any = true;
-		sum->pass += res->pass;
-		sum->skip += res->skip;
-		if (res->fail && !sum->fail)
+		if (!sum->fail)
 			snprintf(sum->why, sizeof(sum->why), "%.60s: %.170s",
 			         r_test_at(i)->ut->name, res->why);
 		sum->fail += res->fail;
 	}
+	if (!sum->fail && moved)
+		snprintf(sum->why, sizeof(sum->why),
+		         "(%u failed run%s counted under %s: hung after its "
+		         "violation)",
+		         moved, moved == 1 ? "" : "s", moved_to);
+	else if (!sum->fail && skip_why)
+		snprintf(sum->why, sizeof(sum->why), "(skipped: %.200s)",
+		         skip_why);
 	return any;
 }
 
@@ -101,8 +141,8 @@ r_report_summary(const struct r_run *run)
 		if (!r_rule_sum(run, rule->id, &s))
 			continue;
 		printf("%s%-5s %-52.52s %4u %4u %4u%s%s\n", lead, rule->id,
-		       rule->title, s.pass, s.fail, s.skip, s.fail ? "  " : "",
-		       s.fail ? s.why : "");
+		       rule->title, s.pass, s.fail, s.skip, s.why[0] ? "  " : "",
+		       s.why);
 		pass += s.pass;
 		fail += s.fail;
 		skip += s.skip;
@@ -197,6 +237,10 @@ r_report_junit(const char *path, const struct r_run *runs, size_t n)
 				fprintf(f, "      <failure>");
 				r_cdata(f, res->why);
 				fprintf(f, "</failure>\n");
+			} else if (res->skip && res->why[0]) {
+				fprintf(f, "      <skipped message=\"");
+				r_attr(f, res->why);
+				fprintf(f, "\"/>\n");
 			} else if (res->skip) {
 				fprintf(f, "      <skipped/>\n");
 			}
@@ -229,10 +273,11 @@ r_report_matrix(FILE *out, const struct r_run *runs, size_t n)
 				const struct r_result *res =
 				    &runs[r].results[i];
 
+				if (r_blamed(res, i)[0] == areas[a])
+					f += res->fail;
 				if (r_test_at(i)->rule[0] != areas[a])
 					continue;
 				p += res->pass;
-				f += res->fail;
 				s += res->skip;
 			}
 			snprintf(cell, sizeof(cell), "%u/%u/%u", p, f, s);

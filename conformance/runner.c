@@ -92,6 +92,18 @@ r_test_at(size_t i)
 }
 
 
+bool
+r_rule_known(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < r_rule_count(); i++)
+		if (strcmp(r_rule_at(i)->id, id) == 0)
+			return true;
+	return false;
+}
+
+
 static double
 r_seconds(void)
 {
@@ -123,6 +135,13 @@ r_child(const struct r_test *t, int fd, uint64_t seed)
 	unsetenv("CMOCKA_MESSAGE_OUTPUT");
 	unsetenv("CMOCKA_XML_FILE");
 	cmocka_set_message_output(CM_OUTPUT_STDOUT);
+	if (r_opt.self_test_hang) {
+		/* What a broken plugin does: a violation, then no progress. */
+		h_violation("%s: self-test: a violation, then a hang",
+		            r_opt.self_test_hang);
+		for (;;)
+			h_sleep_ns(WEFT_SEC);
+	}
 	failed = _cmocka_run_group_tests(one.name, &one, 1, NULL, NULL);
 	fflush(stdout);
 	exit(failed ? 1 : 0);
@@ -284,20 +303,67 @@ r_reason(char *why, size_t n, const char *text)
 
 
 /*
+ * The first violation line in a child's output that names a rule of
+ * ABI.md ("violation: C1: ..."); the harness's own complaints
+ * ("violation: harness: ...") name none.  Copies the rule and returns
+ * the line's text after "violation: ", or NULL.
+ */
+static const char *
+r_first_violation(const char *text, char *rule, size_t n)
+{
+	const char *p = text;
+
+	while ((p = r_find_line(p, "violation: "))) {
+		size_t len = strcspn(p, ": \n");
+
+		if (len && len < n) {
+			memcpy(rule, p, len);
+			rule[len] = '\0';
+			if (r_rule_known(rule))
+				return p;
+		}
+		p = strchr(p, '\n');
+	}
+	return NULL;
+}
+
+
+/*
  * The verdict from cmocka's standard output and the exit status.  A test
  * that passed but whose child then exited non-zero failed after all: that
  * is the memory checker's report on what the test left behind.
  */
 static const char *
-r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n)
+r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n,
+          char *blame, size_t blame_n)
 {
 	int st = o->status;
 	bool ok = r_find_line(o->text, "[       OK ] ") != NULL;
+	const char *v;
 
 	if (o->timed_out) {
-		snprintf(why, n,
-		         "did not finish in %.0f s (a hang or a lost wake?)",
-		         timeout);
+		/*
+		 * A hang after a violation is that violation's doing: the
+		 * plugin broke the rule, then never came back.  Blamed on
+		 * the test's own rule, the same defect would read as a hang
+		 * in every rule whose tests reach it.
+		 */
+		v = r_first_violation(o->text, blame, blame_n);
+		if (v) {
+			char line[160];
+
+			r_line(line, sizeof(line), v);
+			snprintf(why, n,
+			         "violation: %s; then hung (did not finish "
+			         "in %.0f s)",
+			         line, timeout);
+		} else {
+			blame[0] = '\0';
+			snprintf(why, n,
+			         "did not finish in %.0f s (a hang or a lost "
+			         "wake?)",
+			         timeout);
+		}
 		return "FAIL";
 	}
 	if (WIFSIGNALED(st)) {
@@ -326,7 +392,7 @@ r_verdict(const struct r_child_out *o, double timeout, char *why, size_t n)
 
 static const char *
 r_run_forked(const struct r_test *t, uint64_t seed, char *why, size_t n,
-             char **output)
+             char *blame, size_t blame_n, char **output)
 {
 	struct r_child_out o = {0};
 	double timeout = (double)r_opt.timeout_s * (h_opt.slow ? 8 : 1);
@@ -360,7 +426,7 @@ r_run_forked(const struct r_test *t, uint64_t seed, char *why, size_t n,
 	setpgid(pid, pid);
 	r_watch(pid, fds[0], timeout, &o);
 	close(fds[0]);
-	verdict = r_verdict(&o, timeout, why, n);
+	verdict = r_verdict(&o, timeout, why, n, blame, blame_n);
 	*output = o.text;
 	return verdict;
 }
@@ -380,6 +446,70 @@ r_run_inline(const struct r_test *t, uint64_t seed, char *why, size_t n)
 }
 
 
+static bool
+r_selected(size_t i)
+{
+	return !r_opt.filter || fnmatch(r_opt.filter, tests[i].ut->name, 0) == 0;
+}
+
+
+/*
+ * The pair did not load: nothing can run on it.  The loader's reason is
+ * reported once, as a failure of the first test of the P rule the check
+ * that refused it enforces (whatever the filter: a refused pair never
+ * conforms); every other test is skipped, not failed, so that the summary
+ * blames that one rule and not every rule whose tests need a runtime.
+ */
+static void
+r_refused_pair(struct r_run *run)
+{
+	size_t i, count = r_test_count(), first = count;
+	unsigned number = 0;
+
+	for (i = 0; i < count && first == count; i++)
+		if (strcmp(tests[i].rule, run->refused_rule) == 0)
+			first = i;
+	for (i = 0; i < count; i++) {
+		struct r_result *res = &run->results[i];
+
+		res->selected = i == first || r_selected(i);
+		if (res->selected)
+			number += i == first ? 1 : r_opt.repeat;
+	}
+	if (r_opt.tap && !r_opt.quiet)
+		printf("1..%u\n", number);
+	number = 0;
+	for (i = 0; i < count; i++) {
+		struct r_result *res = &run->results[i];
+		unsigned rep;
+
+		if (!res->selected)
+			continue;
+		if (i == first) {
+			res->fail = 1;
+			run->failed++;
+			snprintf(res->why, sizeof(res->why), "%s",
+			         run->refused_why);
+			if (!r_opt.quiet)
+				r_report_test(i, ++number, "FAIL", res->why,
+				              NULL, 0);
+			else
+				fprintf(stderr, "%s: FAIL %s: %s\n",
+				        run->label, tests[i].ut->name,
+				        res->why);
+			continue;
+		}
+		res->skip = r_opt.repeat;
+		snprintf(res->why, sizeof(res->why), "pair did not load");
+		for (rep = 0; rep < r_opt.repeat && !r_opt.quiet; rep++)
+			r_report_test(i, ++number, "SKIP", res->why, NULL, 0);
+	}
+	/* Every P rule the loader checks has a test; should one not. */
+	if (first == count)
+		run->failed++;
+}
+
+
 int
 r_run_pair(struct r_run *run)
 {
@@ -390,10 +520,13 @@ r_run_pair(struct r_run *run)
 	run->results = calloc(count, sizeof(*run->results));
 	if (!run->results)
 		return -ENOMEM;
+	if (run->refused_rule[0]) {
+		r_refused_pair(run);
+		return (int)run->failed;
+	}
 	if (r_opt.tap && !r_opt.quiet) {
 		for (i = 0; i < count; i++)
-			if (!r_opt.filter ||
-			    fnmatch(r_opt.filter, tests[i].ut->name, 0) == 0)
+			if (r_selected(i))
 				number += r_opt.repeat;
 		printf("1..%u\n", number);
 		number = 0;
@@ -401,20 +534,21 @@ r_run_pair(struct r_run *run)
 	for (i = 0; i < count; i++) {
 		struct r_result *res = &run->results[i];
 
-		if (r_opt.filter &&
-		    fnmatch(r_opt.filter, tests[i].ut->name, 0) != 0)
+		if (!r_selected(i))
 			continue;
 		res->selected = true;
 		for (rep = 0; rep < r_opt.repeat; rep++) {
 			uint64_t seed = r_opt.seed + rep;
 			char why[sizeof(res->why)] = "";
+			char blame[sizeof(res->blame)] = "";
 			char *output = NULL;
 			double start = r_seconds(), took;
 			const char *v;
 
 			if (r_opt.fork)
 				v = r_run_forked(&tests[i], seed, why,
-				                 sizeof(why), &output);
+				                 sizeof(why), blame,
+				                 sizeof(blame), &output);
 			else
 				v = r_run_inline(&tests[i], seed, why,
 				                 sizeof(why));
@@ -425,10 +559,16 @@ r_run_pair(struct r_run *run)
 			} else if (v[0] == 'S') {
 				res->skip++;
 			} else {
-				if (!res->fail++)
+				if (!res->fail++) {
 					snprintf(res->why, sizeof(res->why),
 					         "%s (seed %llu)", why,
 					         (unsigned long long)seed);
+					/* The first failure decides, as
+					 * for the reason. */
+					if (strcmp(blame, tests[i].rule) != 0)
+						memcpy(res->blame, blame,
+						       sizeof(blame));
+				}
 			}
 			if (!r_opt.quiet)
 				r_report_test(i, ++number, v, why, output,

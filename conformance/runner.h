@@ -24,6 +24,8 @@ struct r_rule {
 size_t r_rule_count(void);
 const struct r_rule *r_rule_at(size_t i);
 const char *r_rule_title(const char *id);
+/* Whether id names a rule of ABI.md ("C1"; not "harness"). */
+bool r_rule_known(const char *id);
 
 /* The area letters, in the order of ABI.md and of the matrix. */
 #define R_AREAS "WFCETRDP"
@@ -50,6 +52,11 @@ struct r_options {
 	bool tap;          /* TAP lines instead of the readable ones */
 	bool quiet;        /* no per-test lines: the matrix */
 	const char *junit; /* a file, or NULL */
+	/*
+	 * Not for users: a rule each child reports violated before it hangs,
+	 * so that the suite can check whom the report blames for the hang.
+	 */
+	const char *self_test_hang;
 };
 
 extern struct r_options r_opt;
@@ -60,7 +67,13 @@ extern struct r_options r_opt;
 struct r_result {
 	unsigned pass, fail, skip;
 	bool selected;
-	char why[240]; /* the first failure's reason, one line */
+	char why[240]; /* the first failure's reason, or why it skipped */
+	/*
+	 * The rule the failures count under when it is not the test's own:
+	 * a test that hung after its child had reported a violation of
+	 * rule X failed X, not every rule whose tests hung the same way.
+	 */
+	char blame[8];
 	double seconds;
 };
 
@@ -69,6 +82,13 @@ struct r_run {
 	char label[160];          /* "single + epoll" */
 	struct r_result *results; /* r_test_count() of them */
 	unsigned failed;          /* tests with at least one failure */
+	/*
+	 * Set when the loader refused the pair: the P rule its check
+	 * enforces and the loader's reason.  No test runs then; the first
+	 * test of that rule fails with the reason and the rest are skipped.
+	 */
+	char refused_rule[8];
+	char refused_why[240];
 };
 
 /*
