@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Checks that the report of weft-conformance blames the right rule.
 
-usage: check-report.py WEFT-CONFORMANCE ABI-MAJOR-FIXTURE
+usage: check-report.py WEFT-CONFORMANCE ABI-MAJOR-FIXTURE [MAIN-C LOADER-C]
 
 1. A pair the loader refuses (the fixture claims ABI major 2, a P5
    refusal): the summary fails P5 alone, once, with the loader's reason;
@@ -104,8 +104,22 @@ def violation_then_hang(prog):
            'hang: no rule blamed for a bare hang')
 
 
+def refusal_words(main_c, loader_c):
+    with open(main_c) as f:
+        table = re.findall(r'\{"((?:[^"\\]|\\.)*)", "(P[0-9])"\}', f.read())
+    with open(loader_c) as f:
+        # Adjacent literals joined, as the compiler joins them.
+        loader = re.sub(r'"\s*\n\s*"', '', f.read())
+    expect(len(table) >= 6, 'refusals: the table of main.c was found')
+    for words, rule in table:
+        expect(words in loader, 'refusals: the loader no longer writes '
+               '"%s" (mapped to %s)' % (words, rule))
+
+
 def main():
     prog, fixture = sys.argv[1], os.path.abspath(sys.argv[2])
+    if len(sys.argv) > 4:
+        refusal_words(sys.argv[3], sys.argv[4])
     if not os.path.exists(fixture):
         print('check-report: no fixture %s (not built?)' % fixture)
         return 1
