@@ -36,6 +36,7 @@ static const struct r_rule rules[] = {
     {"E8", "all wakers of a task compare equal"},
     {"E9", "stats are optional, bounded and monotonic"},
     {"E10", "the MULTI_THREAD flag tells the truth"},
+    {"E11", "completed counts completed tasks or is left zero"},
     {"T1", "a join handle reports completion once"},
     {"T2", "a short join buffer is EMSGSIZE, output kept"},
     {"T3", "a released join handle detaches the task"},

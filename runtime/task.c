@@ -563,18 +563,20 @@ task_after_pending(struct weft_task *t)
 }
 
 
-static void
-task_run(struct weft_task *t, struct weft_context *cx)
+/* Polls t once; 1 when that poll completed it (run_done), else 0. */
+static int
+task_run_done(struct weft_task *t, struct weft_context *cx)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
 	struct weft_task_set *prev;
 	uint64_t next;
+	int done;
 
 	for (;;) {
 		if (s & TASK_DROPPED) {
 			task_release(t, 1); /* nothing to run: let go */
-			return;
+			return 0;
 		}
 		next = (s & ~(uint64_t)TASK_SCHEDULED) | TASK_RUNNING;
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
@@ -585,18 +587,27 @@ task_run(struct weft_task *t, struct weft_context *cx)
 	WEFT_ASSERT(!(s & TASK_RUNNING)); /* E1: polled on two threads */
 	if (s & TASK_CLOSED) {
 		task_drop_future(t, 0, 2);
-		return;
+		return 0;
 	}
 
 	prev = weft__taskset_running;
 	weft__taskset_running = t->set;
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
-	if (f->vtable->poll(f, cx) == WEFT_READY)
+	done = f->vtable->poll(f, cx) == WEFT_READY;
+	if (done)
 		task_drop_future(t, TASK_COMPLETED, 2);
 	else
 		task_after_pending(t);
 	weft__taskset_running = prev;
+	return done;
+}
+
+
+static void
+task_run(struct weft_task *t, struct weft_context *cx)
+{
+	(void)task_run_done(t, cx);
 }
 
 
@@ -754,6 +765,7 @@ const struct weft_task_core weft__task_core = {
     .drop_runnable = task_drop_runnable,
     .link = task_link,
     .root_waker = task_root_waker,
+    .run_done = task_run_done,
 };
 
 

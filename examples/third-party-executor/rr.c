@@ -41,7 +41,8 @@ struct rr {
 	atomic_bool in_block_on;
 	bool closed;
 
-	atomic_uint_fast64_t spawned, polls, parks; /* for stats (E9) */
+	/* for stats (E9, E11) */
+	atomic_uint_fast64_t spawned, polls, completed, parks;
 };
 
 
@@ -186,7 +187,13 @@ rr_run_turns(struct rr *ex)
 		/* The core fills in the task's waker (E8) and polls it. */
 		rr_context(ex, &cx, (struct weft_waker){0, 0});
 		atomic_fetch_add(&ex->polls, 1);
-		ex->core->run(t, &cx);
+		/* run_done (core 3) says whether the poll completed it. */
+		if (ex->core->version >= 3 && ex->core->run_done) {
+			if (ex->core->run_done(t, &cx))
+				atomic_fetch_add(&ex->completed, 1);
+		} else {
+			ex->core->run(t, &cx);
+		}
 	}
 	return n;
 }
@@ -305,6 +312,7 @@ rr_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 	    .workers = 1,
 	    .spawned = atomic_load(&ex->spawned),
 	    .polls = atomic_load(&ex->polls),
+	    .completed = atomic_load(&ex->completed),
 	    .parks = atomic_load(&ex->parks),
 	};
 

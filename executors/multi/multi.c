@@ -275,6 +275,8 @@ multi_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 		    atomic_load_explicit(&w->spawned, memory_order_relaxed);
 		s.polls +=
 		    atomic_load_explicit(&w->polls, memory_order_relaxed);
+		s.completed +=
+		    atomic_load_explicit(&w->completed, memory_order_relaxed);
 		s.parks +=
 		    atomic_load_explicit(&w->parks, memory_order_relaxed);
 		s.queue_depth +=

@@ -64,7 +64,7 @@ struct multi_worker {
 	struct weft_task *out[MULTI_BATCH];   /* wakes not yet handed over */
 	struct weft_task *batch[MULTI_BATCH]; /* taken from the shared queue */
 	/* Written by the owner only, read by stats. */
-	atomic_uint_fast64_t polls, spawned, parks;
+	atomic_uint_fast64_t polls, completed, spawned, parks;
 	atomic_uint_fast32_t held; /* tasks in lifo, batch and out */
 };
 

@@ -293,7 +293,13 @@ ws_run(struct ws_worker *w, struct weft_task *t)
 	w->current = t;
 	w->tick++;
 	ws_count(&w->polls, 1);
-	ex->tasks->run(t, &cx);
+	/* A core older than 3 cannot say: `completed` stays 0 (E11). */
+	if (ex->tasks->version >= 3 && ex->tasks->run_done) {
+		if (ex->tasks->run_done(t, &cx))
+			ws_count(&w->completed, 1);
+	} else {
+		ex->tasks->run(t, &cx);
+	}
 	w->current = NULL;
 }
 
@@ -568,6 +574,8 @@ ws_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 		    atomic_load_explicit(&w->spawned, memory_order_relaxed);
 		s.polls +=
 		    atomic_load_explicit(&w->polls, memory_order_relaxed);
+		s.completed +=
+		    atomic_load_explicit(&w->completed, memory_order_relaxed);
 		s.steals +=
 		    atomic_load_explicit(&w->steals, memory_order_relaxed);
 		s.parks +=

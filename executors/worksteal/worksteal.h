@@ -64,7 +64,8 @@ struct ws_worker {
 	pthread_t thread;
 	struct ws_parker parker;
 	/* Written by the owner only, read by stats. */
-	alignas(64) atomic_uint_fast64_t polls, steals, parks, spawned;
+	alignas(64) atomic_uint_fast64_t polls, completed, steals, parks,
+	    spawned;
 	struct weft_task *overflow[WS_LOCAL_HALF + 1];
 };
 

@@ -435,8 +435,15 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  *          it does nothing.  The returned waker is borrowed for one poll;
  *          its clones are owned.  An empty waker (vtable NULL) means the
  *          host could not allocate it: fail block_on with -ENOMEM.
+ * run_done (version >= 3, ABI 1.1):
+ *          run, which also tells the caller what happened: 1 when this run
+ *          completed the task (its future returned ready), 0 otherwise
+ *          (pending, closed, aborted or already dropped).  The answer comes
+ *          from the runner's own view of the poll, so an executor counts
+ *          completions (stats' `completed`, E11) with a plain per-worker
+ *          counter, without a shared atomic on the hot path.
  */
-#define WEFT_TASK_CORE_VERSION 2
+#define WEFT_TASK_CORE_VERSION 3
 struct weft_task_core {
 	uint32_t version;
 	int (*set_new)(struct weft_task_set **set,
@@ -451,6 +458,8 @@ struct weft_task_core {
 	/* version >= 2 */
 	struct weft_waker (*root_waker)(struct weft_task_set *set,
 					void (*wake)(void *sched));
+	/* version >= 3 */
+	int (*run_done)(struct weft_task *task, struct weft_context *cx);
 };
 
 /* ------------------------------------------------------------------ */
@@ -630,8 +639,11 @@ struct weft_executor_params {
 
 /*
  * Statistics: the caller sets size to sizeof(its struct); the executor
- * fills what fits and sets size to what it filled.  Counters are
- * monotonic since init; queue_depth is a snapshot.
+ * fills what fits, writes nothing past it, and sets size to what it filled
+ * (E9).  Counters are cumulative since init (a read never resets them);
+ * queue_depth is a snapshot.  completed counts tasks whose future returned
+ * ready (task core run_done), or stays 0 when the executor does not count
+ * them (E11).
  */
 struct weft_executor_stats {
 	uint32_t size;
