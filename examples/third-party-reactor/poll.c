@@ -111,10 +111,12 @@ pr_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	int err;
 
 	/*
-	 * add refuses an fd the system refuses (R2).  poll(2) itself takes
+	 * add refuses an fd the system refuses (R2), with the codes of R11:
+	 * not an open fd is -EBADF (fstat says so), one added already is
+	 * -EEXIST, and one we cannot watch is -EPERM.  poll(2) itself takes
 	 * anything, and reports a regular file always ready; epoll refuses
-	 * such files with EPERM, and so do we, so that reactors stay
-	 * interchangeable.
+	 * regular files and directories with EPERM, and so do we, so that
+	 * reactors stay interchangeable.
 	 */
 	if (fstat(fd, &st) < 0)
 		return -errno;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/event.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -162,11 +163,21 @@ static int
 kq_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
-	struct kq_fd *f = kq_slot(r, fd, true);
+	struct kq_fd *f;
+	struct stat st;
 	int err;
 
-	if (fd < 0)
+	/*
+	 * kqueue watches regular files (always readable) and directories,
+	 * epoll refuses them: refuse them too, with epoll's -EPERM, so that
+	 * the host sees the same answer from every reactor (R11).  fstat
+	 * also refuses what is not an open fd, whatever the interest.
+	 */
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return -EPERM;
+	f = kq_slot(r, fd, true);
 	if (!f)
 		return -ENOMEM;
 	if (f->used)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -316,10 +317,20 @@ lev_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = (struct impl *)self;
 	struct lev_reg *g;
+	struct stat st;
 	int err;
 
-	if (fd < 0)
+	/*
+	 * Only libevent's epoll backend refuses regular files and
+	 * directories (poll and select call them always ready, kqueue
+	 * watches them), so the answer is given here, epoll's -EPERM,
+	 * whatever the backend (R11).  fstat also refuses what is not an
+	 * open fd before libevent can log about it.
+	 */
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return -EBADF;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return -EPERM;
 	if (fd == r->wake_rd || fd == r->wake_wr)
 		return -EINVAL;
 	err = lev_reserve(r, fd);
@@ -528,10 +539,16 @@ lev_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 		deadline = lev_now() + (uint64_t)timeout_ns;
 		err = lev_arm_timer(r, (uint64_t)timeout_ns);
 	}
+	/*
+	 * A zero timeout is EVLOOP_NONBLOCK, and EVLOOP_ONCE with it: alone,
+	 * NONBLOCK loops for as long as callbacks ran, which on a level
+	 * backend (poll, select) with an fd still ready is for ever (R3).
+	 */
 	while (err == 0) {
-		if (event_base_loop(r->base, timeout_ns == 0
-		                                 ? EVLOOP_NONBLOCK
-		                                 : EVLOOP_ONCE) < 0) {
+		if (event_base_loop(r->base,
+		                    timeout_ns == 0
+		                        ? EVLOOP_NONBLOCK | EVLOOP_ONCE
+		                        : EVLOOP_ONCE) < 0) {
 			err = errno && errno != EINTR ? -errno : 0;
 			break;
 		}
