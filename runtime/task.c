@@ -558,8 +558,12 @@ task_after_pending(struct weft_task *t)
 		                                          memory_order_acquire))
 			break;
 	}
+	/*
+	 * Woken during the poll: our reference goes on, straight to the
+	 * executor, since its runner is inside run and no close overlaps.
+	 */
 	if (s & TASK_SCHEDULED)
-		task_schedule(t); /* woken during the poll: our ref goes on */
+		t->set->schedule(t->set->sched, t);
 }
 
 
@@ -569,9 +573,7 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
-	struct weft_task_set *prev;
 	uint64_t next;
-	int done;
 
 	for (;;) {
 		if (s & TASK_DROPPED) {
@@ -590,17 +592,23 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 		return 0;
 	}
 
-	prev = weft__taskset_running;
+	/*
+	 * Wakes made during the poll, and by the drop that completes it,
+	 * skip the guard.  A nested run (block_on of another runtime inside
+	 * this poll) leaves NULL behind: the rest of this poll then takes
+	 * the guarded path, which is only slower.
+	 */
 	weft__taskset_running = t->set;
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
-	done = f->vtable->poll(f, cx) == WEFT_READY;
-	if (done)
+	if (f->vtable->poll(f, cx) == WEFT_READY) {
 		task_drop_future(t, TASK_COMPLETED, 2);
-	else
-		task_after_pending(t);
-	weft__taskset_running = prev;
-	return done;
+		weft__taskset_running = NULL;
+		return 1;
+	}
+	weft__taskset_running = NULL;
+	task_after_pending(t);
+	return 0;
 }
 
 

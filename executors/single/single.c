@@ -264,6 +264,9 @@ single_context(struct single *ex, struct weft_context *cx,
 static int
 single_run_tasks(struct single *ex)
 {
+	/* A core older than 3 cannot say: `completed` stays 0 (E11). */
+	int (*run_done)(struct weft_task *, struct weft_context *) =
+	    ex->tasks->version >= 3 ? ex->tasks->run_done : NULL;
 	struct weft_context cx;
 	struct weft_task *t;
 	uint_fast64_t done = 0;
@@ -276,9 +279,8 @@ single_run_tasks(struct single *ex)
 		if (!t)
 			break;
 		single_context(ex, &cx, (struct weft_waker){0, 0});
-		/* A core older than 3 cannot say: `completed` stays 0 (E11). */
-		if (ex->tasks->version >= 3 && ex->tasks->run_done)
-			done += ex->tasks->run_done(t, &cx);
+		if (run_done)
+			done += run_done(t, &cx);
 		else
 			ex->tasks->run(t, &cx);
 	}
