@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * weft ABI 1.0 — the binary contract between async code, executors, reactors
  * and the host that loads them.
  *
@@ -35,33 +36,39 @@ extern "C" {
 /* Versions and errors                                                 */
 /* ------------------------------------------------------------------ */
 
+/** The ABI major version: plugins of another major are refused (P rules). */
 #define WEFT_ABI_MAJOR 1
+/** The ABI minor version: minors only append members. */
 #define WEFT_ABI_MINOR 1
+/** Packs a major and a minor version into one uint32_t. */
 #define WEFT_ABI_MAKE(major, minor) \
 	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
+/** This header's ABI version, packed by WEFT_ABI_MAKE(). */
 #define WEFT_ABI_VERSION WEFT_ABI_MAKE(WEFT_ABI_MAJOR, WEFT_ABI_MINOR)
+/** The major version of a packed version. */
 #define WEFT_ABI_GET_MAJOR(v) ((uint32_t)(v) >> 16)
+/** The minor version of a packed version. */
 #define WEFT_ABI_GET_MINOR(v) ((uint32_t)(v) & 0xffffu)
 
-/* weft's own error codes; system errors are plain -errno. */
+/** weft's own error codes; system errors are plain -errno. */
 #define WEFT_EBASE 10000
-#define WEFT_ENOTSUP (-(WEFT_EBASE + 1))   /* method absent in this version */
-#define WEFT_ECLOSED (-(WEFT_EBASE + 2))   /* runtime or channel is closed */
-#define WEFT_ECANCELED (-(WEFT_EBASE + 3)) /* task aborted or shut down */
-#define WEFT_ETIMEDOUT (-(WEFT_EBASE + 4)) /* a timeout elapsed */
-#define WEFT_EABI (-(WEFT_EBASE + 5))      /* incompatible ABI version/layout */
-#define WEFT_EPLUGIN (-(WEFT_EBASE + 6))   /* not a valid weft plugin */
-#define WEFT_ECONFIG (-(WEFT_EBASE + 7))   /* bad configuration */
-#define WEFT_ELAGGED (-(WEFT_EBASE + 8))   /* a receiver missed messages */
-#define WEFT_EBUSY (-(WEFT_EBASE + 9))     /* resource in use (nested block_on) */
-#define WEFT_ETAKEN (-(WEFT_EBASE + 10))   /* output already taken */
-#define WEFT_ELAST WEFT_ETAKEN
+#define WEFT_ENOTSUP (-(WEFT_EBASE + 1))   /**< method absent in this version */
+#define WEFT_ECLOSED (-(WEFT_EBASE + 2))   /**< runtime or channel is closed */
+#define WEFT_ECANCELED (-(WEFT_EBASE + 3)) /**< task aborted or shut down */
+#define WEFT_ETIMEDOUT (-(WEFT_EBASE + 4)) /**< a timeout elapsed */
+#define WEFT_EABI (-(WEFT_EBASE + 5))      /**< incompatible ABI or layout */
+#define WEFT_EPLUGIN (-(WEFT_EBASE + 6))   /**< not a valid weft plugin */
+#define WEFT_ECONFIG (-(WEFT_EBASE + 7))   /**< bad configuration */
+#define WEFT_ELAGGED (-(WEFT_EBASE + 8))   /**< a receiver missed messages */
+#define WEFT_EBUSY (-(WEFT_EBASE + 9))     /**< in use (nested block_on) */
+#define WEFT_ETAKEN (-(WEFT_EBASE + 10))   /**< output already taken */
+#define WEFT_ELAST WEFT_ETAKEN /**< the last of weft's error codes */
 
 /* ------------------------------------------------------------------ */
 /* Poll                                                                */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * The result of polling a future.  Functions that can also fail return an
  * int instead: WEFT_READY (1), WEFT_PENDING (0) or a negative error, which
  * counts as "ready with an error".
@@ -77,7 +84,8 @@ typedef enum weft_poll {
 
 struct weft_waker;
 
-/*
+/**
+ * @struct weft_waker_vtable
  * The semantics of Rust's RawWakerVTable.  `data` is whatever the waker's
  * creator put there.  All four may be called from any thread, concurrently
  * with each other and with a poll of the task (W1).
@@ -92,7 +100,7 @@ struct weft_waker;
  * poll coalesce into one poll (W3); a wake that arrives while the task is
  * being polled causes one more poll afterwards (W4).
  */
-#define WEFT_WAKER_VTABLE_VERSION 1
+#define WEFT_WAKER_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_waker_vtable {
 	uint32_t version;
 	struct weft_waker (*clone)(const void *data);
@@ -101,7 +109,7 @@ struct weft_waker_vtable {
 	void (*drop)(const void *data);
 };
 
-/*
+/**
  * A waker is a value: two pointers, copied freely, owned by exactly one
  * holder at a time.  A waker with a NULL vtable is "empty" and every wrapper
  * below treats it as a no-op, so a moved-from or dropped waker is safe to
@@ -126,7 +134,7 @@ weft_waker__noop_fn(const void *data)
 	(void)data;
 }
 
-/* A waker that does nothing: for polling outside any runtime. */
+/** A waker that does nothing: for polling outside any runtime. */
 static inline struct weft_waker
 weft_waker_noop(void)
 {
@@ -139,6 +147,7 @@ weft_waker_noop(void)
 	return w;
 }
 
+/** A new waker that wakes the same task; the caller owns it (W5). */
 static inline struct weft_waker
 weft_waker_clone(const struct weft_waker *w)
 {
@@ -148,7 +157,7 @@ weft_waker_clone(const struct weft_waker *w)
 	return w->vtable->clone(w->data);
 }
 
-/* Consumes *w: afterwards it is empty. */
+/** Consumes *w: afterwards it is empty. */
 static inline void
 weft_waker_wake(struct weft_waker *w)
 {
@@ -159,6 +168,7 @@ weft_waker_wake(struct weft_waker *w)
 	}
 }
 
+/** Schedules the task; *w stays the caller's. */
 static inline void
 weft_waker_wake_by_ref(const struct weft_waker *w)
 {
@@ -166,7 +176,7 @@ weft_waker_wake_by_ref(const struct weft_waker *w)
 		w->vtable->wake_by_ref(w->data);
 }
 
-/* Consumes *w: afterwards it is empty. */
+/** Consumes *w: afterwards it is empty. */
 static inline void
 weft_waker_drop(struct weft_waker *w)
 {
@@ -177,14 +187,14 @@ weft_waker_drop(struct weft_waker *w)
 	}
 }
 
-/* True when both wake the same task: a pointer comparison (E8). */
+/** True when both wake the same task: a pointer comparison (E8). */
 static inline bool
 weft_waker_will_wake(const struct weft_waker *a, const struct weft_waker *b)
 {
 	return a->vtable == b->vtable && a->data == b->data;
 }
 
-/* Replace *slot by a clone of *w unless it already wakes the same task. */
+/** Replace *slot by a clone of *w unless it already wakes the same task. */
 static inline void
 weft_waker_store(struct weft_waker *slot, const struct weft_waker *w)
 {
@@ -201,10 +211,10 @@ weft_waker_store(struct weft_waker *slot, const struct weft_waker *w)
 struct weft_executor;
 struct weft_driver;
 
-/* tokio's cooperative budget: operations a task may do in one poll. */
+/** tokio's cooperative budget: operations a task may do in one poll. */
 #define WEFT_BUDGET_DEFAULT 128
 
-/*
+/**
  * Handed to every poll; valid only for the duration of that poll (C1).  The
  * executor that polls builds it.  Everything a future needs reaches it
  * through here — never through a global or thread-local — so two runtimes
@@ -227,10 +237,12 @@ struct weft_context {
 	struct weft_driver *driver;
 };
 
+/** True when cx was built with a member this header knows (C3). */
 #define WEFT_CONTEXT_HAS(cx, member)                                      \
 	((cx)->size >= offsetof(struct weft_context, member) +             \
 				sizeof(((struct weft_context *)0)->member))
 
+/** Fills a context for one poll; for executors. */
 static inline void
 weft_context_init(struct weft_context *cx, struct weft_waker waker,
 		  struct weft_executor *executor, struct weft_driver *driver)
@@ -242,7 +254,7 @@ weft_context_init(struct weft_context *cx, struct weft_waker waker,
 	cx->driver = driver;
 }
 
-/*
+/**
  * Spend one unit of budget.  Returns false when the budget is exhausted: the
  * caller has then already been woken and must return pending (C4).
  */
@@ -263,7 +275,8 @@ weft_budget_spend(struct weft_context *cx)
 
 struct weft_future;
 
-/*
+/**
+ * @struct weft_future_vtable
  * A future is any struct whose first member is a `struct weft_future`
  * (a pointer to this vtable); its state, its child futures and its output
  * live in that struct.
@@ -283,10 +296,10 @@ struct weft_future;
  * Pinning (F7): a future may be moved by memcpy until its first poll; from
  * the first poll until drop it stays at the same address.
  */
-#define WEFT_FUTURE_VTABLE_VERSION 1
+#define WEFT_FUTURE_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_future_vtable {
 	uint32_t version;
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /**< reserved, 0 */
 	size_t size;
 	size_t output_offset;
 	size_t output_size;
@@ -294,17 +307,19 @@ struct weft_future_vtable {
 	void (*drop)(struct weft_future *self);
 };
 
+/** The first member of every future: a pointer to its vtable. */
 struct weft_future {
 	const struct weft_future_vtable *vtable;
 };
 
+/** Polls the future once (F2, F3). */
 static inline weft_poll
 weft_future_poll(struct weft_future *f, struct weft_context *cx)
 {
 	return f->vtable->poll(f, cx);
 }
 
-/*
+/**
  * Drops the future once: afterwards its vtable pointer is NULL, so dropping
  * an empty (zeroed, never initialised or already dropped) slot is a no-op.
  * This is what lets a parent drop all its child slots unconditionally.
@@ -320,6 +335,7 @@ weft_future_drop(struct weft_future *f)
 	}
 }
 
+/** True when the slot holds no future (never initialised or dropped). */
 static inline bool
 weft_future_is_empty(const struct weft_future *f)
 {
@@ -332,7 +348,8 @@ weft_future_is_empty(const struct weft_future *f)
 
 struct weft_join;
 
-/*
+/**
+ * @struct weft_join_ops
  * A join handle: the spawner's view of a task.  Owned by whoever spawn gave
  * it to; released exactly once, by release (detach) — after which the task
  * keeps running and its output is discarded.
@@ -347,7 +364,7 @@ struct weft_join;
  *          Any thread.  Idempotent.
  * release: frees the handle (detach).  Any thread.
  */
-#define WEFT_JOIN_OPS_VERSION 1
+#define WEFT_JOIN_OPS_VERSION 1 /**< layout of the struct below */
 struct weft_join_ops {
 	uint32_t version;
 	int (*poll)(struct weft_join *join, struct weft_context *cx, void *out,
@@ -356,11 +373,13 @@ struct weft_join_ops {
 	void (*release)(struct weft_join *join);
 };
 
+/** A join handle; see struct weft_join_ops. */
 struct weft_join {
 	uint32_t version;
 	const struct weft_join_ops *ops;
 };
 
+/** weft_join_ops.poll, or WEFT_ENOTSUP. */
 static inline int
 weft_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
 	       size_t out_size)
@@ -370,6 +389,7 @@ weft_join_poll(struct weft_join *j, struct weft_context *cx, void *out,
 	return j->ops->poll(j, cx, out, out_size);
 }
 
+/** weft_join_ops.abort: requests cancellation of the task. */
 static inline void
 weft_join_abort(struct weft_join *j)
 {
@@ -377,6 +397,7 @@ weft_join_abort(struct weft_join *j)
 		j->ops->abort(j);
 }
 
+/** weft_join_ops.release: frees the handle (detach). */
 static inline void
 weft_join_release(struct weft_join *j)
 {
@@ -387,14 +408,15 @@ weft_join_release(struct weft_join *j)
 struct weft_task;
 struct weft_task_set;
 
-/*
+/**
  * Called by the task core when a task becomes runnable (spawned, woken,
  * aborted).  The executor takes one "runnable" reference: it must later pass
  * the task to run() or drop_runnable() exactly once.  Any thread.
  */
 typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
 
-/*
+/**
+ * @struct weft_task_core
  * The host's task core, offered to executors through
  * weft_executor_params.tasks.  An executor may use it (then it implements
  * only queues, threads and parking) or bring its own tasks and join handles.
@@ -443,7 +465,7 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  *          completions (stats' `completed`, E11) with a plain per-worker
  *          counter, without a shared atomic on the hot path.
  */
-#define WEFT_TASK_CORE_VERSION 3
+#define WEFT_TASK_CORE_VERSION 3 /**< layout of the struct below */
 struct weft_task_core {
 	uint32_t version;
 	int (*set_new)(struct weft_task_set **set,
@@ -455,10 +477,10 @@ struct weft_task_core {
 	void (*run)(struct weft_task *task, struct weft_context *cx);
 	void (*drop_runnable)(struct weft_task *task);
 	void **(*link)(struct weft_task *task);
-	/* version >= 2 */
+	/** version >= 2 */
 	struct weft_waker (*root_waker)(struct weft_task_set *set,
 					void (*wake)(void *sched));
-	/* version >= 3 */
+	/** version >= 3 */
 	int (*run_done)(struct weft_task *task, struct weft_context *cx);
 };
 
@@ -466,15 +488,16 @@ struct weft_task_core {
 /* Driver: the host's I/O readiness and timers (D rules)               */
 /* ------------------------------------------------------------------ */
 
-/* Interest and readiness bits. */
+/** Interest and readiness bits. */
 #define WEFT_READABLE 0x1u
-#define WEFT_WRITABLE 0x2u
-#define WEFT_HUP 0x4u   /* peer closed (read side ended or hang-up) */
-#define WEFT_ERROR 0x8u /* error pending on the fd */
+#define WEFT_WRITABLE 0x2u /**< interest in, or readiness for, writing */
+#define WEFT_HUP 0x4u   /**< peer closed (read side ended or hang-up) */
+#define WEFT_ERROR 0x8u /**< error pending on the fd */
 
-#define WEFT_TIMEOUT_INFINITE (-1)
+#define WEFT_TIMEOUT_INFINITE (-1) /**< park without a timeout */
 
-/*
+/**
+ * @struct weft_driver_ops
  * The host's driver: one per runtime, owning the reactor and the timers.
  * Futures reach it through cx->driver; executors receive it at init.  All
  * methods are thread-safe.  Ids are opaque, never 0, never reused while the
@@ -509,7 +532,7 @@ struct weft_task_core {
  *               failure (WEFT_ECLOSED after shutdown, -ENOMEM) fn never
  *               runs and *done stays the caller's.  Any thread.
  */
-#define WEFT_DRIVER_OPS_VERSION 1
+#define WEFT_DRIVER_OPS_VERSION 1 /**< layout of the struct below */
 struct weft_driver_ops {
 	uint32_t version;
 	uint64_t (*now)(struct weft_driver *d);
@@ -530,6 +553,7 @@ struct weft_driver_ops {
 			void *arg, struct weft_waker *done);
 };
 
+/** The host's driver of a runtime; see struct weft_driver_ops. */
 struct weft_driver {
 	uint32_t version;
 	const struct weft_driver_ops *ops;
@@ -539,12 +563,14 @@ struct weft_driver {
 	((obj) && (obj)->ops && (obj)->ops->version >= (minver) &&        \
 	 (obj)->ops->member)
 
+/** weft_driver_ops.now: monotonic time in nanoseconds (D1). */
 static inline uint64_t
 weft_driver_now(struct weft_driver *d)
 {
 	return WEFT__HAS(d, now, 1) ? d->ops->now(d) : 0;
 }
 
+/** weft_driver_ops.timer_add, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_timer_add(struct weft_driver *d, uint64_t deadline, uint64_t *id)
 {
@@ -552,6 +578,7 @@ weft_driver_timer_add(struct weft_driver *d, uint64_t deadline, uint64_t *id)
 					  : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.timer_poll, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_timer_poll(struct weft_driver *d, uint64_t id,
 		       struct weft_context *cx)
@@ -560,6 +587,7 @@ weft_driver_timer_poll(struct weft_driver *d, uint64_t id,
 					   : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.timer_del. */
 static inline void
 weft_driver_timer_del(struct weft_driver *d, uint64_t id)
 {
@@ -567,6 +595,7 @@ weft_driver_timer_del(struct weft_driver *d, uint64_t id)
 		d->ops->timer_del(d, id);
 }
 
+/** weft_driver_ops.io_add, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_io_add(struct weft_driver *d, int fd, uint32_t interest,
 		   uint64_t *id)
@@ -575,6 +604,7 @@ weft_driver_io_add(struct weft_driver *d, int fd, uint32_t interest,
 				       : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.io_poll, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_io_poll(struct weft_driver *d, uint64_t id, uint32_t interest,
 		    struct weft_context *cx, uint32_t *ready)
@@ -584,6 +614,7 @@ weft_driver_io_poll(struct weft_driver *d, uint64_t id, uint32_t interest,
 		       : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.io_clear. */
 static inline void
 weft_driver_io_clear(struct weft_driver *d, uint64_t id, uint32_t ready)
 {
@@ -591,12 +622,14 @@ weft_driver_io_clear(struct weft_driver *d, uint64_t id, uint32_t ready)
 		d->ops->io_clear(d, id, ready);
 }
 
+/** weft_driver_ops.io_del, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_io_del(struct weft_driver *d, uint64_t id)
 {
 	return WEFT__HAS(d, io_del, 1) ? d->ops->io_del(d, id) : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.park, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_park(struct weft_driver *d, int64_t timeout_ns)
 {
@@ -604,12 +637,14 @@ weft_driver_park(struct weft_driver *d, int64_t timeout_ns)
 				     : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.unpark, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_unpark(struct weft_driver *d)
 {
 	return WEFT__HAS(d, unpark, 1) ? d->ops->unpark(d) : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.blocking, or WEFT_ENOTSUP. */
 static inline int
 weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
 		     struct weft_waker *done)
@@ -622,14 +657,15 @@ weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
 /* Executor plugin interface (E rules)                                 */
 /* ------------------------------------------------------------------ */
 
-/* Capability flags of an executor. */
-#define WEFT_EXECUTOR_MULTI_THREAD 0x1u /* polls tasks on several threads */
+/** Capability flags of an executor. */
+#define WEFT_EXECUTOR_MULTI_THREAD 0x1u /**< polls tasks on several threads */
 
-/*
+/**
+ * @struct weft_executor_params
  * Given to init.  The driver and task core outlive the executor.
  * workers: threads to run (0: the executor's default).
  */
-#define WEFT_EXECUTOR_PARAMS_VERSION 1
+#define WEFT_EXECUTOR_PARAMS_VERSION 1 /**< layout of the struct below */
 struct weft_executor_params {
 	uint32_t version;
 	uint32_t workers;
@@ -637,7 +673,7 @@ struct weft_executor_params {
 	const struct weft_task_core *tasks;
 };
 
-/*
+/**
  * Statistics: the caller sets size to sizeof(its struct); the executor
  * fills what fits, writes nothing past it, and sets size to what it filled
  * (E9).  Counters are cumulative since init (a read never resets them);
@@ -657,7 +693,8 @@ struct weft_executor_stats {
 	uint64_t queue_depth;
 };
 
-/*
+/**
+ * @struct weft_executor_iface
  * The executor class a plugin exports.  The host allocates instance_size
  * bytes (at least sizeof(struct weft_executor), which must come first in the
  * plugin's private struct), fills the public header, and calls init.
@@ -679,7 +716,7 @@ struct weft_executor_stats {
  * fini:      frees what init allocated; shutdown first if not done.
  * stats:     optional (may be NULL): fills *stats as described above.
  */
-#define WEFT_EXECUTOR_IFACE_VERSION 1
+#define WEFT_EXECUTOR_IFACE_VERSION 1 /**< layout of the struct below */
 struct weft_executor_iface {
 	uint32_t version;
 	uint32_t flags;
@@ -695,7 +732,7 @@ struct weft_executor_iface {
 		     struct weft_executor_stats *stats);
 };
 
-/*
+/**
  * The public head of every executor instance, filled by the host before
  * init: version is the iface's version, ops the iface itself.
  */
@@ -704,6 +741,7 @@ struct weft_executor {
 	const struct weft_executor_iface *ops;
 };
 
+/** weft_executor_iface.spawn, or WEFT_ENOTSUP. */
 static inline int
 weft_executor_spawn(struct weft_executor *e, struct weft_future *future,
 		    struct weft_join **join)
@@ -715,6 +753,7 @@ weft_executor_spawn(struct weft_executor *e, struct weft_future *future,
 	return e->ops->spawn(e, future, join);
 }
 
+/** weft_executor_iface.block_on, or WEFT_ENOTSUP. */
 static inline int
 weft_executor_block_on(struct weft_executor *e, struct weft_future *future)
 {
@@ -722,6 +761,7 @@ weft_executor_block_on(struct weft_executor *e, struct weft_future *future)
 					 : WEFT_ENOTSUP;
 }
 
+/** weft_executor_iface.shutdown. */
 static inline void
 weft_executor_shutdown(struct weft_executor *e)
 {
@@ -729,7 +769,7 @@ weft_executor_shutdown(struct weft_executor *e)
 		e->ops->shutdown(e);
 }
 
-/*
+/**
  * For executors: copies the filled-in `src` into the caller's `dst` as far
  * as dst->size allows, and sets dst->size to what was copied.  Returns 0,
  * or -22 (EINVAL) when dst cannot hold even its size field.
@@ -749,6 +789,7 @@ weft_executor_stats_fill(struct weft_executor_stats *dst,
 	return 0;
 }
 
+/** weft_executor_iface.stats, or WEFT_ENOTSUP. */
 static inline int
 weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
 {
@@ -761,29 +802,31 @@ weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
 
 struct weft_reactor;
 
-/* Capability flags of a reactor. */
-#define WEFT_REACTOR_EDGE 0x1u /* reports each readiness once per edge */
-#define WEFT_REACTOR_LEVEL 0x2u /* reports readiness while it lasts */
-/* add/modify/del may run while another thread is inside wait (R5). */
+/** Capability flags of a reactor. */
+#define WEFT_REACTOR_EDGE 0x1u /**< reports each readiness once per edge */
+#define WEFT_REACTOR_LEVEL 0x2u /**< reports readiness while it lasts */
+/** add/modify/del may run while another thread is inside wait (R5). */
 #define WEFT_REACTOR_CONCURRENT_CTL 0x4u
 
-/*
+/**
  * One readiness report, in an array the host owns.  Frozen: its layout is
  * part of the ABI signature.
  */
 struct weft_reactor_event {
 	uint64_t token;
-	uint32_t ready; /* WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR */
+	uint32_t ready; /**< WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR */
 	uint32_t reserved;
 };
 
-#define WEFT_REACTOR_PARAMS_VERSION 1
+#define WEFT_REACTOR_PARAMS_VERSION 1 /**< layout of the struct below */
+/** Given to a reactor's init. */
 struct weft_reactor_params {
 	uint32_t version;
-	uint32_t max_events; /* hint: largest batch the host will ask for */
+	uint32_t max_events; /**< hint: largest batch the host will ask for */
 };
 
-/*
+/**
+ * @struct weft_reactor_iface
  * The reactor class a plugin exports.  A reactor reports; it never
  * dispatches or calls back (R1).  Instances are allocated by the host as
  * for executors.  Except for wakeup, methods are called by one thread at a
@@ -804,7 +847,7 @@ struct weft_reactor_params {
  *             none is waiting.  Any thread, concurrently with wait (R4).
  * fini:       frees everything init made.
  */
-#define WEFT_REACTOR_IFACE_VERSION 1
+#define WEFT_REACTOR_IFACE_VERSION 1 /**< layout of the struct below */
 struct weft_reactor_iface {
 	uint32_t version;
 	uint32_t flags;
@@ -822,12 +865,13 @@ struct weft_reactor_iface {
 	void (*fini)(struct weft_reactor *self);
 };
 
-/* The public head of every reactor instance; filled as for executors. */
+/** The public head of every reactor instance; filled as for executors. */
 struct weft_reactor {
 	uint32_t version;
 	const struct weft_reactor_iface *ops;
 };
 
+/** weft_reactor_iface.add, or WEFT_ENOTSUP. */
 static inline int
 weft_reactor_add(struct weft_reactor *r, int fd, uint32_t interest,
 		 uint64_t token)
@@ -836,6 +880,7 @@ weft_reactor_add(struct weft_reactor *r, int fd, uint32_t interest,
 				    : WEFT_ENOTSUP;
 }
 
+/** weft_reactor_iface.modify, or WEFT_ENOTSUP. */
 static inline int
 weft_reactor_modify(struct weft_reactor *r, int fd, uint32_t interest,
 		    uint64_t token)
@@ -844,12 +889,14 @@ weft_reactor_modify(struct weft_reactor *r, int fd, uint32_t interest,
 				       : WEFT_ENOTSUP;
 }
 
+/** weft_reactor_iface.del, or WEFT_ENOTSUP. */
 static inline int
 weft_reactor_del(struct weft_reactor *r, int fd)
 {
 	return WEFT__HAS(r, del, 1) ? r->ops->del(r, fd) : WEFT_ENOTSUP;
 }
 
+/** weft_reactor_iface.wait, or WEFT_ENOTSUP. */
 static inline int
 weft_reactor_wait(struct weft_reactor *r, struct weft_reactor_event *ev,
 		  uint32_t capacity, int64_t timeout_ns)
@@ -858,6 +905,7 @@ weft_reactor_wait(struct weft_reactor *r, struct weft_reactor_event *ev,
 				     : WEFT_ENOTSUP;
 }
 
+/** weft_reactor_iface.wakeup, or WEFT_ENOTSUP. */
 static inline int
 weft_reactor_wakeup(struct weft_reactor *r)
 {
@@ -868,17 +916,20 @@ weft_reactor_wakeup(struct weft_reactor *r)
 /* Plugins and loading (P rules)                                       */
 /* ------------------------------------------------------------------ */
 
-#define WEFT_PLUGIN_MAGIC 0x54464557u /* "WEFT" in little-endian bytes */
+#define WEFT_PLUGIN_MAGIC 0x54464557u /**< "WEFT" in little-endian bytes */
 
+/** What a plugin provides. */
 enum weft_plugin_kind {
 	WEFT_PLUGIN_EXECUTOR = 1,
 	WEFT_PLUGIN_REACTOR = 2,
 };
 
+/** Packs a plugin's own version, for weft_plugin_descriptor. */
 #define WEFT_PLUGIN_VERSION(major, minor, patch)                          \
 	((uint32_t)(((major) << 16) | ((minor) << 8) | (patch)))
 
-/*
+/**
+ * @def WEFT_ABI_SIGNATURE
  * Layout signature: the facts of the build that must match between host
  * and plugin for any struct here to mean the same thing (P4).  The loader
  * refuses a plugin whose signature differs and names both values.  It uses
@@ -898,12 +949,13 @@ struct weft__align_probe {
 	 ((uint64_t)sizeof(struct weft_reactor_event) << 48) |            \
 	 ((uint64_t)0x77 << 56))
 
-/*
+/**
+ * @struct weft_plugin_descriptor
  * What a plugin describes itself with.  Static, read-only, valid while the
  * plugin is loaded.  iface points to a struct weft_executor_iface or a
  * struct weft_reactor_iface according to kind.
  */
-#define WEFT_PLUGIN_DESCRIPTOR_VERSION 1
+#define WEFT_PLUGIN_DESCRIPTOR_VERSION 1 /**< layout of the struct below */
 struct weft_plugin_descriptor {
 	uint32_t version;
 	uint32_t magic;
@@ -917,13 +969,14 @@ struct weft_plugin_descriptor {
 	const void *iface;
 };
 
-/*
+/**
+ * @struct weft_negotiate
  * Version negotiation, in both directions (P3).  The host offers the range
  * of ABI versions it speaks [host_min, host_max] (WEFT_ABI_MAKE values); the
  * plugin writes the version it will use into `chosen`, or returns WEFT_EABI
  * if it speaks none of them.
  */
-#define WEFT_NEGOTIATE_VERSION 1
+#define WEFT_NEGOTIATE_VERSION 1 /**< layout of the struct below */
 struct weft_negotiate {
 	uint32_t version;
 	uint32_t host_min;
@@ -931,7 +984,7 @@ struct weft_negotiate {
 	uint32_t chosen;
 };
 
-/*
+/**
  * The one symbol every plugin exports (P1).  Enumerates the plugin's
  * descriptors by index: returns 1 and sets *desc (got one), 0 (no more), or a
  * negative error.  Everything else in a plugin is static/hidden.
@@ -944,17 +997,20 @@ struct weft_negotiate {
 #ifndef WEFT_PLUGIN_ENTRY
 #define WEFT_PLUGIN_ENTRY weft_plugin_entry
 #endif
+/** The symbol the loader looks up in a plugin. */
 #define WEFT_PLUGIN_ENTRY_NAME "weft_plugin_entry"
+/** The type of a plugin's entry point (WEFT_PLUGIN_ENTRY). */
 typedef int (*weft_plugin_entry_fn)(struct weft_negotiate *neg, uint32_t index,
 				    const struct weft_plugin_descriptor **desc);
 
 #if defined(__GNUC__) || defined(__clang__)
+/** Marks a symbol visible outside its shared object. */
 #define WEFT_EXPORT __attribute__((visibility("default")))
 #else
-#define WEFT_EXPORT
+#define WEFT_EXPORT /**< marks a symbol visible outside its object */
 #endif
 
-/*
+/**
  * The negotiation a 1.x plugin does: pick the newest version both sides
  * speak.  `mine` is the version the plugin was built against.
  */
@@ -972,7 +1028,7 @@ weft_negotiate_pick(struct weft_negotiate *neg, uint32_t mine)
 	return 0;
 }
 
-/*
+/**
  * Defines the entry symbol of a plugin with exactly one descriptor, `desc`
  * (the usual case: one plugin per .so), negotiating as above.
  */
@@ -989,7 +1045,7 @@ weft_negotiate_pick(struct weft_negotiate *neg, uint32_t mine)
 		*out = &(desc);                                             \
 		return 1;                                                   \
 	}                                                                  \
-	typedef int weft__plugin_entry_defined /* the caller's ';' ends it */
+	typedef int weft__plugin_entry_defined /**< the caller's ';' ends it */
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * WEFT_ASSERT: an invariant check for the host and for plugins, in the way
  * libuv asserts its own.  It is on unless NDEBUG is defined, so debug and
  * test builds (meson's debug and debugoptimized) check every invariant and

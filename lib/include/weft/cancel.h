@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Cancellation tokens, as tokio_util's CancellationToken: a flag that one
  * party sets and any number of tasks watch, arranged in a tree.
  * Cancelling a token cancels every token below it (its children, theirs,
@@ -30,26 +31,26 @@ extern "C" {
 
 struct weft_cancel_token;
 
-/* A new root token, not cancelled: 0 or -ENOMEM. */
+/** A new root token, not cancelled: 0 or -ENOMEM. */
 int weft_cancel_token_new(struct weft_cancel_token **out);
 
-/*
+/**
  * A new token below `parent`: cancelled when parent (or anything above
  * it) is, and already cancelled if parent is.  0 or -ENOMEM.
  */
 int weft_cancel_token_child(struct weft_cancel_token *parent,
                             struct weft_cancel_token **out);
 
-/* Another handle to the same token.  Cannot fail. */
+/** Another handle to the same token.  Cannot fail. */
 struct weft_cancel_token *weft_cancel_token_clone(struct weft_cancel_token *t);
 
-/*
+/**
  * Releases one handle.  Does not cancel anything.  Futures waiting on
  * this handle must have been dropped first.  NULL is a no-op.
  */
 void weft_cancel_token_free(struct weft_cancel_token *t);
 
-/*
+/**
  * Cancels the token and everything below it, and wakes every future
  * waiting on any of them.  Returns after all of them are marked.
  */
@@ -57,7 +58,7 @@ void weft_cancel_token_cancel(struct weft_cancel_token *t);
 
 bool weft_cancel_token_is_cancelled(struct weft_cancel_token *t);
 
-/*
+/**
  * Completes once the token is cancelled (at once if it already is).  Made
  * to be a branch of a select: dropping it before it completes is always
  * fine.  Output `status` is always 0.  Borrows the token.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Channels between tasks: oneshot, mpsc (bounded and unbounded), watch and
  * broadcast — tokio::sync's channels in C.
  *
@@ -45,23 +46,23 @@ extern "C" {
 struct weft_oneshot_tx;
 struct weft_oneshot_rx;
 
-/* 0, -EINVAL (elem_size 0) or -ENOMEM.  The caller owns both halves. */
+/** 0, -EINVAL (elem_size 0) or -ENOMEM.  The caller owns both halves. */
 int weft_oneshot_new(size_t elem_size, struct weft_oneshot_tx **tx,
                      struct weft_oneshot_rx **rx);
 
-/*
+/**
  * Sends the value and frees the sender, whatever the outcome: 0, or
  * WEFT_ECLOSED when the receiver is gone (the value was not taken).
  */
 int weft_oneshot_send(struct weft_oneshot_tx *tx, const void *msg);
 
-/* Frees the sender without sending: the receiver sees WEFT_ECLOSED. */
+/** Frees the sender without sending: the receiver sees WEFT_ECLOSED. */
 void weft_oneshot_tx_free(struct weft_oneshot_tx *tx);
 
-/* True once the receiver is gone: sending is pointless. */
+/** True once the receiver is gone: sending is pointless. */
 bool weft_oneshot_tx_is_closed(struct weft_oneshot_tx *tx);
 
-/*
+/**
  * Waits for the value.  Output `status`: 0 (the value is in out) or
  * WEFT_ECLOSED (the sender was freed without sending, or the value was
  * already received).  Borrows rx and out.
@@ -75,14 +76,14 @@ struct weft_oneshot_recv {
 void weft_oneshot_recv_init(struct weft_oneshot_recv *f,
                             struct weft_oneshot_rx *rx, void *out);
 
-/* 1 (value in out), 0 pending, WEFT_ECLOSED.  Receiver's task only. */
+/** 1 (value in out), 0 pending, WEFT_ECLOSED.  Receiver's task only. */
 int weft_oneshot_poll_recv(struct weft_oneshot_rx *rx, struct weft_context *cx,
                            void *out);
 
-/* 0 (value in out), -EAGAIN (not yet sent) or WEFT_ECLOSED. */
+/** 0 (value in out), -EAGAIN (not yet sent) or WEFT_ECLOSED. */
 int weft_oneshot_try_recv(struct weft_oneshot_rx *rx, void *out);
 
-/* Frees the receiver; a value sent but not received is discarded. */
+/** Frees the receiver; a value sent but not received is discarded. */
 void weft_oneshot_rx_free(struct weft_oneshot_rx *rx);
 
 /* ------------------------------------------------------------------ */
@@ -92,10 +93,10 @@ void weft_oneshot_rx_free(struct weft_oneshot_rx *rx);
 struct weft_mpsc_tx;
 struct weft_mpsc_rx;
 
-/* Capacity meaning "no bound": sends never wait (they may fail -ENOMEM). */
+/** Capacity meaning "no bound": sends never wait (they may fail -ENOMEM). */
 #define WEFT_MPSC_UNBOUNDED 0
 
-/*
+/**
  * 0, -EINVAL (elem_size 0) or -ENOMEM.  A bounded channel holds at most
  * `capacity` messages: a send waits while it is full (backpressure), and
  * never allocates.  The caller owns both halves.
@@ -103,23 +104,23 @@ struct weft_mpsc_rx;
 int weft_mpsc_new(size_t elem_size, size_t capacity, struct weft_mpsc_tx **tx,
                   struct weft_mpsc_rx **rx);
 
-/*
+/**
  * Another sender handle for the same channel (it may compare equal to tx);
  * each handle is freed once.  Cannot fail.
  */
 struct weft_mpsc_tx *weft_mpsc_tx_clone(struct weft_mpsc_tx *tx);
 
-/*
+/**
  * Frees one sender handle.  When the last one goes, the receiver sees
  * WEFT_ECLOSED after draining.  Send futures of this handle must have been
  * dropped first.
  */
 void weft_mpsc_tx_free(struct weft_mpsc_tx *tx);
 
-/* True once the receiver is closed or gone. */
+/** True once the receiver is closed or gone. */
 bool weft_mpsc_tx_is_closed(struct weft_mpsc_tx *tx);
 
-/*
+/**
  * Sends *msg, waiting for room in a bounded channel.  Borrows tx and msg
  * (msg is read when the message goes in, so it must stay valid and
  * unchanged until the future is ready or dropped).  Output `status`: 0
@@ -137,10 +138,10 @@ struct weft_mpsc_send {
 void weft_mpsc_send_init(struct weft_mpsc_send *f, struct weft_mpsc_tx *tx,
                          const void *msg);
 
-/* 0 (sent), -EAGAIN (full), WEFT_ECLOSED or -ENOMEM. */
+/** 0 (sent), -EAGAIN (full), WEFT_ECLOSED or -ENOMEM. */
 int weft_mpsc_try_send(struct weft_mpsc_tx *tx, const void *msg);
 
-/*
+/**
  * Receives the oldest message.  Output `status`: 0 (message in out) or
  * WEFT_ECLOSED (every sender is gone, or the receiver was closed, and
  * nothing is left).  Borrows rx and out.  Dropping it loses nothing: a
@@ -155,27 +156,27 @@ struct weft_mpsc_recv {
 void weft_mpsc_recv_init(struct weft_mpsc_recv *f, struct weft_mpsc_rx *rx,
                          void *out);
 
-/* 1 (message in out), 0 pending, WEFT_ECLOSED (end).  Receiver only. */
+/** 1 (message in out), 0 pending, WEFT_ECLOSED (end).  Receiver only. */
 int weft_mpsc_poll_recv(struct weft_mpsc_rx *rx, struct weft_context *cx,
                         void *out);
 
-/* 0 (message in out), -EAGAIN (empty) or WEFT_ECLOSED. */
+/** 0 (message in out), -EAGAIN (empty) or WEFT_ECLOSED. */
 int weft_mpsc_try_recv(struct weft_mpsc_rx *rx, void *out);
 
-/* Messages waiting now: a snapshot. */
+/** Messages waiting now: a snapshot. */
 size_t weft_mpsc_len(struct weft_mpsc_rx *rx);
 
-/*
+/**
  * Closes the receiving side without freeing it: sends fail from now on
  * (waiting ones with WEFT_ECLOSED), and what was sent before can still be
  * received.  Idempotent.
  */
 void weft_mpsc_rx_close(struct weft_mpsc_rx *rx);
 
-/* Closes and frees the receiver; messages not received are discarded. */
+/** Closes and frees the receiver; messages not received are discarded. */
 void weft_mpsc_rx_free(struct weft_mpsc_rx *rx);
 
-/*
+/**
  * The receiver as a stream of elem_size items that ends when the channel
  * does.  Takes ownership of rx: dropping the stream frees it.
  */
@@ -192,7 +193,7 @@ void weft_mpsc_stream_init(struct weft_mpsc_stream *s, struct weft_mpsc_rx *rx);
 struct weft_watch_tx;
 struct weft_watch_rx;
 
-/*
+/**
  * 0, -EINVAL (elem_size 0) or -ENOMEM.  The channel starts holding
  * *initial, which the first receiver counts as seen.  One sender; any
  * number of receivers, each with its own notion of what it has seen.
@@ -200,34 +201,34 @@ struct weft_watch_rx;
 int weft_watch_new(size_t elem_size, const void *initial,
                    struct weft_watch_tx **tx, struct weft_watch_rx **rx);
 
-/*
+/**
  * Replaces the value and wakes every receiver waiting for a change: 0, or
  * WEFT_ECLOSED when no receiver is left (the value is then not stored).
  */
 int weft_watch_send(struct weft_watch_tx *tx, const void *value);
 
-/* A new receiver that counts the current value as seen: 0 or -ENOMEM. */
+/** A new receiver that counts the current value as seen: 0 or -ENOMEM. */
 int weft_watch_subscribe(struct weft_watch_tx *tx, struct weft_watch_rx **rx);
 
-/* Frees the sender: receivers waiting for a change get WEFT_ECLOSED. */
+/** Frees the sender: receivers waiting for a change get WEFT_ECLOSED. */
 void weft_watch_tx_free(struct weft_watch_tx *tx);
 
-/* A receiver that has seen what rx has seen: 0 or -ENOMEM. */
+/** A receiver that has seen what rx has seen: 0 or -ENOMEM. */
 int weft_watch_rx_clone(struct weft_watch_rx *rx, struct weft_watch_rx **out);
 
-/* Frees a receiver; its changed future must have been dropped first. */
+/** Frees a receiver; its changed future must have been dropped first. */
 void weft_watch_rx_free(struct weft_watch_rx *rx);
 
-/* Copies the current value into out; does not mark it seen. */
+/** Copies the current value into out; does not mark it seen. */
 void weft_watch_borrow(struct weft_watch_rx *rx, void *out);
 
-/* Copies the current value into out and marks it seen. */
+/** Copies the current value into out and marks it seen. */
 void weft_watch_borrow_and_update(struct weft_watch_rx *rx, void *out);
 
-/* 1 if a value not yet seen is there, 0 if not, WEFT_ECLOSED. */
+/** 1 if a value not yet seen is there, 0 if not, WEFT_ECLOSED. */
 int weft_watch_has_changed(struct weft_watch_rx *rx);
 
-/*
+/**
  * Waits until the value is newer than what rx has seen, and marks it seen
  * (read it with weft_watch_borrow).  Several sends before the receiver
  * looks count as one change: a watch keeps only the latest value.  Output
@@ -243,10 +244,10 @@ struct weft_watch_changed {
 void weft_watch_changed_init(struct weft_watch_changed *f,
                              struct weft_watch_rx *rx);
 
-/* 1 (changed, now marked seen), 0 pending, WEFT_ECLOSED. */
+/** 1 (changed, now marked seen), 0 pending, WEFT_ECLOSED. */
 int weft_watch_poll_changed(struct weft_watch_rx *rx, struct weft_context *cx);
 
-/*
+/**
  * The receiver as a stream: each change yields the value current at that
  * moment (so intermediate values may be skipped); ends when the sender is
  * gone.  Takes ownership of rx.
@@ -265,7 +266,7 @@ void weft_watch_stream_init(struct weft_watch_stream *s,
 struct weft_broadcast_tx;
 struct weft_broadcast_rx;
 
-/*
+/**
  * 0, -EINVAL (elem_size or capacity 0) or -ENOMEM.  The channel retains
  * the last `capacity` messages.  Sending never waits: it overwrites the
  * oldest, and a receiver that had not read it yet has lagged.
@@ -274,28 +275,28 @@ int weft_broadcast_new(size_t elem_size, size_t capacity,
                        struct weft_broadcast_tx **tx,
                        struct weft_broadcast_rx **rx);
 
-/* Another sender handle (may compare equal to tx); each is freed once. */
+/** Another sender handle (may compare equal to tx); each is freed once. */
 struct weft_broadcast_tx *weft_broadcast_tx_clone(struct weft_broadcast_tx *tx);
 
-/* Frees a sender; with the last one gone receivers end after draining. */
+/** Frees a sender; with the last one gone receivers end after draining. */
 void weft_broadcast_tx_free(struct weft_broadcast_tx *tx);
 
-/*
+/**
  * Sends to every receiver that exists now.  Returns how many that is (at
  * least 1), or WEFT_ECLOSED when there is none (nothing is stored).
  */
 int weft_broadcast_send(struct weft_broadcast_tx *tx, const void *msg);
 
-/*
+/**
  * A receiver that gets the messages sent from now on: 0 or -ENOMEM.
  */
 int weft_broadcast_subscribe(struct weft_broadcast_tx *tx,
                              struct weft_broadcast_rx **rx);
 
-/* Frees a receiver; its recv future must have been dropped first. */
+/** Frees a receiver; its recv future must have been dropped first. */
 void weft_broadcast_rx_free(struct weft_broadcast_rx *rx);
 
-/*
+/**
  * 1 (message in out), 0 pending, WEFT_ECLOSED (end), or WEFT_ELAGGED:
  * messages were overwritten before this receiver read them; *missed (if
  * not NULL) says how many, and the next call continues with the oldest
@@ -305,11 +306,11 @@ int weft_broadcast_poll_recv(struct weft_broadcast_rx *rx,
                              struct weft_context *cx, void *out,
                              uint64_t *missed);
 
-/* As poll_recv, without waiting: -EAGAIN instead of pending, 0 for 1. */
+/** As poll_recv, without waiting: -EAGAIN instead of pending, 0 for 1. */
 int weft_broadcast_try_recv(struct weft_broadcast_rx *rx, void *out,
                             uint64_t *missed);
 
-/*
+/**
  * Waits for the next message.  Output `status`: 0 (message in out),
  * WEFT_ELAGGED (`missed` holds the count; receive again to continue) or
  * WEFT_ECLOSED.  Borrows rx and out.
@@ -324,7 +325,7 @@ struct weft_broadcast_recv {
 void weft_broadcast_recv_init(struct weft_broadcast_recv *f,
                               struct weft_broadcast_rx *rx, void *out);
 
-/*
+/**
  * The receiver as a stream; a lag is an error item WEFT_ELAGGED, after
  * which the stream goes on.  Takes ownership of rx.
  */

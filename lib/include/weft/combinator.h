@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Combinators: futures made of futures — join, try_join, select, fuse,
  * map, then — the C face of tokio's join!/try_join!/select! macros and
  * of the futures crate's join_all, try_join_all and FutureExt.
@@ -35,7 +36,7 @@
 extern "C" {
 #endif
 
-/* The status a finished child reports under the convention above. */
+/** The status a finished child reports under the convention above. */
 static inline int
 weft_future_status(const struct weft_future *f)
 {
@@ -48,14 +49,14 @@ weft_future_status(const struct weft_future *f)
 	return status;
 }
 
-/* Children the variadic initialisers keep inline. */
+/** Children the variadic initialisers keep inline. */
 #define WEFT_COMBINATOR_INLINE 8
 
 /* ------------------------------------------------------------------ */
 /* join and try_join                                                   */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Polls every child until all are ready (join), or until one reports a
  * negative status (try: the first error wins and every other child is
  * dropped at once — cancelled).  Children are polled in order on each
@@ -67,7 +68,7 @@ weft_future_status(const struct weft_future *f)
  */
 struct weft_join_all {
 	struct weft_future base;
-	struct weft_future **children; /* borrowed array, or NULL: inline */
+	struct weft_future **children; /**< borrowed array, or NULL: inline */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
 	size_t n;
 	size_t left;
@@ -76,13 +77,13 @@ struct weft_join_all {
 	int failed;
 };
 
-/* join_all / try_join_all over a borrowed array of n child pointers. */
+/** join_all / try_join_all over a borrowed array of n child pointers. */
 void weft_join_all_init(struct weft_join_all *j, struct weft_future **children,
                         size_t n);
 void weft_try_join_all_init(struct weft_join_all *j,
                             struct weft_future **children, size_t n);
 
-/*
+/**
  * join!(...) / try_join!(...): n child pointers (at most
  * WEFT_COMBINATOR_INLINE) follow n.  Returns -E2BIG, leaving *j empty and
  * the children untouched, when n is too large.
@@ -94,15 +95,15 @@ int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
 /* select                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Flags for select. */
-#define WEFT_SELECT_BIASED 0x1u /* poll in order, first listed first */
-#define WEFT_SELECT_BORROW 0x2u /* do not drop the branches: the caller */
-                                /* keeps them (tokio's `&mut fut`) */
+/** Flags for select. */
+#define WEFT_SELECT_BIASED 0x1u /**< poll in order, first listed first */
+#define WEFT_SELECT_BORROW 0x2u /**< do not drop the branches: the caller */
+                                /**< keeps them (tokio's `&mut fut`) */
 
-/* `winner` when every branch was disabled: select's else branch. */
+/** `winner` when every branch was disabled: select's else branch. */
 #define WEFT_SELECT_ELSE (-1)
 
-/*
+/**
  * Polls the branches until one is ready; that one wins and every other is
  * dropped (cancelled) at once, unless WEFT_SELECT_BORROW was given, in
  * which case select drops nothing and the caller keeps every branch — to
@@ -123,7 +124,7 @@ int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
  */
 struct weft_select {
 	struct weft_future base;
-	struct weft_future **branches; /* borrowed array, or NULL: inline */
+	struct weft_future **branches; /**< borrowed array, or NULL: inline */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
 	size_t n;
 	unsigned flags;
@@ -134,14 +135,14 @@ struct weft_select {
 void weft_select_all_init(struct weft_select *s, unsigned flags,
                           struct weft_future **branches, size_t n);
 
-/* n branch pointers (NULL allowed: disabled) follow n.  -E2BIG as join. */
+/** n branch pointers (NULL allowed: disabled) follow n.  -E2BIG as join. */
 int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
 
 /* ------------------------------------------------------------------ */
 /* fuse                                                                */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Makes a future safe to poll after it has finished: the first time the
  * inner future is ready fuse drops it, records the inner status, and from
  * then on every poll is ready again at once without touching it.  Owns
@@ -158,14 +159,14 @@ struct weft_fuse {
 };
 void weft_fuse_init(struct weft_fuse *f, struct weft_future *inner);
 
-/* True once the fused future has finished. */
+/** True once the fused future has finished. */
 bool weft_fuse_is_terminated(const struct weft_future *f);
 
 /* ------------------------------------------------------------------ */
 /* ready, map, then                                                    */
 /* ------------------------------------------------------------------ */
 
-/* A small result: the status convention plus one scalar value. */
+/** A small result: the status convention plus one scalar value. */
 union weft_value {
 	int64_t i;
 	uint64_t u;
@@ -178,14 +179,14 @@ struct weft_result {
 	union weft_value value;
 };
 
-/* Ready at the first poll with a given result: `async { 42 }`. */
+/** Ready at the first poll with a given result: `async { 42 }`. */
 struct weft_ready {
 	struct weft_future base;
 	struct weft_result out;
 };
 void weft_ready_init(struct weft_ready *f, int status, union weft_value value);
 
-/*
+/**
  * future.map(fn): when inner is ready, fn(inner, &out, arg) turns the
  * inner future (its output is readable through it) into the map's result;
  * out.status is preset to the inner status.  fn runs on the polling
@@ -204,7 +205,7 @@ struct weft_map {
 void weft_map_init(struct weft_map *m, struct weft_future *inner,
                    weft_map_fn fn, void *arg);
 
-/*
+/**
  * future.then(fn): when first is ready, fn(first, &out, arg) initialises
  * the next future — in storage the caller provides, typically next to
  * first in the parent struct — and returns it; `then` awaits it and owns

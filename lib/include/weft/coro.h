@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Stackless coroutines for writing futures in C.
  *
  * A poll function written with these macros reads top to bottom like a
@@ -39,7 +40,7 @@
 #include <weft/abi.h>
 
 struct weft_coro {
-	int line; /* 0: not started; -1: finished; else the resume line */
+	int line; /**< 0: not started; -1: finished; else the resume line */
 };
 
 #define WEFT_BEGIN(co)          \
@@ -91,7 +92,7 @@ struct weft_coro {
 	(co)->line = -1;          \
 	return WEFT_READY
 
-/*
+/**
  * Declares the vtable of a future type `type` whose output is the member
  * `out_member` (use WEFT_FUTURE_VTABLE_NO_OUTPUT for none).
  */

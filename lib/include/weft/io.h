@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Async I/O on the driver alone: byte streams (TCP, Unix sockets, pipes),
  * a readiness wrapper for file descriptors the application owns (tokio's
  * AsyncFd), regular files through the blocking pool, and signals.
@@ -62,7 +63,7 @@ extern "C" {
 /* Byte streams                                                        */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * A bidirectional byte stream: a connected TCP or Unix socket, or one end
  * of a pipe.  Made by connect and accept (<weft/net.h>), weft_stream_pair,
  * weft_pipe or weft_stream_from_fd; owned by the caller, who releases it
@@ -70,7 +71,7 @@ extern "C" {
  */
 struct weft_stream;
 
-/*
+/**
  * Wraps fd, which the stream then owns (closing it on the last release).
  * fd is made non-blocking.  A socket is read and written both ways; a pipe
  * or other fd in the direction(s) its open mode allows.  0, or a negative
@@ -78,46 +79,46 @@ struct weft_stream;
  */
 int weft_stream_from_fd(struct weft_stream **out, int fd);
 
-/* A connected pair of Unix stream sockets: 0 or -errno. */
+/** A connected pair of Unix stream sockets: 0 or -errno. */
 int weft_stream_pair(struct weft_stream **a, struct weft_stream **b);
 
-/* A pipe: *rd reads what *wr writes.  0 or -errno. */
+/** A pipe: *rd reads what *wr writes.  0 or -errno. */
 int weft_pipe(struct weft_stream **rd, struct weft_stream **wr);
 
-/*
+/**
  * Releases the caller's handle; see "Close" above.  Any thread.  NULL is
  * a no-op.
  */
 void weft_stream_close(struct weft_stream *s);
 
-/*
+/**
  * One more handle on s (for another task, say a writer beside a reader):
  * returns s.  Every handle is closed once; the stream is closed when the
  * last handle is.  Any thread.  NULL gives NULL.
  */
 struct weft_stream *weft_stream_ref(struct weft_stream *s);
 
-/* The fd, borrowed: for socket options; never close it. */
+/** The fd, borrowed: for socket options; never close it. */
 int weft_stream_fd(const struct weft_stream *s);
 
-/*
+/**
  * Shuts down the read half (SHUT_RD), the write half (SHUT_WR: the peer
  * then reads end of stream) or both (SHUT_RDWR).  Sockets only.  0 or
  * -errno (-ENOTSOCK for a pipe).
  */
 int weft_stream_shutdown(struct weft_stream *s, int how);
 
-/* TCP_NODELAY on or off: 0, or -errno (-EOPNOTSUPP when not TCP). */
+/** TCP_NODELAY on or off: 0, or -errno (-EOPNOTSUPP when not TCP). */
 int weft_stream_set_nodelay(struct weft_stream *s, bool on);
 
-/*
+/**
  * Reads up to len bytes into buf.  buf must stay valid until the future
  * is ready or dropped.  Output `status`: the bytes read (at most INT_MAX;
  * 0 at end of stream, or when len is 0), or a negative error.
  */
 struct weft_stream_read {
 	struct weft_future base;
-	struct weft_stream *stream; /* a reference, released by drop */
+	struct weft_stream *stream; /**< a reference, released by drop */
 	void *buf;
 	size_t len;
 	int status;
@@ -125,7 +126,7 @@ struct weft_stream_read {
 void weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
                            void *buf, size_t len);
 
-/*
+/**
  * Reads exactly len bytes.  Output `status`: 0, or a negative error —
  * -ENODATA when the stream ended first.  `done` counts the bytes read, also
  * when it failed or was dropped.
@@ -141,7 +142,7 @@ struct weft_stream_read_exact {
 void weft_stream_read_exact_init(struct weft_stream_read_exact *f,
                                  struct weft_stream *s, void *buf, size_t len);
 
-/*
+/**
  * Writes up to len bytes of buf (borrowed until ready or dropped).  Output
  * `status`: the bytes written (at most INT_MAX), or a negative error.
  */
@@ -155,7 +156,7 @@ struct weft_stream_write {
 void weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
                             const void *buf, size_t len);
 
-/*
+/**
  * Writes all len bytes.  Output `status`: 0 or a negative error; `done`
  * counts the bytes written.
  */
@@ -171,10 +172,10 @@ void weft_stream_write_all_init(struct weft_stream_write_all *f,
                                 struct weft_stream *s, const void *buf,
                                 size_t len);
 
-/* Buffers a vectored write takes at once. */
+/** Buffers a vectored write takes at once. */
 #define WEFT_IOV_MAX 16
 
-/*
+/**
  * A vectored write of every byte the buffers hold, in order, with as few
  * system calls as the kernel allows.  The iovec array is copied (at most
  * WEFT_IOV_MAX entries: more is -EINVAL); the bytes it points to are
@@ -185,7 +186,7 @@ struct weft_stream_writev {
 	struct weft_stream *stream;
 	struct iovec iov[WEFT_IOV_MAX];
 	int iovcnt;
-	int first; /* the first entry not yet fully written */
+	int first; /**< the first entry not yet fully written */
 	size_t done;
 	int status;
 };
@@ -197,7 +198,7 @@ void weft_stream_writev_init(struct weft_stream_writev *f,
 /* Readiness of an fd the application owns (tokio's AsyncFd)           */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Registers a non-blocking fd that stays the caller's: the wrapper only
  * waits for readiness, for integrating a library that does its own reads
  * and writes.  The caller does the operation when a ready future
@@ -205,14 +206,14 @@ void weft_stream_writev_init(struct weft_stream_writev *f,
  */
 struct weft_async_fd;
 
-/*
+/**
  * interest: WEFT_READABLE, WEFT_WRITABLE or both.  fd is registered at the
  * first ready future polled; a regular file is refused then (-EPERM).
  * 0, -EINVAL or -ENOMEM.
  */
 int weft_async_fd_new(struct weft_async_fd **out, int fd, uint32_t interest);
 
-/*
+/**
  * Deregisters and frees the wrapper; the fd is not closed.  Pending ready
  * futures complete with WEFT_ECLOSED; the registration goes when the last
  * of them is dropped, so drop them before closing the fd.  NULL is a
@@ -222,7 +223,7 @@ void weft_async_fd_free(struct weft_async_fd *a);
 
 int weft_async_fd_fd(const struct weft_async_fd *a);
 
-/*
+/**
  * The caller's operation found the fd not ready (EAGAIN): forget the
  * readiness `bits` (WEFT_READABLE and/or WEFT_WRITABLE) so that the next
  * ready future waits for a new event.  Without it a ready future would
@@ -230,7 +231,7 @@ int weft_async_fd_fd(const struct weft_async_fd *a);
  */
 void weft_async_fd_clear(struct weft_async_fd *a, uint32_t bits);
 
-/*
+/**
  * Waits until the fd is ready for any of `interest`.  Output `status`: the
  * readiness bits (WEFT_READABLE, WEFT_WRITABLE, WEFT_HUP, WEFT_ERROR; > 0)
  * or a negative error.
@@ -248,7 +249,7 @@ void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
 /* Regular files, through the blocking pool                            */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Readiness means nothing for a regular file (it is always "ready", and
  * the read may still wait for the disk), so these futures run the system
  * call on the runtime's pool of blocking threads, as tokio::fs does, and a
@@ -258,7 +259,7 @@ void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
  */
 #define WEFT_FILE_CHUNK (1024u * 1024u)
 
-/*
+/**
  * open(path, flags, mode).  path is copied (at most PATH_MAX bytes).
  * Output `status`: the new fd (the caller owns it, and closes it with
  * close()) or -errno.
@@ -272,7 +273,7 @@ struct weft_file_open {
 void weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
                          mode_t mode);
 
-/*
+/**
  * Reads up to len bytes at `offset` (-1: at the file position) into buf,
  * which must stay valid until ready or dropped; loops until len bytes or
  * the end of the file.  Output `status`: the bytes read (at most INT_MAX;
@@ -294,7 +295,7 @@ struct weft_file_rw {
 void weft_file_read_init(struct weft_file_rw *f, int fd, void *buf, size_t len,
                          off_t offset);
 
-/*
+/**
  * Writes all len bytes of buf (borrowed until ready or dropped) at
  * `offset` (-1: at the file position).  Output `status`: the bytes
  * written (len, at most INT_MAX) or -errno; `done` counts them.
@@ -306,10 +307,10 @@ void weft_file_write_init(struct weft_file_rw *f, int fd, const void *buf,
 /* Signals                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The bit of signal `sig` in a signal mask below (signals 1 to 63). */
+/** The bit of signal `sig` in a signal mask below (signals 1 to 63). */
 #define WEFT_SIGNAL_BIT(sig) (UINT64_C(1) << (sig))
 
-/*
+/**
  * A listener for a set of signals, tokio's signal(): while at least one
  * listener for a signal exists, the signal no longer has its previous
  * effect (SIGINT no longer ends the process); instead each delivery is
@@ -323,17 +324,17 @@ void weft_file_write_init(struct weft_file_rw *f, int fd, const void *buf,
  */
 struct weft_signal_listener;
 
-/*
+/**
  * Listens for the signals in mask (WEFT_SIGNAL_BIT(SIGINT) | ...; 0 means
  * SIGINT and SIGTERM).  0, -EINVAL for a signal that cannot be caught
  * (SIGKILL, SIGSTOP, out of range), -EMFILE, -ENOMEM.
  */
 int weft_signal_listen(struct weft_signal_listener **out, uint64_t mask);
 
-/* Restores dispositions as described above.  NULL is a no-op. */
+/** Restores dispositions as described above.  NULL is a no-op. */
 void weft_signal_listener_free(struct weft_signal_listener *l);
 
-/*
+/**
  * Completes at the next signal of the listener's set that it has not
  * reported yet.  Output `status`: the signal number, or a negative error.
  * Borrows the listener; dropping it before it completes loses nothing, so
@@ -347,7 +348,7 @@ struct weft_signal_recv {
 void weft_signal_recv_init(struct weft_signal_recv *f,
                            struct weft_signal_listener *l);
 
-/*
+/**
  * A listener and its first recv in one future: tokio's ctrl_c().  The
  * listener is made by init (so a signal that arrives before the first poll
  * is seen) and freed by drop.  Output `status`: the signal number, or a

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Networking: socket addresses, listeners and connect for TCP (IPv4 and
  * IPv6) and Unix stream sockets, UDP sockets, and name resolution.  The
  * streams that connect and accept produce, and the conventions every
@@ -21,25 +22,25 @@ extern "C" {
 /* Addresses                                                           */
 /* ------------------------------------------------------------------ */
 
-/* A socket address of any family, by value: copy it freely. */
+/** A socket address of any family, by value: copy it freely. */
 struct weft_addr {
 	socklen_t len;
 	struct sockaddr_storage ss;
 };
 
-/*
+/**
  * A numeric IPv4 ("127.0.0.1") or IPv6 ("::1", brackets allowed) address
  * and a port.  No name lookup: see weft_resolve.  0 or -EINVAL.
  */
 int weft_addr_ip(struct weft_addr *a, const char *ip, uint16_t port);
 
-/* A Unix socket path: 0, or -ENAMETOOLONG. */
+/** A Unix socket path: 0, or -ENAMETOOLONG. */
 int weft_addr_unix(struct weft_addr *a, const char *path);
 
-/* The port of an IP address, 0 for other families. */
+/** The port of an IP address, 0 for other families. */
 uint16_t weft_addr_port(const struct weft_addr *a);
 
-/*
+/**
  * Writes "127.0.0.1:80", "[::1]:80" or the Unix path into buf (always
  * terminated) and returns buf.
  */
@@ -49,7 +50,7 @@ char *weft_addr_format(const struct weft_addr *a, char *buf, size_t size);
 /* Listeners and connect                                               */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * A listening stream socket: TCP or Unix according to the address it was
  * bound to.  Owned by its creator, closed once with weft_listener_close;
  * weft_listener_ref hands out more owners (for another task), each of
@@ -57,7 +58,7 @@ char *weft_addr_format(const struct weft_addr *a, char *buf, size_t size);
  */
 struct weft_listener;
 
-/*
+/**
  * socket, bind and listen with `backlog` (<= 0: SOMAXCONN).  TCP
  * listeners set SO_REUSEADDR, so that a restarted server binds at once;
  * port 0 picks a free port (see weft_listener_local_addr).  A Unix path
@@ -66,7 +67,7 @@ struct weft_listener;
 int weft_listen(struct weft_listener **out, const struct weft_addr *addr,
                 int backlog);
 
-/*
+/**
  * Gives back the caller's ownership.  The last owner's close stops
  * listening: pending accepts complete with WEFT_ECLOSED and connections not
  * yet accepted are refused.  Does not unlink a Unix socket's path.  NULL
@@ -74,7 +75,7 @@ int weft_listen(struct weft_listener **out, const struct weft_addr *addr,
  */
 void weft_listener_close(struct weft_listener *l);
 
-/*
+/**
  * One more owner of l, for a task that outlives the creator's use of it:
  * returns l.  Every owner calls weft_listener_close once; until the last
  * does, the listener keeps accepting.  Any thread.  NULL gives NULL.
@@ -84,25 +85,25 @@ struct weft_listener *weft_listener_ref(struct weft_listener *l);
 int weft_listener_local_addr(const struct weft_listener *l,
                              struct weft_addr *addr);
 
-/*
+/**
  * Accepts one connection.  Output `status`: 0 with `stream` (the caller
  * owns it) and `peer` set, or -errno: -EMFILE/-ENFILE when out of fds
  * (the connection stays queued; retry after freeing some), -ECONNABORTED.
  */
 struct weft_accept {
 	struct weft_future base;
-	struct weft_listener *listener; /* a reference, released by drop */
+	struct weft_listener *listener; /**< a reference, released by drop */
 	struct weft_stream *stream;
 	struct weft_addr peer;
 	int status;
 };
 void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
 
-/* The first and the longest pause of weft_accept_backoff. */
+/** The first and the longest pause of weft_accept_backoff. */
 #define WEFT_ACCEPT_BACKOFF_MIN (5 * WEFT_MSEC)
 #define WEFT_ACCEPT_BACKOFF_MAX WEFT_SEC
 
-/*
+/**
  * The accept of an accept loop: it completes with the next connection,
  * and waits out a shortage instead of reporting it, as Go's net/http
  * Server.Serve does.  When accept fails with -EMFILE, -ENFILE, -ENOBUFS
@@ -124,9 +125,9 @@ void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
  */
 struct weft_accept_backoff {
 	struct weft_future base;
-	struct weft_listener *listener; /* a reference, released by drop */
+	struct weft_listener *listener; /**< a reference, released by drop */
 	struct weft_sleep pause;
-	uint64_t delay; /* ns; 0 before the first pause */
+	uint64_t delay; /**< ns; 0 before the first pause */
 	unsigned backoffs;
 	int cause;
 	struct weft_stream *stream;
@@ -136,7 +137,7 @@ struct weft_accept_backoff {
 void weft_accept_backoff_init(struct weft_accept_backoff *f,
                               struct weft_listener *l);
 
-/*
+/**
  * Connects a stream socket to addr (TCP for IP, Unix for a path; copied).
  * Output `status`: 0 with `stream` (the caller owns it), or -errno:
  * -ECONNREFUSED, -ETIMEDOUT, -ENETUNREACH, -EAGAIN for a Unix listener
@@ -152,7 +153,7 @@ struct weft_connect {
 };
 void weft_connect_init(struct weft_connect *f, const struct weft_addr *addr);
 
-/* The addresses of a connected socket: 0 or -errno (-ENOTSOCK). */
+/** The addresses of a connected socket: 0 or -errno (-ENOTSOCK). */
 int weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr);
 int weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr);
 
@@ -160,19 +161,19 @@ int weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr);
 /* UDP                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* A UDP socket, owned by its creator and closed once. */
+/** A UDP socket, owned by its creator and closed once. */
 struct weft_udp;
 
-/* Bound to addr (port 0 picks one).  0 or -errno. */
+/** Bound to addr (port 0 picks one).  0 or -errno. */
 int weft_udp_bind(struct weft_udp **out, const struct weft_addr *addr);
 
-/* See weft_stream_close.  NULL is a no-op. */
+/** See weft_stream_close.  NULL is a no-op. */
 void weft_udp_close(struct weft_udp *u);
 
-/* See weft_stream_ref: one more owner, who closes once.  Returns u. */
+/** See weft_stream_ref: one more owner, who closes once.  Returns u. */
 struct weft_udp *weft_udp_ref(struct weft_udp *u);
 
-/*
+/**
  * Sets the default destination (and the only source recv accepts).
  * Never blocks: UDP connect only records the address.  0 or -errno.
  */
@@ -181,7 +182,7 @@ int weft_udp_connect(struct weft_udp *u, const struct weft_addr *addr);
 int weft_udp_local_addr(const struct weft_udp *u, struct weft_addr *addr);
 int weft_udp_fd(const struct weft_udp *u);
 
-/*
+/**
  * One datagram.  send/send_to: buf is borrowed until ready or dropped;
  * `to` is copied (NULL: the connected address).  recv/recv_from: a
  * datagram longer than len is truncated to it; `from` receives the
@@ -191,12 +192,12 @@ int weft_udp_fd(const struct weft_udp *u);
  */
 struct weft_udp_io {
 	struct weft_future base;
-	struct weft_udp *udp; /* a reference, released by drop */
+	struct weft_udp *udp; /**< a reference, released by drop */
 	void *buf;
 	size_t len;
 	bool send;
 	bool has_to;
-	struct weft_addr addr; /* send: destination; recv: the sender */
+	struct weft_addr addr; /**< send: destination; recv: the sender */
 	int status;
 };
 void weft_udp_send_to_init(struct weft_udp_io *f, struct weft_udp *u,
@@ -209,10 +210,10 @@ void weft_udp_recv_from_init(struct weft_udp_io *f, struct weft_udp *u,
 /* Name resolution                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Addresses a resolve keeps. */
+/** Addresses a resolve keeps. */
 #define WEFT_RESOLVE_MAX 8
 
-/*
+/**
  * getaddrinfo(host, port) on the runtime's blocking pool (the resolver
  * may wait for the network), for stream sockets.  family: AF_UNSPEC,
  * AF_INET or AF_INET6.  host is copied (at most 255 bytes).

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Streams: futures that yield many items, one poll_next at a time — the C
  * face of Rust's `Stream` trait — and the adapters filter, map, take and
  * collect.
@@ -38,7 +39,7 @@
 extern "C" {
 #endif
 
-/*
+/**
  * What poll_next returns.  WEFT_PENDING (0) is pending, as for futures.
  *
  * WEFT_STREAM_ITEM:  one item was written to the caller's buffer.
@@ -55,7 +56,8 @@ extern "C" {
 
 struct weft_stream;
 
-/*
+/**
+ * @struct weft_stream_vtable
  * poll_next: advances the stream; returns one of the codes above.  On
  *            WEFT_PENDING it has arranged for cx->waker (or a clone) to be
  *            woken when an item, the end or an error is available.  `item`
@@ -65,16 +67,16 @@ struct weft_stream;
  *            wraps.  Called exactly once (weft_stream_drop makes a second
  *            call a no-op).  May be NULL.
  */
-#define WEFT_STREAM_VTABLE_VERSION 1
+#define WEFT_STREAM_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_stream_vtable {
 	uint32_t version;
-	uint32_t flags; /* reserved, 0 */
+	uint32_t flags; /**< reserved, 0 */
 	int (*poll_next)(struct weft_stream *self, struct weft_context *cx,
 	                 void *item);
 	void (*drop)(struct weft_stream *self);
 };
 
-/*
+/**
  * The head of every stream.  A zeroed head (vtable NULL) is an empty slot:
  * dropping it does nothing.
  */
@@ -92,7 +94,7 @@ weft_stream_poll_next(struct weft_stream *s, struct weft_context *cx,
 	return s->vtable->poll_next(s, cx, item);
 }
 
-/* Drops the stream once; a second call, or an empty slot, is a no-op. */
+/** Drops the stream once; a second call, or an empty slot, is a no-op. */
 static inline void
 weft_stream_drop(struct weft_stream *s)
 {
@@ -115,7 +117,7 @@ weft_stream_is_empty(const struct weft_stream *s)
 /* A growable array: what collect fills                                */
 /* ------------------------------------------------------------------ */
 
-/* Items of item_size bytes, contiguous.  Zero-initialise before use. */
+/** Items of item_size bytes, contiguous.  Zero-initialise before use. */
 struct weft_vec {
 	void *data;
 	size_t len;
@@ -123,13 +125,13 @@ struct weft_vec {
 	size_t item_size;
 };
 
-/* Appends one item (copied).  0, or -ENOMEM (the vector is unchanged). */
+/** Appends one item (copied).  0, or -ENOMEM (the vector is unchanged). */
 int weft_vec_push(struct weft_vec *v, const void *item);
 
-/* Frees the storage; the vector is empty (and reusable) afterwards. */
+/** Frees the storage; the vector is empty (and reusable) afterwards. */
 void weft_vec_free(struct weft_vec *v);
 
-/* The address of item i; i must be below len. */
+/** The address of item i; i must be below len. */
 static inline void *
 weft_vec_at(const struct weft_vec *v, size_t i)
 {
@@ -140,7 +142,7 @@ weft_vec_at(const struct weft_vec *v, size_t i)
 /* Sources                                                             */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * An iterator as a stream.  next(state, item) writes one item and returns
  * 1, returns 0 at the end, or a negative error item.  It is called on the
  * polling thread and never blocks; each item spends one unit of budget, so
@@ -157,7 +159,7 @@ struct weft_stream_iter {
 void weft_stream_iter_init(struct weft_stream_iter *s, size_t item_size,
                            weft_iter_fn next, void *state);
 
-/* The integers [start, end) as int64_t items, in order. */
+/** The integers [start, end) as int64_t items, in order. */
 struct weft_stream_range {
 	struct weft_stream base;
 	int64_t next;
@@ -170,7 +172,7 @@ void weft_stream_range_init(struct weft_stream_range *s, int64_t start,
 /* Adapters: each owns the stream it wraps                             */
 /* ------------------------------------------------------------------ */
 
-/* Keeps the items for which keep(item, arg) is true.  Same item size. */
+/** Keeps the items for which keep(item, arg) is true.  Same item size. */
 typedef bool (*weft_stream_pred_fn)(const void *item, void *arg);
 
 struct weft_stream_filter {
@@ -183,7 +185,7 @@ void weft_stream_filter_init(struct weft_stream_filter *s,
                              struct weft_stream *inner,
                              weft_stream_pred_fn keep, void *arg);
 
-/*
+/**
  * Turns each item into another, of out_size bytes: fn(in, out, arg).  The
  * inner item is read into a buffer of the adapter's (inline when it fits
  * WEFT_STREAM_MAP_INLINE bytes, else allocated on first poll; -ENOMEM is
@@ -208,7 +210,7 @@ struct weft_stream_map {
 void weft_stream_map_init(struct weft_stream_map *s, struct weft_stream *inner,
                           size_t out_size, weft_stream_map_fn fn, void *arg);
 
-/*
+/**
  * The first n items, then the end.  The inner stream is not polled again
  * once n items have passed (it is dropped when the adapter is).
  */
@@ -224,7 +226,7 @@ void weft_stream_take_init(struct weft_stream_take *s,
 /* Futures over streams                                                */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Awaits the next item of a stream it BORROWS (the stream outlives it: use
  * it in a loop or a select, as `stream.next().await`).  Output: status 1
  * (an item was written to `item`), 0 (end of stream) or a negative error.
@@ -238,7 +240,7 @@ struct weft_stream_next {
 void weft_stream_next_init(struct weft_stream_next *f,
                            struct weft_stream *stream, void *item);
 
-/*
+/**
  * Collects every item into a weft_vec, until the end.  Owns the stream
  * (drops it when done).  Output `out`: status 0, or the first error item
  * (-ENOMEM included), which ends collection; vec holds the items collected

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Synchronisation for tasks: an async Mutex that may be held across awaits,
  * a RwLock, a Semaphore, Notify and Barrier — tokio::sync in C.
  *
@@ -43,7 +44,7 @@
 extern "C" {
 #endif
 
-/*
+/**
  * A node of a wait queue, embedded in each waiting future.  Private to the
  * library: zeroed by the init functions, read and written only under the
  * lock of the object waited on.  It is public only so that futures can be
@@ -62,7 +63,7 @@ struct weft__wait {
 /* Mutex                                                               */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * An async mutual-exclusion lock.  Unlike a pthread mutex it may be held
  * across an await: a task that waits for it is parked, not its thread.  It
  * is fair: unlock hands the lock directly to the longest waiting locker,
@@ -71,13 +72,13 @@ struct weft__wait {
  */
 struct weft_mutex;
 
-/* 0 or -ENOMEM.  The mutex starts unlocked. */
+/** 0 or -ENOMEM.  The mutex starts unlocked. */
 int weft_mutex_new(struct weft_mutex **out);
 
-/* Frees an unlocked mutex that nobody waits for.  NULL is a no-op. */
+/** Frees an unlocked mutex that nobody waits for.  NULL is a no-op. */
 void weft_mutex_free(struct weft_mutex *m);
 
-/*
+/**
  * Waits for the lock.  Output `status` is always 0: once the future is
  * ready, the caller holds the lock and must weft_mutex_unlock() it.
  * Dropped before it is ready, it leaves the queue; if the lock had just
@@ -91,36 +92,36 @@ struct weft_mutex_lock {
 };
 void weft_mutex_lock_init(struct weft_mutex_lock *f, struct weft_mutex *m);
 
-/*
+/**
  * Takes the lock if it is free and nobody is queued for it: 0 (the caller
  * holds it) or -EAGAIN.
  */
 int weft_mutex_try_lock(struct weft_mutex *m);
 
-/* Releases the lock (it must be held), handing it to the first waiter. */
+/** Releases the lock (it must be held), handing it to the first waiter. */
 void weft_mutex_unlock(struct weft_mutex *m);
 
 /* ------------------------------------------------------------------ */
 /* RwLock                                                              */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Any number of readers or one writer.  Fair: a queued writer stops new
  * readers from overtaking it, so writers are never starved; the readers
  * queued behind it all get in together once it unlocks.
  */
 struct weft_rwlock;
 
-/* Readers that may hold the lock at once; a writer counts as all of them. */
+/** Readers that may hold the lock at once; a writer counts as all of them. */
 #define WEFT_RWLOCK_MAX_READERS ((size_t)1 << 30)
 
-/* 0 or -ENOMEM. */
+/** 0 or -ENOMEM. */
 int weft_rwlock_new(struct weft_rwlock **out);
 
-/* Frees an unlocked rwlock that nobody waits for.  NULL is a no-op. */
+/** Frees an unlocked rwlock that nobody waits for.  NULL is a no-op. */
 void weft_rwlock_free(struct weft_rwlock *rw);
 
-/*
+/**
  * Waits for shared (read) or exclusive (write) access.  Output `status` is
  * always 0; the caller then holds the lock in that mode and releases it
  * with the matching unlock.  Dropping it early gives up what it was
@@ -136,7 +137,7 @@ struct weft_rwlock_lock {
 void weft_rwlock_read_init(struct weft_rwlock_lock *f, struct weft_rwlock *rw);
 void weft_rwlock_write_init(struct weft_rwlock_lock *f, struct weft_rwlock *rw);
 
-/* 0 (the caller holds the lock in that mode) or -EAGAIN. */
+/** 0 (the caller holds the lock in that mode) or -EAGAIN. */
 int weft_rwlock_try_read(struct weft_rwlock *rw);
 int weft_rwlock_try_write(struct weft_rwlock *rw);
 
@@ -147,7 +148,7 @@ void weft_rwlock_write_unlock(struct weft_rwlock *rw);
 /* Semaphore                                                           */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * A count of permits.  Acquiring n waits until n are available and takes
  * them at once; waiters are served in order, so a large request is not
  * starved by a stream of small ones (the small ones queue behind it).
@@ -156,13 +157,13 @@ void weft_rwlock_write_unlock(struct weft_rwlock *rw);
  */
 struct weft_semaphore;
 
-/* 0 or -ENOMEM. */
+/** 0 or -ENOMEM. */
 int weft_semaphore_new(size_t permits, struct weft_semaphore **out);
 
-/* Frees a semaphore that nobody waits for.  NULL is a no-op. */
+/** Frees a semaphore that nobody waits for.  NULL is a no-op. */
 void weft_semaphore_free(struct weft_semaphore *s);
 
-/*
+/**
  * Waits for n permits.  Output `status`: 0 (the caller owns n permits and
  * gives them back with weft_semaphore_release) or WEFT_ECLOSED.  Dropped
  * before it is ready, it returns any permits it had been granted.
@@ -177,26 +178,26 @@ struct weft_semaphore_acquire {
 void weft_semaphore_acquire_init(struct weft_semaphore_acquire *f,
                                  struct weft_semaphore *s, size_t n);
 
-/*
+/**
  * Takes n permits if they are available and nobody is queued: 0, -EAGAIN
  * or WEFT_ECLOSED.
  */
 int weft_semaphore_try_acquire(struct weft_semaphore *s, size_t n);
 
-/* Adds n permits (returned or new) and serves the waiters they satisfy. */
+/** Adds n permits (returned or new) and serves the waiters they satisfy. */
 void weft_semaphore_release(struct weft_semaphore *s, size_t n);
 
-/* Closes the semaphore (idempotent): see above. */
+/** Closes the semaphore (idempotent): see above. */
 void weft_semaphore_close(struct weft_semaphore *s);
 
-/* Permits available now: a snapshot. */
+/** Permits available now: a snapshot. */
 size_t weft_semaphore_available(struct weft_semaphore *s);
 
 /* ------------------------------------------------------------------ */
 /* Notify                                                              */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Wakes one waiting task or all of them, without data.  notify_one wakes
  * the first waiter; if nobody waits it stores one permit (not a count) so
  * that the next wait completes at once — a notification sent just before
@@ -205,16 +206,16 @@ size_t weft_semaphore_available(struct weft_semaphore *s);
  */
 struct weft_notify;
 
-/* 0 or -ENOMEM. */
+/** 0 or -ENOMEM. */
 int weft_notify_new(struct weft_notify **out);
 
-/* Frees a notify that nobody waits for.  NULL is a no-op. */
+/** Frees a notify that nobody waits for.  NULL is a no-op. */
 void weft_notify_free(struct weft_notify *n);
 
 void weft_notify_one(struct weft_notify *n);
 void weft_notify_waiters(struct weft_notify *n);
 
-/*
+/**
  * Waits for a notification.  Output `status` is always 0.  Initialising it
  * records the moment for notify_waiters (see above).  A future dropped
  * after notify_one chose it but before it completed passes that
@@ -233,20 +234,20 @@ void weft_notified_init(struct weft_notified *f, struct weft_notify *n);
 /* Barrier                                                             */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Makes `parties` tasks meet: each waits until all have arrived, then all
  * go on together and the barrier is ready for the next round.  The last
  * to arrive is the round's leader.
  */
 struct weft_barrier;
 
-/* 0 or -ENOMEM.  parties 0 behaves as 1. */
+/** 0 or -ENOMEM.  parties 0 behaves as 1. */
 int weft_barrier_new(size_t parties, struct weft_barrier **out);
 
-/* Frees a barrier that nobody waits at.  NULL is a no-op. */
+/** Frees a barrier that nobody waits at.  NULL is a no-op. */
 void weft_barrier_free(struct weft_barrier *b);
 
-/*
+/**
  * Arrives and waits for the round to complete.  Output `leader`: 1 for
  * exactly one party of each round, 0 for the others.  A future dropped
  * while waiting withdraws its arrival, so the round waits for someone else.

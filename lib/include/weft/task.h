@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Tasks: a set of spawned tasks joined in the order they finish (tokio's
  * JoinSet), and spawn_blocking, which runs a plain function on the
  * runtime's pool of blocking threads.  spawn, join handles and yield_now
@@ -19,7 +20,7 @@ extern "C" {
 /* Task set                                                            */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * A set of tasks, each spawned on an executor (cx->executor inside a
  * future, weft_runtime_executor() outside) and joined by join_next in the
  * order they finish.  Freeing the set aborts every task still in it: each
@@ -31,17 +32,17 @@ extern "C" {
  */
 struct weft_joinset;
 
-/* 0 or -ENOMEM. */
+/** 0 or -ENOMEM. */
 int weft_joinset_new(struct weft_joinset **set);
 
-/*
+/**
  * Aborts and releases every task still in the set, then frees it.  The
  * tasks' futures are dropped by their executor (at once or at its next
  * turn), never twice.  Not while a join_next on this set is alive.
  */
 void weft_joinset_free(struct weft_joinset *set);
 
-/*
+/**
  * Spawns fut (copied in, consumed as by weft_executor_spawn, E2) into the
  * set.  *id (if id is non-NULL) receives an id, unique within the set, that
  * join_next reports back.  0, or a negative error (the future has then been
@@ -50,13 +51,13 @@ void weft_joinset_free(struct weft_joinset *set);
 int weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
                        struct weft_future *fut, uint64_t *id);
 
-/* Tasks spawned and not yet joined. */
+/** Tasks spawned and not yet joined. */
 size_t weft_joinset_len(const struct weft_joinset *set);
 
-/* Aborts every task in the set; join_next then reports them cancelled. */
+/** Aborts every task in the set; join_next then reports them cancelled. */
 void weft_joinset_abort_all(struct weft_joinset *set);
 
-/*
+/**
  * join_next().await: waits for the next task of the set to finish and
  * removes it from the set.  `out` receives its output (out_size bytes, 0 to
  * discard it); it must stay valid until this future is ready or dropped.
@@ -82,7 +83,7 @@ void weft_joinset_next_init(struct weft_joinset_next *f,
 /* spawn_blocking                                                      */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Runs fn(data) on the runtime's blocking pool (the driver's `blocking`
  * method) and is ready once it has returned.  size bytes at data are
  * copied into the job when the future is initialised, fn works on that

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * Intervals: a clock that ticks every period, for heartbeats and polling
  * loops — tokio's `interval` with its MissedTickBehavior.  sleep,
  * sleep_until and timeout come with the runtime (<weft/weft.h>).
@@ -43,14 +44,14 @@ enum weft_missed_tick {
 struct weft_interval {
 	struct weft_stream base;
 	uint64_t period;
-	uint64_t start; /* 0: the first poll's now() */
-	uint64_t next;  /* deadline of the next tick, 0 until started */
+	uint64_t start; /**< 0: the first poll's now() */
+	uint64_t next;  /**< deadline of the next tick, 0 until started */
 	enum weft_missed_tick policy;
 	struct weft_sleep sleep;
 	bool sleeping;
 };
 
-/*
+/**
  * First tick at the first poll, then every period_ns (which must not be 0;
  * 0 is taken as 1 ns).  The interval is pinned from its first poll; drop
  * it with weft_stream_drop.
@@ -58,15 +59,15 @@ struct weft_interval {
 void weft_interval_init(struct weft_interval *iv, uint64_t period_ns,
                         enum weft_missed_tick policy);
 
-/* First tick at start_ns (driver clock), then every period_ns. */
+/** First tick at start_ns (driver clock), then every period_ns. */
 void weft_interval_at_init(struct weft_interval *iv, uint64_t start_ns,
                            uint64_t period_ns, enum weft_missed_tick policy);
 
-/* Changes the policy; it applies from the next late tick on. */
+/** Changes the policy; it applies from the next late tick on. */
 void weft_interval_set_policy(struct weft_interval *iv,
                               enum weft_missed_tick policy);
 
-/*
+/**
  * interval.tick().await: a future that borrows the interval and is ready
  * at its next tick.  Output `status` (0, or a negative error when no timer
  * could be armed), with `deadline` the tick's deadline.

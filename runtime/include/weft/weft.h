@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/*
+/**
+ * @file
  * weft — the application API of libweft, the host.
  *
  * An application opens a runtime from configuration (a file, environment
@@ -28,14 +29,14 @@ extern "C" {
 #define WEFT_MSEC 1000000ull
 #define WEFT_SEC 1000000000ull
 
-/* The text for an error code: -errno or a WEFT_E* code.  Never NULL. */
+/** The text for an error code: -errno or a WEFT_E* code.  Never NULL. */
 const char *weft_strerror(int code);
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                       */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Keys:
  *   executor     plugin name ("single") or path to a .so ("/x/y.so")
  *   reactor      plugin name ("epoll") or path to a .so
@@ -55,61 +56,61 @@ struct weft_config;
 int weft_config_new(struct weft_config **cfg);
 void weft_config_free(struct weft_config *cfg);
 
-/* Unknown keys and malformed values are errors (WEFT_ECONFIG). */
+/** Unknown keys and malformed values are errors (WEFT_ECONFIG). */
 int weft_config_set(struct weft_config *cfg, const char *key,
 		    const char *value, char *err, size_t errlen);
 
-/*
+/**
  * Reads `key = value` lines; '#' starts a comment; blank lines are
  * ignored.  An error names the file, the line and the reason.
  */
 int weft_config_load_file(struct weft_config *cfg, const char *path,
 			  char *err, size_t errlen);
 
-/* Same syntax, from memory; `origin` names it in error messages. */
+/** Same syntax, from memory; `origin` names it in error messages. */
 int weft_config_load_string(struct weft_config *cfg, const char *text,
 			    const char *origin, char *err, size_t errlen);
 
-/* Applies WEFT_CONFIG and the WEFT_* variables, as runtime_open does. */
+/** Applies WEFT_CONFIG and the WEFT_* variables, as runtime_open does. */
 int weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen);
 
-/* The current value of a key, or NULL if unset/unknown.  Borrowed. */
+/** The current value of a key, or NULL if unset/unknown.  Borrowed. */
 const char *weft_config_get(const struct weft_config *cfg, const char *key);
 
 /* ------------------------------------------------------------------ */
 /* Plugins                                                             */
 /* ------------------------------------------------------------------ */
 
-/* What the loader learnt about one plugin file. */
+/** What the loader learnt about one plugin file. */
 struct weft_plugin_info {
 	uint32_t size;
-	uint32_t kind; /* enum weft_plugin_kind, 0 if unknown */
+	uint32_t kind; /**< enum weft_plugin_kind, 0 if unknown */
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	uint32_t plugin_version;
-	int status; /* 0 if it would load, else the error */
+	int status; /**< 0 if it would load, else the error */
 	const char *name;
 	const char *description;
 	const char *path;
-	const char *error; /* why it would not load, or NULL */
+	const char *error; /**< why it would not load, or NULL */
 };
 
 typedef void (*weft_plugin_visit_fn)(const struct weft_plugin_info *info,
 				     void *data);
 
-/*
+/**
  * Visits every weft-*.so in the configured plugin_path (cfg NULL: defaults
  * plus environment), loading and checking each.  Returns the number found.
  */
 int weft_plugins_scan(const struct weft_config *cfg, weft_plugin_visit_fn fn,
 		      void *data);
 
-/*
+/**
  * Makes a plugin linked into this program loadable by name, without a file:
  * a configuration naming `name` for `kind` then binds to `entry` before
  * plugin_path is searched (a path still goes to dlopen).  The entry is
  * negotiated with and its descriptor checked exactly as for a file.  Build
- * each such plugin with -DWEFT_PLUGIN_ENTRY=<a name of its own>.  Returns 0
+ * each such plugin with `-DWEFT_PLUGIN_ENTRY=<a name of its own>`.  Returns 0
  * (also when the same entry is registered again), -EINVAL (bad kind or name,
  * NULL entry), -EEXIST (another entry has this name) or -ENOSPC (table
  * full; it holds 32).
@@ -117,7 +118,7 @@ int weft_plugins_scan(const struct weft_config *cfg, weft_plugin_visit_fn fn,
 int weft_plugin_add_builtin(enum weft_plugin_kind kind, const char *name,
 			    weft_plugin_entry_fn entry);
 
-/*
+/**
  * Only in the static build (meson -Dstatic_plugins=true, weft_static_dep,
  * which defines WEFT_STATIC_PLUGINS): registers every plugin of the tree
  * with weft_plugin_add_builtin().  0 or a negative error.
@@ -130,30 +131,30 @@ int weft_static_register(void);
 
 struct weft_runtime;
 
-/*
+/**
  * Loads and checks the executor and reactor plugins the configuration
  * names, and starts them.  cfg may be NULL (defaults and environment).
  */
 int weft_runtime_open(struct weft_runtime **rt, const struct weft_config *cfg,
 		      char *err, size_t errlen);
 
-/* Spawns onto the runtime: see weft_executor_iface.spawn (consumes fut). */
+/** Spawns onto the runtime: see weft_executor_iface.spawn (consumes fut). */
 int weft_spawn(struct weft_runtime *rt, struct weft_future *fut,
 	       struct weft_join **join);
 
-/* Runs fut to completion on this thread: see weft_executor_iface.block_on. */
+/** Runs fut to completion on this thread: see weft_executor_iface.block_on. */
 int weft_block_on(struct weft_runtime *rt, struct weft_future *fut);
 
-/* Drops every task still alive, exactly once.  Idempotent. */
+/** Drops every task still alive, exactly once.  Idempotent. */
 void weft_runtime_shutdown(struct weft_runtime *rt);
 
-/* Shuts down if needed, stops the plugins and unloads them. */
+/** Shuts down if needed, stops the plugins and unloads them. */
 void weft_runtime_close(struct weft_runtime *rt);
 
 struct weft_executor *weft_runtime_executor(struct weft_runtime *rt);
 struct weft_driver *weft_runtime_driver(struct weft_runtime *rt);
 
-/* Descriptor and resolved path of the loaded plugins. */
+/** Descriptor and resolved path of the loaded plugins. */
 const struct weft_plugin_descriptor *
 weft_runtime_plugin(struct weft_runtime *rt, enum weft_plugin_kind kind);
 const char *weft_runtime_plugin_path(struct weft_runtime *rt,
@@ -162,7 +163,7 @@ const char *weft_runtime_plugin_path(struct weft_runtime *rt,
 int weft_runtime_stats(struct weft_runtime *rt,
 		       struct weft_executor_stats *stats);
 
-/*
+/**
  * The entry helper, in the spirit of #[tokio::main]: opens a runtime from
  * the defaults and environment, blocks on root, drops it (always; while the
  * runtime it may be registered with still exists), shuts down and closes.
@@ -176,7 +177,7 @@ int weft_run(struct weft_future *root);
 /* Futures that come with the runtime                                  */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
  * Awaits a join handle.  Owns the handle: drop releases (detaches) it.
  * Output: `status` — 0, or WEFT_ECANCELED and the like — and the task's
  * output copied into out.
@@ -191,7 +192,7 @@ struct weft_join_future {
 void weft_join_future_init(struct weft_join_future *f, struct weft_join *join,
 			   void *out, size_t out_size);
 
-/*
+/**
  * Completes once its deadline has passed: never early.  status is 0, or
  * a negative error when no timer could be armed.
  */
@@ -207,7 +208,7 @@ struct weft_sleep {
 void weft_sleep_init(struct weft_sleep *s, uint64_t duration_ns);
 void weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns);
 
-/*
+/**
  * Runs *inner for at most duration_ns.  Takes ownership of *inner (it is
  * dropped when the timeout is, or as soon as the time is up), which must
  * stay at its address.  status: 0 when inner finished (its output is in
@@ -222,7 +223,7 @@ struct weft_timeout {
 void weft_timeout_init(struct weft_timeout *t, struct weft_future *inner,
 		       uint64_t duration_ns);
 
-/* Returns pending once (after waking itself), then ready. */
+/** Returns pending once (after waking itself), then ready. */
 struct weft_yield {
 	struct weft_future base;
 	int yielded;
@@ -233,7 +234,8 @@ void weft_yield_init(struct weft_yield *y);
 /* Allocation                                                          */
 /* ------------------------------------------------------------------ */
 
-/*
+/**
+ * @struct weft_allocator
  * Where libweft gets its memory.  Every allocation the host makes for a
  * runtime goes through the runtime's allocator: the runtime itself, the
  * executor and reactor instances, the driver, its timers and I/O
@@ -257,7 +259,7 @@ void weft_yield_init(struct weft_yield *y);
  * libc's, its allocation carries a copy of the allocator (32 bytes more
  * than the usual 64-byte task header) so that its last release finds it.
  */
-#define WEFT_ALLOCATOR_VERSION 1
+#define WEFT_ALLOCATOR_VERSION 1 /**< layout of the struct below */
 struct weft_allocator {
 	uint32_t version;
 	void *(*alloc)(void *ud, size_t size);
@@ -265,7 +267,7 @@ struct weft_allocator {
 	void *ud;
 };
 
-/*
+/**
  * The allocator of runtimes opened from cfg: *a is copied.  a NULL goes
  * back to the process default.  Returns -EINVAL when a lacks version 1
  * or a function.
@@ -273,7 +275,7 @@ struct weft_allocator {
 int weft_config_set_allocator(struct weft_config *cfg,
 			      const struct weft_allocator *a);
 
-/*
+/**
  * Sets the process-wide default (a copied; NULL: libc's malloc and free),
  * used by the library objects above and by runtimes whose configuration
  * names no allocator.  Call it before any weft object exists and before
@@ -283,7 +285,7 @@ int weft_config_set_allocator(struct weft_config *cfg,
  */
 int weft_set_default_allocator(const struct weft_allocator *a);
 
-/*
+/**
  * Allocation through the process default above: what the async library
  * itself uses for channels, locks, join sets and streams, and what a
  * library written on weft should use for objects that are not a
