@@ -24,10 +24,10 @@
 extern "C" {
 #endif
 
-#define WEFT_NSEC 1ull
-#define WEFT_USEC 1000ull
-#define WEFT_MSEC 1000000ull
-#define WEFT_SEC 1000000000ull
+#define WEFT_NSEC 1ull /**< a nanosecond, the unit of every weft duration */
+#define WEFT_USEC 1000ull /**< a microsecond in nanoseconds */
+#define WEFT_MSEC 1000000ull /**< a millisecond in nanoseconds */
+#define WEFT_SEC 1000000000ull /**< a second in nanoseconds */
 
 /** The text for an error code: -errno or a WEFT_E* code.  Never NULL. */
 const char *weft_strerror(int code);
@@ -43,17 +43,22 @@ const char *weft_strerror(int code);
  *   workers      worker threads for threaded executors (0 = default)
  *   plugin_path  ':'-separated folders searched for plugin names
  *   use_env      "true"/"false": whether WEFT_* variables override
+ *   blocking_threads  most threads of the spawn_blocking pool (0 = 64)
+ *   allow_writable_plugins  "true": load plugins other users may write
  *
  * Precedence, lowest first: the embedded defaults (executor = single,
  * reactor = epoll, plugin_path = the installed plugin folder), then what
  * the application set (weft_config_set / weft_config_load_file), then the
- * file named by WEFT_CONFIG, then WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS
- * and WEFT_PLUGIN_PATH — unless use_env is false.  The operator's
- * environment wins so that the runtime is chosen at load time.
+ * file named by WEFT_CONFIG, then WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS,
+ * WEFT_BLOCKING_THREADS and WEFT_PLUGIN_PATH — unless use_env is false.
+ * The operator's environment wins so that the runtime is chosen at load
+ * time.
  */
 struct weft_config;
 
+/** A new configuration holding the defaults.  Returns 0 or -ENOMEM. */
 int weft_config_new(struct weft_config **cfg);
+/** Frees a configuration; NULL does nothing. */
 void weft_config_free(struct weft_config *cfg);
 
 /** Unknown keys and malformed values are errors (WEFT_ECONFIG). */
@@ -83,18 +88,19 @@ const char *weft_config_get(const struct weft_config *cfg, const char *key);
 
 /** What the loader learnt about one plugin file. */
 struct weft_plugin_info {
-	uint32_t size;
+	uint32_t size; /**< sizeof this struct as the host built it */
 	uint32_t kind; /**< enum weft_plugin_kind, 0 if unknown */
-	uint32_t abi_major;
-	uint32_t abi_minor;
-	uint32_t plugin_version;
+	uint32_t abi_major; /**< ABI major version the plugin speaks */
+	uint32_t abi_minor; /**< ABI minor version the plugin speaks */
+	uint32_t plugin_version; /**< WEFT_PLUGIN_VERSION() of the plugin */
 	int status; /**< 0 if it would load, else the error */
-	const char *name;
-	const char *description;
-	const char *path;
+	const char *name; /**< the plugin's name, or NULL */
+	const char *description; /**< its description, or NULL */
+	const char *path; /**< the file */
 	const char *error; /**< why it would not load, or NULL */
 };
 
+/** Called by weft_plugins_scan() once for every plugin file found. */
 typedef void (*weft_plugin_visit_fn)(const struct weft_plugin_info *info,
 				     void *data);
 
@@ -151,15 +157,19 @@ void weft_runtime_shutdown(struct weft_runtime *rt);
 /** Shuts down if needed, stops the plugins and unloads them. */
 void weft_runtime_close(struct weft_runtime *rt);
 
+/** The executor of an open runtime. */
 struct weft_executor *weft_runtime_executor(struct weft_runtime *rt);
+/** The driver of an open runtime: its I/O and timers. */
 struct weft_driver *weft_runtime_driver(struct weft_runtime *rt);
 
 /** Descriptor and resolved path of the loaded plugins. */
 const struct weft_plugin_descriptor *
 weft_runtime_plugin(struct weft_runtime *rt, enum weft_plugin_kind kind);
+/** The path the loaded plugin of kind was loaded from. */
 const char *weft_runtime_plugin_path(struct weft_runtime *rt,
 				     enum weft_plugin_kind kind);
 
+/** The executor's statistics: see weft_executor_iface.stats. */
 int weft_runtime_stats(struct weft_runtime *rt,
 		       struct weft_executor_stats *stats);
 
@@ -183,12 +193,13 @@ int weft_run(struct weft_future *root);
  * output copied into out.
  */
 struct weft_join_future {
-	struct weft_future base;
-	struct weft_join *join;
-	void *out;
-	size_t out_size;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_join *join; /**< the handle awaited, owned */
+	void *out; /**< where the task's output is copied */
+	size_t out_size; /**< bytes at out */
+	int status; /**< output: 0 or a negative error */
 };
+/** Awaits join, copying the task's output into out (out_size bytes). */
 void weft_join_future_init(struct weft_join_future *f, struct weft_join *join,
 			   void *out, size_t out_size);
 
@@ -197,15 +208,17 @@ void weft_join_future_init(struct weft_join_future *f, struct weft_join *join,
  * a negative error when no timer could be armed.
  */
 struct weft_sleep {
-	struct weft_future base;
-	uint64_t duration;
-	uint64_t deadline;
-	uint64_t timer;
-	struct weft_driver *driver;
-	int armed;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	uint64_t duration; /**< ns from the first poll, if no deadline */
+	uint64_t deadline; /**< on the driver's clock; 0 until known */
+	uint64_t timer; /**< the driver's timer id once armed */
+	struct weft_driver *driver; /**< the driver that holds the timer */
+	int armed; /**< whether timer is armed */
+	int status; /**< output: 0 or a negative error */
 };
+/** Sleeps for duration_ns from the first poll. */
 void weft_sleep_init(struct weft_sleep *s, uint64_t duration_ns);
+/** Sleeps until deadline_ns on the driver's clock (weft_driver_now). */
 void weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns);
 
 /**
@@ -215,19 +228,21 @@ void weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns);
  * its own storage), WEFT_ETIMEDOUT when time ran out first.
  */
 struct weft_timeout {
-	struct weft_future base;
-	struct weft_future *inner;
-	struct weft_sleep sleep;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_future *inner; /**< the future run, owned */
+	struct weft_sleep sleep; /**< the time limit */
+	int status; /**< output: 0 or WEFT_ETIMEDOUT */
 };
+/** Runs *inner for at most duration_ns. */
 void weft_timeout_init(struct weft_timeout *t, struct weft_future *inner,
 		       uint64_t duration_ns);
 
 /** Returns pending once (after waking itself), then ready. */
 struct weft_yield {
-	struct weft_future base;
-	int yielded;
+	struct weft_future base; /**< the future's vtable */
+	int yielded; /**< whether it returned pending already */
 };
+/** A future that yields to the executor once. */
 void weft_yield_init(struct weft_yield *y);
 
 /* ------------------------------------------------------------------ */
@@ -261,10 +276,11 @@ void weft_yield_init(struct weft_yield *y);
  */
 #define WEFT_ALLOCATOR_VERSION 1 /**< layout of the struct below */
 struct weft_allocator {
-	uint32_t version;
+	uint32_t version; /**< WEFT_ALLOCATOR_VERSION */
+	/** size bytes, max_align_t aligned, or NULL */
 	void *(*alloc)(void *ud, size_t size);
-	void (*free)(void *ud, void *p);
-	void *ud;
+	void (*free)(void *ud, void *p); /**< releases what alloc returned */
+	void *ud; /**< passed to alloc and free */
 };
 
 /**
@@ -294,8 +310,11 @@ int weft_set_default_allocator(const struct weft_allocator *a);
  * the caller's.  weft_free(NULL) does nothing.
  */
 void *weft_alloc(size_t size);
+/** Allocates n zeroed objects of size bytes, or returns NULL. */
 void *weft_calloc(size_t n, size_t size);
+/** Resizes p from old_size to size bytes, or returns NULL. */
 void *weft_realloc(void *p, size_t old_size, size_t size);
+/** Frees what weft_alloc, weft_calloc or weft_realloc returned. */
 void weft_free(void *p);
 
 #ifdef __cplusplus
