@@ -102,10 +102,14 @@ struct weft_waker;
  */
 #define WEFT_WAKER_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_waker_vtable {
-	uint32_t version;
+	uint32_t version; /**< WEFT_WAKER_VTABLE_VERSION */
+	/** a new waker for the same task (W5) */
 	struct weft_waker (*clone)(const void *data);
+	/** schedules the task, consumes the waker */
 	void (*wake)(const void *data);
+	/** schedules the task, keeps the waker */
 	void (*wake_by_ref)(const void *data);
+	/** releases the waker without waking */
 	void (*drop)(const void *data);
 };
 
@@ -116,8 +120,8 @@ struct weft_waker_vtable {
  * drop again.
  */
 struct weft_waker {
-	const struct weft_waker_vtable *vtable;
-	const void *data;
+	const struct weft_waker_vtable *vtable; /**< NULL: an empty waker */
+	const void *data; /**< the creator's data, passed to the vtable */
 };
 
 static inline struct weft_waker
@@ -230,11 +234,11 @@ struct weft_driver;
  * driver:    the host's I/O and timer driver for this runtime.
  */
 struct weft_context {
-	uint32_t size;
-	uint32_t budget;
-	struct weft_waker waker;
-	struct weft_executor *executor;
-	struct weft_driver *driver;
+	uint32_t size; /**< sizeof the context as built (C3) */
+	uint32_t budget; /**< operations left in this poll (C4) */
+	struct weft_waker waker; /**< borrowed: clone it to keep it */
+	struct weft_executor *executor; /**< the executor polling this task */
+	struct weft_driver *driver; /**< the runtime's I/O and timer driver */
 };
 
 /** True when cx was built with a member this header knows (C3). */
@@ -298,18 +302,20 @@ struct weft_future;
  */
 #define WEFT_FUTURE_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_future_vtable {
-	uint32_t version;
+	uint32_t version; /**< WEFT_FUTURE_VTABLE_VERSION */
 	uint32_t flags; /**< reserved, 0 */
-	size_t size;
-	size_t output_offset;
-	size_t output_size;
+	size_t size; /**< sizeof the whole future (F5) */
+	size_t output_offset; /**< where the output sits (F6) */
+	size_t output_size; /**< bytes of output; 0: none (F6) */
+	/** advances the future (F2, F3) */
 	weft_poll (*poll)(struct weft_future *self, struct weft_context *cx);
+	/** releases what it holds, once (F1, F4) */
 	void (*drop)(struct weft_future *self);
 };
 
 /** The first member of every future: a pointer to its vtable. */
 struct weft_future {
-	const struct weft_future_vtable *vtable;
+	const struct weft_future_vtable *vtable; /**< NULL once dropped */
 };
 
 /** Polls the future once (F2, F3). */
@@ -366,17 +372,19 @@ struct weft_join;
  */
 #define WEFT_JOIN_OPS_VERSION 1 /**< layout of the struct below */
 struct weft_join_ops {
-	uint32_t version;
+	uint32_t version; /**< WEFT_JOIN_OPS_VERSION */
+	/** awaits the task's output */
 	int (*poll)(struct weft_join *join, struct weft_context *cx, void *out,
 		    size_t out_size);
-	void (*abort)(struct weft_join *join);
+	void (*abort)(struct weft_join *join); /**< requests cancellation */
+	/** frees the handle (detach) */
 	void (*release)(struct weft_join *join);
 };
 
 /** A join handle; see struct weft_join_ops. */
 struct weft_join {
-	uint32_t version;
-	const struct weft_join_ops *ops;
+	uint32_t version; /**< version of the handle */
+	const struct weft_join_ops *ops; /**< its methods */
 };
 
 /** weft_join_ops.poll, or WEFT_ENOTSUP. */
@@ -467,15 +475,22 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  */
 #define WEFT_TASK_CORE_VERSION 3 /**< layout of the struct below */
 struct weft_task_core {
-	uint32_t version;
+	uint32_t version; /**< WEFT_TASK_CORE_VERSION */
+	/** creates a task set */
 	int (*set_new)(struct weft_task_set **set,
 		       weft_task_schedule_fn schedule, void *sched);
+	/** closes a set, dropping its futures */
 	void (*set_close)(struct weft_task_set *set);
+	/** frees a closed set, or -EBUSY */
 	int (*set_free)(struct weft_task_set *set);
+	/** copies a future into a new task */
 	int (*spawn)(struct weft_task_set *set, struct weft_future *future,
 		     struct weft_task **task, struct weft_join **join);
+	/** polls a task once */
 	void (*run)(struct weft_task *task, struct weft_context *cx);
+	/** drops a runnable reference unpolled */
 	void (*drop_runnable)(struct weft_task *task);
+	/** the executor's slot in the header */
 	void **(*link)(struct weft_task *task);
 	/** version >= 2 */
 	struct weft_waker (*root_waker)(struct weft_task_set *set,
@@ -534,29 +549,39 @@ struct weft_task_core {
  */
 #define WEFT_DRIVER_OPS_VERSION 1 /**< layout of the struct below */
 struct weft_driver_ops {
-	uint32_t version;
+	uint32_t version; /**< WEFT_DRIVER_OPS_VERSION */
+	/** monotonic time in ns (D1) */
 	uint64_t (*now)(struct weft_driver *d);
+	/** arms a timer at a deadline */
 	int (*timer_add)(struct weft_driver *d, uint64_t deadline_ns,
 			 uint64_t *id);
+	/** ready once the deadline passed (D2) */
 	int (*timer_poll)(struct weft_driver *d, uint64_t id,
 			  struct weft_context *cx);
+	/** cancels and frees a timer */
 	void (*timer_del)(struct weft_driver *d, uint64_t id);
+	/** registers a non-blocking fd */
 	int (*io_add)(struct weft_driver *d, int fd, uint32_t interest,
 		      uint64_t *id);
+	/** ready when the fd is */
 	int (*io_poll)(struct weft_driver *d, uint64_t id, uint32_t interest,
 		       struct weft_context *cx, uint32_t *ready);
+	/** forgets readiness after EAGAIN */
 	void (*io_clear)(struct weft_driver *d, uint64_t id, uint32_t ready);
+	/** deregisters an fd (D4) */
 	int (*io_del)(struct weft_driver *d, uint64_t id);
+	/** waits for I/O or a timer */
 	int (*park)(struct weft_driver *d, int64_t timeout_ns);
-	int (*unpark)(struct weft_driver *d);
+	int (*unpark)(struct weft_driver *d); /**< makes park return */
+	/** runs fn on the blocking pool */
 	int (*blocking)(struct weft_driver *d, void (*fn)(void *arg),
 			void *arg, struct weft_waker *done);
 };
 
 /** The host's driver of a runtime; see struct weft_driver_ops. */
 struct weft_driver {
-	uint32_t version;
-	const struct weft_driver_ops *ops;
+	uint32_t version; /**< version of the driver */
+	const struct weft_driver_ops *ops; /**< its methods */
 };
 
 #define WEFT__HAS(obj, member, minver)                                   \
@@ -667,10 +692,10 @@ weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
  */
 #define WEFT_EXECUTOR_PARAMS_VERSION 1 /**< layout of the struct below */
 struct weft_executor_params {
-	uint32_t version;
-	uint32_t workers;
-	struct weft_driver *driver;
-	const struct weft_task_core *tasks;
+	uint32_t version; /**< WEFT_EXECUTOR_PARAMS_VERSION */
+	uint32_t workers; /**< threads; 0: the executor's default */
+	struct weft_driver *driver; /**< the runtime's driver */
+	const struct weft_task_core *tasks; /**< the host's task core */
 };
 
 /**
@@ -682,15 +707,15 @@ struct weft_executor_params {
  * them (E11).
  */
 struct weft_executor_stats {
-	uint32_t size;
-	uint32_t workers;
-	uint64_t spawned;
-	uint64_t polls;
-	uint64_t completed;
-	uint64_t parks;
-	uint64_t foreign_wakes;
-	uint64_t steals;
-	uint64_t queue_depth;
+	uint32_t size; /**< in: sizeof the struct; out: bytes filled */
+	uint32_t workers; /**< worker threads running */
+	uint64_t spawned; /**< tasks spawned */
+	uint64_t polls; /**< polls of tasks */
+	uint64_t completed; /**< tasks completed, or 0 (E11) */
+	uint64_t parks; /**< times a worker parked */
+	uint64_t foreign_wakes; /**< wakes from outside the workers */
+	uint64_t steals; /**< tasks stolen between workers */
+	uint64_t queue_depth; /**< tasks queued now (a snapshot) */
 };
 
 /**
@@ -718,16 +743,21 @@ struct weft_executor_stats {
  */
 #define WEFT_EXECUTOR_IFACE_VERSION 1 /**< layout of the struct below */
 struct weft_executor_iface {
-	uint32_t version;
-	uint32_t flags;
-	size_t instance_size;
+	uint32_t version; /**< WEFT_EXECUTOR_IFACE_VERSION */
+	uint32_t flags; /**< WEFT_EXECUTOR_* capability flags */
+	size_t instance_size; /**< bytes the host allocates */
+	/** sets the instance up */
 	int (*init)(struct weft_executor *self,
 		    const struct weft_executor_params *params);
+	/** takes and schedules a future (E2, E3) */
 	int (*spawn)(struct weft_executor *self, struct weft_future *future,
 		     struct weft_join **join);
+	/** runs a future to completion (E4) */
 	int (*block_on)(struct weft_executor *self, struct weft_future *future);
+	/** drops every task, once (E5) */
 	void (*shutdown)(struct weft_executor *self);
-	void (*fini)(struct weft_executor *self);
+	void (*fini)(struct weft_executor *self); /**< frees what init made */
+	/** optional: fills the statistics (E9) */
 	int (*stats)(struct weft_executor *self,
 		     struct weft_executor_stats *stats);
 };
@@ -737,8 +767,8 @@ struct weft_executor_iface {
  * init: version is the iface's version, ops the iface itself.
  */
 struct weft_executor {
-	uint32_t version;
-	const struct weft_executor_iface *ops;
+	uint32_t version; /**< version of the instance header */
+	const struct weft_executor_iface *ops; /**< its class */
 };
 
 /** weft_executor_iface.spawn, or WEFT_ENOTSUP. */
@@ -813,15 +843,15 @@ struct weft_reactor;
  * part of the ABI signature.
  */
 struct weft_reactor_event {
-	uint64_t token;
+	uint64_t token; /**< the token given to add or modify */
 	uint32_t ready; /**< WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR */
-	uint32_t reserved;
+	uint32_t reserved; /**< 0 */
 };
 
 #define WEFT_REACTOR_PARAMS_VERSION 1 /**< layout of the struct below */
 /** Given to a reactor's init. */
 struct weft_reactor_params {
-	uint32_t version;
+	uint32_t version; /**< WEFT_REACTOR_PARAMS_VERSION */
 	uint32_t max_events; /**< hint: largest batch the host will ask for */
 };
 
@@ -849,26 +879,30 @@ struct weft_reactor_params {
  */
 #define WEFT_REACTOR_IFACE_VERSION 1 /**< layout of the struct below */
 struct weft_reactor_iface {
-	uint32_t version;
-	uint32_t flags;
-	size_t instance_size;
+	uint32_t version; /**< WEFT_REACTOR_IFACE_VERSION */
+	uint32_t flags; /**< WEFT_REACTOR_* capability flags */
+	size_t instance_size; /**< bytes the host allocates */
+	/** sets the instance up */
 	int (*init)(struct weft_reactor *self,
 		    const struct weft_reactor_params *params);
+	/** registers fd with a token (R2) */
 	int (*add)(struct weft_reactor *self, int fd, uint32_t interest,
 		   uint64_t token);
+	/** changes interest and token (R2) */
 	int (*modify)(struct weft_reactor *self, int fd, uint32_t interest,
 		      uint64_t token);
-	int (*del)(struct weft_reactor *self, int fd);
+	int (*del)(struct weft_reactor *self, int fd); /**< forgets fd */
+	/** reports ready events (R3) */
 	int (*wait)(struct weft_reactor *self, struct weft_reactor_event *events,
 		    uint32_t capacity, int64_t timeout_ns);
-	int (*wakeup)(struct weft_reactor *self);
-	void (*fini)(struct weft_reactor *self);
+	int (*wakeup)(struct weft_reactor *self); /**< makes wait return (R4) */
+	void (*fini)(struct weft_reactor *self); /**< frees what init made */
 };
 
 /** The public head of every reactor instance; filled as for executors. */
 struct weft_reactor {
-	uint32_t version;
-	const struct weft_reactor_iface *ops;
+	uint32_t version; /**< version of the instance header */
+	const struct weft_reactor_iface *ops; /**< its class */
 };
 
 /** weft_reactor_iface.add, or WEFT_ENOTSUP. */
@@ -957,16 +991,16 @@ struct weft__align_probe {
  */
 #define WEFT_PLUGIN_DESCRIPTOR_VERSION 1 /**< layout of the struct below */
 struct weft_plugin_descriptor {
-	uint32_t version;
-	uint32_t magic;
-	uint32_t abi_major;
-	uint32_t abi_minor;
-	uint32_t kind;
-	uint32_t plugin_version;
-	uint64_t signature;
-	const char *name;
-	const char *description;
-	const void *iface;
+	uint32_t version; /**< WEFT_PLUGIN_DESCRIPTOR_VERSION */
+	uint32_t magic; /**< WEFT_PLUGIN_MAGIC */
+	uint32_t abi_major; /**< ABI major version built against */
+	uint32_t abi_minor; /**< ABI minor version built against */
+	uint32_t kind; /**< enum weft_plugin_kind */
+	uint32_t plugin_version; /**< WEFT_PLUGIN_VERSION() of the plugin */
+	uint64_t signature; /**< WEFT_ABI_SIGNATURE as built */
+	const char *name; /**< the name configurations use */
+	const char *description; /**< a one-line description */
+	const void *iface; /**< the executor or reactor iface */
 };
 
 /**
@@ -978,10 +1012,10 @@ struct weft_plugin_descriptor {
  */
 #define WEFT_NEGOTIATE_VERSION 1 /**< layout of the struct below */
 struct weft_negotiate {
-	uint32_t version;
-	uint32_t host_min;
-	uint32_t host_max;
-	uint32_t chosen;
+	uint32_t version; /**< WEFT_NEGOTIATE_VERSION */
+	uint32_t host_min; /**< oldest ABI version the host speaks */
+	uint32_t host_max; /**< newest ABI version the host speaks */
+	uint32_t chosen; /**< out: the plugin's choice */
 };
 
 /**
