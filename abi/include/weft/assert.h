@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/** Aborts, naming the place and expr, when expr is false (not under NDEBUG). */
 #define WEFT_ASSERT(expr)                                                      \
 	((expr) ? (void)0                                                      \
 	        : (fprintf(stderr, "%s:%d: %s: invariant broken: %s\n",       \

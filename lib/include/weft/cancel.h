@@ -56,6 +56,7 @@ void weft_cancel_token_free(struct weft_cancel_token *t);
  */
 void weft_cancel_token_cancel(struct weft_cancel_token *t);
 
+/** True once the token, or a token above it, is cancelled. */
 bool weft_cancel_token_is_cancelled(struct weft_cancel_token *t);
 
 /**
@@ -64,11 +65,12 @@ bool weft_cancel_token_is_cancelled(struct weft_cancel_token *t);
  * fine.  Output `status` is always 0.  Borrows the token.
  */
 struct weft_cancelled {
-	struct weft_future base;
-	struct weft_cancel_token *token;
-	struct weft__wait wait;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_cancel_token *token; /**< the token, borrowed */
+	struct weft__wait wait; /**< its place among the token's waiters */
+	int status; /**< output: always 0 */
 };
+/** A future that completes once t is cancelled; it borrows t. */
 void weft_cancelled_init(struct weft_cancelled *f, struct weft_cancel_token *t);
 
 #ifdef __cplusplus

@@ -33,22 +33,25 @@
 extern "C" {
 #endif
 
+/** What an interval does after a late tick. */
 enum weft_missed_tick {
 	WEFT_MISSED_TICK_BURST = 0,
 	WEFT_MISSED_TICK_DELAY = 1,
 	WEFT_MISSED_TICK_SKIP = 2,
 };
 
+/** How late a tick may fire before it counts as missed. */
 #define WEFT_INTERVAL_SLACK (5 * WEFT_MSEC)
 
+/** A clock that ticks every period: a stream of uint64_t deadlines. */
 struct weft_interval {
-	struct weft_stream base;
-	uint64_t period;
+	struct weft_stream base; /**< the stream's vtable */
+	uint64_t period; /**< ns between ticks */
 	uint64_t start; /**< 0: the first poll's now() */
 	uint64_t next;  /**< deadline of the next tick, 0 until started */
-	enum weft_missed_tick policy;
-	struct weft_sleep sleep;
-	bool sleeping;
+	enum weft_missed_tick policy; /**< what a late tick does */
+	struct weft_sleep sleep; /**< the wait for the next tick */
+	bool sleeping; /**< whether sleep is in use */
 };
 
 /**
@@ -73,11 +76,12 @@ void weft_interval_set_policy(struct weft_interval *iv,
  * could be armed), with `deadline` the tick's deadline.
  */
 struct weft_interval_tick {
-	struct weft_future base;
-	struct weft_interval *iv;
-	int status;
-	uint64_t deadline;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_interval *iv; /**< the interval, borrowed */
+	int status; /**< output: 0 or a negative error */
+	uint64_t deadline; /**< output: the tick's deadline */
 };
+/** A future ready at the next tick of iv, which it borrows. */
 void weft_interval_tick_init(struct weft_interval_tick *t,
                              struct weft_interval *iv);
 
