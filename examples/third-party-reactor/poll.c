@@ -173,7 +173,8 @@ pr_timeout_ms(int64_t timeout_ns)
 
 	if (timeout_ns < 0)
 		return -1; /* WEFT_TIMEOUT_INFINITE */
-	ms = (timeout_ns + 999999) / 1000000;
+	/* Rounded up, without overflowing at INT64_MAX. */
+	ms = timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
