@@ -67,14 +67,15 @@ void weft_joinset_abort_all(struct weft_joinset *set);
  * its id) or 0 (the set is empty: tokio's None).
  */
 struct weft_joinset_next {
-	struct weft_future base;
-	struct weft_joinset *set;
-	void *out;
-	size_t out_size;
-	int status;
-	int task_status;
-	uint64_t id;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_joinset *set; /**< the set, borrowed */
+	void *out; /**< where the task's output is copied */
+	size_t out_size; /**< bytes at out; 0 discards */
+	int status; /**< output: 1 joined, 0 the set is empty */
+	int task_status; /**< output: 0, WEFT_ECANCELED or -EMSGSIZE */
+	uint64_t id; /**< output: the joined task's id */
 };
+/** A future that joins the next task of set to finish. */
 void weft_joinset_next_init(struct weft_joinset_next *f,
                             struct weft_joinset *set, void *out,
                             size_t out_size);
@@ -84,6 +85,7 @@ void weft_joinset_next_init(struct weft_joinset_next *f,
 /* ------------------------------------------------------------------ */
 
 /**
+ * @struct weft_blocking
  * Runs fn(data) on the runtime's blocking pool (the driver's `blocking`
  * method) and is ready once it has returned.  size bytes at data are
  * copied into the job when the future is initialised, fn works on that
@@ -99,11 +101,13 @@ void weft_joinset_next_init(struct weft_joinset_next *f,
 struct weft__blocking_job;
 
 struct weft_blocking {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
+	/** the job on the pool, with the copy */
 	struct weft__blocking_job *job;
-	void *out;
-	int status;
+	void *out; /**< where the copy is written back */
+	int status; /**< output: 0 or a negative error */
 };
+/** Copies size bytes at data and runs fn on the copy on the pool. */
 void weft_blocking_init(struct weft_blocking *b, void (*fn)(void *data),
                         const void *data, size_t size, void *out);
 
