@@ -39,17 +39,19 @@
 
 #include <weft/abi.h>
 
+/** The resume point of a coroutine: a member of the future's struct. */
 struct weft_coro {
 	int line; /**< 0: not started; -1: finished; else the resume line */
 };
 
+/** Opens the body of a poll function; a finished coroutine stays ready. */
 #define WEFT_BEGIN(co)          \
 	switch ((co)->line) {   \
 	case -1:                \
 		return WEFT_READY; \
 	case 0:
 
-/* Polls `child` (a pointer to a future struct) until it is ready. */
+/** Polls `child` (a pointer to a future struct) until it is ready. */
 #define WEFT_AWAIT(co, cx, child)                                          \
 	do {                                                               \
 		(co)->line = __LINE__;                                     \
@@ -61,7 +63,7 @@ struct weft_coro {
 		weft_future_drop((struct weft_future *)(child));           \
 	} while (0)
 
-/* Waits until `cond` holds; whoever makes it true must wake cx's waker. */
+/** Waits until `cond` holds; whoever makes it true must wake cx's waker. */
 #define WEFT_AWAIT_UNTIL(co, cond)       \
 	do {                             \
 		(co)->line = __LINE__;   \
@@ -71,7 +73,7 @@ struct weft_coro {
 			return WEFT_PENDING; \
 	} while (0)
 
-/* Gives other tasks a turn: wakes itself and returns pending once. */
+/** Gives other tasks a turn: wakes itself and returns pending once. */
 #define WEFT_YIELD(co, cx)                                   \
 	do {                                                 \
 		(co)->line = __LINE__;                       \
@@ -80,13 +82,14 @@ struct weft_coro {
 	case __LINE__:;                                      \
 	} while (0)
 
-/* Finishes the future early (the output must be set first). */
+/** Finishes the future early (the output must be set first). */
 #define WEFT_RETURN(co)                   \
 	do {                              \
 		(co)->line = -1;          \
 		return WEFT_READY;        \
 	} while (0)
 
+/** Closes the body opened by WEFT_BEGIN: the future is ready. */
 #define WEFT_END(co)              \
 	}                         \
 	(co)->line = -1;          \
@@ -107,6 +110,7 @@ struct weft_coro {
 		drop_fn,                                                    \
 	}
 
+/** Declares the vtable of a future type `type` without output. */
 #define WEFT_FUTURE_VTABLE_NO_OUTPUT(name, type, poll_fn, drop_fn)          \
 	static const struct weft_future_vtable name = {                    \
 		WEFT_FUTURE_VTABLE_VERSION, 0, sizeof(type), 0, 0, poll_fn, \
