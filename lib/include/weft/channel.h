@@ -68,11 +68,12 @@ bool weft_oneshot_tx_is_closed(struct weft_oneshot_tx *tx);
  * already received).  Borrows rx and out.
  */
 struct weft_oneshot_recv {
-	struct weft_future base;
-	struct weft_oneshot_rx *rx;
-	void *out;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_oneshot_rx *rx; /**< the receiver, borrowed */
+	void *out; /**< where the value is copied (elem_size bytes) */
+	int status; /**< output: 0 or WEFT_ECLOSED */
 };
+/** A future that waits for the value sent on rx. */
 void weft_oneshot_recv_init(struct weft_oneshot_recv *f,
                             struct weft_oneshot_rx *rx, void *out);
 
@@ -129,12 +130,14 @@ bool weft_mpsc_tx_is_closed(struct weft_mpsc_tx *tx);
  * slot it had been granted) back; the message is then not sent.
  */
 struct weft_mpsc_send {
-	struct weft_future base;
-	struct weft_mpsc_tx *tx;
-	const void *msg;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_mpsc_tx *tx; /**< the sender, borrowed */
+	const void *msg; /**< the message (elem_size bytes), borrowed */
+	/** the sender's place in the queue for room (internal) */
 	struct weft__wait wait;
-	int status;
+	int status; /**< output: 0, WEFT_ECLOSED or -ENOMEM */
 };
+/** A future that sends *msg on tx. */
 void weft_mpsc_send_init(struct weft_mpsc_send *f, struct weft_mpsc_tx *tx,
                          const void *msg);
 
@@ -148,11 +151,12 @@ int weft_mpsc_try_send(struct weft_mpsc_tx *tx, const void *msg);
  * message is taken out of the channel only in the poll that completes it.
  */
 struct weft_mpsc_recv {
-	struct weft_future base;
-	struct weft_mpsc_rx *rx;
-	void *out;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_mpsc_rx *rx; /**< the receiver, borrowed */
+	void *out; /**< where the message is copied (elem_size bytes) */
+	int status; /**< output: 0 or WEFT_ECLOSED */
 };
+/** A future that receives the oldest message of rx into out. */
 void weft_mpsc_recv_init(struct weft_mpsc_recv *f, struct weft_mpsc_rx *rx,
                          void *out);
 
@@ -181,9 +185,10 @@ void weft_mpsc_rx_free(struct weft_mpsc_rx *rx);
  * does.  Takes ownership of rx: dropping the stream frees it.
  */
 struct weft_mpsc_stream {
-	struct weft_stream base;
-	struct weft_mpsc_rx *rx;
+	struct weft_stream base; /**< the stream's vtable */
+	struct weft_mpsc_rx *rx; /**< the receiver, owned */
 };
+/** Makes s a stream of rx's messages; s takes ownership of rx. */
 void weft_mpsc_stream_init(struct weft_mpsc_stream *s, struct weft_mpsc_rx *rx);
 
 /* ------------------------------------------------------------------ */
@@ -237,10 +242,11 @@ int weft_watch_has_changed(struct weft_watch_rx *rx);
  * receiver at a time.
  */
 struct weft_watch_changed {
-	struct weft_future base;
-	struct weft_watch_rx *rx;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_watch_rx *rx; /**< the receiver, borrowed */
+	int status; /**< output: 0 or WEFT_ECLOSED */
 };
+/** A future that waits for a value rx has not seen. */
 void weft_watch_changed_init(struct weft_watch_changed *f,
                              struct weft_watch_rx *rx);
 
@@ -253,9 +259,10 @@ int weft_watch_poll_changed(struct weft_watch_rx *rx, struct weft_context *cx);
  * gone.  Takes ownership of rx.
  */
 struct weft_watch_stream {
-	struct weft_stream base;
-	struct weft_watch_rx *rx;
+	struct weft_stream base; /**< the stream's vtable */
+	struct weft_watch_rx *rx; /**< the receiver, owned */
 };
+/** Makes s a stream of rx's changes; s takes ownership of rx. */
 void weft_watch_stream_init(struct weft_watch_stream *s,
                             struct weft_watch_rx *rx);
 
@@ -316,12 +323,13 @@ int weft_broadcast_try_recv(struct weft_broadcast_rx *rx, void *out,
  * WEFT_ECLOSED.  Borrows rx and out.
  */
 struct weft_broadcast_recv {
-	struct weft_future base;
-	struct weft_broadcast_rx *rx;
-	void *out;
-	uint64_t missed;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_broadcast_rx *rx; /**< the receiver, borrowed */
+	void *out; /**< where the message is copied (elem_size bytes) */
+	uint64_t missed; /**< output: messages lost, with WEFT_ELAGGED */
+	int status; /**< output: 0, WEFT_ELAGGED or WEFT_ECLOSED */
 };
+/** A future that receives rx's next message into out. */
 void weft_broadcast_recv_init(struct weft_broadcast_recv *f,
                               struct weft_broadcast_rx *rx, void *out);
 
@@ -330,9 +338,10 @@ void weft_broadcast_recv_init(struct weft_broadcast_recv *f,
  * which the stream goes on.  Takes ownership of rx.
  */
 struct weft_broadcast_stream {
-	struct weft_stream base;
-	struct weft_broadcast_rx *rx;
+	struct weft_stream base; /**< the stream's vtable */
+	struct weft_broadcast_rx *rx; /**< the receiver, owned */
 };
+/** Makes s a stream of rx's messages; s takes ownership of rx. */
 void weft_broadcast_stream_init(struct weft_broadcast_stream *s,
                                 struct weft_broadcast_rx *rx);
 

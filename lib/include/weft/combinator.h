@@ -67,19 +67,21 @@ weft_future_status(const struct weft_future *f)
  * (-1 when none failed).
  */
 struct weft_join_all {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_future **children; /**< borrowed array, or NULL: inline */
+	/** the children of the variadic initialisers */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
-	size_t n;
-	size_t left;
-	bool try_;
-	int status;
-	int failed;
+	size_t n; /**< number of children */
+	size_t left; /**< children not finished yet */
+	bool try_; /**< true for try_join: the first error wins */
+	int status; /**< output: 0, or try_join's first error */
+	int failed; /**< output: index of the failed child, or -1 */
 };
 
 /** join_all / try_join_all over a borrowed array of n child pointers. */
 void weft_join_all_init(struct weft_join_all *j, struct weft_future **children,
                         size_t n);
+/** try_join_all over a borrowed array of n child pointers. */
 void weft_try_join_all_init(struct weft_join_all *j,
                             struct weft_future **children, size_t n);
 
@@ -89,6 +91,7 @@ void weft_try_join_all_init(struct weft_join_all *j,
  * the children untouched, when n is too large.
  */
 int weft_join_init(struct weft_join_all *j, size_t n, ...);
+/** try_join!(...): as weft_join_init. */
 int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
 
 /* ------------------------------------------------------------------ */
@@ -123,15 +126,17 @@ int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
  * its own storage), or WEFT_SELECT_ELSE.
  */
 struct weft_select {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_future **branches; /**< borrowed array, or NULL: inline */
+	/** the branches of weft_select_init */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
-	size_t n;
-	unsigned flags;
-	uint32_t rng;
-	int winner;
+	size_t n; /**< number of branches */
+	unsigned flags; /**< WEFT_SELECT_BIASED, WEFT_SELECT_BORROW */
+	uint32_t rng; /**< state of the random starting branch */
+	int winner; /**< output: the winning index, or WEFT_SELECT_ELSE */
 };
 
+/** select over a borrowed array of n branch pointers. */
 void weft_select_all_init(struct weft_select *s, unsigned flags,
                           struct weft_future **branches, size_t n);
 
@@ -152,11 +157,12 @@ int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
  * Output `status`: the inner future's status (see the convention above).
  */
 struct weft_fuse {
-	struct weft_future base;
-	struct weft_future *inner;
-	bool done;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_future *inner; /**< the fused future, owned */
+	bool done; /**< true once inner has finished */
+	int status; /**< output: the inner future's status */
 };
+/** Fuses inner, which f then owns. */
 void weft_fuse_init(struct weft_fuse *f, struct weft_future *inner);
 
 /** True once the fused future has finished. */
@@ -168,22 +174,24 @@ bool weft_fuse_is_terminated(const struct weft_future *f);
 
 /** A small result: the status convention plus one scalar value. */
 union weft_value {
-	int64_t i;
-	uint64_t u;
-	double d;
-	void *p;
+	int64_t i; /**< a signed integer */
+	uint64_t u; /**< an unsigned integer */
+	double d; /**< a floating-point number */
+	void *p; /**< a pointer, not owned */
 };
 
+/** A status and a value: the output of ready, map and then. */
 struct weft_result {
-	int status;
-	union weft_value value;
+	int status; /**< 0 or positive: success; negative: an error */
+	union weft_value value; /**< the value, when there is one */
 };
 
 /** Ready at the first poll with a given result: `async { 42 }`. */
 struct weft_ready {
-	struct weft_future base;
-	struct weft_result out;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_result out; /**< output: the given result */
 };
+/** A future ready at once with status and value. */
 void weft_ready_init(struct weft_ready *f, int status, union weft_value value);
 
 /**
@@ -195,13 +203,15 @@ void weft_ready_init(struct weft_ready *f, int status, union weft_value value);
 typedef void (*weft_map_fn)(struct weft_future *inner, struct weft_result *out,
                             void *arg);
 
+/** future.map(fn): see weft_map_fn. */
 struct weft_map {
-	struct weft_future base;
-	struct weft_future *inner;
-	weft_map_fn fn;
-	void *arg;
-	struct weft_result out;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_future *inner; /**< the mapped future, owned */
+	weft_map_fn fn; /**< turns inner into the result */
+	void *arg; /**< passed to fn */
+	struct weft_result out; /**< output: the result fn made */
 };
+/** Maps inner (owned) with fn(inner, &out, arg). */
 void weft_map_init(struct weft_map *m, struct weft_future *inner,
                    weft_map_fn fn, void *arg);
 
@@ -219,14 +229,17 @@ void weft_map_init(struct weft_map *m, struct weft_future *inner,
 typedef struct weft_future *(*weft_then_fn)(struct weft_future *first,
                                             struct weft_result *out, void *arg);
 
+/** future.then(fn): see weft_then_fn. */
 struct weft_then {
-	struct weft_future base;
-	struct weft_future *first;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_future *first; /**< the first future, owned */
+	/** the future fn returned (owned), NULL until then */
 	struct weft_future *next;
-	weft_then_fn fn;
-	void *arg;
-	struct weft_result out;
+	weft_then_fn fn; /**< makes next from first */
+	void *arg; /**< passed to fn */
+	struct weft_result out; /**< output: next's status, or what fn put */
 };
+/** Chains first (owned) and the future fn returns. */
 void weft_then_init(struct weft_then *t, struct weft_future *first,
                     weft_then_fn fn, void *arg);
 

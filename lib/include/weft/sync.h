@@ -85,11 +85,12 @@ void weft_mutex_free(struct weft_mutex *m);
  * been handed to it, it passes it on to the next waiter.
  */
 struct weft_mutex_lock {
-	struct weft_future base;
-	struct weft_mutex *mutex;
-	struct weft__wait wait;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_mutex *mutex; /**< the mutex, borrowed */
+	struct weft__wait wait; /**< its node in the wait queue (private) */
+	int status; /**< output: always 0 */
 };
+/** A future that waits for the lock of m. */
 void weft_mutex_lock_init(struct weft_mutex_lock *f, struct weft_mutex *m);
 
 /**
@@ -128,20 +129,25 @@ void weft_rwlock_free(struct weft_rwlock *rw);
  * granted, as for the mutex.
  */
 struct weft_rwlock_lock {
-	struct weft_future base;
-	struct weft_rwlock *rwlock;
-	struct weft__wait wait;
-	size_t weight;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_rwlock *rwlock; /**< the rwlock, borrowed */
+	struct weft__wait wait; /**< its node in the wait queue (private) */
+	size_t weight; /**< reader slots wanted: 1 to read, all to write */
+	int status; /**< output: always 0 */
 };
+/** A future that waits for shared (read) access to rw. */
 void weft_rwlock_read_init(struct weft_rwlock_lock *f, struct weft_rwlock *rw);
+/** A future that waits for exclusive (write) access to rw. */
 void weft_rwlock_write_init(struct weft_rwlock_lock *f, struct weft_rwlock *rw);
 
 /** 0 (the caller holds the lock in that mode) or -EAGAIN. */
 int weft_rwlock_try_read(struct weft_rwlock *rw);
+/** As weft_rwlock_try_read, for exclusive access. */
 int weft_rwlock_try_write(struct weft_rwlock *rw);
 
+/** Releases shared access (it must be held). */
 void weft_rwlock_read_unlock(struct weft_rwlock *rw);
+/** Releases exclusive access (it must be held). */
 void weft_rwlock_write_unlock(struct weft_rwlock *rw);
 
 /* ------------------------------------------------------------------ */
@@ -169,12 +175,13 @@ void weft_semaphore_free(struct weft_semaphore *s);
  * before it is ready, it returns any permits it had been granted.
  */
 struct weft_semaphore_acquire {
-	struct weft_future base;
-	struct weft_semaphore *sem;
-	struct weft__wait wait;
-	size_t n;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_semaphore *sem; /**< the semaphore, borrowed */
+	struct weft__wait wait; /**< its node in the wait queue (private) */
+	size_t n; /**< permits wanted */
+	int status; /**< output: 0 or WEFT_ECLOSED */
 };
+/** A future that waits for n permits of s. */
 void weft_semaphore_acquire_init(struct weft_semaphore_acquire *f,
                                  struct weft_semaphore *s, size_t n);
 
@@ -212,7 +219,9 @@ int weft_notify_new(struct weft_notify **out);
 /** Frees a notify that nobody waits for.  NULL is a no-op. */
 void weft_notify_free(struct weft_notify *n);
 
+/** Wakes the first waiter, or stores the permit: see above. */
 void weft_notify_one(struct weft_notify *n);
+/** Wakes every current waiter; stores nothing. */
 void weft_notify_waiters(struct weft_notify *n);
 
 /**
@@ -222,12 +231,13 @@ void weft_notify_waiters(struct weft_notify *n);
  * notification on (to the next waiter, or as the stored permit).
  */
 struct weft_notified {
-	struct weft_future base;
-	struct weft_notify *notify;
-	struct weft__wait wait;
-	uint64_t epoch;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_notify *notify; /**< the notify, borrowed */
+	struct weft__wait wait; /**< its node in the wait queue (private) */
+	uint64_t epoch; /**< n's epoch at init; notify_waiters advances it */
+	int status; /**< output: always 0 */
 };
+/** A future that waits for a notification of n. */
 void weft_notified_init(struct weft_notified *f, struct weft_notify *n);
 
 /* ------------------------------------------------------------------ */
@@ -253,11 +263,12 @@ void weft_barrier_free(struct weft_barrier *b);
  * while waiting withdraws its arrival, so the round waits for someone else.
  */
 struct weft_barrier_wait {
-	struct weft_future base;
-	struct weft_barrier *barrier;
-	struct weft__wait wait;
-	int leader;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_barrier *barrier; /**< the barrier, borrowed */
+	struct weft__wait wait; /**< its node in the wait queue (private) */
+	int leader; /**< output: 1 for the round's leader, else 0 */
 };
+/** A future that arrives at b and waits for the round. */
 void weft_barrier_wait_init(struct weft_barrier_wait *f,
                             struct weft_barrier *b);
 
