@@ -52,7 +52,7 @@ extern "C" {
  *                    unchanged; collect stops at the first one.
  */
 #define WEFT_STREAM_ITEM 1
-#define WEFT_STREAM_END  2
+#define WEFT_STREAM_END  2 /**< the stream has ended */
 
 struct weft_stream;
 
@@ -69,10 +69,12 @@ struct weft_stream;
  */
 #define WEFT_STREAM_VTABLE_VERSION 1 /**< layout of the struct below */
 struct weft_stream_vtable {
-	uint32_t version;
+	uint32_t version; /**< WEFT_STREAM_VTABLE_VERSION */
 	uint32_t flags; /**< reserved, 0 */
+	/** advances the stream: one of the codes above */
 	int (*poll_next)(struct weft_stream *self, struct weft_context *cx,
 	                 void *item);
+	/** releases what it holds, once; may be NULL */
 	void (*drop)(struct weft_stream *self);
 };
 
@@ -81,10 +83,12 @@ struct weft_stream_vtable {
  * dropping it does nothing.
  */
 struct weft_stream {
+	/** NULL: an empty slot, or dropped */
 	const struct weft_stream_vtable *vtable;
-	size_t item_size;
+	size_t item_size; /**< bytes of each item */
 };
 
+/** Polls s once; WEFT_ENOTSUP for an empty slot or no poll_next. */
 static inline int
 weft_stream_poll_next(struct weft_stream *s, struct weft_context *cx,
                       void *item)
@@ -107,6 +111,7 @@ weft_stream_drop(struct weft_stream *s)
 	}
 }
 
+/** True for NULL, an empty slot or a dropped stream. */
 static inline bool
 weft_stream_is_empty(const struct weft_stream *s)
 {
@@ -119,10 +124,10 @@ weft_stream_is_empty(const struct weft_stream *s)
 
 /** Items of item_size bytes, contiguous.  Zero-initialise before use. */
 struct weft_vec {
-	void *data;
-	size_t len;
-	size_t cap;
-	size_t item_size;
+	void *data; /**< the items, owned; NULL before the first push */
+	size_t len; /**< items held */
+	size_t cap; /**< items data has room for */
+	size_t item_size; /**< bytes of each item */
 };
 
 /** Appends one item (copied).  0, or -ENOMEM (the vector is unchanged). */
@@ -150,21 +155,24 @@ weft_vec_at(const struct weft_vec *v, size_t i)
  */
 typedef int (*weft_iter_fn)(void *state, void *item);
 
+/** A stream of the items next(state, item) writes: see weft_iter_fn. */
 struct weft_stream_iter {
-	struct weft_stream base;
-	weft_iter_fn next;
-	void *state;
-	int ended;
+	struct weft_stream base; /**< the stream's vtable and item size */
+	weft_iter_fn next; /**< writes the next item */
+	void *state; /**< passed to next, borrowed */
+	int ended; /**< set once next has returned 0 */
 };
+/** A stream of item_size items from next(state, item). */
 void weft_stream_iter_init(struct weft_stream_iter *s, size_t item_size,
                            weft_iter_fn next, void *state);
 
 /** The integers [start, end) as int64_t items, in order. */
 struct weft_stream_range {
-	struct weft_stream base;
-	int64_t next;
-	int64_t end;
+	struct weft_stream base; /**< the stream's vtable and item size */
+	int64_t next; /**< the next integer to yield */
+	int64_t end; /**< the first integer not yielded */
 };
+/** The stream of start, start + 1, ... end - 1. */
 void weft_stream_range_init(struct weft_stream_range *s, int64_t start,
                             int64_t end);
 
@@ -175,12 +183,14 @@ void weft_stream_range_init(struct weft_stream_range *s, int64_t start,
 /** Keeps the items for which keep(item, arg) is true.  Same item size. */
 typedef bool (*weft_stream_pred_fn)(const void *item, void *arg);
 
+/** The items of inner that keep accepts: see weft_stream_pred_fn. */
 struct weft_stream_filter {
-	struct weft_stream base;
-	struct weft_stream *inner;
-	weft_stream_pred_fn keep;
-	void *arg;
+	struct weft_stream base; /**< the stream's vtable and item size */
+	struct weft_stream *inner; /**< the filtered stream, owned */
+	weft_stream_pred_fn keep; /**< true for the items kept */
+	void *arg; /**< passed to keep */
 };
+/** Filters inner (owned) with keep(item, arg). */
 void weft_stream_filter_init(struct weft_stream_filter *s,
                              struct weft_stream *inner,
                              weft_stream_pred_fn keep, void *arg);
@@ -193,20 +203,23 @@ void weft_stream_filter_init(struct weft_stream_filter *s,
  */
 typedef void (*weft_stream_map_fn)(const void *in, void *out, void *arg);
 
+/** Inner item bytes a map adapter holds without allocating. */
 #define WEFT_STREAM_MAP_INLINE 64
+/** Each item of inner turned into another: see weft_stream_map_fn. */
 struct weft_stream_map {
-	struct weft_stream base;
-	struct weft_stream *inner;
-	weft_stream_map_fn fn;
-	void *arg;
-	void *heap;
+	struct weft_stream base; /**< the stream's vtable and out_size */
+	struct weft_stream *inner; /**< the mapped stream, owned */
+	weft_stream_map_fn fn; /**< turns an inner item into an item */
+	void *arg; /**< passed to fn */
+	void *heap; /**< the inner item's buffer when too big for buf */
 	union {
 		long double align_ld;
 		uint64_t align_u64;
 		void *align_ptr;
 		unsigned char bytes[WEFT_STREAM_MAP_INLINE];
-	} buf;
+	} buf; /**< the inner item's buffer when it fits */
 };
+/** Maps inner (owned) to out_size items with fn(in, out, arg). */
 void weft_stream_map_init(struct weft_stream_map *s, struct weft_stream *inner,
                           size_t out_size, weft_stream_map_fn fn, void *arg);
 
@@ -215,10 +228,11 @@ void weft_stream_map_init(struct weft_stream_map *s, struct weft_stream *inner,
  * once n items have passed (it is dropped when the adapter is).
  */
 struct weft_stream_take {
-	struct weft_stream base;
-	struct weft_stream *inner;
-	uint64_t left;
+	struct weft_stream base; /**< the stream's vtable and item size */
+	struct weft_stream *inner; /**< the stream taken from, owned */
+	uint64_t left; /**< items still to pass */
 };
+/** The first n items of inner (owned). */
 void weft_stream_take_init(struct weft_stream_take *s,
                            struct weft_stream *inner, uint64_t n);
 
@@ -232,11 +246,12 @@ void weft_stream_take_init(struct weft_stream_take *s,
  * (an item was written to `item`), 0 (end of stream) or a negative error.
  */
 struct weft_stream_next {
-	struct weft_future base;
-	struct weft_stream *stream;
-	void *item;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< the stream, borrowed */
+	void *item; /**< where the item is written (item_size bytes) */
+	int status; /**< output: 1 item, 0 end, or a negative error */
 };
+/** A future for the next item of stream, written to item. */
 void weft_stream_next_init(struct weft_stream_next *f,
                            struct weft_stream *stream, void *item);
 
@@ -248,16 +263,19 @@ void weft_stream_next_init(struct weft_stream_next *f,
  * dropping the future before it is ready frees it.
  */
 struct weft_stream_collect_out {
-	int status;
+	int status; /**< 0 or the first error item */
+	/** the items collected; the caller's once ready */
 	struct weft_vec vec;
 };
 
+/** The future that collects a stream: see weft_stream_collect_out. */
 struct weft_stream_collect {
-	struct weft_future base;
-	struct weft_stream *stream;
-	int done;
-	struct weft_stream_collect_out out;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< the stream, owned */
+	int done; /**< set once ready, the stream dropped */
+	struct weft_stream_collect_out out; /**< output: status and the items */
 };
+/** A future that collects stream (owned) into a weft_vec. */
 void weft_stream_collect_init(struct weft_stream_collect *f,
                               struct weft_stream *stream);
 
