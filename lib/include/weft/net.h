@@ -24,8 +24,8 @@ extern "C" {
 
 /** A socket address of any family, by value: copy it freely. */
 struct weft_addr {
-	socklen_t len;
-	struct sockaddr_storage ss;
+	socklen_t len; /**< bytes of ss in use */
+	struct sockaddr_storage ss; /**< the address itself */
 };
 
 /**
@@ -82,6 +82,7 @@ void weft_listener_close(struct weft_listener *l);
  */
 struct weft_listener *weft_listener_ref(struct weft_listener *l);
 
+/** The address l is bound to (its port for port 0): 0 or -errno. */
 int weft_listener_local_addr(const struct weft_listener *l,
                              struct weft_addr *addr);
 
@@ -91,16 +92,18 @@ int weft_listener_local_addr(const struct weft_listener *l,
  * (the connection stays queued; retry after freeing some), -ECONNABORTED.
  */
 struct weft_accept {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_listener *listener; /**< a reference, released by drop */
-	struct weft_stream *stream;
-	struct weft_addr peer;
-	int status;
+	struct weft_stream *stream; /**< output: the connection, the caller's */
+	struct weft_addr peer; /**< output: the peer's address */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that accepts one connection on l (referenced). */
 void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
 
-/** The first and the longest pause of weft_accept_backoff. */
+/** The first pause of weft_accept_backoff. */
 #define WEFT_ACCEPT_BACKOFF_MIN (5 * WEFT_MSEC)
+/** The longest pause of weft_accept_backoff. */
 #define WEFT_ACCEPT_BACKOFF_MAX WEFT_SEC
 
 /**
@@ -124,16 +127,17 @@ void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
  * The future holds a reference on the listener until it is dropped.
  */
 struct weft_accept_backoff {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_listener *listener; /**< a reference, released by drop */
-	struct weft_sleep pause;
+	struct weft_sleep pause; /**< the sleep of the current pause */
 	uint64_t delay; /**< ns; 0 before the first pause */
-	unsigned backoffs;
-	int cause;
-	struct weft_stream *stream;
-	struct weft_addr peer;
-	int status;
+	unsigned backoffs; /**< output: pauses taken */
+	int cause; /**< output: the error behind the last pause */
+	struct weft_stream *stream; /**< output: the connection, the caller's */
+	struct weft_addr peer; /**< output: the peer's address */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that accepts one connection on l, riding out shortages. */
 void weft_accept_backoff_init(struct weft_accept_backoff *f,
                               struct weft_listener *l);
 
@@ -145,16 +149,19 @@ void weft_accept_backoff_init(struct weft_accept_backoff *f,
  * half-open socket.
  */
 struct weft_connect {
-	struct weft_future base;
-	struct weft_addr addr;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_addr addr; /**< the address connected to (a copy) */
+	/** the half-open socket, owned until connected */
 	struct weft_stream *pending;
-	struct weft_stream *stream;
-	int status;
+	struct weft_stream *stream; /**< output: the connection, the caller's */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that connects to addr (copied). */
 void weft_connect_init(struct weft_connect *f, const struct weft_addr *addr);
 
 /** The addresses of a connected socket: 0 or -errno (-ENOTSOCK). */
 int weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr);
+/** As weft_stream_peer_addr, for the local address. */
 int weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr);
 
 /* ------------------------------------------------------------------ */
@@ -179,7 +186,9 @@ struct weft_udp *weft_udp_ref(struct weft_udp *u);
  */
 int weft_udp_connect(struct weft_udp *u, const struct weft_addr *addr);
 
+/** The address u is bound to: 0 or -errno. */
 int weft_udp_local_addr(const struct weft_udp *u, struct weft_addr *addr);
+/** u's socket, still owned by u (for setsockopt and the like). */
 int weft_udp_fd(const struct weft_udp *u);
 
 /**
@@ -191,18 +200,20 @@ int weft_udp_fd(const struct weft_udp *u);
  * socket).
  */
 struct weft_udp_io {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_udp *udp; /**< a reference, released by drop */
-	void *buf;
-	size_t len;
-	bool send;
-	bool has_to;
+	void *buf; /**< the data or room for it, borrowed */
+	size_t len; /**< bytes at buf */
+	bool send; /**< true to send, false to receive */
+	bool has_to; /**< send: addr holds the destination */
 	struct weft_addr addr; /**< send: destination; recv: the sender */
-	int status;
+	int status; /**< output: bytes sent or received, or -errno */
 };
+/** A future that sends len bytes at buf, to `to` or the connected address. */
 void weft_udp_send_to_init(struct weft_udp_io *f, struct weft_udp *u,
                            const void *buf, size_t len,
                            const struct weft_addr *to);
+/** A future that receives one datagram into buf. */
 void weft_udp_recv_from_init(struct weft_udp_io *f, struct weft_udp *u,
                              void *buf, size_t len);
 
@@ -224,14 +235,17 @@ void weft_udp_recv_from_init(struct weft_udp_io *f, struct weft_udp *u,
  * code for gai_strerror), -ENAMETOOLONG, or the pool's error.
  */
 struct weft_resolve {
-	struct weft_future base;
-	struct weft_blocking job;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_blocking job; /**< getaddrinfo on the blocking pool */
+	/** the job's input and results, owned */
 	struct weft__resolve_args *args;
-	int gai;
-	int count;
+	int gai; /**< output: getaddrinfo's code on failure */
+	int count; /**< output: addresses in addrs */
+	/** output: the addresses, in order */
 	struct weft_addr addrs[WEFT_RESOLVE_MAX];
-	int status;
+	int status; /**< output: count, or a negative error */
 };
+/** A future that resolves host and port (host copied). */
 void weft_resolve_init(struct weft_resolve *f, const char *host, uint16_t port,
                        int family);
 
