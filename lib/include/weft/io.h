@@ -117,12 +117,13 @@ int weft_stream_set_nodelay(struct weft_stream *s, bool on);
  * 0 at end of stream, or when len is 0), or a negative error.
  */
 struct weft_stream_read {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
 	struct weft_stream *stream; /**< a reference, released by drop */
-	void *buf;
-	size_t len;
-	int status;
+	void *buf; /**< where the bytes go, borrowed */
+	size_t len; /**< room at buf */
+	int status; /**< output: bytes read, or a negative error */
 };
+/** A future that reads up to len bytes of s into buf. */
 void weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
                            void *buf, size_t len);
 
@@ -132,13 +133,14 @@ void weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
  * when it failed or was dropped.
  */
 struct weft_stream_read_exact {
-	struct weft_future base;
-	struct weft_stream *stream;
-	unsigned char *buf;
-	size_t len;
-	size_t done;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< a reference, released by drop */
+	unsigned char *buf; /**< where the bytes go, borrowed */
+	size_t len; /**< bytes to read */
+	size_t done; /**< output: bytes read so far */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that reads exactly len bytes of s into buf. */
 void weft_stream_read_exact_init(struct weft_stream_read_exact *f,
                                  struct weft_stream *s, void *buf, size_t len);
 
@@ -147,12 +149,13 @@ void weft_stream_read_exact_init(struct weft_stream_read_exact *f,
  * `status`: the bytes written (at most INT_MAX), or a negative error.
  */
 struct weft_stream_write {
-	struct weft_future base;
-	struct weft_stream *stream;
-	const void *buf;
-	size_t len;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< a reference, released by drop */
+	const void *buf; /**< the bytes to write, borrowed */
+	size_t len; /**< bytes at buf */
+	int status; /**< output: bytes written, or a negative error */
 };
+/** A future that writes up to len bytes of buf to s. */
 void weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
                             const void *buf, size_t len);
 
@@ -161,13 +164,14 @@ void weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
  * counts the bytes written.
  */
 struct weft_stream_write_all {
-	struct weft_future base;
-	struct weft_stream *stream;
-	const unsigned char *buf;
-	size_t len;
-	size_t done;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< a reference, released by drop */
+	const unsigned char *buf; /**< the bytes to write, borrowed */
+	size_t len; /**< bytes to write */
+	size_t done; /**< output: bytes written so far */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that writes all len bytes of buf to s. */
 void weft_stream_write_all_init(struct weft_stream_write_all *f,
                                 struct weft_stream *s, const void *buf,
                                 size_t len);
@@ -182,14 +186,15 @@ void weft_stream_write_all_init(struct weft_stream_write_all *f,
  * borrowed until ready or dropped.  Output as write_all.
  */
 struct weft_stream_writev {
-	struct weft_future base;
-	struct weft_stream *stream;
-	struct iovec iov[WEFT_IOV_MAX];
-	int iovcnt;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_stream *stream; /**< a reference, released by drop */
+	struct iovec iov[WEFT_IOV_MAX]; /**< a copy of the caller's iovecs */
+	int iovcnt; /**< entries in iov */
 	int first; /**< the first entry not yet fully written */
-	size_t done;
-	int status;
+	size_t done; /**< output: bytes written so far */
+	int status; /**< output: 0 or a negative error */
 };
+/** A future that writes iovcnt buffers (iov copied) to s. */
 void weft_stream_writev_init(struct weft_stream_writev *f,
                              struct weft_stream *s, const struct iovec *iov,
                              int iovcnt);
@@ -221,6 +226,7 @@ int weft_async_fd_new(struct weft_async_fd **out, int fd, uint32_t interest);
  */
 void weft_async_fd_free(struct weft_async_fd *a);
 
+/** The wrapped fd, still the caller's. */
 int weft_async_fd_fd(const struct weft_async_fd *a);
 
 /**
@@ -237,11 +243,12 @@ void weft_async_fd_clear(struct weft_async_fd *a, uint32_t bits);
  * or a negative error.
  */
 struct weft_async_fd_ready {
-	struct weft_future base;
-	struct weft_async_fd *afd;
-	uint32_t interest;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_async_fd *afd; /**< a reference, released by drop */
+	uint32_t interest; /**< WEFT_READABLE and/or WEFT_WRITABLE */
+	int status; /**< output: readiness bits, or a negative error */
 };
+/** A future that waits until a is ready for interest. */
 void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
                               struct weft_async_fd *a, uint32_t interest);
 
@@ -265,11 +272,13 @@ void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
  * close()) or -errno.
  */
 struct weft_file_open {
-	struct weft_future base;
-	struct weft_blocking job;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_blocking job; /**< open() on the blocking pool */
+	/** the job's input and result, owned */
 	struct weft__file_open_args *args;
-	int status;
+	int status; /**< output: the new fd, or -errno */
 };
+/** A future that opens path (copied) on the blocking pool. */
 void weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
                          mode_t mode);
 
@@ -280,18 +289,19 @@ void weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
  * fewer than len only at the end of the file) or -errno.
  */
 struct weft_file_rw {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_blocking job;
-	struct weft__file_chunk *chunk;
-	int fd;
-	bool write;
-	unsigned char *buf;
-	size_t len;
-	off_t offset;
-	size_t done;
-	int status;
+	struct weft_future base; /**< the future's vtable */
+	struct weft_coro co; /**< where the loop over chunks is */
+	struct weft_blocking job; /**< the current chunk's call on the pool */
+	struct weft__file_chunk *chunk; /**< the job's buffer, owned */
+	int fd; /**< the file, borrowed (never closed) */
+	bool write; /**< true to write, false to read */
+	unsigned char *buf; /**< the caller's bytes, borrowed */
+	size_t len; /**< bytes to transfer */
+	off_t offset; /**< where in the file; -1: the file position */
+	size_t done; /**< output: bytes transferred so far */
+	int status; /**< output: bytes transferred, or -errno */
 };
+/** A future that reads up to len bytes of fd into buf. */
 void weft_file_read_init(struct weft_file_rw *f, int fd, void *buf, size_t len,
                          off_t offset);
 
@@ -341,10 +351,12 @@ void weft_signal_listener_free(struct weft_signal_listener *l);
  * it can be a branch of a select in a loop.
  */
 struct weft_signal_recv {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
+	/** a reference, released by drop */
 	struct weft_signal_listener *listener;
-	int status;
+	int status; /**< output: the signal number, or a negative error */
 };
+/** A future for the next signal of l (referenced). */
 void weft_signal_recv_init(struct weft_signal_recv *f,
                            struct weft_signal_listener *l);
 
@@ -355,11 +367,13 @@ void weft_signal_recv_init(struct weft_signal_recv *f,
  * negative error.
  */
 struct weft_signal {
-	struct weft_future base;
+	struct weft_future base; /**< the future's vtable */
+	/** the listener, owned; freed by drop */
 	struct weft_signal_listener *listener;
-	struct weft_signal_recv recv;
-	int status;
+	struct weft_signal_recv recv; /**< its first recv */
+	int status; /**< output: the signal number, or a negative error */
 };
+/** A future that listens for mask and waits for its first signal. */
 void weft_signal_init(struct weft_signal *f, uint64_t mask);
 
 #ifdef __cplusplus
