@@ -347,8 +347,8 @@ void weft_signal_listener_free(struct weft_signal_listener *l);
 /**
  * Completes at the next signal of the listener's set that it has not
  * reported yet.  Output `status`: the signal number, or a negative error.
- * Borrows the listener; dropping it before it completes loses nothing, so
- * it can be a branch of a select in a loop.
+ * Holds a reference to the listener until dropped; dropping it before it
+ * completes loses nothing, so it can be a branch of a select in a loop.
  */
 struct weft_signal_recv {
 	struct weft_future base; /**< the future's vtable */
