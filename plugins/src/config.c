@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration: the weft_config object, its `key = value` text format, the
- * WEFT_* environment variables, and their resolution into the settings a
- * runtime is opened with.
+ * Configuration: the weft_config object, its keys and values, the WEFT_*
+ * environment variables, the order of the layers, and their resolution
+ * into the settings a runtime is opened with.
  *
  * A weft_config holds every key as text and starts out holding the
  * defaults, so weft_config_get() always has an answer for a known key and
- * the layers (defaults < application < WEFT_CONFIG file < variables) are
- * simply applied in order on top of each other.  Every layer is applied to
- * a copy first and committed only when all of it is valid, so a bad file
- * never leaves a half-applied configuration behind.
+ * the layers (defaults < application < system files < user files <
+ * WEFT_CONFIG file < variables) are simply applied in order on top of each
+ * other.  Every layer is applied to a copy first and committed only when
+ * all of it is valid, so a bad file never leaves a half-applied
+ * configuration behind.  Each key remembers the layer that set it, for
+ * weft info --explain.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,259 +22,9 @@
 
 #include "config.h"
 
-#ifndef WEFT_PLUGINDIR
-#error "WEFT_PLUGINDIR must name the installed plugin folder"
+#ifndef WEFT_SYSCONFDIR
+#error "WEFT_SYSCONFDIR must name the installed configuration folder"
 #endif
-
-/* A worker count beyond this is a typo, not a machine. */
-#define WORKERS_MAX 4096u
-
-/* Plugin names must fit a descriptor name (see loader.c). */
-#define NAME_MAX_LEN 63
-
-/*
- * Checks a value and writes its canonical form into dst (dstlen bytes,
- * larger than the value).  Returns 0, or WEFT_ECONFIG with the reason in
- * why.
- */
-typedef int (*check_fn)(const char *key, const char *val, char *dst,
-                        size_t dstlen, char *why, size_t whylen);
-
-struct key_desc {
-	const char *name;
-	size_t offset;
-	size_t size;
-	check_fn check;
-};
-
-/*
- * Writes s (n bytes) into out as a double-quoted string, with bytes that
- * are not printable ASCII escaped and long values shortened, so that a
- * message quoting arbitrary input stays one readable line.
- */
-const char *
-weft__config_quote(char *out, size_t outlen, const char *s, size_t n)
-{
-	size_t o = 0;
-	size_t i;
-
-	out[o++] = '"';
-	for (i = 0; i < n && o + 8 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			out[o++] = (char)c;
-		else
-			o +=
-			    (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	if (i < n)
-		o += (size_t)snprintf(out + o, outlen - o, "...");
-	out[o++] = '"';
-	out[o] = '\0';
-	return out;
-}
-
-
-static int
-check_plugin(const char *key, const char *val, char *dst, size_t dstlen,
-             char *why, size_t whylen)
-{
-	char q[96];
-	size_t n = strlen(val);
-	size_t i;
-
-	/*
-	 * A value with a '/' is a path and is loaded as given.  Anything else
-	 * is a name, and names are restricted so that one can never walk out
-	 * of the plugin folders ("../x") or be mistaken for a path.
-	 */
-	if (!strchr(val, '/')) {
-		for (i = 0; i < n; i++) {
-			char c = val[i];
-
-			/* Not islower(): a locale must not widen the set. */
-			if (!((c >= 'a' && c <= 'z') ||
-			      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-				break;
-		}
-		if (i < n || n > NAME_MAX_LEN)
-			return weft__fail(
-			    why, whylen, WEFT_ECONFIG,
-			    "invalid %s name %s: a name is 1 to %d of "
-			    "a-z, 0-9, '_' and '-'; a path must contain "
-			    "'/'",
-			    key, weft__config_quote(q, sizeof(q), val, n),
-			    NAME_MAX_LEN);
-	}
-	snprintf(dst, dstlen, "%s", val);
-	return 0;
-}
-
-
-static int
-check_workers(const char *key, const char *val, char *dst, size_t dstlen,
-              char *why, size_t whylen)
-{
-	char q[96];
-	unsigned long n = 0;
-	const char *p;
-
-	for (p = val; *p; p++) {
-		if (!isdigit((unsigned char)*p) || n > WORKERS_MAX)
-			break;
-		n = n * 10 + (unsigned long)(*p - '0');
-	}
-	if (*p || n > WORKERS_MAX)
-		return weft__fail(
-		    why, whylen, WEFT_ECONFIG,
-		    "%s must be a whole number from 0 to %u, "
-		    "not %s",
-		    key, WORKERS_MAX,
-		    weft__config_quote(q, sizeof(q), val, strlen(val)));
-	snprintf(dst, dstlen, "%lu", n);
-	return 0;
-}
-
-
-static int
-check_bool(const char *key, const char *val, char *dst, size_t dstlen,
-           char *why, size_t whylen)
-{
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
-	char q[96];
-	size_t i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcmp(val, yes[i]) == 0) {
-			snprintf(dst, dstlen, "true");
-			return 0;
-		}
-		if (strcmp(val, no[i]) == 0) {
-			snprintf(dst, dstlen, "false");
-			return 0;
-		}
-	}
-	return weft__fail(why, whylen, WEFT_ECONFIG,
-	                  "%s must be \"true\" or \"false\", not %s", key,
-	                  weft__config_quote(q, sizeof(q), val, strlen(val)));
-}
-
-
-static int
-check_any(const char *key, const char *val, char *dst, size_t dstlen, char *why,
-          size_t whylen)
-{
-	(void)key;
-	(void)why;
-	(void)whylen;
-	snprintf(dst, dstlen, "%s", val);
-	return 0;
-}
-
-
-#define KEY(id, field, fn)                                                     \
-	[id] = {#field, offsetof(struct weft_config, field),                   \
-	        sizeof(((struct weft_config *)0)->field), fn}
-
-static const struct key_desc keys[KEY_COUNT] = {
-    KEY(KEY_EXECUTOR, executor, check_plugin),
-    KEY(KEY_REACTOR, reactor, check_plugin),
-    KEY(KEY_WORKERS, workers, check_workers),
-    KEY(KEY_PLUGIN_PATH, plugin_path, check_any),
-    KEY(KEY_USE_ENV, use_env, check_bool),
-    KEY(KEY_BLOCKING_THREADS, blocking_threads, check_workers),
-    KEY(KEY_ALLOW_WRITABLE, allow_writable_plugins, check_bool),
-};
-
-int
-weft__config_key_find(const char *name, size_t n)
-{
-	int i;
-
-	for (i = 0; i < KEY_COUNT; i++)
-		if (strlen(keys[i].name) == n &&
-		    memcmp(keys[i].name, name, n) == 0)
-			return i;
-	return -1;
-}
-
-
-const char *
-weft__config_key_name(int id)
-{
-	return keys[id].name;
-}
-
-
-static void
-config_defaults(struct weft_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->executor, sizeof(cfg->executor), "single");
-	snprintf(cfg->reactor, sizeof(cfg->reactor), "epoll");
-	snprintf(cfg->plugin_path, sizeof(cfg->plugin_path), "%s",
-	         WEFT_PLUGINDIR);
-	snprintf(cfg->workers, sizeof(cfg->workers), "0");
-	snprintf(cfg->use_env, sizeof(cfg->use_env), "true");
-	snprintf(cfg->blocking_threads, sizeof(cfg->blocking_threads), "0");
-	snprintf(cfg->allow_writable_plugins,
-	         sizeof(cfg->allow_writable_plugins), "false");
-}
-
-
-int
-weft__config_apply(struct weft_config *cfg, int id, const char *val, size_t n,
-                   const char *where, char *err, size_t errlen)
-{
-	const struct key_desc *k = &keys[id];
-	char why[512];
-	char buf[SETTING_SIZE(plugin_path)];
-	size_t i;
-	int rc;
-
-	why[0] = '\0';
-	if (n == 0) {
-		rc = weft__fail(why, sizeof(why), WEFT_ECONFIG,
-		                "empty value for \"%s\"", k->name);
-		goto fail;
-	}
-	/* Canonical forms are never longer than what was given. */
-	if (n >= k->size) {
-		rc = weft__fail(why, sizeof(why), WEFT_ECONFIG,
-		                "value of \"%s\" is too long (%zu bytes, at "
-		                "most %zu)",
-		                k->name, n, k->size - 1);
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)val[i];
-
-		if (c < 0x20 || c == 0x7f) {
-			rc = weft__fail(
-			    why, sizeof(why), WEFT_ECONFIG,
-			    "value of \"%s\" contains %s (byte "
-			    "0x%02x)",
-			    k->name, c ? "a control character" : "a NUL byte",
-			    c);
-			goto fail;
-		}
-	}
-	memcpy(buf, val, n);
-	buf[n] = '\0';
-	rc = k->check(k->name, buf, (char *)cfg + k->offset, k->size, why,
-	              sizeof(why));
-	if (rc == 0)
-		return 0;
-fail:
-	if (where)
-		return weft__fail(err, errlen, rc, "%s: %s", where, why);
-	return weft__fail(err, errlen, rc, "%s", why);
-}
-
 
 WEFT_EXPORT int
 weft_config_new(struct weft_config **cfg)
@@ -283,7 +34,7 @@ weft_config_new(struct weft_config **cfg)
 	*cfg = malloc(sizeof(**cfg));
 	if (!*cfg)
 		return -ENOMEM;
-	config_defaults(*cfg);
+	weft__config_defaults(*cfg);
 	return 0;
 }
 
@@ -310,8 +61,8 @@ weft_config_set(struct weft_config *cfg, const char *key, const char *value,
 		return weft__fail(
 		    err, errlen, WEFT_ECONFIG, "unknown key %s",
 		    weft__config_quote(q, sizeof(q), key, strlen(key)));
-	return weft__config_apply(cfg, id, value, strlen(value), NULL, err,
-	                          errlen);
+	return weft__config_apply(cfg, id, value, strlen(value), NULL,
+	                          "application", err, errlen);
 }
 
 
@@ -326,51 +77,208 @@ static const struct {
     {"WEFT_PLUGIN_PATH", KEY_PLUGIN_PATH},
 };
 
-WEFT_EXPORT int
-weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen)
+
+static int
+use_env(const struct weft_config *cfg)
 {
-	struct weft_config work;
+	return strcmp(cfg->use_env, "true") == 0;
+}
+
+
+/* Reports the layers a use_env = false left out, and why. */
+static void
+report_off(const struct weft__config_report *r, const struct weft_config *cfg,
+           const char *layer, const char *path)
+{
+	char why[ORIGIN_LEN + 64];
+
+	snprintf(why, sizeof(why), "use_env = false (%s)",
+	         cfg->origin[KEY_USE_ENV]);
+	weft__config_report(r, WEFT_CONFIG_FILE_IGNORED, layer, path, why);
+}
+
+
+/*
+ * The system folder: $(sysconfdir)/weft, or WEFT_SYSTEM_CONFIG_DIR, which
+ * secure_getenv() hides from a privileged process, so that only those who
+ * could run the program with any configuration anyway can point it
+ * elsewhere (the tests do).
+ */
+static void
+system_dir(char *out, size_t outlen)
+{
+	const char *v = secure_getenv("WEFT_SYSTEM_CONFIG_DIR");
+
+	if (v && v[0] == '/')
+		snprintf(out, outlen, "%s", v);
+	else
+		snprintf(out, outlen, "%s/weft", WEFT_SYSCONFDIR);
+}
+
+
+/*
+ * The user's folder, $XDG_CONFIG_HOME/weft or else ~/.config/weft; the XDG
+ * base directory rules ignore a relative XDG_CONFIG_HOME.  0, or -ENOENT
+ * when neither variable names a folder.
+ */
+static int
+user_dir(char *out, size_t outlen)
+{
+	const char *v = secure_getenv("XDG_CONFIG_HOME");
+
+	if (v && v[0] == '/') {
+		snprintf(out, outlen, "%s/weft", v);
+		return 0;
+	}
+	v = secure_getenv("HOME");
+	if (v && v[0] == '/') {
+		snprintf(out, outlen, "%s/.config/weft", v);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+
+/* WEFT_CONFIG: named by the operator, so every failure is an error. */
+static int
+load_env_file(struct weft_config *work, const struct weft__config_report *r,
+              char *err, size_t errlen)
+{
+	const char *v = secure_getenv("WEFT_CONFIG");
+	int fatal;
+	int rc;
+
+	if (!v || !*v)
+		return 0;
+	rc = weft__config_load_path(work, v, 0, &fatal, err, errlen);
+	weft__config_report(r,
+	                    rc == 0 ? WEFT_CONFIG_FILE_READ
+	                    : fatal ? WEFT_CONFIG_FILE_BROKEN
+	                            : WEFT_CONFIG_FILE_SKIPPED,
+	                    "WEFT_CONFIG", v, rc == 0 ? NULL : err);
+	return rc;
+}
+
+
+static int
+load_env_vars(struct weft_config *work, char *err, size_t errlen)
+{
 	char where[64];
 	const char *v;
 	size_t i;
 	int rc;
 
-	if (!cfg)
-		return weft__fail(err, errlen, -EINVAL,
-		                  "weft_config_load_env: NULL argument");
-	if (strcmp(cfg->use_env, "true") != 0)
-		return 0;
-	work = *cfg;
-	/*
-	 * secure_getenv: a set-user-ID program must not let its caller pick
-	 * the code it loads.  Empty variables count as unset, as is usual for
-	 * search-path style variables.
-	 */
-	v = secure_getenv("WEFT_CONFIG");
-	if (v && *v) {
-		rc = weft_config_load_file(&work, v, err, errlen);
-		if (rc < 0)
-			return rc;
-	}
-	/*
-	 * The file named by WEFT_CONFIG belongs to the operator too, so its
-	 * use_env = false switches off the variables below.
-	 */
-	for (i = 0; strcmp(work.use_env, "true") == 0 &&
-	            i < sizeof(env_keys) / sizeof(env_keys[0]);
-	     i++) {
+	for (i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
 		v = secure_getenv(env_keys[i].var);
 		if (!v || !*v)
 			continue;
 		snprintf(where, sizeof(where), "environment variable %s",
 		         env_keys[i].var);
-		rc = weft__config_apply(&work, env_keys[i].id, v, strlen(v),
-		                        where, err, errlen);
+		rc = weft__config_apply(work, env_keys[i].id, v, strlen(v),
+		                        where, env_keys[i].var, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
-	*cfg = work;
 	return 0;
+}
+
+
+/*
+ * The layers above the application's, in order.  The application's
+ * use_env = false keeps all of them out; a layer that sets it keeps out
+ * the ones after it.  A privileged process reads only the system files:
+ * the user's files and the environment belong to its caller.
+ * secure_getenv() already hides the variables from it; the user's files
+ * need saying.
+ */
+static int
+load_layers(struct weft_config *work, const struct weft__config_report *r,
+            char *err, size_t errlen)
+{
+	int privileged = weft__config_privileged();
+	unsigned flags =
+	    WEFT__CONFIG_TRUSTED | (privileged ? WEFT__CONFIG_PRIVILEGED : 0);
+	char dir[4096];
+	int rc;
+
+	if (!use_env(work)) {
+		report_off(r, work, "all", "files and WEFT_* variables");
+		return 0;
+	}
+	system_dir(dir, sizeof(dir));
+	rc = weft__config_load_dir(work, dir, "system", flags, r, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (!use_env(work)) {
+		report_off(r, work, "user", "user files");
+		report_off(r, work, "environment",
+		           "WEFT_CONFIG, WEFT_* variables");
+		return 0;
+	}
+	if (privileged) {
+		weft__config_report(r, WEFT_CONFIG_FILE_IGNORED, "user",
+		                    "user files", "privileged process");
+		weft__config_report(r, WEFT_CONFIG_FILE_IGNORED, "environment",
+		                    "WEFT_CONFIG, WEFT_* variables",
+		                    "privileged process");
+		return 0;
+	}
+	if (user_dir(dir, sizeof(dir)) < 0)
+		weft__config_report(r, WEFT_CONFIG_FILE_IGNORED, "user",
+		                    "user files",
+		                    "neither XDG_CONFIG_HOME nor HOME is set");
+	else if ((rc = weft__config_load_dir(work, dir, "user", flags, r, err,
+	                                     errlen)) < 0)
+		return rc;
+	if (!use_env(work)) {
+		report_off(r, work, "environment",
+		           "WEFT_CONFIG, WEFT_* variables");
+		return 0;
+	}
+	rc = load_env_file(work, r, err, errlen);
+	if (rc < 0)
+		return rc;
+	/*
+	 * The file named by WEFT_CONFIG belongs to the operator too, so its
+	 * use_env = false switches off the variables below.
+	 */
+	if (!use_env(work)) {
+		report_off(r, work, "environment", "WEFT_* variables");
+		return 0;
+	}
+	return load_env_vars(work, err, errlen);
+}
+
+
+WEFT_EXPORT int
+weft_config_load_env_explain(struct weft_config *cfg, weft_config_file_fn fn,
+                             void *data, char *err, size_t errlen)
+{
+	struct weft__config_report r = {fn, data};
+	struct weft_config *work;
+	int rc;
+
+	if (!cfg)
+		return weft__fail(err, errlen, -EINVAL,
+		                  "weft_config_load_env: NULL argument");
+	/* The work copy is large; keep it off small thread stacks. */
+	work = malloc(sizeof(*work));
+	if (!work)
+		return weft__fail(err, errlen, -ENOMEM,
+		                  "configuration: out of memory");
+	*work = *cfg;
+	rc = load_layers(work, &r, err, errlen);
+	if (rc == 0)
+		*cfg = *work;
+	free(work);
+	return rc;
+}
+
+
+WEFT_EXPORT int
+weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen)
+{
+	return weft_config_load_env_explain(cfg, NULL, NULL, err, errlen);
 }
 
 
@@ -384,7 +292,55 @@ weft_config_get(const struct weft_config *cfg, const char *key)
 	id = weft__config_key_find(key, strlen(key));
 	if (id < 0)
 		return NULL;
-	return (const char *)cfg + keys[id].offset;
+	return weft__config_value((struct weft_config *)cfg, id);
+}
+
+
+WEFT_EXPORT const char *
+weft_config_origin(const struct weft_config *cfg, const char *key)
+{
+	int id;
+
+	if (!cfg || !key)
+		return NULL;
+	id = weft__config_key_find(key, strlen(key));
+	if (id < 0)
+		return NULL;
+	return cfg->origin[id];
+}
+
+
+WEFT_EXPORT int
+weft_config_set_program(struct weft_config *cfg, const char *name)
+{
+	if (!cfg)
+		return -EINVAL;
+	if (!name) {
+		cfg->program[0] = '\0';
+		return 0;
+	}
+	if (!*name || strlen(name) >= sizeof(cfg->program))
+		return -EINVAL;
+	snprintf(cfg->program, sizeof(cfg->program), "%s", name);
+	return 0;
+}
+
+
+const char *
+weft__config_program(const struct weft_config *cfg)
+{
+	if (cfg->program[0])
+		return cfg->program;
+	/* glibc and musl set it from argv[0] before main(). */
+	return program_invocation_short_name ? program_invocation_short_name
+	                                     : "";
+}
+
+
+WEFT_EXPORT const char *
+weft_config_program(const struct weft_config *cfg)
+{
+	return cfg ? weft__config_program(cfg) : NULL;
 }
 
 
@@ -401,7 +357,7 @@ weft__settings_resolve(struct weft__settings *out,
 	if (cfg)
 		work = *cfg;
 	else
-		config_defaults(&work);
+		weft__config_defaults(&work);
 	rc = weft_config_load_env(&work, err, errlen);
 	if (rc < 0)
 		return rc;

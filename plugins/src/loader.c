@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libgen.h>
 #include <sys/stat.h>
 
 #include "filetype.h"
@@ -123,32 +122,19 @@ plugin_resolve(char *out, size_t outlen, const char *spec,
 /*
  * Refuses a plugin that another user could replace: the file (st), or a
  * folder holding it that others may write without the sticky bit.  Loading
- * it would run that user's code in this process.
+ * it would run that user's code in this process.  The configuration files
+ * in the standard places follow the same rule (weft__check_writable).
  */
 static int
 check_writable(const char *path, const struct stat *st, unsigned flags,
                char *err, size_t errlen)
 {
-	char dir[4096];
-	struct stat dst;
-
 	if (flags & WEFT__LOAD_ALLOW_WRITABLE)
 		return 0;
-	if (st->st_mode & S_IWOTH)
-		return weft__fail(err, errlen, -EPERM,
-		                  "%s: refusing a plugin file other users may "
-		                  "write (mode %03o); fix its mode or set "
-		                  "allow_writable_plugins = true",
-		                  path, (unsigned)(st->st_mode & 0777));
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (stat(dirname(dir), &dst) == 0 && (dst.st_mode & S_IWOTH) &&
-	    !(dst.st_mode & S_ISVTX))
-		return weft__fail(err, errlen, -EPERM,
-		                  "%s: refusing a plugin in folder %s, which "
-		                  "other users may write (mode %03o); fix its "
-		                  "mode or set allow_writable_plugins = true",
-		                  path, dir, (unsigned)(dst.st_mode & 0777));
-	return 0;
+	return weft__check_writable(path, st, "a plugin",
+	                            "; fix its mode or set "
+	                            "allow_writable_plugins = true",
+	                            err, errlen);
 }
 
 

@@ -3,7 +3,8 @@
  * weft: the operator's command.  It lists the plugins the loader can see
  * and shows what a configuration resolves to, by opening a real runtime
  * with it, so that "why does my program pick this executor?" has a
- * one-command answer.
+ * one-command answer; `weft info --explain` adds where each value came
+ * from and which files were read.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include <weft/weft.h>
 
 static const char usage[] =
-    "usage: weft [--config FILE] COMMAND\n"
+    "usage: weft [--config FILE] [--program NAME] [--explain] COMMAND\n"
     "\n"
     "commands:\n"
     "  plugins   list the plugins found in the plugin path, and whether\n"
@@ -26,10 +27,14 @@ static const char usage[] =
     "  help      show this text\n"
     "\n"
     "options:\n"
-    "  --config FILE  read FILE first (key = value lines); WEFT_CONFIG,\n"
-    "                 WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS and\n"
-    "                 WEFT_PLUGIN_PATH still override it unless it says\n"
-    "                 use_env = false\n";
+    "  --config FILE  read FILE first (key = value lines); the files in\n"
+    "                 the standard places, WEFT_CONFIG and the WEFT_*\n"
+    "                 variables still override it unless it says\n"
+    "                 use_env = false\n"
+    "  --program NAME resolve the configuration of program NAME, whose\n"
+    "                 [program NAME] sections apply (implies --explain)\n"
+    "  --explain      with info: show where each key's value came from,\n"
+    "                 and the files read, missing, skipped or ignored\n";
 
 struct listing {
 	int count;
@@ -278,23 +283,85 @@ print_loaded(struct weft_runtime *rt, enum weft_plugin_kind kind)
 }
 
 
+static const char *const keys[] = {
+    "executor",
+    "reactor",
+    "workers",
+    "blocking_threads",
+    "plugin_path",
+    "use_env",
+    "allow_writable_plugins",
+};
+
+static const char *
+status_name(int status)
+{
+	switch (status) {
+	case WEFT_CONFIG_FILE_READ:
+		return "read";
+	case WEFT_CONFIG_FILE_MISSING:
+		return "missing";
+	case WEFT_CONFIG_FILE_SKIPPED:
+		return "skipped";
+	case WEFT_CONFIG_FILE_IGNORED:
+		return "ignored";
+	case WEFT_CONFIG_FILE_BROKEN:
+		return "broken";
+	default:
+		return "?";
+	}
+}
+
+
+/* One line per file the layers considered, in the order they came. */
+static void
+print_file(const struct weft_config_file *f, void *data)
+{
+	(void)data;
+	printf("  %-8s %-18s %s%s%s\n", status_name(f->status), f->layer,
+	       f->path, f->reason ? ": " : "", f->reason ? f->reason : "");
+}
+
+
+/*
+ * The files first, as they are read, so that a broken one is shown even
+ * when it stops the load; then every key with its source.
+ */
 static int
-cmd_info(struct weft_config *cfg)
+explain(struct weft_config *cfg)
+{
+	char err[1024];
+	size_t i;
+	int rc;
+
+	printf("configuration of program \"%s\"\nfiles:\n",
+	       weft_config_program(cfg));
+	rc = weft_config_load_env_explain(cfg, print_file, NULL, err,
+	                                  sizeof(err));
+	if (rc < 0) {
+		fflush(stdout);
+		fprintf(stderr, "weft: %s\n", err);
+		return rc;
+	}
+	printf("keys:\n");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf("  %-22s = %-16s  from %s\n", keys[i],
+		       weft_config_get(cfg, keys[i]),
+		       weft_config_origin(cfg, keys[i]));
+	printf("\n");
+	return 0;
+}
+
+
+/* Opens a runtime with cfg and shows what it loaded. */
+static int
+info_runtime(struct weft_config *cfg)
 {
 	struct weft_executor_stats stats;
 	struct weft_runtime *rt;
 	char err[1024];
 	int rc;
 
-	/*
-	 * Applying the environment to cfg here shows the values the runtime
-	 * will see; opening the runtime applies it again, to the same effect.
-	 */
-	rc = weft_config_load_env(cfg, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "weft: %s\n", err);
-		return 1;
-	}
 	err[0] = '\0';
 	rc = weft_runtime_open(&rt, cfg, err, sizeof(err));
 	if (rc < 0) {
@@ -319,12 +386,36 @@ cmd_info(struct weft_config *cfg)
 }
 
 
+static int
+cmd_info(struct weft_config *cfg, int explaining)
+{
+	char err[1024];
+
+	/*
+	 * Applying the environment to cfg here shows the values the runtime
+	 * will see; opening the runtime applies it again, to the same effect.
+	 * The explanation comes before the runtime, which may fail to open
+	 * because of the very value the operator wants to trace.
+	 */
+	if (explaining) {
+		if (explain(cfg) < 0)
+			return 1;
+	} else if (weft_config_load_env(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "weft: %s\n", err);
+		return 1;
+	}
+	return info_runtime(cfg);
+}
+
+
 int
 main(int argc, char **argv)
 {
 	struct weft_config *cfg = NULL;
 	const char *config = NULL;
+	const char *program = NULL;
 	const char *cmd = NULL;
+	int explaining = 0;
 	char err[1024];
 	int status = 2;
 	int i;
@@ -341,6 +432,14 @@ main(int argc, char **argv)
 			config = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			config = argv[i] + 9;
+		} else if (strcmp(argv[i], "--explain") == 0) {
+			explaining = 1;
+		} else if (strcmp(argv[i], "--program") == 0 && i + 1 < argc) {
+			program = argv[++i];
+			explaining = 1;
+		} else if (strncmp(argv[i], "--program=", 10) == 0) {
+			program = argv[i] + 10;
+			explaining = 1;
 		} else if (argv[i][0] != '-' && !cmd) {
 			cmd = argv[i];
 		} else {
@@ -367,6 +466,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "weft: out of memory\n");
 		return 1;
 	}
+	/* Before --config, whose [program NAME] sections it decides. */
+	if (program && weft_config_set_program(cfg, program) < 0) {
+		fprintf(stderr, "weft: invalid program name \"%s\"\n", program);
+		status = 2;
+		goto out;
+	}
 	if (config &&
 	    weft_config_load_file(cfg, config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "weft: %s\n", err);
@@ -376,7 +481,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "plugins") == 0)
 		status = cmd_plugins(cfg);
 	else
-		status = cmd_info(cfg);
+		status = cmd_info(cfg, explaining);
 out:
 	weft_config_free(cfg);
 	return status;

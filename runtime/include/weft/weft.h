@@ -48,11 +48,19 @@ const char *weft_strerror(int code);
  *
  * Precedence, lowest first: the embedded defaults (executor = single,
  * reactor = epoll, plugin_path = the installed plugin folder), then what
- * the application set (weft_config_set / weft_config_load_file), then the
- * file named by WEFT_CONFIG, then WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS,
- * WEFT_BLOCKING_THREADS and WEFT_PLUGIN_PATH — unless use_env is false.
- * The operator's environment wins so that the runtime is chosen at load
- * time.
+ * the application set (weft_config_set / weft_config_load_file), then
+ * $(sysconfdir)/weft/weft.conf and $(sysconfdir)/weft/weft.conf.d/ *.conf
+ * (in name order), then $XDG_CONFIG_HOME/weft/weft.conf (default
+ * ~/.config) and its weft.conf.d/, then the file named by WEFT_CONFIG, then
+ * WEFT_EXECUTOR, WEFT_REACTOR, WEFT_WORKERS, WEFT_BLOCKING_THREADS and
+ * WEFT_PLUGIN_PATH.  When the application sets use_env = false, none of
+ * the files or variables is read; a file that sets it switches off the
+ * layers after its own.  A privileged process (AT_SECURE: set-user-ID or
+ * set-group-ID) reads only the system files.  A `[program PATTERN]` line
+ * in a file starts a section that applies only when the program's name
+ * (weft_config_set_program(), else the executable's) matches PATTERN, an
+ * fnmatch(3) glob.  The operator's files and environment win so that the
+ * runtime is chosen at load time.  See weft.conf(5).
  */
 struct weft_config;
 
@@ -76,11 +84,67 @@ int weft_config_load_file(struct weft_config *cfg, const char *path,
 int weft_config_load_string(struct weft_config *cfg, const char *text,
 			    const char *origin, char *err, size_t errlen);
 
-/** Applies WEFT_CONFIG and the WEFT_* variables, as runtime_open does. */
+/**
+ * Applies the configuration files in the standard places, WEFT_CONFIG and
+ * the WEFT_* variables, as runtime_open does.  A missing, unreadable or
+ * untrusted file is skipped; a file with a broken line is an error that
+ * names the file and the line, and leaves cfg as it was.
+ */
 int weft_config_load_env(struct weft_config *cfg, char *err, size_t errlen);
 
 /** The current value of a key, or NULL if unset/unknown.  Borrowed. */
 const char *weft_config_get(const struct weft_config *cfg, const char *key);
+
+/**
+ * Where the current value of a key came from, or NULL for an unknown key:
+ * "default", "application" (weft_config_set), "PATH:LINE" for a file
+ * (followed by " [program PATTERN]" inside a section), or the name of the
+ * environment variable ("WEFT_WORKERS").  Borrowed from cfg.
+ */
+const char *weft_config_origin(const struct weft_config *cfg,
+			       const char *key);
+
+/**
+ * Names the program for `[program PATTERN]` sections, as g_set_prgname
+ * does for GLib; NULL goes back to the executable's name.  Set it before
+ * loading files.  Returns 0, or -EINVAL for an empty name or one of 256
+ * bytes or more.
+ */
+int weft_config_set_program(struct weft_config *cfg, const char *name);
+
+/** The name `[program PATTERN]` sections are matched against. Borrowed. */
+const char *weft_config_program(const struct weft_config *cfg);
+
+/** How weft_config_load_env_explain() treated a file. */
+enum weft_config_file_status {
+	WEFT_CONFIG_FILE_READ = 0, /**< read and applied */
+	WEFT_CONFIG_FILE_MISSING = 1, /**< does not exist, which is fine */
+	WEFT_CONFIG_FILE_SKIPPED = 2, /**< refused or unreadable: see reason */
+	WEFT_CONFIG_FILE_IGNORED = 3, /**< not looked at: see reason */
+	WEFT_CONFIG_FILE_BROKEN = 4, /**< a bad line: the load fails */
+};
+
+/** One file (or folder of drop-ins) the configuration layers considered. */
+struct weft_config_file {
+	uint32_t size; /**< sizeof this struct as libweft built it */
+	int status; /**< enum weft_config_file_status */
+	const char *layer; /**< "system", "user", "WEFT_CONFIG", ... */
+	const char *path; /**< the file or folder */
+	const char *reason; /**< why it was not read, or NULL */
+};
+
+/** Called by weft_config_load_env_explain() for every file considered. */
+typedef void (*weft_config_file_fn)(const struct weft_config_file *file,
+				    void *data);
+
+/**
+ * weft_config_load_env(), telling fn (if not NULL) about every file it
+ * read, found missing, skipped or ignored, in the order of precedence.
+ * The pointers in *file live only during the call.
+ */
+int weft_config_load_env_explain(struct weft_config *cfg,
+				 weft_config_file_fn fn, void *data,
+				 char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* Plugins                                                             */

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration's keys: their names, defaults and the checks that turn
+ * a value into its canonical form ("yes" into "true", "007" into "7"), and
+ * applying one value with a note of where it came from.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifndef WEFT_PLUGINDIR
+#error "WEFT_PLUGINDIR must name the installed plugin folder"
+#endif
+
+/* A worker count beyond this is a typo, not a machine. */
+#define WORKERS_MAX 4096u
+
+/* Plugin names must fit a descriptor name (see loader.c). */
+#define NAME_MAX_LEN 63
+
+/*
+ * Checks a value and writes its canonical form into dst (dstlen bytes,
+ * larger than the value).  Returns 0, or WEFT_ECONFIG with the reason in
+ * why.
+ */
+typedef int (*check_fn)(const char *key, const char *val, char *dst,
+                        size_t dstlen, char *why, size_t whylen);
+
+struct key_desc {
+	const char *name;
+	size_t offset;
+	size_t size;
+	check_fn check;
+};
+
+/*
+ * Writes s (n bytes) into out as a double-quoted string, with bytes that
+ * are not printable ASCII escaped and long values shortened, so that a
+ * message quoting arbitrary input stays one readable line.
+ */
+const char *
+weft__config_quote(char *out, size_t outlen, const char *s, size_t n)
+{
+	size_t o = 0;
+	size_t i;
+
+	out[o++] = '"';
+	for (i = 0; i < n && o + 8 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o +=
+			    (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	if (i < n)
+		o += (size_t)snprintf(out + o, outlen - o, "...");
+	out[o++] = '"';
+	out[o] = '\0';
+	return out;
+}
+
+
+static int
+check_plugin(const char *key, const char *val, char *dst, size_t dstlen,
+             char *why, size_t whylen)
+{
+	char q[96];
+	size_t n = strlen(val);
+	size_t i;
+
+	/*
+	 * A value with a '/' is a path and is loaded as given.  Anything else
+	 * is a name, and names are restricted so that one can never walk out
+	 * of the plugin folders ("../x") or be mistaken for a path.
+	 */
+	if (!strchr(val, '/')) {
+		for (i = 0; i < n; i++) {
+			char c = val[i];
+
+			/* Not islower(): a locale must not widen the set. */
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+				break;
+		}
+		if (i < n || n > NAME_MAX_LEN)
+			return weft__fail(
+			    why, whylen, WEFT_ECONFIG,
+			    "invalid %s name %s: a name is 1 to %d of "
+			    "a-z, 0-9, '_' and '-'; a path must contain "
+			    "'/'",
+			    key, weft__config_quote(q, sizeof(q), val, n),
+			    NAME_MAX_LEN);
+	}
+	snprintf(dst, dstlen, "%s", val);
+	return 0;
+}
+
+
+static int
+check_workers(const char *key, const char *val, char *dst, size_t dstlen,
+              char *why, size_t whylen)
+{
+	char q[96];
+	unsigned long n = 0;
+	const char *p;
+
+	for (p = val; *p; p++) {
+		if (!isdigit((unsigned char)*p) || n > WORKERS_MAX)
+			break;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (*p || n > WORKERS_MAX)
+		return weft__fail(
+		    why, whylen, WEFT_ECONFIG,
+		    "%s must be a whole number from 0 to %u, "
+		    "not %s",
+		    key, WORKERS_MAX,
+		    weft__config_quote(q, sizeof(q), val, strlen(val)));
+	snprintf(dst, dstlen, "%lu", n);
+	return 0;
+}
+
+
+static int
+check_bool(const char *key, const char *val, char *dst, size_t dstlen,
+           char *why, size_t whylen)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	char q[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(val, yes[i]) == 0) {
+			snprintf(dst, dstlen, "true");
+			return 0;
+		}
+		if (strcmp(val, no[i]) == 0) {
+			snprintf(dst, dstlen, "false");
+			return 0;
+		}
+	}
+	return weft__fail(why, whylen, WEFT_ECONFIG,
+	                  "%s must be \"true\" or \"false\", not %s", key,
+	                  weft__config_quote(q, sizeof(q), val, strlen(val)));
+}
+
+
+static int
+check_any(const char *key, const char *val, char *dst, size_t dstlen, char *why,
+          size_t whylen)
+{
+	(void)key;
+	(void)why;
+	(void)whylen;
+	snprintf(dst, dstlen, "%s", val);
+	return 0;
+}
+
+
+#define KEY(id, field, fn)                                                     \
+	[id] = {#field, offsetof(struct weft_config, field),                   \
+	        sizeof(((struct weft_config *)0)->field), fn}
+
+static const struct key_desc keys[KEY_COUNT] = {
+    KEY(KEY_EXECUTOR, executor, check_plugin),
+    KEY(KEY_REACTOR, reactor, check_plugin),
+    KEY(KEY_WORKERS, workers, check_workers),
+    KEY(KEY_PLUGIN_PATH, plugin_path, check_any),
+    KEY(KEY_USE_ENV, use_env, check_bool),
+    KEY(KEY_BLOCKING_THREADS, blocking_threads, check_workers),
+    KEY(KEY_ALLOW_WRITABLE, allow_writable_plugins, check_bool),
+};
+
+int
+weft__config_key_find(const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; i < KEY_COUNT; i++)
+		if (strlen(keys[i].name) == n &&
+		    memcmp(keys[i].name, name, n) == 0)
+			return i;
+	return -1;
+}
+
+
+const char *
+weft__config_key_name(int id)
+{
+	return keys[id].name;
+}
+
+
+void
+weft__config_defaults(struct weft_config *cfg)
+{
+	int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->executor, sizeof(cfg->executor), "single");
+	snprintf(cfg->reactor, sizeof(cfg->reactor), "epoll");
+	snprintf(cfg->plugin_path, sizeof(cfg->plugin_path), "%s",
+	         WEFT_PLUGINDIR);
+	snprintf(cfg->workers, sizeof(cfg->workers), "0");
+	snprintf(cfg->use_env, sizeof(cfg->use_env), "true");
+	snprintf(cfg->blocking_threads, sizeof(cfg->blocking_threads), "0");
+	snprintf(cfg->allow_writable_plugins,
+	         sizeof(cfg->allow_writable_plugins), "false");
+	for (i = 0; i < KEY_COUNT; i++)
+		snprintf(cfg->origin[i], sizeof(cfg->origin[i]), "default");
+}
+
+
+int
+weft__config_apply(struct weft_config *cfg, int id, const char *val, size_t n,
+                   const char *where, const char *origin, char *err,
+                   size_t errlen)
+{
+	const struct key_desc *k = &keys[id];
+	char why[512];
+	char buf[SETTING_SIZE(plugin_path)];
+	char out[SETTING_SIZE(plugin_path)];
+	size_t i;
+	int rc;
+
+	why[0] = '\0';
+	if (n == 0) {
+		rc = weft__fail(why, sizeof(why), WEFT_ECONFIG,
+		                "empty value for \"%s\"", k->name);
+		goto fail;
+	}
+	/* Canonical forms are never longer than what was given. */
+	if (n >= k->size) {
+		rc = weft__fail(why, sizeof(why), WEFT_ECONFIG,
+		                "value of \"%s\" is too long (%zu bytes, at "
+		                "most %zu)",
+		                k->name, n, k->size - 1);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			rc = weft__fail(
+			    why, sizeof(why), WEFT_ECONFIG,
+			    "value of \"%s\" contains %s (byte "
+			    "0x%02x)",
+			    k->name, c ? "a control character" : "a NUL byte",
+			    c);
+			goto fail;
+		}
+	}
+	memcpy(buf, val, n);
+	buf[n] = '\0';
+	rc = k->check(k->name, buf, out, k->size, why, sizeof(why));
+	if (rc == 0) {
+		if (cfg) {
+			memcpy((char *)cfg + k->offset, out, strlen(out) + 1);
+			snprintf(cfg->origin[id], sizeof(cfg->origin[id]), "%s",
+			         origin ? origin : "application");
+		}
+		return 0;
+	}
+fail:
+	if (where)
+		return weft__fail(err, errlen, rc, "%s: %s", where, why);
+	return weft__fail(err, errlen, rc, "%s", why);
+}
+
+
+char *
+weft__config_value(struct weft_config *cfg, int id)
+{
+	return (char *)cfg + keys[id].offset;
+}
