@@ -30,10 +30,10 @@ struct client {
 	int rounds;
 	uint64_t *lat; /* this connection's slice, `rounds` entries */
 	struct weft_connect conn;
-	struct weft_stream *s;
+	struct weft_io *s;
 	unsigned char *out, *in;
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact r;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact r;
 	struct weft_join_all both;
 	uint64_t t0;
 	int i;
@@ -60,12 +60,12 @@ client_poll(struct weft_future *f, struct weft_context *cx)
 	if (c->status < 0)
 		WEFT_RETURN(&c->co);
 	c->s = c->conn.stream;
-	weft_stream_set_nodelay(c->s, true);
+	weft_io_set_nodelay(c->s, true);
 	for (c->i = 0; c->i < c->rounds; c->i++) {
 		c->t0 = weft_driver_now(cx->driver);
 		/* Both at once: a large request must not deadlock the echo. */
-		weft_stream_write_all_init(&c->w, c->s, c->out, c->size);
-		weft_stream_read_exact_init(&c->r, c->s, c->in, c->size);
+		weft_io_write_all_init(&c->w, c->s, c->out, c->size);
+		weft_io_read_exact_init(&c->r, c->s, c->in, c->size);
 		weft_join_init(&c->both, 2, &c->w.base, &c->r.base);
 		WEFT_AWAIT(&c->co, cx, &c->both);
 		c->status = c->w.status < 0 ? c->w.status : c->r.status;
@@ -85,7 +85,7 @@ client_drop(struct weft_future *f)
 
 	weft_future_drop(&c->both.base);
 	weft_future_drop(&c->conn.base);
-	weft_stream_close(c->s);
+	weft_io_close(c->s);
 	free(c->out);
 	free(c->in);
 }

@@ -33,10 +33,10 @@
 struct conn {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *s;
+	struct weft_io *s;
 	unsigned char *buf;
-	struct weft_stream_read rd;
-	struct weft_stream_write_all wr;
+	struct weft_io_read rd;
+	struct weft_io_write_all wr;
 	int status;
 };
 
@@ -52,12 +52,12 @@ conn_poll(struct weft_future *f, struct weft_context *cx)
 		WEFT_RETURN(&c->co);
 	}
 	for (;;) {
-		weft_stream_read_init(&c->rd, c->s, c->buf, CONN_BUF);
+		weft_io_read_init(&c->rd, c->s, c->buf, CONN_BUF);
 		WEFT_AWAIT(&c->co, cx, &c->rd);
 		if (c->rd.status <= 0)
 			break; /* end of stream, or an error such as a reset */
-		weft_stream_write_all_init(&c->wr, c->s, c->buf,
-		                           (size_t)c->rd.status);
+		weft_io_write_all_init(&c->wr, c->s, c->buf,
+		                       (size_t)c->rd.status);
 		WEFT_AWAIT(&c->co, cx, &c->wr);
 		if (c->wr.status < 0)
 			break;
@@ -73,7 +73,7 @@ conn_drop(struct weft_future *f)
 
 	weft_future_drop(&c->rd.base);
 	weft_future_drop(&c->wr.base);
-	weft_stream_close(c->s);
+	weft_io_close(c->s);
 	free(c->buf);
 }
 
@@ -108,7 +108,7 @@ struct server {
 };
 
 static void
-conn_spawn(struct server *s, struct weft_context *cx, struct weft_stream *st)
+conn_spawn(struct server *s, struct weft_context *cx, struct weft_io *st)
 {
 	struct conn c = {.base.vtable = &conn_vtable, .s = st};
 

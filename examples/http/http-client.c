@@ -30,9 +30,9 @@ struct fetch {
 	struct weft_addr addr;
 	char req[512];
 	struct weft_connect conn;
-	struct weft_stream *s;
-	struct weft_stream_write_all w;
-	struct weft_stream_read rd;
+	struct weft_io *s;
+	struct weft_io_write_all w;
+	struct weft_io_read rd;
 	char resp[RESP_MAX];
 	size_t len;
 	/* The response: status code, Retry-After (-1: none), body. */
@@ -71,15 +71,15 @@ fetch_poll(struct weft_future *fut, struct weft_context *cx)
 	if (f->status < 0)
 		WEFT_RETURN(&f->co);
 	f->s = f->conn.stream;
-	weft_stream_write_all_init(&f->w, f->s, f->req, strlen(f->req));
+	weft_io_write_all_init(&f->w, f->s, f->req, strlen(f->req));
 	WEFT_AWAIT(&f->co, cx, &f->w);
 	f->status = f->w.status;
 	if (f->status < 0)
 		WEFT_RETURN(&f->co);
 	/* Connection: close — the response ends where the stream does. */
 	do {
-		weft_stream_read_init(&f->rd, f->s, f->resp + f->len,
-		                      sizeof(f->resp) - 1 - f->len);
+		weft_io_read_init(&f->rd, f->s, f->resp + f->len,
+		                  sizeof(f->resp) - 1 - f->len);
 		WEFT_AWAIT(&f->co, cx, &f->rd);
 		if (f->rd.status < 0) {
 			f->status = f->rd.status;
@@ -100,7 +100,7 @@ fetch_drop(struct weft_future *fut)
 	weft_future_drop(&f->conn.base);
 	weft_future_drop(&f->w.base);
 	weft_future_drop(&f->rd.base);
-	weft_stream_close(f->s);
+	weft_io_close(f->s);
 	f->s = NULL;
 }
 

@@ -35,13 +35,13 @@
 struct handler {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *s;
+	struct weft_io *s;
 	char req[REQ_MAX];
 	size_t len;
-	struct weft_stream_read rd;
+	struct weft_io_read rd;
 	struct weft_sleep nap;
 	char resp[512];
-	struct weft_stream_write_all w;
+	struct weft_io_write_all w;
 	int status;
 };
 
@@ -95,8 +95,8 @@ handler_poll(struct weft_future *f, struct weft_context *cx)
 	while (!strstr(h->req, "\r\n\r\n")) {
 		if (h->len + 1 >= sizeof(h->req))
 			WEFT_RETURN(&h->co); /* too large: just close */
-		weft_stream_read_init(&h->rd, h->s, h->req + h->len,
-		                      sizeof(h->req) - 1 - h->len);
+		weft_io_read_init(&h->rd, h->s, h->req + h->len,
+		                  sizeof(h->req) - 1 - h->len);
 		WEFT_AWAIT(&h->co, cx, &h->rd);
 		if (h->rd.status <= 0)
 			WEFT_RETURN(&h->co);
@@ -107,7 +107,7 @@ handler_poll(struct weft_future *f, struct weft_context *cx)
 		weft_sleep_init(&h->nap, 3 * WEFT_SEC);
 		WEFT_AWAIT(&h->co, cx, &h->nap);
 	}
-	weft_stream_write_all_init(&h->w, h->s, h->resp, strlen(h->resp));
+	weft_io_write_all_init(&h->w, h->s, h->resp, strlen(h->resp));
 	WEFT_AWAIT(&h->co, cx, &h->w);
 	WEFT_END(&h->co);
 }
@@ -120,7 +120,7 @@ handler_drop(struct weft_future *f)
 	weft_future_drop(&h->rd.base);
 	weft_future_drop(&h->nap.base);
 	weft_future_drop(&h->w.base);
-	weft_stream_close(h->s);
+	weft_io_close(h->s);
 }
 
 WEFT_FUTURE_VTABLE(handler_vtable, struct handler, status, handler_poll,
@@ -177,7 +177,7 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 		/* Handlers are large: built on the heap, spawned by copy. */
 		h = calloc(1, sizeof(*h));
 		if (!h) {
-			weft_stream_close(s->acc.stream);
+			weft_io_close(s->acc.stream);
 			continue;
 		}
 		h->base.vtable = &handler_vtable;

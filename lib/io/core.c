@@ -264,9 +264,9 @@ weft__writev_nosigpipe(int fd, const struct iovec *iov, int iovcnt)
 }
 
 
-struct weft_stream *
-weft__stream_new(int fd, uint32_t interest, bool is_socket)
+struct weft_io *
+weft__io_stream_new(int fd, uint32_t interest, bool is_socket)
 {
-	return weft__io_new(sizeof(struct weft_stream), fd, interest, true,
+	return weft__io_new(sizeof(struct weft_io), fd, interest, true,
 	                    is_socket);
 }

@@ -106,10 +106,10 @@ int weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 ssize_t weft__writev_nosigpipe(int fd, const struct iovec *iov, int iovcnt);
 
 /* A stream is an io object and nothing more. */
-struct weft_stream {
+struct weft_io {
 	struct weft__io io;
 };
 
-struct weft_stream *weft__stream_new(int fd, uint32_t interest, bool is_socket);
+struct weft_io *weft__io_stream_new(int fd, uint32_t interest, bool is_socket);
 
 #endif

@@ -21,10 +21,10 @@
 /* ---- objects -------------------------------------------------------- */
 
 WEFT_EXPORT int
-weft_stream_from_fd(struct weft_stream **out, int fd)
+weft_io_from_fd(struct weft_io **out, int fd)
 {
 	uint32_t interest = BOTH;
-	struct weft_stream *s;
+	struct weft_io *s;
 	struct stat st;
 	int fl;
 
@@ -45,7 +45,7 @@ weft_stream_from_fd(struct weft_stream **out, int fd)
 	}
 	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	s = weft__stream_new(fd, interest, S_ISSOCK(st.st_mode));
+	s = weft__io_stream_new(fd, interest, S_ISSOCK(st.st_mode));
 	if (!s)
 		return -ENOMEM;
 	*out = s;
@@ -54,18 +54,18 @@ weft_stream_from_fd(struct weft_stream **out, int fd)
 
 
 WEFT_EXPORT int
-weft_stream_pair(struct weft_stream **a, struct weft_stream **b)
+weft_io_pair(struct weft_io **a, struct weft_io **b)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	               sv) < 0)
 		return -errno;
-	*a = weft__stream_new(sv[0], BOTH, true);
-	*b = *a ? weft__stream_new(sv[1], BOTH, true) : NULL;
+	*a = weft__io_stream_new(sv[0], BOTH, true);
+	*b = *a ? weft__io_stream_new(sv[1], BOTH, true) : NULL;
 	if (!*b) {
 		if (*a)
-			weft_stream_close(*a);
+			weft_io_close(*a);
 		else
 			close(sv[0]);
 		close(sv[1]);
@@ -76,17 +76,17 @@ weft_stream_pair(struct weft_stream **a, struct weft_stream **b)
 
 
 WEFT_EXPORT int
-weft_pipe(struct weft_stream **rd, struct weft_stream **wr)
+weft_pipe(struct weft_io **rd, struct weft_io **wr)
 {
 	int p[2];
 
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
-	*rd = weft__stream_new(p[0], WEFT_READABLE, false);
-	*wr = *rd ? weft__stream_new(p[1], WEFT_WRITABLE, false) : NULL;
+	*rd = weft__io_stream_new(p[0], WEFT_READABLE, false);
+	*wr = *rd ? weft__io_stream_new(p[1], WEFT_WRITABLE, false) : NULL;
 	if (!*wr) {
 		if (*rd)
-			weft_stream_close(*rd);
+			weft_io_close(*rd);
 		else
 			close(p[0]);
 		close(p[1]);
@@ -97,15 +97,15 @@ weft_pipe(struct weft_stream **rd, struct weft_stream **wr)
 
 
 WEFT_EXPORT void
-weft_stream_close(struct weft_stream *s)
+weft_io_close(struct weft_io *s)
 {
 	if (s)
 		weft__io_close(&s->io);
 }
 
 
-WEFT_EXPORT struct weft_stream *
-weft_stream_ref(struct weft_stream *s)
+WEFT_EXPORT struct weft_io *
+weft_io_ref(struct weft_io *s)
 {
 	if (s)
 		weft__io_dup(&s->io);
@@ -114,14 +114,14 @@ weft_stream_ref(struct weft_stream *s)
 
 
 WEFT_EXPORT int
-weft_stream_fd(const struct weft_stream *s)
+weft_io_fd(const struct weft_io *s)
 {
 	return s->io.fd;
 }
 
 
 WEFT_EXPORT int
-weft_stream_shutdown(struct weft_stream *s, int how)
+weft_io_shutdown(struct weft_io *s, int how)
 {
 	if (!s->io.is_socket)
 		return -ENOTSOCK;
@@ -130,7 +130,7 @@ weft_stream_shutdown(struct weft_stream *s, int how)
 
 
 WEFT_EXPORT int
-weft_stream_set_nodelay(struct weft_stream *s, bool on)
+weft_io_set_nodelay(struct weft_io *s, bool on)
 {
 	int v = on;
 
@@ -142,7 +142,7 @@ weft_stream_set_nodelay(struct weft_stream *s, bool on)
 
 
 WEFT_EXPORT int
-weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr)
+weft_io_peer_addr(const struct weft_io *s, struct weft_addr *addr)
 {
 	addr->len = sizeof(addr->ss);
 	if (getpeername(s->io.fd, (struct sockaddr *)&addr->ss, &addr->len) < 0)
@@ -152,7 +152,7 @@ weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr)
 
 
 WEFT_EXPORT int
-weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr)
+weft_io_local_addr(const struct weft_io *s, struct weft_addr *addr)
 {
 	addr->len = sizeof(addr->ss);
 	if (getsockname(s->io.fd, (struct sockaddr *)&addr->ss, &addr->len) < 0)
@@ -200,8 +200,8 @@ do_write(int fd, void *arg)
 
 /* One read of at most INT_MAX bytes: 1 with *n, or 0 pending. */
 static int
-stream_read(struct weft_stream *s, struct weft_context *cx, void *buf,
-            size_t len, ssize_t *n)
+io_read(struct weft_io *s, struct weft_context *cx, void *buf, size_t len,
+        ssize_t *n)
 {
 	struct iovec iov = {buf, len > INT_MAX ? INT_MAX : len};
 	struct span sp = {&s->io, &iov, 1};
@@ -212,8 +212,8 @@ stream_read(struct weft_stream *s, struct weft_context *cx, void *buf,
 
 
 static int
-stream_write(struct weft_stream *s, struct weft_context *cx,
-             const struct iovec *iov, int iovcnt, ssize_t *n)
+io_write(struct weft_io *s, struct weft_context *cx, const struct iovec *iov,
+         int iovcnt, ssize_t *n)
 {
 	struct span sp = {&s->io, iov, iovcnt};
 	size_t want = 0;
@@ -229,14 +229,14 @@ stream_write(struct weft_stream *s, struct weft_context *cx,
 static weft_poll
 read_poll(struct weft_future *f, struct weft_context *cx)
 {
-	struct weft_stream_read *r = (struct weft_stream_read *)f;
+	struct weft_io_read *r = (struct weft_io_read *)f;
 	ssize_t n;
 
 	if (r->len == 0) {
 		r->status = 0;
 		return WEFT_READY;
 	}
-	if (!stream_read(r->stream, cx, r->buf, r->len, &n))
+	if (!io_read(r->io, cx, r->buf, r->len, &n))
 		return WEFT_PENDING;
 	r->status = (int)n;
 	return WEFT_READY;
@@ -246,19 +246,19 @@ read_poll(struct weft_future *f, struct weft_context *cx)
 static void
 read_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_stream_read *)f)->stream->io);
+	weft__io_unref(&((struct weft_io_read *)f)->io->io);
 }
 
-WEFT_FUTURE_VTABLE(read_vtable, struct weft_stream_read, status, read_poll,
+WEFT_FUTURE_VTABLE(read_vtable, struct weft_io_read, status, read_poll,
                    read_drop);
 
 
 WEFT_EXPORT void
-weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
-                      void *buf, size_t len)
+weft_io_read_init(struct weft_io_read *f, struct weft_io *s, void *buf,
+                  size_t len)
 {
-	*f = (struct weft_stream_read){
-	    .base.vtable = &read_vtable, .stream = s, .buf = buf, .len = len};
+	*f = (struct weft_io_read){
+	    .base.vtable = &read_vtable, .io = s, .buf = buf, .len = len};
 	weft__io_ref(&s->io);
 }
 
@@ -266,12 +266,11 @@ weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
 static weft_poll
 read_exact_poll(struct weft_future *f, struct weft_context *cx)
 {
-	struct weft_stream_read_exact *r = (struct weft_stream_read_exact *)f;
+	struct weft_io_read_exact *r = (struct weft_io_read_exact *)f;
 	ssize_t n;
 
 	while (r->done < r->len) {
-		if (!stream_read(r->stream, cx, r->buf + r->done,
-		                 r->len - r->done, &n))
+		if (!io_read(r->io, cx, r->buf + r->done, r->len - r->done, &n))
 			return WEFT_PENDING;
 		if (n <= 0) {
 			r->status = n < 0 ? (int)n : -ENODATA;
@@ -287,21 +286,19 @@ read_exact_poll(struct weft_future *f, struct weft_context *cx)
 static void
 read_exact_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_stream_read_exact *)f)->stream->io);
+	weft__io_unref(&((struct weft_io_read_exact *)f)->io->io);
 }
 
-WEFT_FUTURE_VTABLE(read_exact_vtable, struct weft_stream_read_exact, status,
+WEFT_FUTURE_VTABLE(read_exact_vtable, struct weft_io_read_exact, status,
                    read_exact_poll, read_exact_drop);
 
 
 WEFT_EXPORT void
-weft_stream_read_exact_init(struct weft_stream_read_exact *f,
-                            struct weft_stream *s, void *buf, size_t len)
+weft_io_read_exact_init(struct weft_io_read_exact *f, struct weft_io *s,
+                        void *buf, size_t len)
 {
-	*f = (struct weft_stream_read_exact){.base.vtable = &read_exact_vtable,
-	                                     .stream = s,
-	                                     .buf = buf,
-	                                     .len = len};
+	*f = (struct weft_io_read_exact){
+	    .base.vtable = &read_exact_vtable, .io = s, .buf = buf, .len = len};
 	weft__io_ref(&s->io);
 }
 
@@ -310,7 +307,7 @@ weft_stream_read_exact_init(struct weft_stream_read_exact *f,
 static weft_poll
 write_poll(struct weft_future *f, struct weft_context *cx)
 {
-	struct weft_stream_write *w = (struct weft_stream_write *)f;
+	struct weft_io_write *w = (struct weft_io_write *)f;
 	struct iovec iov = {(void *)w->buf,
 	                    w->len > INT_MAX ? INT_MAX : w->len};
 	ssize_t n;
@@ -319,7 +316,7 @@ write_poll(struct weft_future *f, struct weft_context *cx)
 		w->status = 0;
 		return WEFT_READY;
 	}
-	if (!stream_write(w->stream, cx, &iov, 1, &n))
+	if (!io_write(w->io, cx, &iov, 1, &n))
 		return WEFT_PENDING;
 	w->status = (int)n;
 	return WEFT_READY;
@@ -329,19 +326,19 @@ write_poll(struct weft_future *f, struct weft_context *cx)
 static void
 write_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_stream_write *)f)->stream->io);
+	weft__io_unref(&((struct weft_io_write *)f)->io->io);
 }
 
-WEFT_FUTURE_VTABLE(write_vtable, struct weft_stream_write, status, write_poll,
+WEFT_FUTURE_VTABLE(write_vtable, struct weft_io_write, status, write_poll,
                    write_drop);
 
 
 WEFT_EXPORT void
-weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
-                       const void *buf, size_t len)
+weft_io_write_init(struct weft_io_write *f, struct weft_io *s, const void *buf,
+                   size_t len)
 {
-	*f = (struct weft_stream_write){
-	    .base.vtable = &write_vtable, .stream = s, .buf = buf, .len = len};
+	*f = (struct weft_io_write){
+	    .base.vtable = &write_vtable, .io = s, .buf = buf, .len = len};
 	weft__io_ref(&s->io);
 }
 
@@ -349,14 +346,14 @@ weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
 static weft_poll
 write_all_poll(struct weft_future *f, struct weft_context *cx)
 {
-	struct weft_stream_write_all *w = (struct weft_stream_write_all *)f;
+	struct weft_io_write_all *w = (struct weft_io_write_all *)f;
 	struct iovec iov;
 	ssize_t n;
 
 	while (w->done < w->len) {
 		iov.iov_base = (void *)(w->buf + w->done);
 		iov.iov_len = w->len - w->done;
-		if (!stream_write(w->stream, cx, &iov, 1, &n))
+		if (!io_write(w->io, cx, &iov, 1, &n))
 			return WEFT_PENDING;
 		if (n < 0) {
 			w->status = (int)n;
@@ -372,28 +369,26 @@ write_all_poll(struct weft_future *f, struct weft_context *cx)
 static void
 write_all_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_stream_write_all *)f)->stream->io);
+	weft__io_unref(&((struct weft_io_write_all *)f)->io->io);
 }
 
-WEFT_FUTURE_VTABLE(write_all_vtable, struct weft_stream_write_all, status,
+WEFT_FUTURE_VTABLE(write_all_vtable, struct weft_io_write_all, status,
                    write_all_poll, write_all_drop);
 
 
 WEFT_EXPORT void
-weft_stream_write_all_init(struct weft_stream_write_all *f,
-                           struct weft_stream *s, const void *buf, size_t len)
+weft_io_write_all_init(struct weft_io_write_all *f, struct weft_io *s,
+                       const void *buf, size_t len)
 {
-	*f = (struct weft_stream_write_all){.base.vtable = &write_all_vtable,
-	                                    .stream = s,
-	                                    .buf = buf,
-	                                    .len = len};
+	*f = (struct weft_io_write_all){
+	    .base.vtable = &write_all_vtable, .io = s, .buf = buf, .len = len};
 	weft__io_ref(&s->io);
 }
 
 
 /* Consumes n written bytes from the front of the remaining entries. */
 static void
-writev_advance(struct weft_stream_writev *w, size_t n)
+writev_advance(struct weft_io_writev *w, size_t n)
 {
 	w->done += n;
 	while (w->first < w->iovcnt && n >= w->iov[w->first].iov_len) {
@@ -411,7 +406,7 @@ writev_advance(struct weft_stream_writev *w, size_t n)
 static weft_poll
 writev_poll(struct weft_future *f, struct weft_context *cx)
 {
-	struct weft_stream_writev *w = (struct weft_stream_writev *)f;
+	struct weft_io_writev *w = (struct weft_io_writev *)f;
 	ssize_t n;
 
 	if (w->status < 0)
@@ -420,8 +415,8 @@ writev_poll(struct weft_future *f, struct weft_context *cx)
 	while (w->first < w->iovcnt && w->iov[w->first].iov_len == 0)
 		w->first++;
 	while (w->first < w->iovcnt) {
-		if (!stream_write(w->stream, cx, &w->iov[w->first],
-		                  w->iovcnt - w->first, &n))
+		if (!io_write(w->io, cx, &w->iov[w->first],
+		              w->iovcnt - w->first, &n))
 			return WEFT_PENDING;
 		if (n < 0) {
 			w->status = (int)n;
@@ -437,19 +432,18 @@ writev_poll(struct weft_future *f, struct weft_context *cx)
 static void
 writev_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_stream_writev *)f)->stream->io);
+	weft__io_unref(&((struct weft_io_writev *)f)->io->io);
 }
 
-WEFT_FUTURE_VTABLE(writev_vtable, struct weft_stream_writev, status,
-                   writev_poll, writev_drop);
+WEFT_FUTURE_VTABLE(writev_vtable, struct weft_io_writev, status, writev_poll,
+                   writev_drop);
 
 
 WEFT_EXPORT void
-weft_stream_writev_init(struct weft_stream_writev *f, struct weft_stream *s,
-                        const struct iovec *iov, int iovcnt)
+weft_io_writev_init(struct weft_io_writev *f, struct weft_io *s,
+                    const struct iovec *iov, int iovcnt)
 {
-	*f = (struct weft_stream_writev){.base.vtable = &writev_vtable,
-	                                 .stream = s};
+	*f = (struct weft_io_writev){.base.vtable = &writev_vtable, .io = s};
 	weft__io_ref(&s->io);
 	if (iovcnt < 0 || iovcnt > WEFT_IOV_MAX) {
 		f->status = -EINVAL;

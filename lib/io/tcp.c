@@ -206,7 +206,7 @@ do_accept(int fd, void *arg)
  */
 static int
 accept_once(struct weft_listener *l, struct weft_context *cx,
-            struct weft_addr *peer, struct weft_stream **out, int *status)
+            struct weft_addr *peer, struct weft_io **out, int *status)
 {
 	ssize_t fd;
 
@@ -216,7 +216,7 @@ accept_once(struct weft_listener *l, struct weft_context *cx,
 		*status = (int)fd;
 		return 1;
 	}
-	*out = weft__stream_new((int)fd, BOTH, true);
+	*out = weft__io_stream_new((int)fd, BOTH, true);
 	if (!*out) {
 		close((int)fd);
 		*status = -ENOMEM;
@@ -379,7 +379,7 @@ connect_start(struct weft_connect *c)
 
 	if (fd < 0)
 		return -errno;
-	c->pending = weft__stream_new(fd, BOTH, true);
+	c->pending = weft__io_stream_new(fd, BOTH, true);
 	if (!c->pending) {
 		close(fd);
 		return -ENOMEM;
@@ -421,7 +421,7 @@ connect_poll(struct weft_future *f, struct weft_context *cx)
 	}
 done:
 	if (r < 0) {
-		weft_stream_close(c->pending);
+		weft_io_close(c->pending);
 		c->pending = NULL;
 		c->status = r;
 		return WEFT_READY;
@@ -438,7 +438,7 @@ connect_drop(struct weft_future *f)
 {
 	struct weft_connect *c = (struct weft_connect *)f;
 
-	weft_stream_close(c->pending);
+	weft_io_close(c->pending);
 	c->pending = NULL;
 }
 

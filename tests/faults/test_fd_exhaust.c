@@ -45,10 +45,9 @@ struct root {
 	struct weft_accept_backoff wait;
 	struct releaser rel;
 	struct weft_join_all both;
-	struct weft_stream_write w;
-	struct weft_stream_read r;
-	struct weft_stream *cli[CONNS], *srv[CONNS], *queued, *late_cli,
-	    *late_srv;
+	struct weft_io_write w;
+	struct weft_io_read r;
+	struct weft_io *cli[CONNS], *srv[CONNS], *queued, *late_cli, *late_srv;
 	struct rlimit old;
 	int fill[FILL_MAX];
 	int nfill, i;
@@ -145,25 +144,25 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 	weft_connect_init(&s->conn, &s->addr);
 	WEFT_AWAIT(&s->co, cx, &s->conn);
 	s->connect_err = s->conn.status;
-	weft_stream_close(s->conn.stream);
+	weft_io_close(s->conn.stream);
 	weft_accept_init(&s->acc, s->l);
 	WEFT_AWAIT(&s->co, cx, &s->acc);
 	s->accept_err = s->acc.status;
-	weft_stream_close(s->acc.stream);
+	weft_io_close(s->acc.stream);
 	check(s, s->connect_err == -EMFILE, "connect without fds",
 	      s->connect_err);
 	check(s, s->accept_err == -EMFILE, "accept without fds", s->accept_err);
 
 	/* The runtime keeps serving what it has: a round trip on each. */
 	for (s->i = 0; s->i < CONNS; s->i++) {
-		weft_stream_write_init(&s->w, s->cli[s->i], "ping", 4);
+		weft_io_write_init(&s->w, s->cli[s->i], "ping", 4);
 		WEFT_AWAIT(&s->co, cx, &s->w);
-		weft_stream_read_init(&s->r, s->srv[s->i], s->buf, 4);
+		weft_io_read_init(&s->r, s->srv[s->i], s->buf, 4);
 		WEFT_AWAIT(&s->co, cx, &s->r);
 		check(s, s->r.status == 4, "server read", s->r.status);
-		weft_stream_write_init(&s->w, s->srv[s->i], s->buf, 4);
+		weft_io_write_init(&s->w, s->srv[s->i], s->buf, 4);
 		WEFT_AWAIT(&s->co, cx, &s->w);
-		weft_stream_read_init(&s->r, s->cli[s->i], s->buf, 4);
+		weft_io_read_init(&s->r, s->cli[s->i], s->buf, 4);
 		WEFT_AWAIT(&s->co, cx, &s->r);
 		check(s, s->r.status == 4 && memcmp(s->buf, "ping", 4) == 0,
 		      "client read", s->r.status);
@@ -248,12 +247,12 @@ main(int argc, char **argv)
 	weft_future_drop(&s.base);
 	release(&s);
 	for (i = 0; i < CONNS; i++) {
-		weft_stream_close(s.cli[i]);
-		weft_stream_close(s.srv[i]);
+		weft_io_close(s.cli[i]);
+		weft_io_close(s.srv[i]);
 	}
-	weft_stream_close(s.queued);
-	weft_stream_close(s.late_cli);
-	weft_stream_close(s.late_srv);
+	weft_io_close(s.queued);
+	weft_io_close(s.late_cli);
+	weft_io_close(s.late_srv);
 	weft_listener_close(s.l);
 	weft_runtime_close(rt);
 	printf("fd-exhaust %s x %s: connect %d (%s), accept %d (%s) without "

@@ -112,12 +112,12 @@ conn_poll(struct weft_future *f, struct weft_context *cx)
 		WEFT_RETURN(&c->co);
 	}
 	for (;;) {
-		weft_stream_read_init(&c->rd, c->s, c->buf, CONN_BUF);
+		weft_io_read_init(&c->rd, c->s, c->buf, CONN_BUF);
 		WEFT_AWAIT(&c->co, cx, &c->rd);
 		if (c->rd.status <= 0)
 			break;
-		weft_stream_write_all_init(&c->wr, c->s, c->buf,
-		                           (size_t)c->rd.status);
+		weft_io_write_all_init(&c->wr, c->s, c->buf,
+		                       (size_t)c->rd.status);
 		WEFT_AWAIT(&c->co, cx, &c->wr);
 		if (c->wr.status < 0)
 			break;
@@ -134,7 +134,7 @@ conn_drop(struct weft_future *f)
 
 	weft_future_drop(&c->rd.base);
 	weft_future_drop(&c->wr.base);
-	weft_stream_close(c->s);
+	weft_io_close(c->s);
 	free(c->buf);
 }
 
@@ -142,7 +142,7 @@ WEFT_FUTURE_VTABLE(conn_vtable, struct echo_conn, status, conn_poll, conn_drop);
 
 
 void
-echo_conn_init(struct echo_conn *f, struct weft_stream *s)
+echo_conn_init(struct echo_conn *f, struct weft_io *s)
 {
 	*f = (struct echo_conn){.base.vtable = &conn_vtable, .s = s};
 }
@@ -261,7 +261,7 @@ client_poll(struct weft_future *f, struct weft_context *cx)
 	}
 	c->s = c->conn.stream;
 	if (c->addr.ss.ss_family != AF_UNIX)
-		weft_stream_set_nodelay(c->s, true);
+		weft_io_set_nodelay(c->s, true);
 	for (c->i = 0; c->i < c->rounds; c->i++) {
 		pattern_fill(c->out, c->size, c->seed + (uint32_t)c->i);
 		memset(c->in, 0, c->size);
@@ -269,8 +269,8 @@ client_poll(struct weft_future *f, struct weft_context *cx)
 		 * Write and read at once: a payload larger than the socket
 		 * buffers would otherwise deadlock against the echo.
 		 */
-		weft_stream_write_all_init(&c->w, c->s, c->out, c->size);
-		weft_stream_read_exact_init(&c->r, c->s, c->in, c->size);
+		weft_io_write_all_init(&c->w, c->s, c->out, c->size);
+		weft_io_read_exact_init(&c->r, c->s, c->in, c->size);
 		weft_join_init(&c->both, 2, &c->w.base, &c->r.base);
 		WEFT_AWAIT(&c->co, cx, &c->both);
 		if (c->w.status < 0 || c->r.status < 0) {
@@ -296,7 +296,7 @@ client_drop(struct weft_future *f)
 	weft_future_drop(&c->w.base);
 	weft_future_drop(&c->r.base);
 	weft_future_drop(&c->conn.base);
-	weft_stream_close(c->s);
+	weft_io_close(c->s);
 	c->s = NULL;
 	free(c->out);
 	free(c->in);

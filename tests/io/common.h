@@ -63,13 +63,13 @@ void pattern_fill(unsigned char *buf, size_t len, uint32_t seed);
 struct echo_conn {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *s;
+	struct weft_io *s;
 	unsigned char *buf;
-	struct weft_stream_read rd;
-	struct weft_stream_write_all wr;
+	struct weft_io_read rd;
+	struct weft_io_write_all wr;
 	int status;
 };
-void echo_conn_init(struct echo_conn *f, struct weft_stream *s);
+void echo_conn_init(struct echo_conn *f, struct weft_io *s);
 
 /*
  * Accepts on the listener (borrowed) until it is closed, spawning an
@@ -102,10 +102,10 @@ struct echo_client {
 	int rounds;
 	uint32_t seed;
 	struct weft_connect conn;
-	struct weft_stream *s;
+	struct weft_io *s;
 	unsigned char *out, *in;
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact r;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact r;
 	struct weft_join_all both;
 	int i;
 	int status;

@@ -96,14 +96,14 @@ client_socket(void)
 	return fd;
 }
 
-static struct weft_stream *
+static struct weft_io *
 client_connect(int fd, const struct weft_addr *addr)
 {
-	struct weft_stream *s;
+	struct weft_io *s;
 
 	assert_int_equal(
 	    connect(fd, (const struct sockaddr *)&addr->ss, addr->len), 0);
-	assert_int_equal(weft_stream_from_fd(&s, fd), 0);
+	assert_int_equal(weft_io_from_fd(&s, fd), 0);
 	return s;
 }
 
@@ -228,9 +228,9 @@ wait_for(atomic_uint *counter, unsigned n)
 struct ping {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *s;
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact r;
+	struct weft_io *s;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact r;
 	char buf[4];
 	int status;
 };
@@ -241,12 +241,12 @@ ping_poll(struct weft_future *f, struct weft_context *cx)
 	struct ping *p = (struct ping *)f;
 
 	WEFT_BEGIN(&p->co);
-	weft_stream_write_all_init(&p->w, p->s, "ping", 4);
+	weft_io_write_all_init(&p->w, p->s, "ping", 4);
 	WEFT_AWAIT(&p->co, cx, &p->w);
 	p->status = p->w.status;
 	if (p->status < 0)
 		WEFT_RETURN(&p->co);
-	weft_stream_read_exact_init(&p->r, p->s, p->buf, sizeof(p->buf));
+	weft_io_read_exact_init(&p->r, p->s, p->buf, sizeof(p->buf));
 	WEFT_AWAIT(&p->co, cx, &p->r);
 	p->status = p->r.status;
 	if (p->status == 0 && memcmp(p->buf, "ping", 4) != 0)
@@ -266,7 +266,7 @@ ping_drop(struct weft_future *f)
 WEFT_FUTURE_VTABLE(ping_vtable, struct ping, status, ping_poll, ping_drop);
 
 static int
-ping(struct weft_stream *s)
+ping(struct weft_io *s)
 {
 	struct ping p = {.base.vtable = &ping_vtable, .s = s};
 
@@ -284,7 +284,7 @@ static void
 backoff_out_of_fds(void **state)
 {
 	struct weft_addr bind = loopback(), addr;
-	struct weft_stream *cli[CLIENTS];
+	struct weft_io *cli[CLIENTS];
 	struct loop_stats st = {0};
 	struct backoff_loop loop;
 	struct weft_listener *l;
@@ -330,7 +330,7 @@ backoff_out_of_fds(void **state)
 	/* fds back: the queued connections and a new one are accepted. */
 	unlimit_fds();
 	for (i = 0; i < CLIENTS; i++)
-		weft_stream_close(cli[i]);
+		weft_io_close(cli[i]);
 	echo_client_init(&late, &addr, 1000, 3, 7);
 	run_bounded(&late.base, 30);
 	assert_int_equal(late.status, 0);
@@ -406,7 +406,7 @@ backoff_close_ends_pause(void **state)
 {
 	struct weft_addr bind = loopback(), addr;
 	struct close_in_pause c = {.base.vtable = &close_in_pause_vtable};
-	struct weft_stream *cli;
+	struct weft_io *cli;
 	int fd;
 	(void)state;
 
@@ -422,7 +422,7 @@ backoff_close_ends_pause(void **state)
 	assert_true(c.acc.backoffs >= 1);
 	assert_true(c.acc.cause == -EMFILE || c.acc.cause == -ENFILE);
 	weft_future_drop(&c.base);
-	weft_stream_close(cli);
+	weft_io_close(cli);
 }
 
 int

@@ -112,10 +112,10 @@ struct many_client {
 	struct weft_barrier *barrier;
 	struct weft_semaphore_acquire acq;
 	struct weft_connect conn;
-	struct weft_stream *s;
+	struct weft_io *s;
 	char out, in;
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact r;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact r;
 	struct weft_barrier_wait bw;
 	int status;
 };
@@ -134,12 +134,12 @@ many_poll(struct weft_future *f, struct weft_context *cx)
 	m->status = m->conn.status;
 	m->s = m->conn.stream;
 	if (m->status == 0) {
-		weft_stream_write_all_init(&m->w, m->s, &m->out, 1);
+		weft_io_write_all_init(&m->w, m->s, &m->out, 1);
 		WEFT_AWAIT(&m->co, cx, &m->w);
 		m->status = m->w.status;
 	}
 	if (m->status == 0) {
-		weft_stream_read_exact_init(&m->r, m->s, &m->in, 1);
+		weft_io_read_exact_init(&m->r, m->s, &m->in, 1);
 		WEFT_AWAIT(&m->co, cx, &m->r);
 		m->status = m->r.status;
 		if (m->status == 0 && m->in != m->out)
@@ -161,7 +161,7 @@ many_drop(struct weft_future *f)
 	weft_future_drop(&m->w.base);
 	weft_future_drop(&m->r.base);
 	weft_future_drop(&m->bw.base);
-	weft_stream_close(m->s);
+	weft_io_close(m->s);
 }
 
 WEFT_FUTURE_VTABLE(many_vtable, struct many_client, status, many_poll,

@@ -24,13 +24,13 @@ struct steps {
 	struct weft_coro co;
 	steps_fn fn;
 	void *arg;
-	struct weft_stream *a, *b;
+	struct weft_io *a, *b;
 	struct weft_udp *u, *v;
 	struct weft_addr addr;
 	char buf[64];
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact rx;
-	struct weft_stream_read rd;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact rx;
+	struct weft_io_read rd;
 	struct weft_udp_io uio;
 	struct weft_sleep nap;
 	struct weft_select sel;
@@ -188,18 +188,18 @@ static weft_poll
 pipe_steps(struct steps *s, struct weft_context *cx)
 {
 	WEFT_BEGIN(&s->co);
-	weft_stream_write_all_init(&s->w, s->b, "through", 7);
+	weft_io_write_all_init(&s->w, s->b, "through", 7);
 	WEFT_AWAIT(&s->co, cx, &s->w);
 	assert_int_equal(s->w.status, 0);
-	weft_stream_read_exact_init(&s->rx, s->a, s->buf, 7);
+	weft_io_read_exact_init(&s->rx, s->a, s->buf, 7);
 	WEFT_AWAIT(&s->co, cx, &s->rx);
 	assert_int_equal(s->rx.status, 0);
 	assert_memory_equal(s->buf, "through", 7);
 	if (s->arg) {
 		/* A pipe: the writer gone is the end of the stream. */
-		weft_stream_close(s->b);
+		weft_io_close(s->b);
 		s->b = NULL;
-		weft_stream_read_init(&s->rd, s->a, s->buf, sizeof(s->buf));
+		weft_io_read_init(&s->rd, s->a, s->buf, sizeof(s->buf));
 		WEFT_AWAIT(&s->co, cx, &s->rd);
 		assert_int_equal(s->rd.status, 0);
 	}
@@ -211,7 +211,7 @@ epipe_steps(struct steps *s, struct weft_context *cx)
 {
 	WEFT_BEGIN(&s->co);
 	/* The reader gone: -EPIPE, and the process lives (no SIGPIPE). */
-	weft_stream_write_all_init(&s->w, s->b, "lost", 4);
+	weft_io_write_all_init(&s->w, s->b, "lost", 4);
 	WEFT_AWAIT(&s->co, cx, &s->w);
 	assert_int_equal(s->w.status, -EPIPE);
 	WEFT_END(&s->co);
@@ -226,28 +226,28 @@ pipes(void **state)
 	assert_int_equal(weft_pipe(&s.a, &s.b), 0);
 	s.arg = &s;
 	run_bounded(&s.base, 10);
-	weft_stream_close(s.a);
-	weft_stream_close(s.b);
+	weft_io_close(s.a);
+	weft_io_close(s.b);
 
 	s = steps(pipe_steps);
-	assert_int_equal(weft_stream_pair(&s.a, &s.b), 0);
+	assert_int_equal(weft_io_pair(&s.a, &s.b), 0);
 	run_bounded(&s.base, 10);
-	assert_int_equal(weft_stream_set_nodelay(s.a, true), -EOPNOTSUPP);
-	weft_stream_close(s.a);
-	weft_stream_close(s.b);
+	assert_int_equal(weft_io_set_nodelay(s.a, true), -EOPNOTSUPP);
+	weft_io_close(s.a);
+	weft_io_close(s.b);
 
 	/* EPIPE on a pipe and on a socket, never a SIGPIPE. */
 	s = steps(epipe_steps);
 	assert_int_equal(weft_pipe(&s.a, &s.b), 0);
-	weft_stream_close(s.a);
+	weft_io_close(s.a);
 	s.a = NULL;
 	run_bounded(&s.base, 10);
-	weft_stream_close(s.b);
+	weft_io_close(s.b);
 	s = steps(epipe_steps);
-	assert_int_equal(weft_stream_pair(&s.a, &s.b), 0);
-	weft_stream_close(s.a);
+	assert_int_equal(weft_io_pair(&s.a, &s.b), 0);
+	weft_io_close(s.a);
 	run_bounded(&s.base, 10);
-	weft_stream_close(s.b);
+	weft_io_close(s.b);
 }
 
 /* ---- fd readiness ----------------------------------------------------- */
@@ -267,7 +267,7 @@ afd_steps(struct steps *s, struct weft_context *cx)
 	                 &s->nap.base);
 	WEFT_AWAIT(&s->co, cx, &s->sel);
 	assert_int_equal(s->sel.winner, 1);
-	assert_int_equal(write(weft_stream_fd(s->b), "z", 1), 1);
+	assert_int_equal(write(weft_io_fd(s->b), "z", 1), 1);
 	weft_async_fd_ready_init(&s->ready, a, WEFT_READABLE);
 	WEFT_AWAIT(&s->co, cx, &s->ready);
 	assert_true(s->ready.status & WEFT_READABLE);
@@ -302,11 +302,11 @@ async_fd(void **state)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	assert_int_equal(
 	    weft_async_fd_new(&a, sv[0], WEFT_READABLE | WEFT_WRITABLE), 0);
-	assert_int_equal(weft_stream_from_fd(&s.b, sv[1]), 0);
+	assert_int_equal(weft_io_from_fd(&s.b, sv[1]), 0);
 	s.arg = a;
 	run_bounded(&s.base, 10);
 	weft_async_fd_free(a);
-	weft_stream_close(s.b);
+	weft_io_close(s.b);
 	/* The wrapper never closed the fd: still ours. */
 	assert_int_equal(close(sv[0]), 0);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Handles: weft_listener_ref / weft_stream_ref / weft_udp_ref give another
+ * Handles: weft_listener_ref / weft_io_ref / weft_udp_ref give another
  * owner (a task) its own handle, so the creator may close its handle at
  * once without freeing the object under that task; the object is shut
  * only when the last handle is closed.
@@ -20,7 +20,7 @@ struct one_accept {
 	struct weft_coro co;
 	struct weft_listener *l; /* owned */
 	struct weft_accept acc;
-	struct weft_stream_write_all w;
+	struct weft_io_write_all w;
 	int status;
 };
 
@@ -35,7 +35,7 @@ one_accept_poll(struct weft_future *f, struct weft_context *cx)
 	a->status = a->acc.status;
 	if (a->status < 0)
 		WEFT_RETURN(&a->co);
-	weft_stream_write_all_init(&a->w, a->acc.stream, "!", 1);
+	weft_io_write_all_init(&a->w, a->acc.stream, "!", 1);
 	WEFT_AWAIT(&a->co, cx, &a->w);
 	a->status = a->w.status;
 	WEFT_END(&a->co);
@@ -49,7 +49,7 @@ one_accept_drop(struct weft_future *f)
 	weft_future_drop(&a->w.base);
 	weft_future_drop(&a->acc.base);
 	if (a->acc.status == 0)
-		weft_stream_close(a->acc.stream);
+		weft_io_close(a->acc.stream);
 	weft_listener_close(a->l);
 }
 
@@ -61,7 +61,7 @@ struct one_connect {
 	struct weft_future base;
 	struct weft_coro co;
 	struct weft_connect conn;
-	struct weft_stream_read_exact rx;
+	struct weft_io_read_exact rx;
 	char buf[1];
 	int status;
 };
@@ -76,7 +76,7 @@ one_connect_poll(struct weft_future *f, struct weft_context *cx)
 	c->status = c->conn.status;
 	if (c->status < 0)
 		WEFT_RETURN(&c->co);
-	weft_stream_read_exact_init(&c->rx, c->conn.stream, c->buf, 1);
+	weft_io_read_exact_init(&c->rx, c->conn.stream, c->buf, 1);
 	WEFT_AWAIT(&c->co, cx, &c->rx);
 	c->status = c->rx.status;
 	WEFT_END(&c->co);
@@ -89,7 +89,7 @@ one_connect_drop(struct weft_future *f)
 
 	weft_future_drop(&c->rx.base);
 	if (c->conn.status == 0)
-		weft_stream_close(c->conn.stream);
+		weft_io_close(c->conn.stream);
 	weft_future_drop(&c->conn.base);
 }
 
@@ -147,9 +147,9 @@ listener_outlives_its_creator(void **state)
 struct talk {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *from, *to;
-	struct weft_stream_write_all w;
-	struct weft_stream_read rd;
+	struct weft_io *from, *to;
+	struct weft_io_write_all w;
+	struct weft_io_read rd;
 	char buf[16];
 	int status;
 };
@@ -162,11 +162,11 @@ talk_poll(struct weft_future *f, struct weft_context *cx)
 
 	WEFT_BEGIN(&t->co);
 	if (t->from) {
-		weft_stream_write_all_init(&t->w, t->from, "hi", 2);
+		weft_io_write_all_init(&t->w, t->from, "hi", 2);
 		WEFT_AWAIT(&t->co, cx, &t->w);
 		assert_int_equal(t->w.status, 0);
 	}
-	weft_stream_read_init(&t->rd, t->to, t->buf, sizeof(t->buf));
+	weft_io_read_init(&t->rd, t->to, t->buf, sizeof(t->buf));
 	WEFT_AWAIT(&t->co, cx, &t->rd);
 	t->status = t->rd.status;
 	WEFT_END(&t->co);
@@ -184,7 +184,7 @@ talk_drop(struct weft_future *f)
 WEFT_FUTURE_VTABLE(talk_vtable, struct talk, status, talk_poll, talk_drop);
 
 static int
-talk(struct weft_stream *from, struct weft_stream *to, char *buf)
+talk(struct weft_io *from, struct weft_io *to, char *buf)
 {
 	struct talk t = {.base.vtable = &talk_vtable, .from = from, .to = to};
 
@@ -197,23 +197,23 @@ talk(struct weft_stream *from, struct weft_stream *to, char *buf)
 static void
 stream_closes_with_its_last_handle(void **state)
 {
-	struct weft_stream *a, *b, *a2;
+	struct weft_io *a, *b, *a2;
 	char buf[16];
 
 	(void)state;
-	assert_int_equal(weft_stream_pair(&a, &b), 0);
-	a2 = weft_stream_ref(a);
+	assert_int_equal(weft_io_pair(&a, &b), 0);
+	a2 = weft_io_ref(a);
 	assert_ptr_equal(a2, a);
-	weft_stream_close(a);
+	weft_io_close(a);
 	/* One handle left: the stream still works both ways. */
 	assert_int_equal(talk(a2, b, buf), 2);
 	assert_memory_equal(buf, "hi", 2);
 	assert_int_equal(talk(b, a2, buf), 2);
-	weft_stream_close(a2);
+	weft_io_close(a2);
 	/* The last handle closed the socket: the peer reads end of stream. */
 	assert_int_equal(talk(NULL, b, buf), 0);
-	weft_stream_close(b);
-	assert_null(weft_stream_ref(NULL));
+	weft_io_close(b);
+	assert_null(weft_io_ref(NULL));
 }
 
 static void

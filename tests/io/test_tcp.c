@@ -146,7 +146,7 @@ struct tcp_pair {
 	struct weft_accept acc;
 	struct weft_connect conn;
 	struct weft_join_all both;
-	struct weft_stream *client, *server;
+	struct weft_io *client, *server;
 	int status;
 };
 
@@ -178,7 +178,7 @@ WEFT_FUTURE_VTABLE(tcp_pair_vtable, struct tcp_pair, status, tcp_pair_poll,
                    tcp_pair_drop);
 
 static void
-tcp_pair(struct weft_stream **client, struct weft_stream **server)
+tcp_pair(struct weft_io **client, struct weft_io **server)
 {
 	struct weft_addr a = loopback();
 	struct tcp_pair p = {.base.vtable = &tcp_pair_vtable};
@@ -198,11 +198,11 @@ tcp_pair(struct weft_stream **client, struct weft_stream **server)
 struct reset {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *c, *s;
+	struct weft_io *c, *s;
 	unsigned char *big;
 	unsigned char small[1024];
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact rd;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact rd;
 	struct weft_select sel;
 	int status;
 };
@@ -215,8 +215,8 @@ reset_poll(struct weft_future *f, struct weft_context *cx)
 
 	WEFT_BEGIN(&r->co);
 	/* More than the socket buffers hold: the write is still going... */
-	weft_stream_write_all_init(&r->w, r->c, r->big, BIG);
-	weft_stream_read_exact_init(&r->rd, r->s, r->small, sizeof(r->small));
+	weft_io_write_all_init(&r->w, r->c, r->big, BIG);
+	weft_io_read_exact_init(&r->rd, r->s, r->small, sizeof(r->small));
 	weft_select_init(&r->sel, WEFT_SELECT_BORROW, 2, &r->w.base,
 	                 &r->rd.base);
 	WEFT_AWAIT(&r->co, cx, &r->sel);
@@ -224,9 +224,8 @@ reset_poll(struct weft_future *f, struct weft_context *cx)
 	assert_int_equal(r->rd.status, 0);
 	weft_future_drop(&r->rd.base);
 	/* ... when the peer resets the connection (SO_LINGER 0 close). */
-	setsockopt(weft_stream_fd(r->s), SOL_SOCKET, SO_LINGER, &lg,
-	           sizeof(lg));
-	weft_stream_close(r->s);
+	setsockopt(weft_io_fd(r->s), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	weft_io_close(r->s);
 	r->s = NULL;
 	WEFT_AWAIT(&r->co, cx, &r->w);
 	r->status = r->w.status;
@@ -259,8 +258,8 @@ peer_reset(void **state)
 		fail_msg("write_all after reset: %s", weft_strerror(r.status));
 	assert_true(r.w.done >= sizeof(r.small));
 	assert_true(r.w.done < BIG);
-	weft_stream_close(r.c);
-	weft_stream_close(r.s);
+	weft_io_close(r.c);
+	weft_io_close(r.s);
 	free(r.big);
 }
 
@@ -269,11 +268,11 @@ peer_reset(void **state)
 struct half {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *c, *s;
+	struct weft_io *c, *s;
 	char buf[16];
-	struct weft_stream_write_all w;
-	struct weft_stream_read_exact rx;
-	struct weft_stream_read rd;
+	struct weft_io_write_all w;
+	struct weft_io_read_exact rx;
+	struct weft_io_read rd;
 	int status;
 };
 
@@ -283,34 +282,34 @@ half_poll(struct weft_future *f, struct weft_context *cx)
 	struct half *h = (struct half *)f;
 
 	WEFT_BEGIN(&h->co);
-	weft_stream_write_all_init(&h->w, h->c, "hello", 5);
+	weft_io_write_all_init(&h->w, h->c, "hello", 5);
 	WEFT_AWAIT(&h->co, cx, &h->w);
 	assert_int_equal(h->w.status, 0);
 	/* The client is done sending but still reads. */
-	assert_int_equal(weft_stream_shutdown(h->c, SHUT_WR), 0);
-	weft_stream_read_exact_init(&h->rx, h->s, h->buf, 5);
+	assert_int_equal(weft_io_shutdown(h->c, SHUT_WR), 0);
+	weft_io_read_exact_init(&h->rx, h->s, h->buf, 5);
 	WEFT_AWAIT(&h->co, cx, &h->rx);
 	assert_int_equal(h->rx.status, 0);
 	assert_memory_equal(h->buf, "hello", 5);
 	/* The server sees the end of the stream... */
-	weft_stream_read_init(&h->rd, h->s, h->buf, sizeof(h->buf));
+	weft_io_read_init(&h->rd, h->s, h->buf, sizeof(h->buf));
 	WEFT_AWAIT(&h->co, cx, &h->rd);
 	assert_int_equal(h->rd.status, 0);
 	/* ... and can still answer. */
-	weft_stream_write_all_init(&h->w, h->s, "bye", 3);
+	weft_io_write_all_init(&h->w, h->s, "bye", 3);
 	WEFT_AWAIT(&h->co, cx, &h->w);
 	assert_int_equal(h->w.status, 0);
-	weft_stream_close(h->s);
+	weft_io_close(h->s);
 	h->s = NULL;
-	weft_stream_read_exact_init(&h->rx, h->c, h->buf, 3);
+	weft_io_read_exact_init(&h->rx, h->c, h->buf, 3);
 	WEFT_AWAIT(&h->co, cx, &h->rx);
 	assert_int_equal(h->rx.status, 0);
 	assert_memory_equal(h->buf, "bye", 3);
-	weft_stream_read_init(&h->rd, h->c, h->buf, sizeof(h->buf));
+	weft_io_read_init(&h->rd, h->c, h->buf, sizeof(h->buf));
 	WEFT_AWAIT(&h->co, cx, &h->rd);
 	assert_int_equal(h->rd.status, 0);
 	/* read_exact past the end reports it. */
-	weft_stream_read_exact_init(&h->rx, h->c, h->buf, 1);
+	weft_io_read_exact_init(&h->rx, h->c, h->buf, 1);
 	WEFT_AWAIT(&h->co, cx, &h->rx);
 	assert_int_equal(h->rx.status, -ENODATA);
 	WEFT_END(&h->co);
@@ -336,8 +335,8 @@ half_close(void **state)
 
 	tcp_pair(&h.c, &h.s);
 	run_bounded(&h.base, 10);
-	weft_stream_close(h.c);
-	weft_stream_close(h.s);
+	weft_io_close(h.c);
+	weft_io_close(h.s);
 }
 
 /* ---- a read racing a close -------------------------------------------- */
@@ -345,7 +344,7 @@ half_close(void **state)
 /* A task whose read future was made before it was spawned. */
 struct reader {
 	struct weft_future base;
-	struct weft_stream_read rd;
+	struct weft_io_read rd;
 	char buf[8];
 	int status;
 };
@@ -371,12 +370,12 @@ WEFT_FUTURE_VTABLE(reader_vtable, struct reader, status, reader_poll,
                    reader_drop);
 
 static struct weft_join *
-spawn_reader(struct weft_stream *s)
+spawn_reader(struct weft_io *s)
 {
 	struct reader r = {.base.vtable = &reader_vtable};
 	struct weft_join *j;
 
-	weft_stream_read_init(&r.rd, s, r.buf, sizeof(r.buf));
+	weft_io_read_init(&r.rd, s, r.buf, sizeof(r.buf));
 	assert_int_equal(weft_spawn(rt, &r.base, &j), 0);
 	return j;
 }
@@ -396,28 +395,28 @@ join_int(struct weft_join *j)
 static void
 read_racing_close(void **state)
 {
-	struct weft_stream *a, *b;
+	struct weft_io *a, *b;
 	struct weft_sleep nap;
 	size_t i, n = scaled(300, 30);
 	(void)state;
 
 	/* Closed while the read waits: it completes, not hangs. */
-	assert_int_equal(weft_stream_pair(&a, &b), 0);
+	assert_int_equal(weft_io_pair(&a, &b), 0);
 	struct weft_join *j = spawn_reader(a);
 	weft_sleep_init(&nap, 20 * WEFT_MSEC);
 	run_bounded(&nap.base, 5);
-	weft_stream_close(a);
+	weft_io_close(a);
 	assert_int_equal(join_int(j), WEFT_ECLOSED);
-	weft_stream_close(b);
+	weft_io_close(b);
 
 	/* The peer closing instead is the end of the stream. */
-	assert_int_equal(weft_stream_pair(&a, &b), 0);
+	assert_int_equal(weft_io_pair(&a, &b), 0);
 	j = spawn_reader(a);
 	weft_sleep_init(&nap, 20 * WEFT_MSEC);
 	run_bounded(&nap.base, 5);
-	weft_stream_close(b);
+	weft_io_close(b);
 	assert_int_equal(join_int(j), 0);
-	weft_stream_close(a);
+	weft_io_close(a);
 
 	/*
 	 * Closed at once, on this thread, while a worker may be starting
@@ -425,11 +424,11 @@ read_racing_close(void **state)
 	 * nothing is used after it is freed.
 	 */
 	for (i = 0; i < n; i++) {
-		assert_int_equal(weft_stream_pair(&a, &b), 0);
+		assert_int_equal(weft_io_pair(&a, &b), 0);
 		j = spawn_reader(a);
-		weft_stream_close(a);
+		weft_io_close(a);
 		assert_int_equal(join_int(j), WEFT_ECLOSED);
-		weft_stream_close(b);
+		weft_io_close(b);
 	}
 }
 
@@ -438,12 +437,12 @@ read_racing_close(void **state)
 struct cancel_read {
 	struct weft_future base;
 	struct weft_coro co;
-	struct weft_stream *a, *b;
+	struct weft_io *a, *b;
 	char buf[8];
-	struct weft_stream_read rd;
+	struct weft_io_read rd;
 	struct weft_sleep nap;
 	struct weft_select sel;
-	struct weft_stream_write_all w;
+	struct weft_io_write_all w;
 	int status;
 };
 
@@ -453,14 +452,14 @@ cancel_read_poll(struct weft_future *f, struct weft_context *cx)
 	struct cancel_read *c = (struct cancel_read *)f;
 
 	WEFT_BEGIN(&c->co);
-	weft_stream_read_init(&c->rd, c->a, c->buf, sizeof(c->buf));
+	weft_io_read_init(&c->rd, c->a, c->buf, sizeof(c->buf));
 	weft_sleep_init(&c->nap, 10 * WEFT_MSEC);
 	weft_select_init(&c->sel, 0, 2, &c->rd.base, &c->nap.base);
 	WEFT_AWAIT(&c->co, cx, &c->sel);
 	assert_int_equal(c->sel.winner, 1);
-	weft_stream_write_all_init(&c->w, c->b, "x", 1);
+	weft_io_write_all_init(&c->w, c->b, "x", 1);
 	WEFT_AWAIT(&c->co, cx, &c->w);
-	weft_stream_read_init(&c->rd, c->a, c->buf, sizeof(c->buf));
+	weft_io_read_init(&c->rd, c->a, c->buf, sizeof(c->buf));
 	WEFT_AWAIT(&c->co, cx, &c->rd);
 	assert_int_equal(c->rd.status, 1);
 	assert_int_equal(c->buf[0], 'x');
@@ -489,8 +488,8 @@ dropped_read(void **state)
 
 	tcp_pair(&c.a, &c.b);
 	run_bounded(&c.base, 10);
-	weft_stream_close(c.a);
-	weft_stream_close(c.b);
+	weft_io_close(c.a);
+	weft_io_close(c.b);
 }
 
 int

@@ -7,13 +7,14 @@
  * Addresses, listeners, connect, UDP and name resolution are in
  * <weft/net.h>.
  *
- * Objects and futures.  A stream (or listener, UDP socket, fd wrapper) is
- * a heap object behind an opaque pointer; each operation on it is a future
- * the caller initialises in its own storage, as with weft_sleep.  The
- * object registers its fd with the runtime's driver once, at the first
- * operation polled, and deregisters it when it is freed: an object belongs
- * to one runtime from then on, and every object must be closed before that
- * runtime is.  Operations from another runtime fail with -EXDEV.
+ * Objects and futures.  A byte stream (struct weft_io), listener, UDP
+ * socket or fd wrapper is a heap object behind an opaque pointer; each
+ * operation on it is a future the caller initialises in its own storage,
+ * as with weft_sleep.  The object registers its fd with the runtime's
+ * driver once, at the first operation polled, and deregisters it when it
+ * is freed: an object belongs to one runtime from then on, and every
+ * object must be closed before that runtime is.  Operations from another
+ * runtime fail with -EXDEV.
  *
  * Threads.  Objects may be used from any thread.  At most one task at a
  * time should wait to read and one to write on the same object: like the
@@ -25,7 +26,7 @@
  * nothing else is lost or half-done.
  *
  * Close.  Closing releases the caller's handle.  When it was the last
- * handle (weft_stream_ref and friends hand out more), operations still
+ * handle (weft_io_ref and friends hand out more), operations still
  * pending on the object (in other tasks) are woken and complete with
  * WEFT_ECLOSED, and the fd itself is deregistered and closed when the last
  * of them has been dropped, so a close racing a read never lets the fd be
@@ -64,12 +65,14 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /**
- * A bidirectional byte stream: a connected TCP or Unix socket, or one end
- * of a pipe.  Made by connect and accept (<weft/net.h>), weft_stream_pair,
- * weft_pipe or weft_stream_from_fd; owned by the caller, who releases it
- * once with weft_stream_close.
+ * A bidirectional byte stream (tokio's TcpStream, UnixStream or pipe): a
+ * connected TCP or Unix socket, or one end of a pipe.  Made by connect and
+ * accept (<weft/net.h>), weft_io_pair, weft_pipe or weft_io_from_fd; owned
+ * by the caller, who releases it once with weft_io_close.  Its functions
+ * are weft_io_*: `struct weft_stream` and weft_stream_* are the Stream
+ * trait of <weft/stream.h>, a sequence of items, which is another thing.
  */
-struct weft_stream;
+struct weft_io;
 
 /**
  * Wraps fd, which the stream then owns (closing it on the last release).
@@ -77,104 +80,103 @@ struct weft_stream;
  * or other fd in the direction(s) its open mode allows.  0, or a negative
  * error (the fd is then still the caller's).
  */
-int weft_stream_from_fd(struct weft_stream **out, int fd);
+int weft_io_from_fd(struct weft_io **out, int fd);
 
 /** A connected pair of Unix stream sockets: 0 or -errno. */
-int weft_stream_pair(struct weft_stream **a, struct weft_stream **b);
+int weft_io_pair(struct weft_io **a, struct weft_io **b);
 
 /** A pipe: *rd reads what *wr writes.  0 or -errno. */
-int weft_pipe(struct weft_stream **rd, struct weft_stream **wr);
+int weft_pipe(struct weft_io **rd, struct weft_io **wr);
 
 /**
  * Releases the caller's handle; see "Close" above.  Any thread.  NULL is
  * a no-op.
  */
-void weft_stream_close(struct weft_stream *s);
+void weft_io_close(struct weft_io *s);
 
 /**
  * One more handle on s (for another task, say a writer beside a reader):
  * returns s.  Every handle is closed once; the stream is closed when the
  * last handle is.  Any thread.  NULL gives NULL.
  */
-struct weft_stream *weft_stream_ref(struct weft_stream *s);
+struct weft_io *weft_io_ref(struct weft_io *s);
 
 /** The fd, borrowed: for socket options; never close it. */
-int weft_stream_fd(const struct weft_stream *s);
+int weft_io_fd(const struct weft_io *s);
 
 /**
  * Shuts down the read half (SHUT_RD), the write half (SHUT_WR: the peer
  * then reads end of stream) or both (SHUT_RDWR).  Sockets only.  0 or
  * -errno (-ENOTSOCK for a pipe).
  */
-int weft_stream_shutdown(struct weft_stream *s, int how);
+int weft_io_shutdown(struct weft_io *s, int how);
 
 /** TCP_NODELAY on or off: 0, or -errno (-EOPNOTSUPP when not TCP). */
-int weft_stream_set_nodelay(struct weft_stream *s, bool on);
+int weft_io_set_nodelay(struct weft_io *s, bool on);
 
 /**
  * Reads up to len bytes into buf.  buf must stay valid until the future
  * is ready or dropped.  Output `status`: the bytes read (at most INT_MAX;
  * 0 at end of stream, or when len is 0), or a negative error.
  */
-struct weft_stream_read {
+struct weft_io_read {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_stream *stream; /**< a reference, released by drop */
-	void *buf; /**< where the bytes go, borrowed */
-	size_t len; /**< room at buf */
-	int status; /**< output: bytes read, or a negative error */
+	struct weft_io *io;      /**< a reference, released by drop */
+	void *buf;               /**< where the bytes go, borrowed */
+	size_t len;              /**< room at buf */
+	int status;              /**< output: bytes read, or a negative error */
 };
 /** A future that reads up to len bytes of s into buf. */
-void weft_stream_read_init(struct weft_stream_read *f, struct weft_stream *s,
-                           void *buf, size_t len);
+void weft_io_read_init(struct weft_io_read *f, struct weft_io *s, void *buf,
+                       size_t len);
 
 /**
  * Reads exactly len bytes.  Output `status`: 0, or a negative error —
  * -ENODATA when the stream ended first.  `done` counts the bytes read, also
  * when it failed or was dropped.
  */
-struct weft_stream_read_exact {
+struct weft_io_read_exact {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_stream *stream; /**< a reference, released by drop */
-	unsigned char *buf; /**< where the bytes go, borrowed */
-	size_t len; /**< bytes to read */
-	size_t done; /**< output: bytes read so far */
-	int status; /**< output: 0 or a negative error */
+	struct weft_io *io;      /**< a reference, released by drop */
+	unsigned char *buf;      /**< where the bytes go, borrowed */
+	size_t len;              /**< bytes to read */
+	size_t done;             /**< output: bytes read so far */
+	int status;              /**< output: 0 or a negative error */
 };
 /** A future that reads exactly len bytes of s into buf. */
-void weft_stream_read_exact_init(struct weft_stream_read_exact *f,
-                                 struct weft_stream *s, void *buf, size_t len);
+void weft_io_read_exact_init(struct weft_io_read_exact *f, struct weft_io *s,
+                             void *buf, size_t len);
 
 /**
  * Writes up to len bytes of buf (borrowed until ready or dropped).  Output
  * `status`: the bytes written (at most INT_MAX), or a negative error.
  */
-struct weft_stream_write {
+struct weft_io_write {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_stream *stream; /**< a reference, released by drop */
-	const void *buf; /**< the bytes to write, borrowed */
-	size_t len; /**< bytes at buf */
+	struct weft_io *io;      /**< a reference, released by drop */
+	const void *buf;         /**< the bytes to write, borrowed */
+	size_t len;              /**< bytes at buf */
 	int status; /**< output: bytes written, or a negative error */
 };
 /** A future that writes up to len bytes of buf to s. */
-void weft_stream_write_init(struct weft_stream_write *f, struct weft_stream *s,
-                            const void *buf, size_t len);
+void weft_io_write_init(struct weft_io_write *f, struct weft_io *s,
+                        const void *buf, size_t len);
 
 /**
  * Writes all len bytes.  Output `status`: 0 or a negative error; `done`
  * counts the bytes written.
  */
-struct weft_stream_write_all {
-	struct weft_future base; /**< the future's vtable */
-	struct weft_stream *stream; /**< a reference, released by drop */
+struct weft_io_write_all {
+	struct weft_future base;  /**< the future's vtable */
+	struct weft_io *io;       /**< a reference, released by drop */
 	const unsigned char *buf; /**< the bytes to write, borrowed */
-	size_t len; /**< bytes to write */
-	size_t done; /**< output: bytes written so far */
-	int status; /**< output: 0 or a negative error */
+	size_t len;               /**< bytes to write */
+	size_t done;              /**< output: bytes written so far */
+	int status;               /**< output: 0 or a negative error */
 };
 /** A future that writes all len bytes of buf to s. */
-void weft_stream_write_all_init(struct weft_stream_write_all *f,
-                                struct weft_stream *s, const void *buf,
-                                size_t len);
+void weft_io_write_all_init(struct weft_io_write_all *f, struct weft_io *s,
+                            const void *buf, size_t len);
 
 /** Buffers a vectored write takes at once. */
 #define WEFT_IOV_MAX 16
@@ -185,19 +187,18 @@ void weft_stream_write_all_init(struct weft_stream_write_all *f,
  * WEFT_IOV_MAX entries: more is -EINVAL); the bytes it points to are
  * borrowed until ready or dropped.  Output as write_all.
  */
-struct weft_stream_writev {
-	struct weft_future base; /**< the future's vtable */
-	struct weft_stream *stream; /**< a reference, released by drop */
+struct weft_io_writev {
+	struct weft_future base;        /**< the future's vtable */
+	struct weft_io *io;             /**< a reference, released by drop */
 	struct iovec iov[WEFT_IOV_MAX]; /**< a copy of the caller's iovecs */
-	int iovcnt; /**< entries in iov */
-	int first; /**< the first entry not yet fully written */
+	int iovcnt;                     /**< entries in iov */
+	int first;   /**< the first entry not yet fully written */
 	size_t done; /**< output: bytes written so far */
-	int status; /**< output: 0 or a negative error */
+	int status;  /**< output: 0 or a negative error */
 };
 /** A future that writes iovcnt buffers (iov copied) to s. */
-void weft_stream_writev_init(struct weft_stream_writev *f,
-                             struct weft_stream *s, const struct iovec *iov,
-                             int iovcnt);
+void weft_io_writev_init(struct weft_io_writev *f, struct weft_io *s,
+                         const struct iovec *iov, int iovcnt);
 
 /* ------------------------------------------------------------------ */
 /* Readiness of an fd the application owns (tokio's AsyncFd)           */
@@ -243,9 +244,9 @@ void weft_async_fd_clear(struct weft_async_fd *a, uint32_t bits);
  * or a negative error.
  */
 struct weft_async_fd_ready {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;   /**< the future's vtable */
 	struct weft_async_fd *afd; /**< a reference, released by drop */
-	uint32_t interest; /**< WEFT_READABLE and/or WEFT_WRITABLE */
+	uint32_t interest;         /**< WEFT_READABLE and/or WEFT_WRITABLE */
 	int status; /**< output: readiness bits, or a negative error */
 };
 /** A future that waits until a is ready for interest. */
@@ -272,7 +273,7 @@ void weft_async_fd_ready_init(struct weft_async_fd_ready *f,
  * close()) or -errno.
  */
 struct weft_file_open {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;  /**< the future's vtable */
 	struct weft_blocking job; /**< open() on the blocking pool */
 	/** the job's input and result, owned */
 	struct weft__file_open_args *args;
@@ -289,17 +290,17 @@ void weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
  * fewer than len only at the end of the file) or -errno.
  */
 struct weft_file_rw {
-	struct weft_future base; /**< the future's vtable */
-	struct weft_coro co; /**< where the loop over chunks is */
+	struct weft_future base;  /**< the future's vtable */
+	struct weft_coro co;      /**< where the loop over chunks is */
 	struct weft_blocking job; /**< the current chunk's call on the pool */
 	struct weft__file_chunk *chunk; /**< the job's buffer, owned */
-	int fd; /**< the file, borrowed (never closed) */
-	bool write; /**< true to write, false to read */
+	int fd;             /**< the file, borrowed (never closed) */
+	bool write;         /**< true to write, false to read */
 	unsigned char *buf; /**< the caller's bytes, borrowed */
-	size_t len; /**< bytes to transfer */
-	off_t offset; /**< where in the file; -1: the file position */
-	size_t done; /**< output: bytes transferred so far */
-	int status; /**< output: bytes transferred, or -errno */
+	size_t len;         /**< bytes to transfer */
+	off_t offset;       /**< where in the file; -1: the file position */
+	size_t done;        /**< output: bytes transferred so far */
+	int status;         /**< output: bytes transferred, or -errno */
 };
 /** A future that reads up to len bytes of fd into buf. */
 void weft_file_read_init(struct weft_file_rw *f, int fd, void *buf, size_t len,

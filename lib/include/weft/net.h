@@ -24,7 +24,7 @@ extern "C" {
 
 /** A socket address of any family, by value: copy it freely. */
 struct weft_addr {
-	socklen_t len; /**< bytes of ss in use */
+	socklen_t len;              /**< bytes of ss in use */
 	struct sockaddr_storage ss; /**< the address itself */
 };
 
@@ -92,11 +92,11 @@ int weft_listener_local_addr(const struct weft_listener *l,
  * (the connection stays queued; retry after freeing some), -ECONNABORTED.
  */
 struct weft_accept {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;        /**< the future's vtable */
 	struct weft_listener *listener; /**< a reference, released by drop */
-	struct weft_stream *stream; /**< output: the connection, the caller's */
-	struct weft_addr peer; /**< output: the peer's address */
-	int status; /**< output: 0 or a negative error */
+	struct weft_io *stream; /**< output: the connection, the caller's */
+	struct weft_addr peer;  /**< output: the peer's address */
+	int status;             /**< output: 0 or a negative error */
 };
 /** A future that accepts one connection on l (referenced). */
 void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
@@ -127,15 +127,15 @@ void weft_accept_init(struct weft_accept *f, struct weft_listener *l);
  * The future holds a reference on the listener until it is dropped.
  */
 struct weft_accept_backoff {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;        /**< the future's vtable */
 	struct weft_listener *listener; /**< a reference, released by drop */
-	struct weft_sleep pause; /**< the sleep of the current pause */
-	uint64_t delay; /**< ns; 0 before the first pause */
-	unsigned backoffs; /**< output: pauses taken */
-	int cause; /**< output: the error behind the last pause */
-	struct weft_stream *stream; /**< output: the connection, the caller's */
-	struct weft_addr peer; /**< output: the peer's address */
-	int status; /**< output: 0 or a negative error */
+	struct weft_sleep pause;        /**< the sleep of the current pause */
+	uint64_t delay;                 /**< ns; 0 before the first pause */
+	unsigned backoffs;              /**< output: pauses taken */
+	int cause;              /**< output: the error behind the last pause */
+	struct weft_io *stream; /**< output: the connection, the caller's */
+	struct weft_addr peer;  /**< output: the peer's address */
+	int status;             /**< output: 0 or a negative error */
 };
 /** A future that accepts one connection on l, riding out shortages. */
 void weft_accept_backoff_init(struct weft_accept_backoff *f,
@@ -150,19 +150,19 @@ void weft_accept_backoff_init(struct weft_accept_backoff *f,
  */
 struct weft_connect {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_addr addr; /**< the address connected to (a copy) */
+	struct weft_addr addr;   /**< the address connected to (a copy) */
 	/** the half-open socket, owned until connected */
-	struct weft_stream *pending;
-	struct weft_stream *stream; /**< output: the connection, the caller's */
-	int status; /**< output: 0 or a negative error */
+	struct weft_io *pending;
+	struct weft_io *stream; /**< output: the connection, the caller's */
+	int status;             /**< output: 0 or a negative error */
 };
 /** A future that connects to addr (copied). */
 void weft_connect_init(struct weft_connect *f, const struct weft_addr *addr);
 
 /** The addresses of a connected socket: 0 or -errno (-ENOTSOCK). */
-int weft_stream_peer_addr(const struct weft_stream *s, struct weft_addr *addr);
-/** As weft_stream_peer_addr, for the local address. */
-int weft_stream_local_addr(const struct weft_stream *s, struct weft_addr *addr);
+int weft_io_peer_addr(const struct weft_io *s, struct weft_addr *addr);
+/** As weft_io_peer_addr, for the local address. */
+int weft_io_local_addr(const struct weft_io *s, struct weft_addr *addr);
 
 /* ------------------------------------------------------------------ */
 /* UDP                                                                 */
@@ -174,10 +174,10 @@ struct weft_udp;
 /** Bound to addr (port 0 picks one).  0 or -errno. */
 int weft_udp_bind(struct weft_udp **out, const struct weft_addr *addr);
 
-/** See weft_stream_close.  NULL is a no-op. */
+/** See weft_io_close.  NULL is a no-op. */
 void weft_udp_close(struct weft_udp *u);
 
-/** See weft_stream_ref: one more owner, who closes once.  Returns u. */
+/** See weft_io_ref: one more owner, who closes once.  Returns u. */
 struct weft_udp *weft_udp_ref(struct weft_udp *u);
 
 /**
@@ -201,12 +201,12 @@ int weft_udp_fd(const struct weft_udp *u);
  */
 struct weft_udp_io {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_udp *udp; /**< a reference, released by drop */
-	void *buf; /**< the data or room for it, borrowed */
-	size_t len; /**< bytes at buf */
-	bool send; /**< true to send, false to receive */
-	bool has_to; /**< send: addr holds the destination */
-	struct weft_addr addr; /**< send: destination; recv: the sender */
+	struct weft_udp *udp;    /**< a reference, released by drop */
+	void *buf;               /**< the data or room for it, borrowed */
+	size_t len;              /**< bytes at buf */
+	bool send;               /**< true to send, false to receive */
+	bool has_to;             /**< send: addr holds the destination */
+	struct weft_addr addr;   /**< send: destination; recv: the sender */
 	int status; /**< output: bytes sent or received, or -errno */
 };
 /** A future that sends len bytes at buf, to `to` or the connected address. */
@@ -235,11 +235,11 @@ void weft_udp_recv_from_init(struct weft_udp_io *f, struct weft_udp *u,
  * code for gai_strerror), -ENAMETOOLONG, or the pool's error.
  */
 struct weft_resolve {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;  /**< the future's vtable */
 	struct weft_blocking job; /**< getaddrinfo on the blocking pool */
 	/** the job's input and results, owned */
 	struct weft__resolve_args *args;
-	int gai; /**< output: getaddrinfo's code on failure */
+	int gai;   /**< output: getaddrinfo's code on failure */
 	int count; /**< output: addresses in addrs */
 	/** output: the addresses, in order */
 	struct weft_addr addrs[WEFT_RESOLVE_MAX];
