@@ -163,7 +163,7 @@ d4_step(void *arg, struct weft_context *cx)
 		if (send(t->side[i].sv[1], "x", 1, MSG_NOSIGNAL) != 1 &&
 		    errno != EPIPE)
 			h_violation("harness: send: %s", strerror(errno));
-	WEFT_AWAIT_UNTIL(
+	WEFT_AWAIT_POLL(
 	    &t->co,
 	    h_waker_woken(&t->side[0].hw) + h_waker_woken(&t->side[1].hw) > 0);
 	pthread_mutex_lock(&t->lock);

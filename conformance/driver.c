@@ -278,7 +278,7 @@ io_script_poll(struct weft_future *base, struct weft_context *cx)
 		h_violation("D3: readable before anything was written");
 	s->writer = h_thread(late_writer, &s->sv[1]);
 	s->writing = true;
-	WEFT_AWAIT_UNTIL(&s->co, io_step(s, cx, s->rid, WEFT_READABLE) != 0);
+	WEFT_AWAIT_POLL(&s->co, io_step(s, cx, s->rid, WEFT_READABLE) != 0);
 	if (!(s->ready & WEFT_READABLE))
 		h_violation("D3: ready bits 0x%x lack READABLE", s->ready);
 	/* Drained and cleared: pending until the next write. */
@@ -287,9 +287,9 @@ io_script_poll(struct weft_future *base, struct weft_context *cx)
 	if (io_step(s, cx, s->rid, WEFT_READABLE) != WEFT_PENDING)
 		h_violation("D3: readable again after drain and io_clear");
 	h_write_byte(s->sv[1]);
-	WEFT_AWAIT_UNTIL(&s->co, io_step(s, cx, s->rid, WEFT_READABLE) != 0);
+	WEFT_AWAIT_POLL(&s->co, io_step(s, cx, s->rid, WEFT_READABLE) != 0);
 	/* An empty socket buffer is writable at once. */
-	WEFT_AWAIT_UNTIL(&s->co, io_step(s, cx, s->wid, WEFT_WRITABLE) != 0);
+	WEFT_AWAIT_POLL(&s->co, io_step(s, cx, s->wid, WEFT_WRITABLE) != 0);
 	if (!(s->ready & WEFT_WRITABLE))
 		h_violation("D3: ready bits 0x%x lack WRITABLE", s->ready);
 	WEFT_END(&s->co);

@@ -353,7 +353,7 @@ coalesce_root(void *arg, struct weft_context *cx)
 		WEFT_RETURN(&c->co);
 	}
 	h_signal_listen(&st->sig, cx);
-	WEFT_AWAIT_UNTIL(&c->co, atomic_load(&st->probe.polls) >= 1);
+	WEFT_AWAIT_POLL(&c->co, atomic_load(&st->probe.polls) >= 1);
 	if (!st->wake_in_poll) {
 		pthread_mutex_lock(&st->lock);
 		wake_burst(&st->w);
@@ -361,7 +361,7 @@ coalesce_root(void *arg, struct weft_context *cx)
 	}
 	atomic_store(&st->burst_done, true);
 	/* One more poll must come; then give extra ones time to show. */
-	WEFT_AWAIT_UNTIL(&c->co, atomic_load(&st->probe.polls) >= 2);
+	WEFT_AWAIT_POLL(&c->co, atomic_load(&st->probe.polls) >= 2);
 	weft_sleep_init(&c->sleep, 30 * WEFT_MSEC);
 	WEFT_AWAIT(&c->co, cx, &c->sleep);
 	polls = atomic_load(&st->probe.polls);

@@ -171,7 +171,7 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 	if (r == 0) {
 		if (write(s->fds[1], "x", 1) != 1)
 			note(-EIO);
-		WEFT_AWAIT_UNTIL(&s->co, weft_driver_io_poll(
+		WEFT_AWAIT_POLL(&s->co, weft_driver_io_poll(
 		                             cx->driver, s->io, WEFT_READABLE,
 		                             cx, &ready) != WEFT_PENDING);
 		weft_driver_io_del(cx->driver, s->io);
@@ -183,7 +183,7 @@ root_poll(struct weft_future *f, struct weft_context *cx)
 	note(r);
 	weft_waker_drop(&done); /* still ours on failure; empty on success */
 	if (r == 0)
-		WEFT_AWAIT_UNTIL(&s->co, atomic_load(&s->job_done));
+		WEFT_AWAIT_POLL(&s->co, atomic_load(&s->job_done));
 
 	note(channels());
 	WEFT_END(&s->co);
