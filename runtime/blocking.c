@@ -6,11 +6,21 @@
  * Threads are started on demand up to a bound and then reused; a job that
  * finds every thread busy waits in a FIFO.  Closing the pool runs the jobs
  * still queued (their callers own memory that only the job releases) and
- * joins every thread, so nothing outlives the runtime.
+ * waits for every thread to exit, so nothing outlives the runtime — or,
+ * with a time limit, waits at most that long and then detaches the threads
+ * still busy: they finish their jobs (and the queue) on their own.
+ *
+ * So that a detached thread never touches freed memory, the pool is
+ * reference-counted: one reference for its owner (the driver) and one per
+ * thread, dropped when the thread exits; the last one frees it.  A
+ * detached thread touches only the pool, its jobs and their wakers (which
+ * W6 keeps valid after close), and the pool carries its own copy of the
+ * allocator, so it needs nothing of the runtime's.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "internal.h"
@@ -24,12 +34,18 @@ struct job {
 
 struct weft__blocking {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;   /* jobs queued, or closed */
+	pthread_cond_t exited; /* a thread exited (CLOCK_MONOTONIC) */
 	struct job *first, *last;
 	pthread_t *threads;
 	unsigned max, started, idle;
+	unsigned alive; /* threads started and not yet exited */
+	unsigned refs;  /* the owner's, plus one per alive thread */
 	bool closed;
-	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
+	bool settled; /* a close joined or detached every thread */
+	bool detached;
+	const struct weft_allocator *alloc; /* &alloc_copy, or NULL: libc */
+	struct weft_allocator alloc_copy; /* outlives the runtime's settings */
 };
 
 
@@ -45,21 +61,32 @@ weft__blocking_new_with(struct weft__blocking **out, unsigned max_threads,
                         const struct weft_allocator *alloc)
 {
 	struct weft__blocking *b;
+	pthread_condattr_t attr;
 
 	if (max_threads == 0)
 		max_threads = WEFT__BLOCKING_DEFAULT;
 	b = weft__mem_calloc(alloc, 1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->alloc = alloc;
-	b->threads = weft__mem_calloc(alloc, max_threads, sizeof(*b->threads));
+	if (alloc) {
+		b->alloc_copy = *alloc;
+		b->alloc = &b->alloc_copy;
+	}
+	b->threads =
+	    weft__mem_calloc(b->alloc, max_threads, sizeof(*b->threads));
 	if (!b->threads) {
 		weft__mem_free(alloc, b);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
+	/* The close's time limit is on the monotonic clock, as weft's. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->exited, &attr);
+	pthread_condattr_destroy(&attr);
 	b->max = max_threads;
+	b->refs = 1;
 	*out = b;
 	return 0;
 }
@@ -88,6 +115,34 @@ job_run(struct weft__blocking *b, struct job *j)
 }
 
 
+/* Frees the pool: its last reference is gone, so no thread uses it. */
+static void
+pool_destroy(struct weft__blocking *b)
+{
+	/* b->alloc points into b: copy it before b goes. */
+	struct weft_allocator a = b->alloc_copy;
+	const struct weft_allocator *alloc = b->alloc ? &a : NULL;
+
+	pthread_cond_destroy(&b->exited);
+	pthread_cond_destroy(&b->cond);
+	pthread_mutex_destroy(&b->lock);
+	weft__mem_free(alloc, b->threads);
+	weft__mem_free(alloc, b);
+}
+
+
+/* Drops a reference with the lock held; unlocks; frees on the last. */
+static void
+pool_unref_unlock(struct weft__blocking *b)
+{
+	bool last = --b->refs == 0;
+
+	pthread_mutex_unlock(&b->lock);
+	if (last)
+		pool_destroy(b);
+}
+
+
 static void *
 pool_thread(void *data)
 {
@@ -109,7 +164,10 @@ pool_thread(void *data)
 		pthread_cond_wait(&b->cond, &b->lock);
 		b->idle--;
 	}
-	pthread_mutex_unlock(&b->lock);
+	if (--b->alive == 0)
+		pthread_cond_broadcast(&b->exited);
+	/* The last thing this thread does with b: it may free it. */
+	pool_unref_unlock(b);
 	return NULL;
 }
 
@@ -139,8 +197,11 @@ weft__blocking_spawn(struct weft__blocking *b, void (*fn)(void *arg), void *arg,
 		                    b);
 		if (r < 0 && b->started == 0)
 			goto fail; /* no thread at all would ever run it */
-		if (r == 0)
+		if (r == 0) {
 			b->started++;
+			b->alive++;
+			b->refs++;
+		}
 		r = 0;
 	}
 	j->done = *done;
@@ -161,28 +222,67 @@ fail:
 }
 
 
-WEFT__HIDDEN void
-weft__blocking_close(struct weft__blocking *b)
+/* The absolute time limit of a close, on CLOCK_MONOTONIC. */
+static struct timespec
+close_limit(uint64_t timeout_ns)
 {
+	struct timespec ts;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns = (uint64_t)ts.tv_nsec + timeout_ns % 1000000000u;
+	ts.tv_sec += (time_t)(timeout_ns / 1000000000u + ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	return ts;
+}
+
+
+WEFT__HIDDEN int
+weft__blocking_close_timeout(struct weft__blocking *b, uint64_t timeout_ns)
+{
+	/* Past this, the limit is as good as none (and time_t is safe). */
+	bool forever = timeout_ns >= (uint64_t)365 * 24 * 3600 * 1000000000u;
+	struct timespec limit;
 	struct job *j;
 	unsigned started;
 
 	if (!b)
-		return;
+		return 0;
+	if (!forever)
+		limit = close_limit(timeout_ns);
 	pthread_mutex_lock(&b->lock);
-	if (b->closed) {
-		pthread_mutex_unlock(&b->lock);
-		return;
-	}
 	b->closed = true;
-	started = b->started;
 	pthread_cond_broadcast(&b->cond);
-	pthread_mutex_unlock(&b->lock);
+	if (b->settled) {
+		pthread_mutex_unlock(&b->lock);
+		return b->detached ? WEFT_ETIMEDOUT : 0;
+	}
+	while (b->alive > 0) {
+		if (forever)
+			pthread_cond_wait(&b->exited, &b->lock);
+		else if (pthread_cond_timedwait(&b->exited, &b->lock, &limit) ==
+		         ETIMEDOUT)
+			break;
+	}
 	/* No thread starts after closed is set, so `started` is final. */
+	started = b->started;
+	b->settled = true;
+	b->detached = b->alive > 0;
+	pthread_mutex_unlock(&b->lock);
+	if (b->detached) {
+		/*
+		 * The busy threads hold their references: they finish their
+		 * jobs and the queue, and the last of them frees the pool.
+		 */
+		for (unsigned i = 0; i < started; i++)
+			pthread_detach(b->threads[i]);
+		return WEFT_ETIMEDOUT;
+	}
+	/* Every thread has exited or is about to: joining is quick. */
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(b->threads[i], NULL);
-	/* Threads drain the queue before they exit; this is for none started.
-	 */
+	/* Threads drain the queue before they exit; this is for none
+	 * started. */
 	pthread_mutex_lock(&b->lock);
 	while ((j = pool_pop(b))) {
 		pthread_mutex_unlock(&b->lock);
@@ -190,6 +290,14 @@ weft__blocking_close(struct weft__blocking *b)
 		pthread_mutex_lock(&b->lock);
 	}
 	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+
+WEFT__HIDDEN void
+weft__blocking_close(struct weft__blocking *b)
+{
+	weft__blocking_close_timeout(b, UINT64_MAX);
 }
 
 
@@ -199,8 +307,6 @@ weft__blocking_free(struct weft__blocking *b)
 	if (!b)
 		return;
 	weft__blocking_close(b);
-	pthread_cond_destroy(&b->cond);
-	pthread_mutex_destroy(&b->lock);
-	weft__mem_free(b->alloc, b->threads);
-	weft__mem_free(b->alloc, b);
+	pthread_mutex_lock(&b->lock);
+	pool_unref_unlock(b);
 }

@@ -103,6 +103,22 @@ weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
 }
 
 
+int
+weft__driver_timer_reset(struct weft_driver *pub, uint64_t id,
+                         uint64_t deadline)
+{
+	struct weft__driver *d = driver_of(pub);
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	err = weft__timer_reset(&d->timers, id, deadline);
+	if (err == 0)
+		timer_armed(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+
 static int
 driver_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
 {
@@ -254,8 +270,8 @@ driver_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 }
 
 
-void
-weft__driver_shutdown(struct weft__driver *d)
+int
+weft__driver_shutdown_timeout(struct weft__driver *d, uint64_t timeout_ns)
 {
 	struct weft__blocking *pool;
 
@@ -265,7 +281,14 @@ weft__driver_shutdown(struct weft__driver *d)
 	pthread_mutex_unlock(&d->lock);
 	/* The pool stays allocated until the driver is freed: a racing
 	 * blocking call may still hold it, and finds it closed. */
-	weft__blocking_close(pool);
+	return weft__blocking_close_timeout(pool, timeout_ns);
+}
+
+
+void
+weft__driver_shutdown(struct weft__driver *d)
+{
+	weft__driver_shutdown_timeout(d, UINT64_MAX);
 }
 
 

@@ -49,6 +49,14 @@ WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
 WEFT__HIDDEN void weft__driver_shutdown(struct weft__driver *d);
 
 /*
+ * The same, waiting at most timeout_ns for the blocking pool's threads:
+ * 0, or WEFT_ETIMEDOUT when some were still busy and were left to finish
+ * on their own (see weft__blocking_close_timeout).  UINT64_MAX: no limit.
+ */
+WEFT__HIDDEN int weft__driver_shutdown_timeout(struct weft__driver *d,
+					       uint64_t timeout_ns);
+
+/*
  * Frees the driver.  Registrations and timers still alive are freed and
  * their wakers dropped unwoken.
  */
@@ -80,7 +88,21 @@ WEFT__HIDDEN int weft__blocking_spawn(struct weft__blocking *b,
  */
 WEFT__HIDDEN void weft__blocking_close(struct weft__blocking *b);
 
-/* Closes if needed, then frees. */
+/*
+ * The same, waiting at most timeout_ns for the threads: 0 when every one
+ * has exited (and was joined), WEFT_ETIMEDOUT when some were busy.  Those
+ * are detached and finish their jobs and the queue on their own; the pool
+ * stays allocated until the last of them exits, and so must the allocator
+ * it was made with (it keeps a copy of the struct).  A later close returns
+ * what the first one settled.  UINT64_MAX: no limit.
+ */
+WEFT__HIDDEN int weft__blocking_close_timeout(struct weft__blocking *b,
+					      uint64_t timeout_ns);
+
+/*
+ * Closes if needed, then releases the owner's reference: frees now, or
+ * when the last detached thread exits.
+ */
 WEFT__HIDDEN void weft__blocking_free(struct weft__blocking *b);
 
 /* ---- task.c ------------------------------------------------------- */

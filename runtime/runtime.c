@@ -200,14 +200,38 @@ weft_block_on(struct weft_runtime *rt, struct weft_future *fut)
 }
 
 
+WEFT_EXPORT int
+weft_runtime_shutdown_timeout(struct weft_runtime *rt, uint64_t timeout_ns)
+{
+	if (!rt)
+		return -EINVAL;
+	/* Tasks first: dropping them detaches their blocking futures. */
+	if (!rt->shut)
+		weft_executor_shutdown(rt->executor);
+	rt->shut = true;
+	/* Only the first call waits; later ones report what it settled. */
+	return weft__driver_shutdown_timeout(rt->driver, timeout_ns);
+}
+
+
 WEFT_EXPORT void
 weft_runtime_shutdown(struct weft_runtime *rt)
 {
-	if (!rt || rt->shut)
-		return;
-	weft_executor_shutdown(rt->executor);
-	weft__driver_shutdown(rt->driver);
-	rt->shut = true;
+	if (rt && !rt->shut)
+		weft_runtime_shutdown_timeout(rt, UINT64_MAX);
+}
+
+
+WEFT_EXPORT int
+weft_runtime_close_timeout(struct weft_runtime *rt, uint64_t timeout_ns)
+{
+	int r;
+
+	if (!rt)
+		return -EINVAL;
+	r = weft_runtime_shutdown_timeout(rt, timeout_ns);
+	weft_runtime_close(rt);
+	return r;
 }
 
 
@@ -279,6 +303,13 @@ weft_runtime_stats(struct weft_runtime *rt, struct weft_executor_stats *stats)
 WEFT_EXPORT int
 weft_run(struct weft_future *root)
 {
+	return weft_run_timeout(root, UINT64_MAX);
+}
+
+
+WEFT_EXPORT int
+weft_run_timeout(struct weft_future *root, uint64_t shutdown_timeout_ns)
+{
 	struct weft_runtime *rt;
 	char err[512];
 	int r;
@@ -298,6 +329,6 @@ weft_run(struct weft_future *root)
 	 * timers or I/O registrations.  Its output stays readable (F4).
 	 */
 	weft_future_drop(root);
-	weft_runtime_close(rt);
+	weft_runtime_close_timeout(rt, shutdown_timeout_ns);
 	return r < 0 ? 1 : 0;
 }

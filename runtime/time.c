@@ -114,6 +114,29 @@ weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns)
 }
 
 
+WEFT_EXPORT void
+weft_sleep_reset(struct weft_sleep *s, uint64_t deadline_ns)
+{
+	if (!deadline_ns)
+		deadline_ns = 1; /* 0 means "not computed yet" */
+	s->status = 0;
+	/*
+	 * On the host's driver the timer moves and keeps the waker it holds,
+	 * so the task is woken at the new deadline without polling first.
+	 */
+	if (s->armed && weft__driver_is_host(s->driver) &&
+	    weft__driver_timer_reset(s->driver, s->timer, deadline_ns) == 0) {
+		s->deadline = deadline_ns;
+		return;
+	}
+	/* Elsewhere (or out of memory): the next poll arms a new timer. */
+	if (s->armed)
+		weft_driver_timer_del(s->driver, s->timer);
+	s->armed = 0;
+	s->deadline = deadline_ns;
+}
+
+
 /* ---- timeout -------------------------------------------------------- */
 
 static weft_poll
@@ -158,6 +181,16 @@ weft_timeout_init(struct weft_timeout *t, struct weft_future *inner,
 }
 
 
+WEFT_EXPORT void
+weft_timeout_at_init(struct weft_timeout *t, struct weft_future *inner,
+                     uint64_t deadline_ns)
+{
+	*t = (struct weft_timeout){.base.vtable = &timeout_vtable,
+	                           .inner = inner};
+	weft_sleep_until_init(&t->sleep, deadline_ns);
+}
+
+
 /* ---- yield ---------------------------------------------------------- */
 
 static weft_poll
@@ -188,8 +221,11 @@ static weft_poll
 join_future_poll(struct weft_future *f, struct weft_context *cx)
 {
 	struct weft_join_future *j = (struct weft_join_future *)f;
-	int r = weft_join_poll(j->join, cx, j->out, j->out_size);
+	int r;
 
+	if (!j->join)
+		return WEFT_READY; /* no task: status says why (spawn failed) */
+	r = weft_join_poll(j->join, cx, j->out, j->out_size);
 	if (r == WEFT_PENDING)
 		return WEFT_PENDING;
 	j->status = r < 0 ? r : 0;
@@ -217,5 +253,6 @@ weft_join_future_init(struct weft_join_future *f, struct weft_join *join,
 	*f = (struct weft_join_future){.base.vtable = &join_future_vtable,
 	                               .join = join,
 	                               .out = out,
-	                               .out_size = out_size};
+	                               .out_size = out_size,
+	                               .status = join ? 0 : WEFT_ENOTSUP};
 }

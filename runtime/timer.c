@@ -229,6 +229,47 @@ weft__timer_del(struct weft__timers *t, uint64_t id, struct weft_waker *waker)
 }
 
 
+int
+weft__timer_reset(struct weft__timers *t, uint64_t id, uint64_t deadline)
+{
+	struct weft__timer_handle *h = find(t, id);
+	struct weft__timer_node *n;
+	uint32_t ni;
+	int err;
+
+	if (!h)
+		return -ENOENT;
+	if (h->ref != FIRED) {
+		/* Pending: refiled under its new deadline, waker and all. */
+		n = &t->nodes[h->ref];
+		weft__wheel_remove(t, h->ref);
+		n->deadline = deadline;
+		weft__wheel_insert(t, h->ref);
+		return 0;
+	}
+	/* Fired: the handle gets a node again, with no waker yet. */
+	err = reserve(t);
+	if (err == 0)
+		err = weft__wheel_reserve(t, t->pending + 1);
+	if (err < 0)
+		return err;
+	if (t->nodes_free != NONE) {
+		ni = t->nodes_free;
+		t->nodes_free = t->nodes[ni].pos;
+	} else {
+		ni = t->nodes_len++;
+	}
+	n = &t->nodes[ni];
+	n->deadline = deadline;
+	n->waker = (struct weft_waker){0, 0};
+	n->handle = (uint32_t)(h - t->handles);
+	h->ref = ni;
+	weft__wheel_insert(t, ni);
+	t->pending++;
+	return 0;
+}
+
+
 uint64_t
 weft__timer_next_deadline(const struct weft__timers *t)
 {

@@ -155,6 +155,15 @@ WEFT__HIDDEN int weft__timer_del(struct weft__timers *t, uint64_t id,
                                  struct weft_waker *waker);
 
 /*
+ * Moves the timer to a new deadline, earlier or later, keeping its id and
+ * its stored waker; a timer that has fired is pending again, with no
+ * waker until one is stored.  0, -ENOENT, or (only for a fired timer)
+ * -ENOMEM / -EOVERFLOW with nothing changed.
+ */
+WEFT__HIDDEN int weft__timer_reset(struct weft__timers *t, uint64_t id,
+                                   uint64_t deadline);
+
+/*
  * When the next timer may be due: never later than the earliest pending
  * deadline, and equal to it when that timer's tick has begun (it is then
  * in the heap).  Otherwise the start of the wheel slot that holds it, which
@@ -216,6 +225,12 @@ WEFT__HIDDEN bool weft__timer_check(const struct weft__timers *t);
  * set and a clone of *waker stored, or timer_add's error.
  */
 WEFT__HIDDEN bool weft__driver_is_host(const struct weft_driver *d);
+/*
+ * weft__timer_reset under the driver's lock, waking a park that would
+ * sleep past the new deadline.
+ */
+WEFT__HIDDEN int weft__driver_timer_reset(struct weft_driver *d, uint64_t id,
+                                          uint64_t deadline);
 WEFT__HIDDEN int weft__driver_timer_arm(struct weft_driver *d,
                                         uint64_t deadline, uint64_t *id,
                                         const struct weft_waker *waker);

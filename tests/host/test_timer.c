@@ -302,6 +302,125 @@ set_waker_replaces_and_fini_drops(void **state)
 }
 
 
+/*
+ * weft__timer_reset: earlier, later, after firing; the waker moves with
+ * the timer, nothing fires before its new deadline, and the wheel stays
+ * consistent across levels (deadlines near and far).
+ */
+static void
+reset_moves_deadline_and_keeps_waker(void **state)
+{
+	struct weft__timers t;
+	struct weft_waker a = tag(1), b = tag(2), w, old;
+	uint64_t ida, idb, deadline;
+
+	(void)state;
+	weft__timer_init(&t, 3);
+	assert_int_equal(weft__timer_add_waker(&t, 1000000, &ida, &a), 0);
+	assert_int_equal(weft__timer_add_waker(&t, 2000000, &idb, &b), 0);
+	assert_int_equal(wakers_alive, 2);
+
+	/* Later, to a far level: nothing fires at the old deadline. */
+	assert_int_equal(weft__timer_reset(&t, ida, 5000000000ull), 0);
+	assert_true(weft__timer_check(&t));
+	assert_int_equal(weft__timer_state(&t, ida, &deadline), 0);
+	assert_int_equal(deadline, 5000000000ull);
+	assert_true(weft__timer_pop(&t, 4999999999ull, &w));
+	assert_int_equal((uintptr_t)w.data, 2); /* b, at its own deadline */
+	weft_waker_drop(&w);
+	assert_false(weft__timer_pop(&t, 4999999999ull, &w));
+
+	/* Earlier again: fires at the new deadline, never before, with a. */
+	assert_int_equal(weft__timer_reset(&t, ida, 4999999999ull + 100), 0);
+	assert_true(weft__timer_check(&t));
+	assert_false(weft__timer_pop(&t, 4999999999ull + 99, &w));
+	assert_true(weft__timer_pop(&t, 4999999999ull + 100, &w));
+	assert_int_equal((uintptr_t)w.data, 1);
+	weft_waker_drop(&w);
+	assert_int_equal(weft__timer_state(&t, ida, NULL), 1);
+
+	/* After firing: pending again, with no waker until one is set. */
+	assert_int_equal(weft__timer_reset(&t, ida, 6000000000ull), 0);
+	assert_int_equal(weft__timer_state(&t, ida, &deadline), 0);
+	assert_int_equal(deadline, 6000000000ull);
+	assert_true(weft__timer_check(&t));
+	assert_false(weft__timer_pop(&t, 5999999999ull, &w));
+	assert_int_equal(weft__timer_set_waker(&t, ida, &a, &old), 0);
+	assert_null(old.vtable);
+	/* Into the past: due at once. */
+	assert_int_equal(weft__timer_reset(&t, ida, 10), 0);
+	assert_true(weft__timer_check(&t));
+	assert_true(weft__timer_pop(&t, 5000000000ull, &w));
+	assert_int_equal((uintptr_t)w.data, 1);
+	weft_waker_drop(&w);
+
+	assert_int_equal(weft__timer_reset(&t, ida ^ (2ull << 32), 5), -ENOENT);
+	assert_int_equal(weft__timer_del(&t, idb, NULL), 0);
+	assert_int_equal(weft__timer_reset(&t, idb, 5), -ENOENT);
+	/* A reset timer that is deleted hands its waker back. */
+	assert_int_equal(weft__timer_reset(&t, ida, 7000000000ull), 0);
+	assert_int_equal(weft__timer_set_waker(&t, ida, &b, &old), 0);
+	assert_int_equal(weft__timer_del(&t, ida, &w), 0);
+	assert_int_equal((uintptr_t)w.data, 2);
+	weft_waker_drop(&w);
+	assert_true(weft__timer_check(&t));
+	weft__timer_fini(&t);
+	assert_int_equal(wakers_alive, 0);
+	assert_int_equal(wakes, 0);
+}
+
+
+/* Many timers reset at random, fired and reset again: never early. */
+static void
+random_resets_never_fire_early(void **state)
+{
+	enum { N = 2000 };
+	static uint64_t ids[N], due[N];
+	struct weft__timers t;
+	struct weft_waker w;
+	uint64_t now = 0;
+	int i, round, fired = 0;
+
+	(void)state;
+	weft__timer_init(&t, 11);
+	srand(5);
+	for (i = 0; i < N; i++) {
+		struct weft_waker mine = tag((uintptr_t)i + 1);
+
+		due[i] = (uint64_t)(rand() % 100000000) + 1;
+		assert_int_equal(
+		    weft__timer_add_waker(&t, due[i], &ids[i], &mine), 0);
+	}
+	for (round = 0; round < 50; round++) {
+		for (i = 0; i < N / 10; i++) {
+			int k = rand() % N;
+
+			struct weft_waker mine = tag((uintptr_t)k + 1), old;
+
+			due[k] = now + (uint64_t)(rand() % 100000000);
+			assert_int_equal(weft__timer_reset(&t, ids[k], due[k]),
+			                 0);
+			/* A fired one has lost its waker: store it again. */
+			assert_int_equal(
+			    weft__timer_set_waker(&t, ids[k], &mine, &old), 0);
+			assert_null(old.vtable);
+		}
+		assert_true(weft__timer_check(&t));
+		now += 3000000;
+		while (weft__timer_pop(&t, now, &w)) {
+			assert_non_null(w.vtable);
+			i = (int)(uintptr_t)w.data - 1;
+			weft_waker_drop(&w);
+			assert_true(due[i] <= now);
+			fired++;
+		}
+	}
+	assert_true(fired > 0);
+	weft__timer_fini(&t);
+	assert_int_equal(wakers_alive, 0);
+}
+
+
 int
 main(void)
 {
@@ -312,6 +431,8 @@ main(void)
 	    cmocka_unit_test_setup(never_fires_before_deadline, reset),
 	    cmocka_unit_test_setup(ids_are_not_reused, reset),
 	    cmocka_unit_test_setup(set_waker_replaces_and_fini_drops, reset),
+	    cmocka_unit_test_setup(reset_moves_deadline_and_keeps_waker, reset),
+	    cmocka_unit_test_setup(random_resets_never_fire_early, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -221,6 +221,31 @@ void weft_runtime_shutdown(struct weft_runtime *rt);
 /** Shuts down if needed, stops the plugins and unloads them. */
 void weft_runtime_close(struct weft_runtime *rt);
 
+/**
+ * weft_runtime_shutdown, waiting at most timeout_ns for the blocking pool,
+ * as tokio's Runtime::shutdown_timeout.  Every spawned future is dropped
+ * exactly once, as by weft_runtime_shutdown.  A blocking job still running
+ * when the time is up (one whose spawn_blocking future lost a timeout, say)
+ * is left to finish on its detached thread, which then exits; its result is
+ * dropped, and so are the jobs queued behind it after they have run.  Such a
+ * thread touches only the pool and the job, which stay allocated until it
+ * is done, never the runtime: closing the runtime afterwards does not wait.
+ * A runtime allocator (weft_config_set_allocator) must then stay valid
+ * until those threads are done.  Returns 0 when every blocking thread had
+ * finished, WEFT_ETIMEDOUT when some were left running, -EINVAL for a NULL
+ * runtime.  Only the first shutdown waits: a later call (or
+ * weft_runtime_shutdown) reports what it settled.  UINT64_MAX: no limit.
+ */
+int weft_runtime_shutdown_timeout(struct weft_runtime *rt,
+				  uint64_t timeout_ns);
+
+/**
+ * weft_runtime_shutdown_timeout, then weft_runtime_close: returns within
+ * about timeout_ns plus the time the tasks take to drop.  Returns what the
+ * shutdown returned.
+ */
+int weft_runtime_close_timeout(struct weft_runtime *rt, uint64_t timeout_ns);
+
 /** The executor of an open runtime. */
 struct weft_executor *weft_runtime_executor(struct weft_runtime *rt);
 /** The driver of an open runtime: its I/O and timers. */
@@ -246,6 +271,14 @@ int weft_runtime_stats(struct weft_runtime *rt,
  * success.
  */
 int weft_run(struct weft_future *root);
+
+/**
+ * weft_run, whose close waits at most shutdown_timeout_ns for blocking jobs
+ * still running (weft_runtime_close_timeout), so that a spawn_blocking job
+ * that outlived its future cannot hold the program's exit.  Returns 0 or 1
+ * as weft_run; a shutdown that left threads running is not a failure.
+ */
+int weft_run_timeout(struct weft_future *root, uint64_t shutdown_timeout_ns);
 
 /* ------------------------------------------------------------------ */
 /* Futures that come with the runtime                                  */
@@ -286,6 +319,19 @@ void weft_sleep_init(struct weft_sleep *s, uint64_t duration_ns);
 void weft_sleep_until_init(struct weft_sleep *s, uint64_t deadline_ns);
 
 /**
+ * Moves the sleep's deadline to deadline_ns on the driver's clock, earlier
+ * or later, as tokio's Sleep::reset: no new init, and also after the sleep
+ * has completed, which may then be polled again (the one exception to F2).
+ * It is still never early: it completes once the new deadline has passed.
+ * On libweft's own driver the armed timer moves with the waker it holds,
+ * so the task is woken at the new deadline even if it does not poll the
+ * sleep first; on another driver, and for a sleep that has completed, the
+ * next poll stores the waker.  Call it from the task that owns the sleep,
+ * between polls, never after the sleep was dropped.
+ */
+void weft_sleep_reset(struct weft_sleep *s, uint64_t deadline_ns);
+
+/**
  * Runs *inner for at most duration_ns.  Takes ownership of *inner (it is
  * dropped when the timeout is, or as soon as the time is up), which must
  * stay at its address.  status: 0 when inner finished (its output is in
@@ -300,6 +346,13 @@ struct weft_timeout {
 /** Runs *inner for at most duration_ns. */
 void weft_timeout_init(struct weft_timeout *t, struct weft_future *inner,
 		       uint64_t duration_ns);
+/**
+ * Runs *inner until deadline_ns on the driver's clock (weft_driver_now),
+ * as tokio's timeout_at; otherwise the same as weft_timeout_init.  A
+ * deadline already past still polls inner once.
+ */
+void weft_timeout_at_init(struct weft_timeout *t, struct weft_future *inner,
+			  uint64_t deadline_ns);
 
 /** Returns pending once (after waking itself), then ready. */
 struct weft_yield {
