@@ -121,7 +121,9 @@ struct weft__fiber {
 #endif
 };
 
-static _Thread_local struct weft__fiber *current;
+/* initial-exec, as the task core's thread-locals: no __tls_get_addr call. */
+static _Thread_local struct weft__fiber *current
+    __attribute__((tls_model("initial-exec")));
 static atomic_size_t live;
 
 static NOINLINE struct weft__fiber *
