@@ -16,6 +16,12 @@
  * away first empties its slot and then waits until no handler is running
  * before it closes its pipe: otherwise a handler could write into an fd
  * number that has meanwhile been reused.
+ *
+ * A disposition is restored when its last user goes.  weft_signal (ctrl_c)
+ * counts as one user from its init until weft_signal_release, whatever
+ * becomes of the future: a program that caught one Ctrl-C and dropped the
+ * future while it cleans up must not be killed by the next one.  With no
+ * listener left the handler still counts the signal, and nothing else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +55,11 @@ static atomic_int in_handler;
 
 /* Guards what follows, and installing and restoring dispositions. */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Per signal: the listeners, plus 1 while weft_signal holds it. */
 static unsigned users[SIGS];
 static struct sigaction previous[SIGS];
+/* The signals weft_signal holds until weft_signal_release. */
+static uint64_t held;
 
 
 static void
@@ -80,6 +89,21 @@ catchable(int sig)
 {
 	return sig > 0 && sig < SIGS && sig < NSIG && sig != SIGKILL &&
 	       sig != SIGSTOP;
+}
+
+
+/* 0 or -EINVAL; a mask of 0 becomes the default set. */
+static int
+check_mask(uint64_t *mask)
+{
+	int sig;
+
+	if (*mask == 0)
+		*mask = DEFAULT;
+	for (sig = 0; sig < SIGS; sig++)
+		if ((*mask & WEFT_SIGNAL_BIT(sig)) && !catchable(sig))
+			return -EINVAL;
+	return 0;
 }
 
 
@@ -129,11 +153,9 @@ weft_signal_listen(struct weft_signal_listener **out, uint64_t mask)
 	struct weft_signal_listener *l;
 	int p[2], sig, slot, err;
 
-	if (mask == 0)
-		mask = DEFAULT;
-	for (sig = 0; sig < SIGS; sig++)
-		if ((mask & WEFT_SIGNAL_BIT(sig)) && !catchable(sig))
-			return -EINVAL;
+	err = check_mask(&mask);
+	if (err < 0)
+		return err;
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
 	l = weft__io_new(sizeof(*l), p[0], WEFT_READABLE, true, false);
@@ -163,6 +185,41 @@ weft_signal_listen(struct weft_signal_listener **out, uint64_t mask)
 	}
 	*out = l;
 	return 0;
+}
+
+
+WEFT_EXPORT int
+weft_signal_release(uint64_t mask)
+{
+	uint64_t drop;
+	int err = check_mask(&mask);
+
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&reg_lock);
+	drop = held & mask;
+	held &= ~drop;
+	uninstall(drop);
+	pthread_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+
+/* The listener's signals stay caught until weft_signal_release. */
+static void
+hold(uint64_t mask)
+{
+	uint64_t add;
+	int sig;
+
+	pthread_mutex_lock(&reg_lock);
+	add = mask & ~held;
+	held |= add;
+	/* The listener installed every signal of mask: counting is enough. */
+	for (sig = 1; sig < SIGS; sig++)
+		if (add & WEFT_SIGNAL_BIT(sig))
+			users[sig]++;
+	pthread_mutex_unlock(&reg_lock);
 }
 
 
@@ -292,8 +349,11 @@ weft_signal_init(struct weft_signal *f, uint64_t mask)
 {
 	*f = (struct weft_signal){.base.vtable = &signal_vtable};
 	f->status = weft_signal_listen(&f->listener, mask);
-	if (f->status < 0)
+	if (f->status < 0) {
 		f->listener = NULL;
-	else
-		weft_signal_recv_init(&f->recv, f->listener);
+		return;
+	}
+	/* While the listener exists its mask is installed: hold it on. */
+	hold(f->listener->mask);
+	weft_signal_recv_init(&f->recv, f->listener);
 }

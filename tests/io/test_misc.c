@@ -383,7 +383,13 @@ signals(void **state)
 	run_bounded(&s.base, 20);
 	pthread_join(t, NULL);
 	weft_signal_listener_free(l);
-	/* The last listener gone, the default disposition is back. */
+	/* The one-shot future, dropped, still holds SIGINT and SIGTERM. */
+	assert_int_equal(sigaction(SIGTERM, NULL, &sa), 0);
+	assert_true(sa.sa_handler != SIG_DFL);
+	assert_int_equal(weft_signal_release(WEFT_SIGNAL_BIT(SIGKILL)),
+	                 -EINVAL);
+	assert_int_equal(weft_signal_release(0), 0);
+	/* The last listener gone and let go of, the default is back. */
 	assert_int_equal(sigaction(SIGINT, NULL, &sa), 0);
 	assert_true(sa.sa_handler == SIG_DFL);
 	assert_int_equal(sigaction(SIGTERM, NULL, &sa), 0);

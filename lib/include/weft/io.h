@@ -326,7 +326,8 @@ void weft_file_write_init(struct weft_file_rw *f, int fd, const void *buf,
  * listener for a signal exists, the signal no longer has its previous
  * effect (SIGINT no longer ends the process); instead each delivery is
  * counted and wakes every listener.  When the last listener of a signal
- * is freed, the signal's previous disposition is restored.  Works whatever
+ * is freed, the signal's previous disposition is restored, unless a
+ * weft_signal holds it (see there).  Works whatever
  * thread the kernel delivers the signal to.  Listeners are owned by their
  * creator and freed once.
  *
@@ -366,6 +367,16 @@ void weft_signal_recv_init(struct weft_signal_recv *f,
  * listener is made by init (so a signal that arrives before the first poll
  * is seen) and freed by drop.  Output `status`: the signal number, or a
  * negative error.
+ *
+ * Unlike a listener, the future keeps its signals caught after it is
+ * dropped: from a successful init until weft_signal_release, as tokio does
+ * for the life of the process.  The usual shape, "wait for Ctrl-C, then
+ * shut down cleanly", drops the future once it fired; a second Ctrl-C
+ * during the clean-up must not kill the program half-way.  Deliveries
+ * with no listener are counted and otherwise ignored; a new weft_signal
+ * or listener reports only the ones after its creation.  A program that
+ * wants a second Ctrl-C to force its way out makes a new weft_signal for
+ * it; one that wants the default back calls weft_signal_release.
  */
 struct weft_signal {
 	struct weft_future base; /**< the future's vtable */
@@ -376,6 +387,15 @@ struct weft_signal {
 };
 /** A future that listens for mask and waits for its first signal. */
 void weft_signal_init(struct weft_signal *f, uint64_t mask);
+
+/**
+ * Lets go of the signals of mask (0 means SIGINT and SIGTERM) that
+ * weft_signal holds: each gets back the disposition it had before weft
+ * caught it once no listener uses it either (at once if none does).
+ * Signals weft_signal does not hold are left alone.  Any thread.  0, or
+ * -EINVAL for a signal that cannot be caught.
+ */
+int weft_signal_release(uint64_t mask);
 
 #ifdef __cplusplus
 }
