@@ -11,6 +11,8 @@
  *    awaits, written with the coroutine macros: its poll function reads top
  *    to bottom, and the locals that live across an await (`a`) sit in the
  *    struct — the state machine the Rust compiler would have generated.
+ *    WEFT_CORO_FUTURE writes its drop, which drops whichever child it was
+ *    awaiting, as Rust drops the state machine's live fields.
  */
 #include <stdio.h>
 #include <string.h>
@@ -90,13 +92,8 @@ step_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&s->co);
 }
 
-static void
-step_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct step *)f)->sleep.base);
-}
-
-WEFT_FUTURE_VTABLE(step_vtable, struct step, out, step_poll, step_drop);
+/* The drop is generated: it drops the sleep if step is dropped mid-await. */
+WEFT_CORO_FUTURE(step_vtable, struct step, co, out, step_poll);
 
 static void
 step_init(struct step *s, uint64_t in)
@@ -143,17 +140,7 @@ example_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&e->co);
 }
 
-static void
-example_drop(struct weft_future *f)
-{
-	struct example *e = (struct example *)f;
-
-	weft_future_drop(&e->delay.base);
-	weft_future_drop(&e->step.base);
-}
-
-WEFT_FUTURE_VTABLE(example_vtable, struct example, out, example_poll,
-                   example_drop);
+WEFT_CORO_FUTURE(example_vtable, struct example, co, out, example_poll);
 
 int
 main(void)

@@ -42,13 +42,8 @@ nap_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&n->co);
 }
 
-static void
-nap_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct nap *)f)->sleep.base);
-}
-
-WEFT_FUTURE_VTABLE(nap_vtable, struct nap, out, nap_poll, nap_drop);
+/* The generated drop drops the sleep if the nap is dropped mid-await. */
+WEFT_CORO_FUTURE(nap_vtable, struct nap, co, out, nap_poll);
 
 /* ---- one side of the ping-pong -------------------------------------- */
 

@@ -112,19 +112,24 @@ handler_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&h->co);
 }
 
-static void
-handler_drop(struct weft_future *f)
-{
-	struct handler *h = (struct handler *)f;
+/*
+ * The drop is generated: it drops the read, the nap or the write being
+ * awaited, then runs the clean-ups, here the stream's close (registered
+ * by the accept loop, so it runs even if the handler is never polled).
+ */
+WEFT_CORO_FUTURE(handler_vtable, struct handler, co, status, handler_poll);
 
-	weft_future_drop(&h->rd.base);
-	weft_future_drop(&h->nap.base);
-	weft_future_drop(&h->w.base);
-	weft_io_close(h->s);
+static void
+close_stream(void *s)
+{
+	weft_io_close(s);
 }
 
-WEFT_FUTURE_VTABLE(handler_vtable, struct handler, status, handler_poll,
-                   handler_drop);
+static void
+close_listener(void *l)
+{
+	weft_listener_close(l);
+}
 
 /* ---- the accept loop ---------------------------------------------------- */
 
@@ -148,9 +153,11 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 
 	WEFT_BEGIN(&s->co);
 	weft_signal_init(&s->sig, 0);
+	WEFT_DEFER(&s->co, weft_coro_drop_future, &s->sig);
 	s->status = weft_listen(&s->l, &s->addr, 128);
 	if (s->status < 0)
 		WEFT_RETURN(&s->co);
+	WEFT_DEFER(&s->co, close_listener, s->l);
 	weft_listener_local_addr(s->l, &s->addr);
 	printf("listening on %s\n",
 	       weft_addr_format(&s->addr, text, sizeof(text)));
@@ -162,6 +169,8 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 		 * handlers whose closes would free fds.
 		 */
 		weft_accept_backoff_init(&s->acc, s->l);
+		/* Once: the same registration again is a no-op. */
+		WEFT_DEFER(&s->co, weft_coro_drop_future, &s->acc);
 		/* Borrowed: the signal future lives across the rounds. */
 		weft_select_init(&s->sel, WEFT_SELECT_BORROW, 2, &s->sig.base,
 		                 &s->acc.base);
@@ -182,6 +191,8 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 		}
 		h->base.vtable = &handler_vtable;
 		h->s = s->acc.stream;
+		/* Not a pointer into *h, which spawn copies. */
+		weft_coro_defer(&h->co, close_stream, h->s);
 		weft_executor_spawn(cx->executor, &h->base, NULL);
 		free(h);
 	}
@@ -189,19 +200,8 @@ server_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&s->co);
 }
 
-static void
-server_drop(struct weft_future *f)
-{
-	struct server *s = (struct server *)f;
-
-	weft_future_drop(&s->sel.base);
-	weft_future_drop(&s->acc.base);
-	weft_future_drop(&s->sig.base);
-	weft_listener_close(s->l);
-}
-
-WEFT_FUTURE_VTABLE(server_vtable, struct server, status, server_poll,
-                   server_drop);
+/* The select awaited, then the accept, the listener and the signal. */
+WEFT_CORO_FUTURE(server_vtable, struct server, co, status, server_poll);
 
 int
 main(int argc, char **argv)

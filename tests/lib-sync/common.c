@@ -85,14 +85,7 @@ joiner_poll(struct weft_future *f, struct weft_context *cx)
 }
 
 
-static void
-joiner_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct joiner *)f)->jf.base);
-}
-
-WEFT_FUTURE_VTABLE(joiner_vtable, struct joiner, failed, joiner_poll,
-                   joiner_drop);
+WEFT_CORO_FUTURE(joiner_vtable, struct joiner, co, failed, joiner_poll);
 
 
 void
