@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Straight-line awaits for fibers (<weft/await.h>): each function makes
+ * one of the library's futures in the fiber's stack frame, awaits it with
+ * weft_await and returns what it produced.  weft_await consumes the
+ * future in every case, so none of these has a clean-up of its own.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <weft/await.h>
+
+/* Awaits fut; its status when it completed, else weft_await's error. */
+static int
+await_status(struct weft_future *fut, const int *status)
+{
+	int r = weft_await(fut);
+
+	return r < 0 ? r : *status;
+}
+
+/* The calling fiber's executor, or NULL outside a fiber. */
+static struct weft_executor *
+current_executor(void)
+{
+	struct weft_context *cx = weft_fiber_context();
+
+	return cx ? cx->executor : NULL;
+}
+
+WEFT_EXPORT int
+weft_fiber_main(weft_fiber_fn fn, void *arg)
+{
+	struct weft_fiber f;
+
+	/* A failed init leaves a future that completes with the error. */
+	weft_fiber_init(&f, fn, arg, NULL);
+	if (weft_run(&f.base) != 0)
+		return 1;
+	if (f.result < 0) {
+		fprintf(stderr, "error: %s\n", weft_strerror(f.result));
+		return 1;
+	}
+	return f.result;
+}
+
+WEFT_EXPORT int
+weft_spawn_fiber(weft_fiber_fn fn, void *arg, struct weft_join **join)
+{
+	struct weft_executor *ex = current_executor();
+
+	if (join)
+		*join = NULL;
+	if (!ex)
+		return -EPERM;
+	return weft_fiber_spawn(ex, fn, arg, NULL, join);
+}
+
+WEFT_EXPORT int
+weft_spawn_future(struct weft_future *fut, struct weft_join **join)
+{
+	struct weft_executor *ex = current_executor();
+
+	if (join)
+		*join = NULL;
+	if (!fut || !fut->vtable)
+		return -EINVAL;
+	if (!ex) {
+		weft_future_drop(fut);
+		return -EPERM;
+	}
+	return weft_executor_spawn(ex, fut, join);
+}
+
+WEFT_EXPORT int
+weft_task_await(struct weft_join *join, void *out, size_t size)
+{
+	struct weft_join_future f;
+
+	if (!join)
+		return -EINVAL;
+	weft_join_future_init(&f, join, out, size);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_spawn_blocking(void (*fn)(void *data), void *data, size_t size)
+{
+	struct weft_blocking b;
+
+	if (!fn || (!data && size))
+		return -EINVAL;
+	if (!weft_in_fiber())
+		return -EPERM;
+	weft_blocking_init(&b, fn, data, size, data);
+	return await_status(&b.base, &b.status);
+}
+
+WEFT_EXPORT uint64_t
+weft_now(void)
+{
+	struct weft_context *cx = weft_fiber_context();
+
+	return cx ? weft_driver_now(cx->driver) : 0;
+}
+
+WEFT_EXPORT int
+weft_sleep_for(uint64_t duration_ns)
+{
+	struct weft_sleep s;
+
+	weft_sleep_init(&s, duration_ns);
+	return await_status(&s.base, &s.status);
+}
+
+WEFT_EXPORT int
+weft_sleep_ms(uint64_t ms)
+{
+	return weft_sleep_for(ms > UINT64_MAX / WEFT_MSEC ? UINT64_MAX
+	                                                  : ms * WEFT_MSEC);
+}
+
+WEFT_EXPORT int
+weft_sleep_until(uint64_t deadline_ns)
+{
+	struct weft_sleep s;
+
+	weft_sleep_until_init(&s, deadline_ns);
+	return await_status(&s.base, &s.status);
+}
+
+WEFT_EXPORT int
+weft_timeout_await(struct weft_future *fut, uint64_t duration_ns)
+{
+	struct weft_timeout t;
+
+	if (!fut || !fut->vtable)
+		return -EINVAL;
+	weft_timeout_init(&t, fut, duration_ns);
+	return await_status(&t.base, &t.status);
+}
+
+WEFT_EXPORT int
+weft_interval_tick_await(struct weft_interval *iv)
+{
+	struct weft_interval_tick t;
+
+	if (!iv)
+		return -EINVAL;
+	weft_interval_tick_init(&t, iv);
+	return await_status(&t.base, &t.status);
+}
+
+/*
+ * Copies the n future pointers of a variadic call into v (room for
+ * WEFT_COMBINATOR_INLINE); past that, drops them all (they are consumed
+ * in every case) and returns -E2BIG.
+ */
+static int
+collect(struct weft_future **v, size_t n, va_list ap)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct weft_future *f = va_arg(ap, struct weft_future *);
+
+		if (n > WEFT_COMBINATOR_INLINE)
+			weft_future_drop(f);
+		else
+			v[i] = f;
+	}
+	return n > WEFT_COMBINATOR_INLINE ? -E2BIG : 0;
+}
+
+WEFT_EXPORT int
+weft_join_all_await(struct weft_future **futs, size_t n)
+{
+	struct weft_join_all j;
+
+	weft_join_all_init(&j, futs, n);
+	return await_status(&j.base, &j.status);
+}
+
+WEFT_EXPORT int
+weft_try_join_all_await(struct weft_future **futs, size_t n, size_t *failed)
+{
+	struct weft_join_all j;
+	int r;
+
+	weft_try_join_all_init(&j, futs, n);
+	r = await_status(&j.base, &j.status);
+	if (failed)
+		*failed = j.failed >= 0 ? (size_t)j.failed : n;
+	return r;
+}
+
+WEFT_EXPORT int
+weft_join_await(size_t n, ...)
+{
+	struct weft_future *v[WEFT_COMBINATOR_INLINE];
+	va_list ap;
+	int r;
+
+	va_start(ap, n);
+	r = collect(v, n, ap);
+	va_end(ap);
+	return r < 0 ? r : weft_join_all_await(v, n);
+}
+
+WEFT_EXPORT int
+weft_try_join_await(size_t n, ...)
+{
+	struct weft_future *v[WEFT_COMBINATOR_INLINE];
+	va_list ap;
+	int r;
+
+	va_start(ap, n);
+	r = collect(v, n, ap);
+	va_end(ap);
+	return r < 0 ? r : weft_try_join_all_await(v, n, NULL);
+}
+
+WEFT_EXPORT int
+weft_select_all_await(unsigned flags, struct weft_future **branches, size_t n)
+{
+	struct weft_select s;
+	int r;
+
+	weft_select_all_init(&s, flags, branches, n);
+	r = weft_await(&s.base);
+	if (r < 0)
+		return r;
+	/* select!'s `else` comes after the branches. */
+	return s.winner == WEFT_SELECT_ELSE ? (int)n : s.winner;
+}
+
+WEFT_EXPORT int
+weft_select_await(unsigned flags, size_t n, ...)
+{
+	struct weft_future *v[WEFT_COMBINATOR_INLINE];
+	va_list ap;
+	int r;
+
+	va_start(ap, n);
+	r = collect(v, n, ap);
+	va_end(ap);
+	return r < 0 ? r : weft_select_all_await(flags, v, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fiber calls                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Runs one call in its fiber and records what it returned. */
+static int
+call_trampoline(void *arg)
+{
+	struct weft_fiber_call *c = arg;
+
+	c->result = c->fn(c->arg);
+	return c->result;
+}
+
+enum calls_mode { CALLS_JOIN, CALLS_TRY_JOIN, CALLS_SELECT };
+
+/*
+ * Makes a child fiber per call, all in one allocation with the pointer
+ * array the combinator borrows, and awaits the combinator over them.  The
+ * combinator owns the fibers: it drops each one once, and a dropped fiber
+ * that was running returns through its cancelled awaits.
+ */
+static int
+run_calls(enum calls_mode mode, unsigned flags, struct weft_fiber_call *calls,
+          size_t n)
+{
+	struct weft_fiber *fibers;
+	struct weft_future **ptrs;
+	size_t i;
+	int r;
+
+	if (!calls && n)
+		return -EINVAL;
+	if (!weft_in_fiber())
+		return -EPERM;
+	if (n > SIZE_MAX / (sizeof(*fibers) + sizeof(*ptrs)))
+		return -ENOMEM;
+	fibers = weft_calloc(n ? n : 1, sizeof(*fibers) + sizeof(*ptrs));
+	if (!fibers)
+		return -ENOMEM;
+	ptrs = (struct weft_future **)(void *)(fibers + n);
+	for (i = 0; i < n; i++) {
+		calls[i].result = WEFT_ECANCELED;
+		r = weft_fiber_init(&fibers[i], call_trampoline, &calls[i],
+		                    NULL);
+		if (r < 0)
+			calls[i].result = r;
+		ptrs[i] = &fibers[i].base;
+	}
+	switch (mode) {
+	case CALLS_JOIN:
+		r = weft_join_all_await(ptrs, n);
+		break;
+	case CALLS_TRY_JOIN:
+		r = weft_try_join_all_await(ptrs, n, NULL);
+		break;
+	default:
+		r = weft_select_all_await(flags & WEFT_SELECT_BIASED, ptrs, n);
+		break;
+	}
+	weft_free(fibers);
+	return r;
+}
+
+WEFT_EXPORT int
+weft_join_fibers(struct weft_fiber_call *calls, size_t n)
+{
+	return run_calls(CALLS_JOIN, 0, calls, n);
+}
+
+WEFT_EXPORT int
+weft_try_join_fibers(struct weft_fiber_call *calls, size_t n)
+{
+	return run_calls(CALLS_TRY_JOIN, 0, calls, n);
+}
+
+WEFT_EXPORT int
+weft_select_fibers(unsigned flags, struct weft_fiber_call *calls, size_t n)
+{
+	return run_calls(CALLS_SELECT, flags, calls, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tasks and channels                                                  */
+/* ------------------------------------------------------------------ */
+
+WEFT_EXPORT int
+weft_joinset_spawn_fiber(struct weft_joinset *set, weft_fiber_fn fn, void *arg,
+                         uint64_t *id)
+{
+	struct weft_executor *ex = current_executor();
+	struct weft_fiber f;
+	int r;
+
+	if (!set || !fn)
+		return -EINVAL;
+	if (!ex)
+		return -EPERM;
+	/* A fiber may move until its first poll: the set copies it in. */
+	r = weft_fiber_init(&f, fn, arg, NULL);
+	if (r < 0) {
+		weft_future_drop(&f.base);
+		return r;
+	}
+	return weft_joinset_spawn(set, ex, &f.base, id);
+}
+
+WEFT_EXPORT int
+weft_joinset_next_await(struct weft_joinset *set, void *out, size_t size)
+{
+	struct weft_joinset_next f;
+	int r;
+
+	if (!set)
+		return -EINVAL;
+	weft_joinset_next_init(&f, set, out, size);
+	r = weft_await(&f.base);
+	if (r < 0)
+		return r;
+	if (f.status == 1 && f.task_status < 0)
+		return f.task_status;
+	return f.status;
+}
+
+WEFT_EXPORT int
+weft_mpsc_send_await(struct weft_mpsc_tx *tx, const void *msg)
+{
+	struct weft_mpsc_send f;
+
+	if (!tx || !msg)
+		return -EINVAL;
+	weft_mpsc_send_init(&f, tx, msg);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_mpsc_recv_await(struct weft_mpsc_rx *rx, void *out)
+{
+	struct weft_mpsc_recv f;
+
+	if (!rx || !out)
+		return -EINVAL;
+	weft_mpsc_recv_init(&f, rx, out);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_oneshot_recv_await(struct weft_oneshot_rx *rx, void *out)
+{
+	struct weft_oneshot_recv f;
+
+	if (!rx || !out)
+		return -EINVAL;
+	weft_oneshot_recv_init(&f, rx, out);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_watch_changed_await(struct weft_watch_rx *rx)
+{
+	struct weft_watch_changed f;
+
+	if (!rx)
+		return -EINVAL;
+	weft_watch_changed_init(&f, rx);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_cancelled_await(struct weft_cancel_token *t)
+{
+	struct weft_cancelled f;
+
+	if (!t)
+		return -EINVAL;
+	weft_cancelled_init(&f, t);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_stream_next_await(struct weft_stream *s, void *item)
+{
+	struct weft_stream_next f;
+
+	if (!s || (!item && s->item_size))
+		return -EINVAL;
+	weft_stream_next_init(&f, s, item);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_ctrl_c(void)
+{
+	struct weft_signal f;
+
+	if (!weft_in_fiber())
+		return -EPERM;
+	weft_signal_init(&f, WEFT_SIGNAL_BIT(SIGINT));
+	return await_status(&f.base, &f.status);
+}

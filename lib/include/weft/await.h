@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file
+ * Straight-line awaits for fibers: one call per `.await`, so that a
+ * fiber's code is as short as the async Rust it ports.
+ *
+ *     static int
+ *     run(void *arg)
+ *     {
+ *             int sum = 0;
+ *             for (int i = 0; i < 3; i++) {
+ *                     weft_sleep_ms(100);              // sleep(..).await
+ *                     sum += i;
+ *             }
+ *             printf("%d\n", sum);
+ *             return 0;
+ *     }
+ *
+ *     int
+ *     main(void)
+ *     {
+ *             return weft_fiber_main(run, NULL);       // #[tokio::main]
+ *     }
+ *
+ * Each function here is a thin wrapper: it initialises the library's
+ * future in the fiber's own stack frame, awaits it with weft_await
+ * (<weft/fiber.h>) and returns its result.  The naming rule: the future
+ * `struct weft_X` made by weft_X_init has the inline form weft_X_await,
+ * taking the same arguments; tokio's own names are used where they are
+ * plainer (weft_sleep_ms, weft_spawn_blocking).  This header includes the
+ * library's other headers, as a prelude for fiber programs.
+ *
+ * Every function that awaits must be called from a fiber: outside one it
+ * returns -EPERM.  When the fiber is being dropped (cancelled) it returns
+ * WEFT_ECANCELED, as weft_await does, and so does every later await: the
+ * fiber's function should then release what it holds and return.  Errors
+ * are negative errno-style codes; nothing here aborts.
+ *
+ * Ownership: a future passed in is consumed (dropped exactly once before
+ * the call returns, its output readable in its own storage), as by
+ * weft_await, unless WEFT_SELECT_BORROW says otherwise.  Handles (channel
+ * halves, streams, join sets) are borrowed.
+ */
+#ifndef WEFT_AWAIT_H
+#define WEFT_AWAIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <weft/cancel.h>
+#include <weft/channel.h>
+#include <weft/combinator.h>
+#include <weft/fiber.h>
+#include <weft/io.h>
+#include <weft/stream.h>
+#include <weft/sync.h>
+#include <weft/task.h>
+#include <weft/time.h>
+#include <weft/weft.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The program's root and spawning                                     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * #[tokio::main]: runs fn(arg) as a fiber that is the program's root
+ * future (weft_run: a runtime from the defaults and the environment),
+ * and returns an exit status for main: fn's return value when it is 0 or
+ * positive; 1, after a line "error: ..." on stderr, when fn returned a
+ * negative error (as a Rust main returning Err); 1 when the runtime
+ * could not run it (weft_run has said why).
+ */
+int weft_fiber_main(weft_fiber_fn fn, void *arg);
+
+/**
+ * tokio::spawn(async move {...}): spawns fn(arg) as a fiber task on the
+ * calling fiber's executor.  *join receives the handle, whose output is
+ * fn's int result (join NULL: detached).  arg is borrowed: it must stay
+ * valid while the task may run (own it in the task, or join the task
+ * before it goes).  0, -EPERM outside a fiber, or the spawn's error.
+ */
+int weft_spawn_fiber(weft_fiber_fn fn, void *arg, struct weft_join **join);
+
+/**
+ * tokio::spawn(fut): spawns any future on the calling fiber's executor
+ * (copied in, consumed as by weft_executor_spawn).  0, -EPERM outside a
+ * fiber (fut is then dropped), or the spawn's error.
+ */
+int weft_spawn_future(struct weft_future *fut, struct weft_join **join);
+
+/**
+ * handle.await: waits for the task behind join to finish, copies its
+ * output into out (size bytes; 0 discards it) and releases the handle in
+ * every case.  0, WEFT_ECANCELED (the task was aborted, or this fiber is
+ * being dropped), -EMSGSIZE (out too small), -EINVAL (join NULL).
+ */
+int weft_task_await(struct weft_join *join, void *out, size_t size);
+
+/**
+ * spawn_blocking(fn).await: runs fn on a copy of the size bytes at data on
+ * the runtime's blocking pool, then writes the copy back to data.  Should
+ * the fiber be dropped meanwhile, the job finishes on its own and data is
+ * left untouched.  0, or the error of struct weft_blocking (fn did not run).
+ */
+int weft_spawn_blocking(void (*fn)(void *data), void *data, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+/** Instant::now(): the driver's clock in ns, or 0 outside a fiber. */
+uint64_t weft_now(void);
+
+/** sleep(d).await for duration_ns: 0, or a negative error. */
+int weft_sleep_for(uint64_t duration_ns);
+
+/** sleep(Duration::from_millis(ms)).await: 0, or a negative error. */
+int weft_sleep_ms(uint64_t ms);
+
+/** sleep_until(deadline).await, on weft_now()'s clock: 0 or an error. */
+int weft_sleep_until(uint64_t deadline_ns);
+
+/**
+ * timeout(d, fut).await: runs fut (consumed) for at most duration_ns.
+ * 0 when fut finished (its output is in its storage), WEFT_ETIMEDOUT when
+ * the time ran out first (fut has been dropped), or an error.
+ */
+int weft_timeout_await(struct weft_future *fut, uint64_t duration_ns);
+
+/** interval.tick().await: 0, or a negative error (no timer). */
+int weft_interval_tick_await(struct weft_interval *iv);
+
+/* ------------------------------------------------------------------ */
+/* join, try_join and select over futures                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * join!(a, b, ...): n futures (at most WEFT_COMBINATOR_INLINE, all
+ * consumed; NULL entries count as done) follow n and run concurrently
+ * until all have finished.  0, -E2BIG (n too large: the futures are
+ * dropped unpolled), or an await error.
+ */
+int weft_join_await(size_t n, ...);
+
+/**
+ * try_join!(a, b, ...): as weft_join_await, but the first future that
+ * reports a negative status (the convention of <weft/combinator.h>) wins:
+ * the others are dropped at once.  Returns 0 or that status.
+ */
+int weft_try_join_await(size_t n, ...);
+
+/** join_all(futs).await over an array of n future pointers. */
+int weft_join_all_await(struct weft_future **futs, size_t n);
+
+/**
+ * try_join_all(futs).await: 0, or the first negative status, with
+ * *failed (if not NULL) the index of the future that reported it.
+ */
+int weft_try_join_all_await(struct weft_future **futs, size_t n,
+                            size_t *failed);
+
+/**
+ * select! { ... }: n branches follow n (at most WEFT_COMBINATOR_INLINE;
+ * NULL disables a branch, as `, if false`) and race; the first to finish
+ * wins and the others are dropped, unless flags hold WEFT_SELECT_BORROW
+ * (then the caller keeps and drops every branch).  WEFT_SELECT_BIASED
+ * polls in order.  Returns the winner's index, n when every branch was
+ * disabled (select!'s `else`), or a negative error.
+ */
+int weft_select_await(unsigned flags, size_t n, ...);
+
+/** select! over an array of n branch pointers: as weft_select_await. */
+int weft_select_all_await(unsigned flags, struct weft_future **branches,
+                          size_t n);
+
+/* ------------------------------------------------------------------ */
+/* join, try_join and select over fiber functions                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * An async block for the *_fibers functions: fn(arg) runs in a fiber of
+ * its own, a child of the calling fiber (no task is spawned: they run
+ * concurrently within the caller's task, as join! and select! do).
+ */
+struct weft_fiber_call {
+	weft_fiber_fn fn; /**< the function to run */
+	void *arg;        /**< its argument, borrowed */
+	/**
+	 * Output: fn's return value; WEFT_ECANCELED when fn never ran (lost
+	 * a select or a try_join before its first poll) or its fiber could
+	 * not be made (that error then).
+	 */
+	int result;
+};
+
+/**
+ * join!: runs the n calls concurrently until all have returned; each
+ * call's result holds what its function returned.  0, -ENOMEM, or an
+ * await error (the calls still running were then dropped).
+ */
+int weft_join_fibers(struct weft_fiber_call *calls, size_t n);
+
+/**
+ * try_join!: as weft_join_fibers, but the first negative result wins and
+ * drops (cancels) the calls still running.  0, or that result.
+ */
+int weft_try_join_fibers(struct weft_fiber_call *calls, size_t n);
+
+/**
+ * select!: races the n calls; the first to return wins and the others
+ * are dropped (cancelled: their awaits return WEFT_ECANCELED).  flags:
+ * WEFT_SELECT_BIASED or 0.  Returns the winner's index, or a negative
+ * error.
+ */
+int weft_select_fibers(unsigned flags, struct weft_fiber_call *calls, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Tasks and channels                                                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * set.spawn(async move {...}): spawns fn(arg) as a fiber task into set,
+ * on the calling fiber's executor; its output is fn's int result.  *id as
+ * weft_joinset_spawn.  0, -EPERM outside a fiber, or the spawn's error.
+ */
+int weft_joinset_spawn_fiber(struct weft_joinset *set, weft_fiber_fn fn,
+                             void *arg, uint64_t *id);
+
+/**
+ * set.join_next().await: 1 when a task was joined (its output copied into
+ * out, size bytes), 0 when the set is empty (None), or a negative error:
+ * the joined task's (WEFT_ECANCELED: aborted; -EMSGSIZE) or the await's.
+ */
+int weft_joinset_next_await(struct weft_joinset *set, void *out, size_t size);
+
+/** tx.send(msg).await: 0, WEFT_ECLOSED (not sent), -ENOMEM or an error. */
+int weft_mpsc_send_await(struct weft_mpsc_tx *tx, const void *msg);
+
+/** rx.recv().await: 0 (message in out), WEFT_ECLOSED (None), an error. */
+int weft_mpsc_recv_await(struct weft_mpsc_rx *rx, void *out);
+
+/** rx.await for a oneshot: 0 (value in out), WEFT_ECLOSED or an error. */
+int weft_oneshot_recv_await(struct weft_oneshot_rx *rx, void *out);
+
+/** rx.changed().await: 0, WEFT_ECLOSED (the sender is gone) or an error. */
+int weft_watch_changed_await(struct weft_watch_rx *rx);
+
+/** token.cancelled().await: 0 once t is cancelled, or an error. */
+int weft_cancelled_await(struct weft_cancel_token *t);
+
+/**
+ * stream.next().await on a borrowed stream: 1 (an item in item), 0 (the
+ * stream has ended: None) or a negative error item.
+ */
+int weft_stream_next_await(struct weft_stream *s, void *item);
+
+/**
+ * signal::ctrl_c().await: listens for SIGINT, waits for it and stops
+ * listening.  The signal number, or a negative error.
+ */
+int weft_ctrl_c(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_AWAIT_H */
