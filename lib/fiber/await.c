@@ -254,27 +254,18 @@ weft_select_await(unsigned flags, size_t n, ...)
 /* Fiber calls                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Runs one call in its fiber and records what it returned. */
-static int
-call_trampoline(void *arg)
-{
-	struct weft_fiber_call *c = arg;
-
-	c->result = c->fn(c->arg);
-	return c->result;
-}
-
 enum calls_mode { CALLS_JOIN, CALLS_TRY_JOIN, CALLS_SELECT };
 
 /*
  * Makes a child fiber per call, all in one allocation with the pointer
  * array the combinator borrows, and awaits the combinator over them.  The
  * combinator owns the fibers: it drops each one once, and a dropped fiber
- * that was running returns through its cancelled awaits.
+ * that was running returns through its cancelled awaits.  A fiber that
+ * could not be made completes at its first poll with the error.
  */
 static int
-run_calls(enum calls_mode mode, unsigned flags, struct weft_fiber_call *calls,
-          size_t n)
+run_calls(enum calls_mode mode, unsigned flags,
+          const struct weft_fiber_call *calls, size_t n)
 {
 	struct weft_fiber *fibers;
 	struct weft_future **ptrs;
@@ -292,16 +283,16 @@ run_calls(enum calls_mode mode, unsigned flags, struct weft_fiber_call *calls,
 		return -ENOMEM;
 	ptrs = (struct weft_future **)(void *)(fibers + n);
 	for (i = 0; i < n; i++) {
-		calls[i].result = WEFT_ECANCELED;
-		r = weft_fiber_init(&fibers[i], call_trampoline, &calls[i],
-		                    NULL);
-		if (r < 0)
-			calls[i].result = r;
+		weft_fiber_init(&fibers[i], calls[i].fn, calls[i].arg, NULL);
 		ptrs[i] = &fibers[i].base;
 	}
 	switch (mode) {
 	case CALLS_JOIN:
 		r = weft_join_all_await(ptrs, n);
+		/* Every fiber has completed: its result is set. */
+		for (i = 0; r == 0 && i < n; i++)
+			if (fibers[i].result < 0)
+				r = fibers[i].result;
 		break;
 	case CALLS_TRY_JOIN:
 		r = weft_try_join_all_await(ptrs, n, NULL);
@@ -315,19 +306,20 @@ run_calls(enum calls_mode mode, unsigned flags, struct weft_fiber_call *calls,
 }
 
 WEFT_EXPORT int
-weft_join_fibers(struct weft_fiber_call *calls, size_t n)
+weft_join_fibers(const struct weft_fiber_call *calls, size_t n)
 {
 	return run_calls(CALLS_JOIN, 0, calls, n);
 }
 
 WEFT_EXPORT int
-weft_try_join_fibers(struct weft_fiber_call *calls, size_t n)
+weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n)
 {
 	return run_calls(CALLS_TRY_JOIN, 0, calls, n);
 }
 
 WEFT_EXPORT int
-weft_select_fibers(unsigned flags, struct weft_fiber_call *calls, size_t n)
+weft_select_fibers(unsigned flags, const struct weft_fiber_call *calls,
+                   size_t n)
 {
 	return run_calls(CALLS_SELECT, flags, calls, n);
 }

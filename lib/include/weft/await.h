@@ -184,32 +184,29 @@ int weft_select_all_await(unsigned flags, struct weft_future **branches,
 
 /**
  * An async block for the *_fibers functions: fn(arg) runs in a fiber of
- * its own, a child of the calling fiber (no task is spawned: they run
- * concurrently within the caller's task, as join! and select! do).
+ * its own, a child of the calling fiber (no task is spawned: the calls run
+ * concurrently within the caller's task, as join! and select! do).  What
+ * an async block would give back goes through arg.
  */
 struct weft_fiber_call {
 	weft_fiber_fn fn; /**< the function to run */
 	void *arg;        /**< its argument, borrowed */
-	/**
-	 * Output: fn's return value; WEFT_ECANCELED when fn never ran (lost
-	 * a select or a try_join before its first poll) or its fiber could
-	 * not be made (that error then).
-	 */
-	int result;
 };
 
 /**
- * join!: runs the n calls concurrently until all have returned; each
- * call's result holds what its function returned.  0, -ENOMEM, or an
+ * join!: runs the n calls concurrently until all have returned.  0 when
+ * every function returned 0 or more, else the first negative return value
+ * in the order of calls (all still ran to their end); -ENOMEM; or an
  * await error (the calls still running were then dropped).
  */
-int weft_join_fibers(struct weft_fiber_call *calls, size_t n);
+int weft_join_fibers(const struct weft_fiber_call *calls, size_t n);
 
 /**
- * try_join!: as weft_join_fibers, but the first negative result wins and
- * drops (cancels) the calls still running.  0, or that result.
+ * try_join!: as weft_join_fibers, but the first function to return a
+ * negative value wins and the calls still running are dropped (cancelled:
+ * their awaits return WEFT_ECANCELED).  0, or that value.
  */
-int weft_try_join_fibers(struct weft_fiber_call *calls, size_t n);
+int weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n);
 
 /**
  * select!: races the n calls; the first to return wins and the others
@@ -217,7 +214,8 @@ int weft_try_join_fibers(struct weft_fiber_call *calls, size_t n);
  * WEFT_SELECT_BIASED or 0.  Returns the winner's index, or a negative
  * error.
  */
-int weft_select_fibers(unsigned flags, struct weft_fiber_call *calls, size_t n);
+int weft_select_fibers(unsigned flags, const struct weft_fiber_call *calls,
+                       size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Tasks and channels                                                  */
