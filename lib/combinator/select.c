@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * select over N branches: the first ready wins, the others are dropped.
+ * The select loop keeps the losers for its next round instead.
  *
  * Fairness comes from starting each poll at a random branch.  The random
  * state lives in the select itself (a xorshift seeded from the clock and
@@ -38,20 +39,28 @@ select_drop_branches(struct weft_select *s)
 
 
 static uint32_t
-select_random(struct weft_select *s, struct weft_context *cx)
+select_random(uint32_t *rng, const void *owner, struct weft_context *cx)
 {
-	uint32_t x = s->rng;
+	uint32_t x = *rng;
 
 	if (x == 0) {
 		uint64_t seed =
-		    weft_driver_now(cx->driver) ^ (uint64_t)(uintptr_t)s;
+		    weft_driver_now(cx->driver) ^ (uint64_t)(uintptr_t)owner;
 		x = (uint32_t)(seed ^ (seed >> 32)) | 1u;
 	}
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
-	s->rng = x;
+	*rng = x;
 	return x;
+}
+
+
+/* A branch that takes part in a round: armed, and not a finished fuse. */
+static bool
+select_armed(struct weft_future *br)
+{
+	return br && !weft_future_is_empty(br) && !weft_fuse_is_terminated(br);
 }
 
 
@@ -65,13 +74,12 @@ select_poll(struct weft_future *f, struct weft_context *cx)
 	if (s->flags & SELECT_DONE)
 		return WEFT_READY;
 	if (!(s->flags & WEFT_SELECT_BIASED) && s->n > 1)
-		start = select_random(s, cx) % s->n;
+		start = select_random(&s->rng, s, cx) % s->n;
 	for (k = 0; k < s->n; k++) {
 		size_t i = (start + k) % s->n;
 		struct weft_future *br = b[i];
 
-		if (!br || weft_future_is_empty(br) ||
-		    weft_fuse_is_terminated(br))
+		if (!select_armed(br))
 			continue;
 		enabled++;
 		if (weft_future_poll(br, cx) == WEFT_READY) {
@@ -130,4 +138,147 @@ weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...)
 		s->inline_[i] = va_arg(ap, struct weft_future *);
 	va_end(ap);
 	return 0;
+}
+
+/* ---- the select loop ----------------------------------------------------- */
+
+/* The round is over (ready or dropped): polling it again does nothing. */
+#define LOOP_ROUND_DONE 0x80000000u
+
+static struct weft_future **
+loop_branches(struct weft_select_loop *l)
+{
+	return l->branches ? l->branches : l->inline_;
+}
+
+
+static weft_poll
+loop_round_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct weft_select_loop *l = (struct weft_select_loop *)f;
+	struct weft_future **b = loop_branches(l);
+	size_t k, start = 0, armed = 0;
+
+	if (l->flags & LOOP_ROUND_DONE)
+		return WEFT_READY;
+	if (!(l->flags & WEFT_SELECT_BIASED) && l->n > 1)
+		start = select_random(&l->rng, l, cx) % l->n;
+	for (k = 0; k < l->n; k++) {
+		size_t i = (start + k) % l->n;
+		struct weft_future *br = b[i];
+
+		if ((l->disabled >> i) & 1u || !select_armed(br))
+			continue;
+		armed++;
+		if (weft_future_poll(br, cx) == WEFT_READY) {
+			/* Its output stays readable; its slot disarms it. */
+			weft_future_drop(br);
+			l->winner = br;
+			l->index = (int)i;
+			l->flags |= LOOP_ROUND_DONE;
+			return WEFT_READY;
+		}
+	}
+	if (armed)
+		return WEFT_PENDING;
+	l->flags |= LOOP_ROUND_DONE;
+	return WEFT_READY; /* the else round: winner stays NULL */
+}
+
+
+/* A round holds nothing: the branches outlive it. */
+static void
+loop_round_drop(struct weft_future *f)
+{
+	((struct weft_select_loop *)f)->flags |= LOOP_ROUND_DONE;
+}
+
+WEFT_FUTURE_VTABLE(loop_round_vtable, struct weft_select_loop, index,
+                   loop_round_poll, loop_round_drop);
+
+
+WEFT_EXPORT int
+weft_select_loop_all_init(struct weft_select_loop *l, unsigned flags,
+                          struct weft_future **branches, size_t n)
+{
+	if (n > 64) {
+		*l = (struct weft_select_loop){0};
+		return -E2BIG;
+	}
+	/* No round yet (base empty): weft_select_loop_next starts one. */
+	*l = (struct weft_select_loop){
+	    .branches = branches,
+	    .n = n,
+	    .flags = flags & WEFT_SELECT_BIASED,
+	    .index = WEFT_SELECT_ELSE,
+	};
+	return 0;
+}
+
+
+WEFT_EXPORT int
+weft_select_loop_init(struct weft_select_loop *l, unsigned flags, size_t n, ...)
+{
+	va_list ap;
+	size_t i;
+
+	if (n > WEFT_COMBINATOR_INLINE) {
+		*l = (struct weft_select_loop){0};
+		return -E2BIG;
+	}
+	weft_select_loop_all_init(l, flags, NULL, n);
+	va_start(ap, n);
+	for (i = 0; i < n; i++)
+		l->inline_[i] = va_arg(ap, struct weft_future *);
+	va_end(ap);
+	return 0;
+}
+
+
+WEFT_EXPORT struct weft_future *
+weft_select_loop_next(struct weft_select_loop *l)
+{
+	/*
+	 * Only a dropped round makes way for the next: an await macro may
+	 * evaluate its future again after it is ready, to drop it.
+	 */
+	if (weft_future_is_empty(&l->base)) {
+		l->base.vtable = &loop_round_vtable;
+		l->flags &= ~LOOP_ROUND_DONE;
+		l->winner = NULL;
+		l->index = WEFT_SELECT_ELSE;
+	}
+	return &l->base;
+}
+
+
+WEFT_EXPORT int
+weft_select_loop_enable(struct weft_select_loop *l, const void *branch, bool on)
+{
+	struct weft_future **b = loop_branches(l);
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if ((const void *)b[i] != branch)
+			continue;
+		if (on)
+			l->disabled &= ~(UINT64_C(1) << i);
+		else
+			l->disabled |= UINT64_C(1) << i;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+
+WEFT_EXPORT void
+weft_select_loop_drop(struct weft_select_loop *l)
+{
+	struct weft_future **b = loop_branches(l);
+	size_t i;
+
+	weft_future_drop(&l->base);
+	for (i = 0; i < l->n; i++)
+		if (b[i])
+			weft_future_drop(b[i]);
 }

@@ -67,15 +67,15 @@ weft_future_status(const struct weft_future *f)
  * (-1 when none failed).
  */
 struct weft_join_all {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;       /**< the future's vtable */
 	struct weft_future **children; /**< borrowed array, or NULL: inline */
 	/** the children of the variadic initialisers */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
-	size_t n; /**< number of children */
+	size_t n;    /**< number of children */
 	size_t left; /**< children not finished yet */
-	bool try_; /**< true for try_join: the first error wins */
-	int status; /**< output: 0, or try_join's first error */
-	int failed; /**< output: index of the failed child, or -1 */
+	bool try_;   /**< true for try_join: the first error wins */
+	int status;  /**< output: 0, or try_join's first error */
+	int failed;  /**< output: index of the failed child, or -1 */
 };
 
 /** join_all / try_join_all over a borrowed array of n child pointers. */
@@ -124,16 +124,19 @@ int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
  *
  * Output `winner`: the index of the branch that finished (its output is in
  * its own storage), or WEFT_SELECT_ELSE.
+ *
+ * This is the one-shot select!: for a select in a loop, whose branches
+ * stay in place across rounds, see weft_select_loop.
  */
 struct weft_select {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;       /**< the future's vtable */
 	struct weft_future **branches; /**< borrowed array, or NULL: inline */
 	/** the branches of weft_select_init */
 	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
-	size_t n; /**< number of branches */
+	size_t n;       /**< number of branches */
 	unsigned flags; /**< WEFT_SELECT_BIASED, WEFT_SELECT_BORROW */
-	uint32_t rng; /**< state of the random starting branch */
-	int winner; /**< output: the winning index, or WEFT_SELECT_ELSE */
+	uint32_t rng;   /**< state of the random starting branch */
+	int winner;     /**< output: the winning index, or WEFT_SELECT_ELSE */
 };
 
 /** select over a borrowed array of n branch pointers. */
@@ -142,6 +145,122 @@ void weft_select_all_init(struct weft_select *s, unsigned flags,
 
 /** n branch pointers (NULL allowed: disabled) follow n.  -E2BIG as join. */
 int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
+
+/* ------------------------------------------------------------------ */
+/* select in a loop                                                    */
+/* ------------------------------------------------------------------ */
+
+/**
+ * The select of a loop, tokio's `loop { select! { ... } }` over pinned
+ * futures: the branches are named once, stay in place from one round to
+ * the next, and the code that handles the winner is plain if/else, where
+ * WEFT_AWAIT may sit (a `switch` of the caller's may not enclose one).
+ *
+ *     // once
+ *     weft_signal_init(&e->ctrl_c, 0);
+ *     weft_mpsc_recv_init(&e->recv, e->rx, &e->msg);
+ *     weft_sleep_init(&e->idle, 30 * WEFT_SEC);
+ *     weft_select_loop_init(&e->sel, WEFT_SELECT_BIASED, 3,
+ *                           &e->ctrl_c.base, &e->recv.base, &e->idle.base);
+ *     for (;;) {
+ *             WEFT_AWAIT(&e->co, cx, weft_select_loop_next(&e->sel));
+ *             if (weft_select_loop_won(&e->sel, &e->ctrl_c)) {
+ *                     break;
+ *             } else if (weft_select_loop_won(&e->sel, &e->recv)) {
+ *                     if (e->recv.status < 0)
+ *                             continue;  // closed: left disarmed
+ *                     WEFT_AWAIT(&e->co, cx, ...handle e->msg...);
+ *                     weft_sleep_reset(&e->idle, now + 30 * WEFT_SEC);
+ *                     weft_mpsc_recv_init(&e->recv, e->rx, &e->msg);
+ *             } else if (weft_select_loop_won(&e->sel, &e->idle)) {
+ *                     break;
+ *             } else {  // every branch disarmed or disabled
+ *                     break;
+ *             }
+ *     }
+ *     weft_select_loop_drop(&e->sel);  // and in the future's drop
+ *
+ * Each round (weft_select_loop_next, awaited) polls the armed, enabled
+ * branches until one is ready.  That one wins: the round drops it, so its
+ * output is readable in its own storage (F4) and its slot is empty, which
+ * disarms it.  The caller re-arms it by initialising it again in the same
+ * storage, or leaves it disarmed (a channel that closed).  The others lose
+ * nothing: they stay as they are, pending, for the next round — a timer
+ * keeps its deadline (weft_sleep_reset moves it), a receive its place.
+ *
+ * A branch takes part in a round when its slot holds a future (not empty),
+ * it is enabled (weft_select_loop_enable: tokio's `, if cond`) and it is
+ * not a fused future that has finished.  When none does, the round is
+ * ready at once with no winner (select's else branch).
+ *
+ * Ownership: the branches live in the caller's storage and belong to the
+ * loop from init until weft_select_loop_drop, which drops every one still
+ * armed; the caller must call it when it leaves the loop and from its own
+ * drop.  Dropping a round (WEFT_AWAIT does when it is ready, or when the
+ * caller is dropped mid-round) drops no branch.  Fairness as select: a
+ * random first branch each round, unless WEFT_SELECT_BIASED.
+ */
+struct weft_select_loop {
+	struct weft_future base;       /**< the current round (a future) */
+	struct weft_future **branches; /**< borrowed array, or NULL: inline */
+	/** the branches of weft_select_loop_init */
+	struct weft_future *inline_[WEFT_COMBINATOR_INLINE];
+	size_t n;          /**< number of branches, at most 64 */
+	uint64_t disabled; /**< bit i: branch i switched off by the caller */
+	unsigned flags;    /**< WEFT_SELECT_BIASED */
+	uint32_t rng;      /**< state of the random first branch */
+	/** output: the branch that won the last round; NULL for none */
+	struct weft_future *winner;
+	int index; /**< output: its index, or WEFT_SELECT_ELSE */
+};
+
+/**
+ * A select loop over n branch pointers (at most WEFT_COMBINATOR_INLINE),
+ * which follow n; the futures they point to may be armed later.  0, or
+ * -E2BIG (l left empty, the branches untouched).  flags: 0 or
+ * WEFT_SELECT_BIASED.
+ */
+int weft_select_loop_init(struct weft_select_loop *l, unsigned flags, size_t n,
+                          ...);
+
+/**
+ * As weft_select_loop_init over a borrowed array of n (at most 64) branch
+ * pointers, which must stay valid until weft_select_loop_drop.
+ */
+int weft_select_loop_all_init(struct weft_select_loop *l, unsigned flags,
+                              struct weft_future **branches, size_t n);
+
+/**
+ * The next round, to await: starts a round when the last one has been
+ * dropped (or none was started), and otherwise returns the round in
+ * progress, so that WEFT_AWAIT, which evaluates it at every poll and drops
+ * it once ready, keeps one round until it is over.  Code that polls the
+ * round itself drops it (weft_future_drop(&l->base)) after reading the
+ * winner.  Returns &l->base.
+ */
+struct weft_future *weft_select_loop_next(struct weft_select_loop *l);
+
+/**
+ * True when branch (the branch's future, or the struct it heads) won the
+ * last round.  The else round (no winner) is !weft_select_loop_won for
+ * every branch, and l->winner == NULL.
+ */
+static inline bool
+weft_select_loop_won(const struct weft_select_loop *l, const void *branch)
+{
+	return l->winner != 0 && (const void *)l->winner == branch;
+}
+
+/**
+ * Switches a branch (given by its future) on or off for the rounds that
+ * follow, keeping its future as it is: tokio's `, if cond`.  0, or -ENOENT
+ * when branch is not one of l's.
+ */
+int weft_select_loop_enable(struct weft_select_loop *l, const void *branch,
+                            bool on);
+
+/** Drops the round and every branch still armed.  A second call is a no-op. */
+void weft_select_loop_drop(struct weft_select_loop *l);
 
 /* ------------------------------------------------------------------ */
 /* fuse                                                                */
@@ -157,10 +276,10 @@ int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
  * Output `status`: the inner future's status (see the convention above).
  */
 struct weft_fuse {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;   /**< the future's vtable */
 	struct weft_future *inner; /**< the fused future, owned */
-	bool done; /**< true once inner has finished */
-	int status; /**< output: the inner future's status */
+	bool done;                 /**< true once inner has finished */
+	int status;                /**< output: the inner future's status */
 };
 /** Fuses inner, which f then owns. */
 void weft_fuse_init(struct weft_fuse *f, struct weft_future *inner);
@@ -174,10 +293,10 @@ bool weft_fuse_is_terminated(const struct weft_future *f);
 
 /** A small result: the status convention plus one scalar value. */
 union weft_value {
-	int64_t i; /**< a signed integer */
+	int64_t i;  /**< a signed integer */
 	uint64_t u; /**< an unsigned integer */
-	double d; /**< a floating-point number */
-	void *p; /**< a pointer, not owned */
+	double d;   /**< a floating-point number */
+	void *p;    /**< a pointer, not owned */
 };
 
 /** A status and a value: the output of ready, map and then. */
@@ -189,7 +308,7 @@ struct weft_result {
 /** Ready at the first poll with a given result: `async { 42 }`. */
 struct weft_ready {
 	struct weft_future base; /**< the future's vtable */
-	struct weft_result out; /**< output: the given result */
+	struct weft_result out;  /**< output: the given result */
 };
 /** A future ready at once with status and value. */
 void weft_ready_init(struct weft_ready *f, int status, union weft_value value);
@@ -205,11 +324,11 @@ typedef void (*weft_map_fn)(struct weft_future *inner, struct weft_result *out,
 
 /** future.map(fn): see weft_map_fn. */
 struct weft_map {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;   /**< the future's vtable */
 	struct weft_future *inner; /**< the mapped future, owned */
-	weft_map_fn fn; /**< turns inner into the result */
-	void *arg; /**< passed to fn */
-	struct weft_result out; /**< output: the result fn made */
+	weft_map_fn fn;            /**< turns inner into the result */
+	void *arg;                 /**< passed to fn */
+	struct weft_result out;    /**< output: the result fn made */
 };
 /** Maps inner (owned) with fn(inner, &out, arg). */
 void weft_map_init(struct weft_map *m, struct weft_future *inner,
@@ -231,12 +350,12 @@ typedef struct weft_future *(*weft_then_fn)(struct weft_future *first,
 
 /** future.then(fn): see weft_then_fn. */
 struct weft_then {
-	struct weft_future base; /**< the future's vtable */
+	struct weft_future base;   /**< the future's vtable */
 	struct weft_future *first; /**< the first future, owned */
 	/** the future fn returned (owned), NULL until then */
 	struct weft_future *next;
-	weft_then_fn fn; /**< makes next from first */
-	void *arg; /**< passed to fn */
+	weft_then_fn fn;        /**< makes next from first */
+	void *arg;              /**< passed to fn */
 	struct weft_result out; /**< output: next's status, or what fn put */
 };
 /** Chains first (owned) and the future fn returns. */
