@@ -120,6 +120,7 @@ drive(struct weft_future *f)
 	return polls;
 }
 
+#ifndef NDEBUG
 /*
  * Runs drive(f) in a child process.  Returns its wait status; its stderr
  * goes to err (NUL-terminated).
@@ -151,6 +152,7 @@ drive_in_child(struct weft_future *f, char *err, size_t errlen)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
 }
+#endif
 
 /*
  * Debug: f's body stops at an assertion mentioning `what`.  Release: it

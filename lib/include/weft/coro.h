@@ -56,7 +56,12 @@
  * - Owned resources register their clean-up once with WEFT_DEFER; the
  *   clean-ups run in reverse order when the coroutine finishes (WEFT_END,
  *   WEFT_RETURN) or, if it never does, when it is dropped.  At most
- *   WEFT_CORO_DEFERS at a time.
+ *   WEFT_CORO_DEFERS at a time.  A resource the future owns from its init
+ *   (a stream handed to a spawned handler) is registered there, with
+ *   weft_coro_defer, so that a future dropped unpolled releases it too;
+ *   its argument must then not point into the future, which spawn still
+ *   moves.  weft_coro_undefer takes a registration back (a resource
+ *   handed on, or released early, one per loop round).
  * - WEFT_AWAIT_UNTIL waits for a condition that another task or thread
  *   makes true and then signals through a weft_notify: it arms the waiter
  *   before it checks, so no signal is lost.  WEFT_AWAIT_POLL is the raw
