@@ -41,10 +41,18 @@ case $cflags in
 *) die "pkg-config --cflags weft gave \"$cflags\"" ;;
 esac
 
+# The version script that keeps every symbol but the entry local (rule
+# P1), installed beside the headers.
+map=$(PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_LIBDIR=$pcdir \
+	PKG_CONFIG_PATH=$pcdir pkg-config --variable=pluginmap weft) ||
+	die "pkg-config --variable=pluginmap weft"
+[ -f "$map" ] || die "pkg-config --variable=pluginmap weft gave \"$map\""
+
 so=$tmp/weft-reactor-poll.so
 # shellcheck disable=SC2086 # CC and cflags are lists of words.
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -fPIC -shared \
-	-fvisibility=hidden $cflags -o "$so" "$src/poll.c" ||
+	-fvisibility=hidden $cflags -o "$so" "$src/poll.c" \
+	-Wl,--version-script="$map" ||
 	die "compiling the plugin with the installed headers"
 
 printf '# written by the out-of-tree test\nreactor = %s\n' "$so" \
