@@ -93,7 +93,7 @@ example_release(struct example *e)
 	weft_future_drop(&e->select.base);
 	weft_future_drop(&e->recv.base);
 	weft_future_drop(&e->tick.base);
-	/* Freeing the listener gives SIGINT its previous effect back. */
+	/* SIGINT stays caught after this, until weft_signal_release. */
 	weft_future_drop(&e->shutdown.base);
 	weft_stream_drop(&e->heartbeat.base);
 	if (e->rx)

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include <weft/coro.h>
 #include <weft/combinator.h>
@@ -50,9 +51,9 @@ join_poll(struct weft_future *f, struct weft_context *cx)
 			left++;
 			continue;
 		}
-		status = weft_future_status(kid);
+		status = j->status_fn ? j->status_fn(kid, j->status_arg) : 0;
 		weft_future_drop(kid);
-		if (j->try_ && status < 0) {
+		if (status < 0) {
 			/* The first error wins: the others are cancelled. */
 			j->status = status;
 			j->failed = (int)i;
@@ -77,17 +78,37 @@ WEFT_FUTURE_VTABLE(join_vtable, struct weft_join_all, status, join_poll,
 
 
 static void
-join_setup(struct weft_join_all *j, bool try_, struct weft_future **children,
-           size_t n)
+join_setup(struct weft_join_all *j, weft_status_fn status, void *arg,
+           struct weft_future **children, size_t n)
 {
 	*j = (struct weft_join_all){
 	    .base.vtable = &join_vtable,
 	    .children = children,
 	    .n = n,
 	    .left = n,
-	    .try_ = try_,
+	    .try_ = status != NULL,
+	    .status_fn = status,
+	    .status_arg = arg,
 	    .failed = -1,
 	};
+}
+
+
+WEFT_EXPORT int
+weft_status_output(const struct weft_future *child, void *arg)
+{
+	(void)arg;
+	return weft_future_status(child);
+}
+
+
+WEFT_EXPORT int
+weft_status_at(const struct weft_future *child, void *arg)
+{
+	int status;
+
+	memcpy(&status, (const char *)child + (uintptr_t)arg, sizeof(status));
+	return status;
 }
 
 
@@ -95,20 +116,21 @@ WEFT_EXPORT void
 weft_join_all_init(struct weft_join_all *j, struct weft_future **children,
                    size_t n)
 {
-	join_setup(j, false, children, n);
+	join_setup(j, NULL, NULL, children, n);
 }
 
 
 WEFT_EXPORT void
 weft_try_join_all_init(struct weft_join_all *j, struct weft_future **children,
-                       size_t n)
+                       size_t n, weft_status_fn status, void *arg)
 {
-	join_setup(j, true, children, n);
+	join_setup(j, status, arg, children, n);
 }
 
 
 static int
-join_setup_va(struct weft_join_all *j, bool try_, size_t n, va_list ap)
+join_setup_va(struct weft_join_all *j, weft_status_fn status, void *arg,
+              size_t n, va_list ap)
 {
 	size_t i;
 
@@ -116,7 +138,7 @@ join_setup_va(struct weft_join_all *j, bool try_, size_t n, va_list ap)
 		*j = (struct weft_join_all){0};
 		return -E2BIG;
 	}
-	join_setup(j, try_, NULL, n);
+	join_setup(j, status, arg, NULL, n);
 	for (i = 0; i < n; i++)
 		j->inline_[i] = va_arg(ap, struct weft_future *);
 	return 0;
@@ -130,20 +152,21 @@ weft_join_init(struct weft_join_all *j, size_t n, ...)
 	int r;
 
 	va_start(ap, n);
-	r = join_setup_va(j, false, n, ap);
+	r = join_setup_va(j, NULL, NULL, n, ap);
 	va_end(ap);
 	return r;
 }
 
 
 WEFT_EXPORT int
-weft_try_join_init(struct weft_join_all *j, size_t n, ...)
+weft_try_join_init(struct weft_join_all *j, weft_status_fn status, void *arg,
+                   size_t n, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, n);
-	r = join_setup_va(j, true, n, ap);
+	r = join_setup_va(j, status, arg, n, ap);
 	va_end(ap);
 	return r;
 }

@@ -160,7 +160,8 @@ tcp_pair_poll(struct weft_future *f, struct weft_context *cx)
 	weft_listener_local_addr(p->l, &addr);
 	weft_accept_init(&p->acc, p->l);
 	weft_connect_init(&p->conn, &addr);
-	weft_try_join_init(&p->both, 2, &p->acc.base, &p->conn.base);
+	weft_try_join_init(&p->both, weft_status_output, NULL, 2, &p->acc.base,
+	                   &p->conn.base);
 	WEFT_AWAIT(&p->co, cx, &p->both);
 	p->status = p->both.status;
 	p->client = p->conn.stream;

@@ -71,8 +71,8 @@ test_try_join_first_error(void **state)
 	probe_init(&p[1], 40, -5, &drops, &done);
 	probe_init(&p[2], 2000, 0, &drops, &done);
 	probe_init(&p[3], 90, -7, &drops, &done);
-	weft_try_join_init(&j, 4, &p[0].base, &p[1].base, &p[2].base,
-	                   &p[3].base);
+	weft_try_join_init(&j, weft_status_output, NULL, 4, &p[0].base,
+	                   &p[1].base, &p[2].base, &p[3].base);
 	run(&j.base);
 	assert_int_equal(j.status, -5);
 	assert_int_equal(j.failed, 1);
@@ -95,7 +95,7 @@ test_try_join_ok(void **state)
 	(void)state;
 	probe_init(&a, 5, 0, &drops, NULL);
 	probe_init(&b, 8, 3, &drops, NULL);
-	weft_try_join_init(&j, 2, &a.base, &b.base);
+	weft_try_join_init(&j, weft_status_output, NULL, 2, &a.base, &b.base);
 	run(&j.base);
 	weft_future_drop(&j.base);
 	assert_int_equal(j.status, 0);

@@ -18,16 +18,19 @@
  * initialisers copy up to WEFT_COMBINATOR_INLINE pointers into the
  * combinator itself instead, so `join!(a, b, c)` needs no array.
  *
- * The status convention.  try_join needs to know whether a child failed:
- * a child reports its result as an `int` at the start of its output (the
- * vtable's output_offset): 0 or positive is success, negative an error.
- * The runtime's own futures (sleep, timeout, join future) already follow
- * it, and so do the combinators here; a child without output (or with
- * fewer than sizeof(int) bytes) counts as a success.
+ * Statuses.  try_join cancels the rest when a child fails, and a child's
+ * failure is whatever the caller says it is: the try variants take a
+ * weft_status_fn that reads a finished child's status (negative: failed).
+ * weft_status_output is the one for children whose declared output (the
+ * vtable's output_offset) begins with an int status, as the runtime's own
+ * futures (sleep, timeout, join future) and the combinators here do;
+ * fuse and map record their inner future's status the same way.
  */
 #ifndef WEFT_COMBINATOR_H
 #define WEFT_COMBINATOR_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <weft/abi.h>
@@ -36,7 +39,11 @@
 extern "C" {
 #endif
 
-/** The status a finished child reports under the convention above. */
+/**
+ * The int at the start of f's declared output (vtable output_offset), or
+ * 0 when its output is smaller than an int: the status of the runtime's
+ * futures and of the combinators here.
+ */
 static inline int
 weft_future_status(const struct weft_future *f)
 {
@@ -49,6 +56,29 @@ weft_future_status(const struct weft_future *f)
 	return status;
 }
 
+/**
+ * How try_join reads a finished child's status: negative means it failed.
+ * Called once per child, when it is ready and before it is dropped, on the
+ * polling thread, with the arg given at init.
+ */
+typedef int (*weft_status_fn)(const struct weft_future *child, void *arg);
+
+/**
+ * A weft_status_fn for children whose output begins with an int status:
+ * weft_future_status(child); arg is unused.
+ */
+int weft_status_output(const struct weft_future *child, void *arg);
+
+/**
+ * A weft_status_fn for children that keep their status in an int at a byte
+ * offset of their struct, given as arg: WEFT_STATUS_OFFSET(type, member).
+ */
+int weft_status_at(const struct weft_future *child, void *arg);
+
+/** The arg of weft_status_at for the int member `member` of `type`. */
+#define WEFT_STATUS_OFFSET(type, member)                                       \
+	((void *)(uintptr_t)offsetof(type, member))
+
 /** Children the variadic initialisers keep inline. */
 #define WEFT_COMBINATOR_INLINE 8
 
@@ -58,9 +88,10 @@ weft_future_status(const struct weft_future *f)
 
 /**
  * Polls every child until all are ready (join), or until one reports a
- * negative status (try: the first error wins and every other child is
- * dropped at once — cancelled).  Children are polled in order on each
- * poll; a NULL entry or an empty slot counts as already finished.
+ * negative status through the status function (try: the first error wins
+ * and every other child is dropped at once — cancelled).  Children are polled
+ * in order on each poll; a NULL entry or an empty slot counts as already
+ * finished.
  *
  * Output `status`: 0 when all succeeded (join: always 0); for try_join the
  * first error, with `failed` the index of the child that reported it
@@ -74,16 +105,23 @@ struct weft_join_all {
 	size_t n;    /**< number of children */
 	size_t left; /**< children not finished yet */
 	bool try_;   /**< true for try_join: the first error wins */
-	int status;  /**< output: 0, or try_join's first error */
-	int failed;  /**< output: index of the failed child, or -1 */
+	weft_status_fn status_fn; /**< try_join: reads a child's status */
+	void *status_arg;         /**< passed to status_fn */
+	int status;               /**< output: 0, or try_join's first error */
+	int failed; /**< output: index of the failed child, or -1 */
 };
 
 /** join_all / try_join_all over a borrowed array of n child pointers. */
 void weft_join_all_init(struct weft_join_all *j, struct weft_future **children,
                         size_t n);
-/** try_join_all over a borrowed array of n child pointers. */
+/**
+ * try_join_all over a borrowed array of n child pointers; status(child,
+ * arg) tells a failed child (weft_status_output, weft_status_at or the
+ * caller's own).  A NULL status makes it a plain join_all.
+ */
 void weft_try_join_all_init(struct weft_join_all *j,
-                            struct weft_future **children, size_t n);
+                            struct weft_future **children, size_t n,
+                            weft_status_fn status, void *arg);
 
 /**
  * join!(...) / try_join!(...): n child pointers (at most
@@ -91,8 +129,9 @@ void weft_try_join_all_init(struct weft_join_all *j,
  * the children untouched, when n is too large.
  */
 int weft_join_init(struct weft_join_all *j, size_t n, ...);
-/** try_join!(...): as weft_join_init. */
-int weft_try_join_init(struct weft_join_all *j, size_t n, ...);
+/** try_join!(...): as weft_join_init, with status and arg as try_join_all. */
+int weft_try_join_init(struct weft_join_all *j, weft_status_fn status,
+                       void *arg, size_t n, ...);
 
 /* ------------------------------------------------------------------ */
 /* select                                                              */
