@@ -190,7 +190,7 @@ weft_try_join_all_await(struct weft_future **futs, size_t n, size_t *failed)
 	struct weft_join_all j;
 	int r;
 
-	weft_try_join_all_init(&j, futs, n);
+	weft_try_join_all_init(&j, futs, n, weft_status_output, NULL);
 	r = await_status(&j.base, &j.status);
 	if (failed)
 		*failed = j.failed >= 0 ? (size_t)j.failed : n;
