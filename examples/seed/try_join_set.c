@@ -85,7 +85,8 @@ example_poll(struct weft_future *f, struct weft_context *cx)
 	/* try_join!: returns at the first error; here both succeed. */
 	fetch_user(&e->user, 1);
 	fetch_profile(&e->profile, 1);
-	weft_try_join_init(&e->try_join, 2, &e->user.base, &e->profile.base);
+	weft_try_join_init(&e->try_join, weft_status_output, NULL, 2,
+	                   &e->user.base, &e->profile.base);
 	WEFT_AWAIT(&e->co, cx, &e->try_join);
 	if (e->try_join.status < 0) {
 		e->status = e->try_join.status;
