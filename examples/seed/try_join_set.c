@@ -2,157 +2,73 @@
 /*
  * try_join! over fetch_user(1) and fetch_profile(1), then a task set
  * (JoinSet) of five fetch_user tasks joined in the order they finish.
+ * Each fetch is a fiber function: its Result<String> is its return value
+ * (0 or an error) and the text it leaves in its argument.
  */
 #include <stdio.h>
 
-#include <weft/combinator.h>
-#include <weft/task.h>
-#include <weft/weft.h>
-
-/*
- * async fn fetch(id) -> Result<String>: sleeps, then formats.  `status`
- * comes first in the output, so try_join sees failures (none here).
- */
-struct fetch_out {
-	int status;
-	char text[32];
-};
+#include <weft/await.h>
 
 struct fetch {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_sleep sleep;
-	uint64_t ms;
-	const char *what;
 	unsigned id;
-	struct fetch_out out;
+	char out[32];
 };
 
-static weft_poll
-fetch_poll(struct weft_future *f, struct weft_context *cx)
+static int
+fetch_user(void *arg)
 {
-	struct fetch *u = (struct fetch *)f;
+	struct fetch *f = arg;
+	int r = weft_sleep_ms(50); /* an API call, simulated */
 
-	WEFT_BEGIN(&u->co);
-	weft_sleep_init(&u->sleep, u->ms * WEFT_MSEC);
-	WEFT_AWAIT(&u->co, cx, &u->sleep);
-	snprintf(u->out.text, sizeof(u->out.text), "%s#%u", u->what, u->id);
-	WEFT_END(&u->co);
+	if (r == 0)
+		snprintf(f->out, sizeof(f->out), "User#%u", f->id);
+	return r;
 }
 
-static void
-fetch_drop(struct weft_future *f)
+static int
+fetch_profile(void *arg)
 {
-	weft_future_drop(&((struct fetch *)f)->sleep.base);
+	struct fetch *f = arg;
+	int r = weft_sleep_ms(80);
+
+	if (r == 0)
+		snprintf(f->out, sizeof(f->out), "Profile#%u", f->id);
+	return r;
 }
 
-WEFT_FUTURE_VTABLE(fetch_vtable, struct fetch, out, fetch_poll, fetch_drop);
-
-static void
-fetch_user(struct fetch *f, unsigned id)
+static int
+run(void)
 {
-	*f = (struct fetch){
-	    .base.vtable = &fetch_vtable, .ms = 50, .what = "User", .id = id};
-}
+	struct fetch user = {1, ""}, profile = {1, ""};
+	struct fetch users[] = {{1, ""}, {2, ""}, {3, ""}, {4, ""}, {5, ""}};
+	struct weft_fiber_call both[] = {{fetch_user, &user},
+	                                 {fetch_profile, &profile}};
+	struct weft_fiber_done done;
+	struct weft_joinset *set = NULL;
+	int r;
 
-static void
-fetch_profile(struct fetch *f, unsigned id)
-{
-	*f = (struct fetch){.base.vtable = &fetch_vtable,
-	                    .ms = 80,
-	                    .what = "Profile",
-	                    .id = id};
-}
-
-struct example {
-	struct weft_future base;
-	struct weft_coro co;
-	struct fetch user, profile;
-	struct weft_join_all try_join;
-	struct weft_joinset *set;
-	struct weft_joinset_next next;
-	struct fetch_out result;
-	int status;
-};
-
-static weft_poll
-example_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct example *e = (struct example *)f;
-	unsigned id;
-
-	WEFT_BEGIN(&e->co);
 	/* try_join!: returns at the first error; here both succeed. */
-	fetch_user(&e->user, 1);
-	fetch_profile(&e->profile, 1);
-	weft_try_join_init(&e->try_join, weft_status_output, NULL, 2,
-	                   &e->user.base, &e->profile.base);
-	WEFT_AWAIT(&e->co, cx, &e->try_join);
-	if (e->try_join.status < 0) {
-		e->status = e->try_join.status;
-		WEFT_RETURN(&e->co);
-	}
-	printf("%s, %s\n", e->user.out.text, e->profile.out.text);
+	if ((r = weft_try_join_fibers(both, 2, NULL)) < 0)
+		return r;
+	printf("%s, %s\n", user.out, profile.out);
 
-	/* JoinSet: spawn five tasks, join them as they finish. */
-	e->status = weft_joinset_new(&e->set);
-	if (e->status < 0)
-		WEFT_RETURN(&e->co);
-	for (id = 1; id <= 5; id++) {
-		struct fetch task;
-
-		fetch_user(&task, id);
-		e->status =
-		    weft_joinset_spawn(e->set, cx->executor, &task.base, NULL);
-		if (e->status < 0)
-			WEFT_RETURN(&e->co);
-	}
-	for (;;) {
-		weft_joinset_next_init(&e->next, e->set, &e->result,
-		                       sizeof(e->result));
-		WEFT_AWAIT(&e->co, cx, &e->next);
-		if (e->next.status == 0)
-			break; /* the set is empty */
-		if (e->next.task_status < 0 || e->result.status < 0) {
-			e->status = e->next.task_status < 0
-			                ? e->next.task_status
-			                : e->result.status;
-			weft_joinset_free(e->set);
-			e->set = NULL;
-			WEFT_RETURN(&e->co);
-		}
-		printf("取得: %s\n", e->result.text);
-	}
-	/* Freed here, while the runtime still runs: freeing aborts. */
-	weft_joinset_free(e->set);
-	e->set = NULL;
-	WEFT_END(&e->co);
+	/* JoinSet: spawn five tasks, join them as they finish.  Each step
+	 * runs only while r == 0: an error skips the rest. */
+	r = weft_joinset_new(&set);
+	for (int i = 0; i < 5 && r == 0; i++)
+		r = weft_joinset_spawn_fiber(set, fetch_user, &users[i], NULL);
+	/* `result??`: the join's error, then the task's own. */
+	while (r == 0 &&
+	       (r = weft_joinset_next_await(set, &done, sizeof(done))) == 1)
+		if ((r = done.result) == 0)
+			printf("取得: %s\n", ((struct fetch *)done.arg)->out);
+	/* Aborts what is left, if an error ended the loop early. */
+	weft_joinset_free(set);
+	return r;
 }
-
-static void
-example_drop(struct weft_future *f)
-{
-	struct example *e = (struct example *)f;
-
-	weft_future_drop(&e->try_join.base);
-	weft_future_drop(&e->next.base);
-	weft_joinset_free(e->set);
-	e->set = NULL;
-}
-
-WEFT_FUTURE_VTABLE(example_vtable, struct example, status, example_poll,
-                   example_drop);
 
 int
 main(void)
 {
-	struct example ex = {.base.vtable = &example_vtable};
-	int status = weft_run(&ex.base);
-
-	weft_future_drop(&ex.base);
-	if (status == 0 && ex.status < 0) {
-		fprintf(stderr, "エラー: %s\n", weft_strerror(ex.status));
-		return 1;
-	}
-	return status;
+	return weft_fiber_main(run);
 }

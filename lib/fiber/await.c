@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,13 +32,22 @@ current_executor(void)
 	return cx ? cx->executor : NULL;
 }
 
+/* The root fiber of weft_fiber_main: arg points to main's function. */
+static int
+main_trampoline(void *arg)
+{
+	int (**fn)(void) = arg;
+
+	return (*fn)();
+}
+
 WEFT_EXPORT int
-weft_fiber_main(weft_fiber_fn fn, void *arg)
+weft_fiber_main(int (*fn)(void))
 {
 	struct weft_fiber f;
 
 	/* A failed init leaves a future that completes with the error. */
-	weft_fiber_init(&f, fn, arg, NULL);
+	weft_fiber_init(&f, fn ? main_trampoline : NULL, &fn, NULL);
 	if (weft_run(&f.base) != 0)
 		return 1;
 	if (f.result < 0) {
@@ -265,13 +275,15 @@ enum calls_mode { CALLS_JOIN, CALLS_TRY_JOIN, CALLS_SELECT };
  */
 static int
 run_calls(enum calls_mode mode, unsigned flags,
-          const struct weft_fiber_call *calls, size_t n)
+          const struct weft_fiber_call *calls, size_t n, size_t *failed)
 {
 	struct weft_fiber *fibers;
 	struct weft_future **ptrs;
 	size_t i;
 	int r;
 
+	if (failed)
+		*failed = n;
 	if (!calls && n)
 		return -EINVAL;
 	if (!weft_in_fiber())
@@ -295,7 +307,7 @@ run_calls(enum calls_mode mode, unsigned flags,
 				r = fibers[i].result;
 		break;
 	case CALLS_TRY_JOIN:
-		r = weft_try_join_all_await(ptrs, n, NULL);
+		r = weft_try_join_all_await(ptrs, n, failed);
 		break;
 	default:
 		r = weft_select_all_await(flags & WEFT_SELECT_BIASED, ptrs, n);
@@ -308,45 +320,86 @@ run_calls(enum calls_mode mode, unsigned flags,
 WEFT_EXPORT int
 weft_join_fibers(const struct weft_fiber_call *calls, size_t n)
 {
-	return run_calls(CALLS_JOIN, 0, calls, n);
+	return run_calls(CALLS_JOIN, 0, calls, n, NULL);
 }
 
 WEFT_EXPORT int
-weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n)
+weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n,
+                     size_t *failed)
 {
-	return run_calls(CALLS_TRY_JOIN, 0, calls, n);
+	return run_calls(CALLS_TRY_JOIN, 0, calls, n, failed);
 }
 
 WEFT_EXPORT int
 weft_select_fibers(unsigned flags, const struct weft_fiber_call *calls,
                    size_t n)
 {
-	return run_calls(CALLS_SELECT, flags, calls, n);
+	return run_calls(CALLS_SELECT, flags, calls, n, NULL);
 }
 
 /* ------------------------------------------------------------------ */
 /* Tasks and channels                                                  */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A fiber as a join set's task: the fiber, and an output that carries its
+ * arg along with its result, so that join_next can tell whose it is.  It
+ * holds the fiber by value: it may move until its first poll, as a fiber
+ * may (the set copies it in).
+ */
+struct fiber_task {
+	struct weft_future base;
+	struct weft_fiber fiber;
+	struct weft_fiber_done out;
+};
+
+static weft_poll
+fiber_task_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct fiber_task *t = (struct fiber_task *)f;
+
+	if (weft_future_poll(&t->fiber.base, cx) == WEFT_PENDING)
+		return WEFT_PENDING;
+	t->out.result = t->fiber.result;
+	weft_future_drop(&t->fiber.base);
+	return WEFT_READY;
+}
+
+static void
+fiber_task_drop(struct weft_future *f)
+{
+	weft_future_drop(&((struct fiber_task *)f)->fiber.base);
+}
+
+static const struct weft_future_vtable fiber_task_vtable = {
+    WEFT_FUTURE_VTABLE_VERSION,
+    0,
+    sizeof(struct fiber_task),
+    offsetof(struct fiber_task, out),
+    sizeof(struct weft_fiber_done),
+    fiber_task_poll,
+    fiber_task_drop,
+};
+
 WEFT_EXPORT int
 weft_joinset_spawn_fiber(struct weft_joinset *set, weft_fiber_fn fn, void *arg,
                          uint64_t *id)
 {
 	struct weft_executor *ex = current_executor();
-	struct weft_fiber f;
+	struct fiber_task t = {.base.vtable = &fiber_task_vtable};
 	int r;
 
 	if (!set || !fn)
 		return -EINVAL;
 	if (!ex)
 		return -EPERM;
-	/* A fiber may move until its first poll: the set copies it in. */
-	r = weft_fiber_init(&f, fn, arg, NULL);
+	t.out.arg = arg;
+	r = weft_fiber_init(&t.fiber, fn, arg, NULL);
 	if (r < 0) {
-		weft_future_drop(&f.base);
+		weft_future_drop(&t.fiber.base);
 		return r;
 	}
-	return weft_joinset_spawn(set, ex, &f.base, id);
+	return weft_joinset_spawn(set, ex, &t.base, id);
 }
 
 WEFT_EXPORT int

@@ -376,6 +376,7 @@ calls_fiber(void *arg)
 	struct weft_fiber_call cb[] = {{nap, &c}, {nap, &b}};
 	struct weft_fiber_call cdb[] = {{nap, &c}, {nap, &d}, {nap, &b}};
 	struct weft_fiber_call ad[] = {{nap, &a}, {nap, &d}};
+	size_t failed = 99;
 	uint64_t t0;
 
 	(void)arg;
@@ -398,9 +399,11 @@ calls_fiber(void *arg)
 
 	/* try_join: d fails and cancels c; all succeed otherwise. */
 	c.awaited = 1;
-	CHECK(weft_try_join_fibers(cdb, 3) == -EIO);
+	CHECK(weft_try_join_fibers(cdb, 3, &failed) == -EIO);
+	CHECK(failed == 1);
 	CHECK(c.awaited == WEFT_ECANCELED && !c.finished);
-	CHECK(weft_try_join_fibers(ab, 2) == 0);
+	CHECK(weft_try_join_fibers(ab, 2, &failed) == 0);
+	CHECK(failed == 2);
 	CHECK(weft_fiber_live() >= 1); /* this fiber's own stack */
 	return 0;
 }
@@ -441,6 +444,7 @@ static int
 tasks_fiber(void *arg)
 {
 	struct weft_joinset *set;
+	struct weft_fiber_done done;
 	struct weft_join *join;
 	atomic_int drops = 0;
 	struct fixed x;
@@ -475,11 +479,19 @@ tasks_fiber(void *arg)
 	for (i = 1; i <= 4; i++)
 		CHECK(weft_joinset_spawn_fiber(set, answer, (void *)(intptr_t)i,
 		                               NULL) == 0);
-	while ((r = weft_joinset_next_await(set, &out, sizeof(out))) == 1)
-		sum += out;
+	while ((r = weft_joinset_next_await(set, &done, sizeof(done))) == 1) {
+		CHECK(done.result == (int)(intptr_t)done.arg);
+		sum += done.result;
+	}
 	weft_joinset_free(set);
 	CHECK(r == 0);
 	CHECK(sum == 10);
+	/* An output too small is reported, not truncated silently. */
+	CHECK(weft_joinset_new(&set) == 0);
+	CHECK(weft_joinset_spawn_fiber(set, answer, NULL, NULL) == 0);
+	CHECK(weft_joinset_next_await(set, &out, sizeof(out)) == -EMSGSIZE);
+	CHECK(weft_joinset_next_await(set, &done, sizeof(done)) == 0);
+	weft_joinset_free(set);
 	return 0;
 }
 
@@ -638,14 +650,14 @@ test_ctrl_c(void **state)
 /* weft_fiber_main                                                     */
 /* ------------------------------------------------------------------ */
 
-static int
-main_fiber(void *arg)
-{
-	int ret = (int)(intptr_t)arg;
+static int main_returns;
 
+static int
+main_fiber(void)
+{
 	if (weft_sleep_ms(1) < 0)
 		return 100;
-	return ret;
+	return main_returns;
 }
 
 /* Opens a runtime of its own from the environment (see meson.build). */
@@ -653,11 +665,13 @@ static void
 test_fiber_main(void **state)
 {
 	(void)state;
-	assert_int_equal(weft_fiber_main(main_fiber, (void *)(intptr_t)0), 0);
-	assert_int_equal(weft_fiber_main(main_fiber, (void *)(intptr_t)3), 3);
-	assert_int_equal(weft_fiber_main(main_fiber, (void *)(intptr_t)-EIO),
-	                 1);
-	assert_int_equal(weft_fiber_main(NULL, NULL), 1);
+	main_returns = 0;
+	assert_int_equal(weft_fiber_main(main_fiber), 0);
+	main_returns = 3;
+	assert_int_equal(weft_fiber_main(main_fiber), 3);
+	main_returns = -EIO;
+	assert_int_equal(weft_fiber_main(main_fiber), 1);
+	assert_int_equal(weft_fiber_main(NULL), 1);
 }
 
 int

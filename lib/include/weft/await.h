@@ -5,7 +5,7 @@
  * fiber's code is as short as the async Rust it ports.
  *
  *     static int
- *     run(void *arg)
+ *     run(void)
  *     {
  *             int sum = 0;
  *             for (int i = 0; i < 3; i++) {
@@ -19,7 +19,7 @@
  *     int
  *     main(void)
  *     {
- *             return weft_fiber_main(run, NULL);       // #[tokio::main]
+ *             return weft_fiber_main(run);             // #[tokio::main]
  *     }
  *
  * Each function here is a thin wrapper: it initialises the library's
@@ -44,6 +44,7 @@
 #ifndef WEFT_AWAIT_H
 #define WEFT_AWAIT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,14 +69,14 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 /**
- * #[tokio::main]: runs fn(arg) as a fiber that is the program's root
- * future (weft_run: a runtime from the defaults and the environment),
- * and returns an exit status for main: fn's return value when it is 0 or
+ * #[tokio::main]: runs fn() as a fiber that is the program's root future
+ * (weft_run: a runtime from the defaults and the environment), and
+ * returns an exit status for main: fn's return value when it is 0 or
  * positive; 1, after a line "error: ..." on stderr, when fn returned a
- * negative error (as a Rust main returning Err); 1 when the runtime
- * could not run it (weft_run has said why).
+ * negative error (as a Rust main returning Err); 1 when the runtime could
+ * not run it (weft_run has said why).
  */
-int weft_fiber_main(weft_fiber_fn fn, void *arg);
+int weft_fiber_main(int (*fn)(void));
 
 /**
  * tokio::spawn(async move {...}): spawns fn(arg) as a fiber task on the
@@ -148,9 +149,10 @@ int weft_interval_tick_await(struct weft_interval *iv);
 int weft_join_await(size_t n, ...);
 
 /**
- * try_join!(a, b, ...): as weft_join_await, but the first future that
- * reports a negative status (the convention of <weft/combinator.h>) wins:
- * the others are dropped at once.  Returns 0 or that status.
+ * try_join!(a, b, ...): as weft_join_await, but the first future whose
+ * output begins with a negative int status (weft_status_output of
+ * <weft/combinator.h>) wins: the others are dropped at once.  Returns 0
+ * or that status.
  */
 int weft_try_join_await(size_t n, ...);
 
@@ -204,9 +206,11 @@ int weft_join_fibers(const struct weft_fiber_call *calls, size_t n);
 /**
  * try_join!: as weft_join_fibers, but the first function to return a
  * negative value wins and the calls still running are dropped (cancelled:
- * their awaits return WEFT_ECANCELED).  0, or that value.
+ * their awaits return WEFT_ECANCELED).  0, or that value, with *failed
+ * (if not NULL) the index of its call (n when none failed).
  */
-int weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n);
+int weft_try_join_fibers(const struct weft_fiber_call *calls, size_t n,
+                         size_t *failed);
 
 /**
  * select!: races the n calls; the first to return wins and the others
@@ -222,17 +226,28 @@ int weft_select_fibers(unsigned flags, const struct weft_fiber_call *calls,
 /* ------------------------------------------------------------------ */
 
 /**
+ * What a fiber task of a join set gives back: its function's return value
+ * and the argument it ran with, where an async block's output would be.
+ */
+struct weft_fiber_done {
+	int result; /**< fn's return value (first: the status convention) */
+	void *arg;  /**< the arg given to weft_joinset_spawn_fiber */
+};
+
+/**
  * set.spawn(async move {...}): spawns fn(arg) as a fiber task into set,
- * on the calling fiber's executor; its output is fn's int result.  *id as
- * weft_joinset_spawn.  0, -EPERM outside a fiber, or the spawn's error.
+ * on the calling fiber's executor; its output, for join_next, is a
+ * struct weft_fiber_done.  arg is borrowed as by weft_spawn_fiber.  *id
+ * as weft_joinset_spawn.  0, -EPERM outside a fiber, or the spawn's error.
  */
 int weft_joinset_spawn_fiber(struct weft_joinset *set, weft_fiber_fn fn,
                              void *arg, uint64_t *id);
 
 /**
  * set.join_next().await: 1 when a task was joined (its output copied into
- * out, size bytes), 0 when the set is empty (None), or a negative error:
- * the joined task's (WEFT_ECANCELED: aborted; -EMSGSIZE) or the await's.
+ * out, size bytes: a struct weft_fiber_done for a fiber task), 0 when the
+ * set is empty (None), or a negative error: the joined task's
+ * (WEFT_ECANCELED: aborted; -EMSGSIZE: out too small) or the await's.
  */
 int weft_joinset_next_await(struct weft_joinset *set, void *out, size_t size);
 
