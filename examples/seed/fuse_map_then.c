@@ -2,54 +2,26 @@
 /*
  * FutureExt: the fuse loop — select over two fused sleeps until both have
  * finished, each branch guarded by its `done` flag — then map (42 → 84)
- * and then (10 → a future that sleeps 10 ms and gives 15).
+ * and then (10 → a future that sleeps 10 ms and gives 15, here a fiber).
  */
 #include <stdio.h>
 
-#include <weft/combinator.h>
-#include <weft/weft.h>
+#include <weft/await.h>
 
-/* async move { sleep(10 ms).await; x + 5 } */
+/* async move { sleep(10 ms).await; x + 5 }: a fiber, in *then_plus5's arg. */
 struct plus5 {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_sleep sleep;
+	struct weft_fiber fiber;
 	int64_t x;
-	int64_t out;
 };
 
-static weft_poll
-plus5_poll(struct weft_future *f, struct weft_context *cx)
+static int
+plus5(void *arg)
 {
-	struct plus5 *p = (struct plus5 *)f;
+	int r = weft_sleep_ms(10);
 
-	WEFT_BEGIN(&p->co);
-	weft_sleep_init(&p->sleep, 10 * WEFT_MSEC);
-	WEFT_AWAIT(&p->co, cx, &p->sleep);
-	p->out = p->x + 5;
-	WEFT_END(&p->co);
+	((struct plus5 *)arg)->x += 5;
+	return r;
 }
-
-static void
-plus5_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct plus5 *)f)->sleep.base);
-}
-
-WEFT_FUTURE_VTABLE(plus5_vtable, struct plus5, out, plus5_poll, plus5_drop);
-
-struct example {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_sleep sleep_a, sleep_b;
-	struct weft_fuse future_a, future_b;
-	bool a_done, b_done;
-	struct weft_select select;
-	struct weft_ready value;
-	struct weft_map map;
-	struct plus5 plus5;
-	struct weft_then then;
-};
 
 /* |x| x * 2 */
 static void
@@ -59,81 +31,63 @@ times2(struct weft_future *inner, struct weft_result *out, void *arg)
 	out->value.i = ((struct weft_ready *)inner)->out.value.i * 2;
 }
 
-/* |x| async move { sleep(10 ms).await; x + 5 } */
+/* |x| async move { ... }: made from the first future's output. */
 static struct weft_future *
 then_plus5(struct weft_future *first, struct weft_result *out, void *arg)
 {
-	struct plus5 *p = arg;
-
 	(void)out;
-	*p = (struct plus5){.base.vtable = &plus5_vtable,
-	                    .x = ((struct weft_ready *)first)->out.value.i};
-	return &p->base;
+	((struct plus5 *)arg)->x = ((struct weft_ready *)first)->out.value.i;
+	/* The fiber heads struct plus5: arg is both. */
+	weft_fiber_init(arg, plus5, arg, NULL);
+	return arg;
 }
 
-static weft_poll
-example_poll(struct weft_future *f, struct weft_context *cx)
+static int
+run(void)
 {
-	struct example *e = (struct example *)f;
+	struct weft_sleep sleep_a, sleep_b;
+	struct weft_fuse future_a, future_b;
+	bool a_done = false, b_done = false;
+	struct weft_ready value;
+	struct weft_map map;
+	struct weft_then then;
+	struct plus5 p;
+	int w = 0;
 
-	WEFT_BEGIN(&e->co);
-	weft_sleep_init(&e->sleep_a, 100 * WEFT_MSEC);
-	weft_sleep_init(&e->sleep_b, 200 * WEFT_MSEC);
-	weft_fuse_init(&e->future_a, &e->sleep_a.base);
-	weft_fuse_init(&e->future_b, &e->sleep_b.base);
-
+	weft_sleep_init(&sleep_a, 100 * WEFT_MSEC);
+	weft_sleep_init(&sleep_b, 200 * WEFT_MSEC);
+	weft_fuse_init(&future_a, &sleep_a.base);
+	weft_fuse_init(&future_b, &sleep_b.base);
 	/* Until both are done; a NULL branch is one whose guard is false.
-	 * The futures are borrowed, so the loser lives on to the next
-	 * round, as `&mut future_a` in the chapter. */
-	while (!e->a_done || !e->b_done) {
-		weft_select_init(&e->select, WEFT_SELECT_BORROW, 2,
-		                 e->a_done ? NULL : &e->future_a.base,
-		                 e->b_done ? NULL : &e->future_b.base);
-		WEFT_AWAIT(&e->co, cx, &e->select);
-		if (e->select.winner == 0) {
-			printf("A 完了\n");
-			e->a_done = true;
-		} else if (e->select.winner == 1) {
-			printf("B 完了\n");
-			e->b_done = true;
-		}
+	 * Borrowed, as `&mut future_a`: the loser lives on. */
+	while (w >= 0 && (!a_done || !b_done)) {
+		w = weft_select_await(WEFT_SELECT_BORROW, 2,
+		                      a_done ? NULL : &future_a.base,
+		                      b_done ? NULL : &future_b.base);
+		if (w == 0 || w == 1)
+			printf("%s 完了\n", w == 0 ? "A" : "B");
+		a_done |= w == 0;
+		b_done |= w == 1;
 	}
+	weft_future_drop(&future_a.base);
+	weft_future_drop(&future_b.base);
 
 	/* map(): transforms the output of a future. */
-	weft_ready_init(&e->value, 0, (union weft_value){.i = 42});
-	weft_map_init(&e->map, &e->value.base, times2, NULL);
-	WEFT_AWAIT(&e->co, cx, &e->map);
-	printf("結果: %lld\n", (long long)e->map.out.value.i);
+	weft_ready_init(&value, 0, (union weft_value){.i = 42});
+	weft_map_init(&map, &value.base, times2, NULL);
+	weft_await(&map.base);
+	printf("結果: %lld\n", (long long)map.out.value.i);
 
 	/* then(): makes the next future from the output of the first. */
-	weft_ready_init(&e->value, 0, (union weft_value){.i = 10});
-	weft_then_init(&e->then, &e->value.base, then_plus5, &e->plus5);
-	WEFT_AWAIT(&e->co, cx, &e->then);
-	printf("結果: %lld\n", (long long)e->plus5.out);
-	WEFT_END(&e->co);
+	weft_ready_init(&value, 0, (union weft_value){.i = 10});
+	weft_then_init(&then, &value.base, then_plus5, &p);
+	weft_await(&then.base);
+	printf("結果: %lld\n", (long long)p.x);
+	return w < 0 ? w : then.out.status;
 }
-
-static void
-example_drop(struct weft_future *f)
-{
-	struct example *e = (struct example *)f;
-
-	weft_future_drop(&e->select.base);
-	weft_future_drop(&e->future_a.base);
-	weft_future_drop(&e->future_b.base);
-	weft_future_drop(&e->map.base);
-	weft_future_drop(&e->then.base);
-}
-
-WEFT_FUTURE_VTABLE_NO_OUTPUT(example_vtable, struct example, example_poll,
-                             example_drop);
 
 int
 main(void)
 {
-	struct example ex = {.base.vtable = &example_vtable};
-	int status = weft_run(&ex.base);
-
-	weft_future_drop(&ex.base);
-	return status;
+	return weft_fiber_main(run);
 }
