@@ -282,4 +282,34 @@ int weft_ctrl_c(void);
 }
 #endif
 
+/* ------------------------------------------------------------------ */
+/* The program's main in one line                                      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * #[tokio::main]: defines `int main(void)` to return weft_fiber_main(fn),
+ * for a program whose main would do nothing else:
+ *
+ *     static int
+ *     run(void)
+ *     {
+ *             ...
+ *     }
+ *
+ *     WEFT_FIBER_MAIN(run);
+ *
+ * Used once, at file scope, followed by a semicolon: the expansion ends
+ * with the declaration of an incomplete struct, which the semicolon
+ * completes (a `;` after the function body alone would be an empty
+ * declaration, and repeating main's declaration there would trip
+ * -Wredundant-decls).  A main that does more first (reads the
+ * environment, say) calls weft_fiber_main itself.
+ */
+#define WEFT_FIBER_MAIN(fn)                                                    \
+	int main(void)                                                         \
+	{                                                                      \
+		return weft_fiber_main(fn);                                    \
+	}                                                                      \
+	struct weft_fiber_main_semicolon
+
 #endif /* WEFT_AWAIT_H */
