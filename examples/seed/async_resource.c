@@ -10,182 +10,94 @@
  * runtime shuts down (which would cancel it).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
-#include <weft/channel.h>
-#include <weft/weft.h>
+#include <weft/await.h>
 
 struct async_resource {
 	char name[32];
-	/* Signal for the asynchronous clean-up; NULL once sent. */
+	/* Signal for the asynchronous clean-up; NULL once sent (take()). */
 	struct weft_oneshot_tx *cleanup_tx;
 };
 
-/* The background task: waits for the signal, then cleans up. */
+/* What the background task's `async move` captures; the task owns it. */
 struct cleanup {
-	struct weft_future base;
-	struct weft_coro co;
-	char name[32];
-	struct weft_oneshot_rx *rx; /* owned */
-	char unit;
-	struct weft_oneshot_recv recv;
+	char resource_name[32];
+	struct weft_oneshot_rx *rx;
 };
 
-static weft_poll
-cleanup_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct cleanup *c = (struct cleanup *)f;
-
-	WEFT_BEGIN(&c->co);
-	/* `let _ = rx.await`: a sender dropped unsent also means "go". */
-	weft_oneshot_recv_init(&c->recv, c->rx, &c->unit);
-	WEFT_AWAIT(&c->co, cx, &c->recv);
-	/* The asynchronous clean-up work. */
-	printf("リソース '%s' の非同期クリーンアップ完了\n", c->name);
-	weft_oneshot_rx_free(c->rx);
-	c->rx = NULL;
-	WEFT_END(&c->co);
-}
-
-static void
-cleanup_drop(struct weft_future *f)
-{
-	struct cleanup *c = (struct cleanup *)f;
-
-	weft_future_drop(&c->recv.base);
-	if (c->rx)
-		weft_oneshot_rx_free(c->rx);
-	c->rx = NULL;
-}
-
-WEFT_FUTURE_VTABLE_NO_OUTPUT(cleanup_vtable, struct cleanup, cleanup_poll,
-                             cleanup_drop);
-
-/* AsyncResource::new: 0 or a negative error (nothing to drop then). */
 static int
-async_resource_new(struct async_resource *r, const char *name,
-                   struct weft_executor *ex)
+cleanup(void *arg)
 {
-	struct cleanup c = {.base.vtable = &cleanup_vtable};
-	int status;
+	struct cleanup *c = arg;
+	char unit;
+	int r = weft_oneshot_recv_await(c->rx, &unit);
+
+	/* `let _ = rx.await`: a sender freed unsent also means "go"; only
+	 * the task's own cancellation, at shutdown, does not. */
+	if (r == 0 || r == WEFT_ECLOSED)
+		printf("リソース '%s' の非同期クリーンアップ完了\n",
+		       c->resource_name);
+	weft_oneshot_rx_free(c->rx);
+	free(c);
+	return 0;
+}
+
+/* AsyncResource::new: 0, or an error (nothing to drop then). */
+static int
+async_resource_new(struct async_resource *res, const char *name)
+{
+	struct cleanup *c = malloc(sizeof(*c));
+	int r = c ? 0 : -ENOMEM;
 
 	printf("リソース '%s' を作成\n", name);
-	*r = (struct async_resource){0};
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	status = weft_oneshot_new(sizeof(c.unit), &r->cleanup_tx, &c.rx);
-	if (status < 0)
-		return status;
-	snprintf(c.name, sizeof(c.name), "%s", name);
-	/* Detached: nobody awaits the clean-up task. */
-	status = weft_executor_spawn(ex, &c.base, NULL);
-	if (status < 0) {
-		weft_oneshot_tx_free(r->cleanup_tx);
-		r->cleanup_tx = NULL;
+	if (r == 0)
+		r = weft_oneshot_new(1, &res->cleanup_tx, &c->rx);
+	if (r < 0) {
+		free(c);
+		return r;
 	}
-	return status;
+	snprintf(c->resource_name, sizeof(c->resource_name), "%s", name);
+	if ((r = weft_spawn_fiber(cleanup, c, NULL)) < 0) {
+		weft_oneshot_tx_free(res->cleanup_tx);
+		weft_oneshot_rx_free(c->rx);
+		free(c);
+		return r;
+	}
+	snprintf(res->name, sizeof(res->name), "%s", name);
+	return 0;
+}
+
+static int
+use_resource(const struct async_resource *res)
+{
+	printf("リソース '%s' を使用中\n", res->name);
+	return weft_sleep_ms(100);
 }
 
 /* Drop for AsyncResource: synchronous, so it hands the work over. */
 static void
-async_resource_drop(struct async_resource *r)
+async_resource_drop(struct async_resource *res)
 {
-	char unit = 0;
-
-	if (r->cleanup_tx) {
-		/* `let _ =`: the task may be gone already, at shutdown. */
-		weft_oneshot_send(r->cleanup_tx, &unit);
-		r->cleanup_tx = NULL;
-	}
-	printf("リソース '%s' をドロップ (同期部分)\n", r->name);
+	if (res->cleanup_tx) /* `let _ =`: the task may be gone already */
+		weft_oneshot_send(res->cleanup_tx, "");
+	res->cleanup_tx = NULL;
+	printf("リソース '%s' をドロップ (同期部分)\n", res->name);
 }
 
-/* async fn use_resource(&self) */
-struct use_resource {
-	struct weft_future base;
-	struct weft_coro co;
-	const struct async_resource *r;
-	struct weft_sleep sleep;
-};
-
-static weft_poll
-use_resource_poll(struct weft_future *f, struct weft_context *cx)
+static int
+run(void)
 {
-	struct use_resource *u = (struct use_resource *)f;
-
-	WEFT_BEGIN(&u->co);
-	printf("リソース '%s' を使用中\n", u->r->name);
-	weft_sleep_init(&u->sleep, 100 * WEFT_MSEC);
-	WEFT_AWAIT(&u->co, cx, &u->sleep);
-	WEFT_END(&u->co);
-}
-
-static void
-use_resource_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct use_resource *)f)->sleep.base);
-}
-
-WEFT_FUTURE_VTABLE_NO_OUTPUT(use_resource_vtable, struct use_resource,
-                             use_resource_poll, use_resource_drop);
-
-static void
-use_resource_init(struct use_resource *u, const struct async_resource *r)
-{
-	*u = (struct use_resource){.base.vtable = &use_resource_vtable, .r = r};
-}
-
-struct example {
-	struct weft_future base;
-	struct weft_coro co;
 	struct async_resource resource;
-	bool live; /* resource made and not yet dropped */
-	struct use_resource use;
-	struct weft_sleep sleep;
-	int status;
-};
+	int r = async_resource_new(&resource, "db");
 
-static weft_poll
-example_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct example *e = (struct example *)f;
-
-	WEFT_BEGIN(&e->co);
-	e->status = async_resource_new(&e->resource, "db", cx->executor);
-	if (e->status < 0)
-		WEFT_RETURN(&e->co);
-	e->live = true;
-	use_resource_init(&e->use, &e->resource);
-	WEFT_AWAIT(&e->co, cx, &e->use);
-	/* End of the resource's scope. */
-	e->live = false;
-	async_resource_drop(&e->resource);
-	/* The clean-up task needs one turn; this is ample. */
-	weft_sleep_init(&e->sleep, 100 * WEFT_MSEC);
-	WEFT_AWAIT(&e->co, cx, &e->sleep);
-	WEFT_END(&e->co);
+	if (r < 0)
+		return r;
+	r = use_resource(&resource);
+	async_resource_drop(&resource); /* the end of its scope */
+	if (r == 0)
+		r = weft_sleep_ms(100); /* the clean-up's turn */
+	return r;
 }
 
-static void
-example_drop(struct weft_future *f)
-{
-	struct example *e = (struct example *)f;
-
-	weft_future_drop(&e->use.base);
-	weft_future_drop(&e->sleep.base);
-	/* Unwinding an unfinished scope drops the resource too. */
-	if (e->live)
-		async_resource_drop(&e->resource);
-	e->live = false;
-}
-
-WEFT_FUTURE_VTABLE(example_vtable, struct example, status, example_poll,
-                   example_drop);
-
-int
-main(void)
-{
-	struct example ex = {.base.vtable = &example_vtable};
-	int status = weft_run(&ex.base);
-
-	weft_future_drop(&ex.base);
-	return status ? status : ex.status < 0;
-}
+WEFT_FIBER_MAIN(run);

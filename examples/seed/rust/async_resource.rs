@@ -40,3 +40,13 @@ impl Drop for AsyncResource {
         println!("リソース '{}' をドロップ (同期部分)", self.name);
     }
 }
+
+// main added: the chapter shows only the type
+#[tokio::main]
+async fn main() {
+    let resource = AsyncResource::new("db").await;
+    resource.use_resource().await;
+    drop(resource);
+    // クリーンアップタスクに実行の機会を与える (ランタイム終了前に)
+    tokio::time::sleep(tokio::time::Duration::from_millis(100)).await;
+}

@@ -32,3 +32,9 @@ async fn cancellation_token_example() {
     let _ = task.await;
     println!("タスクが正常にキャンセルされました");
 }
+
+// main added: the chapter shows only the function
+#[tokio::main]
+async fn main() {
+    cancellation_token_example().await;
+}

@@ -41,3 +41,9 @@ async fn graceful_shutdown_example() {
     }
     println!("全ワーカー停止。プログラム終了。");
 }
+
+// main added: the chapter shows only the function
+#[tokio::main]
+async fn main() {
+    graceful_shutdown_example().await;
+}

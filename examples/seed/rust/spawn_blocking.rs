@@ -7,3 +7,9 @@ async fn cpu_heavy() {
     }).await.unwrap();
     println!("結果: {}", result);
 }
+
+// main added: the chapter shows only the function
+#[tokio::main]
+async fn main() {
+    cpu_heavy().await;
+}

@@ -24,3 +24,9 @@ async fn async_iteration_example() {
 
     println!("結果: {:?}", results); // [0, 4, 16, 36, 64]
 }
+
+// main added: the chapter shows only the function
+#[tokio::main]
+async fn main() {
+    async_iteration_example().await;
+}
