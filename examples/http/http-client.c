@@ -10,6 +10,10 @@
  * chapter's ServiceError: 200 returns the body, 401 is an auth error, 429
  * a rate limit whose Retry-After is read, and a server slower than the
  * timeout a timeout error.
+ *
+ * Everything runs in fibers: fetch_api is a plain function that awaits
+ * inline, called directly by fetch_with_fallback and run as a child fiber
+ * under a timeout by call_service.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,29 +21,33 @@
 #include <string.h>
 #include <strings.h>
 
+#include <weft/await.h>
 #include <weft/net.h>
-#include <weft/weft.h>
 
-#define RESP_MAX 65536
+#define RESP_MAX 16384
+
+/* The server, and a port nobody serves. */
+static struct weft_addr addr, dead;
+
+/* Awaits fut: its status output once it completed, else the error. */
+static int
+await_status(struct weft_future *fut, const int *status)
+{
+	int r = weft_await(fut);
+
+	return r < 0 ? r : *status;
+}
 
 /* ---- fetch_api: one GET, read to the end -------------------------------- */
 
 struct fetch {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_addr addr;
-	char req[512];
-	struct weft_connect conn;
-	struct weft_io *s;
-	struct weft_io_write_all w;
-	struct weft_io_read rd;
+	const struct weft_addr *addr;
+	const char *path, *token; /* token NULL: no Authorization */
 	char resp[RESP_MAX];
-	size_t len;
 	/* The response: status code, Retry-After (-1: none), body. */
 	int code;
 	long retry_after;
 	const char *body;
-	int status;
 };
 
 static int
@@ -59,102 +67,96 @@ parse(struct fetch *f)
 	return 0;
 }
 
-static weft_poll
-fetch_poll(struct weft_future *fut, struct weft_context *cx)
+/* Reads s to its end into buf (NUL-terminated): 0 or a read's error. */
+static int
+read_to_end(struct weft_io *s, char *buf, size_t size)
 {
-	struct fetch *f = (struct fetch *)fut;
+	struct weft_io_read rd;
+	size_t len = 0;
+	int r;
 
-	WEFT_BEGIN(&f->co);
-	weft_connect_init(&f->conn, &f->addr);
-	WEFT_AWAIT(&f->co, cx, &f->conn);
-	f->status = f->conn.status;
-	if (f->status < 0)
-		WEFT_RETURN(&f->co);
-	f->s = f->conn.stream;
-	weft_io_write_all_init(&f->w, f->s, f->req, strlen(f->req));
-	WEFT_AWAIT(&f->co, cx, &f->w);
-	f->status = f->w.status;
-	if (f->status < 0)
-		WEFT_RETURN(&f->co);
-	/* Connection: close — the response ends where the stream does. */
 	do {
-		weft_io_read_init(&f->rd, f->s, f->resp + f->len,
-		                  sizeof(f->resp) - 1 - f->len);
-		WEFT_AWAIT(&f->co, cx, &f->rd);
-		if (f->rd.status < 0) {
-			f->status = f->rd.status;
-			WEFT_RETURN(&f->co);
-		}
-		f->len += (size_t)f->rd.status;
-	} while (f->rd.status > 0 && f->len + 1 < sizeof(f->resp));
-	f->resp[f->len] = '\0';
-	f->status = parse(f);
-	WEFT_END(&f->co);
+		weft_io_read_init(&rd, s, buf + len, size - 1 - len);
+		if ((r = await_status(&rd.base, &rd.status)) > 0)
+			len += (size_t)r;
+	} while (r > 0 && len + 1 < size);
+	buf[len] = '\0';
+	return r < 0 ? r : 0;
 }
 
-static void
-fetch_drop(struct weft_future *fut)
+/* The GET of f->path: 0 with the response parsed into f, or an error.  A
+ * fiber function (arg: the struct fetch), so that it can be timed out. */
+static int
+fetch_api(void *arg)
 {
-	struct fetch *f = (struct fetch *)fut;
+	struct fetch *f = arg;
+	struct weft_connect conn;
+	struct weft_io_write_all w;
+	char req[512];
+	int r;
 
-	weft_future_drop(&f->conn.base);
-	weft_future_drop(&f->w.base);
-	weft_future_drop(&f->rd.base);
-	weft_io_close(f->s);
-	f->s = NULL;
-}
-
-WEFT_FUTURE_VTABLE(fetch_vtable, struct fetch, status, fetch_poll, fetch_drop);
-
-static void
-fetch_init(struct fetch *f, const struct weft_addr *addr, const char *path,
-           const char *token)
-{
-	memset(f, 0, sizeof(*f));
-	f->base.vtable = &fetch_vtable;
-	f->addr = *addr;
-	snprintf(f->req, sizeof(f->req),
+	weft_connect_init(&conn, f->addr);
+	if ((r = await_status(&conn.base, &conn.status)) < 0)
+		return r;
+	snprintf(req, sizeof(req),
 	         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%s"
 	         "Connection: close\r\n\r\n",
-	         path, token ? "Authorization: Bearer " : "",
-	         token ? token : "", token ? "\r\n" : "");
+	         f->path, f->token ? "Authorization: Bearer " : "",
+	         f->token ? f->token : "", f->token ? "\r\n" : "");
+	weft_io_write_all_init(&w, conn.stream, req, strlen(req));
+	r = await_status(&w.base, &w.status);
+	/* Connection: close — the response ends where the stream does. */
+	if (r == 0)
+		r = read_to_end(conn.stream, f->resp, sizeof(f->resp));
+	weft_io_close(conn.stream);
+	return r < 0 ? r : parse(f);
 }
 
 /* ---- the chapter's two functions, and the scenarios -------------------- */
 
-struct client {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_addr addr, dead; /* the server; a port nobody serves */
-	struct fetch a, b;
-	struct weft_timeout limit;
-	int step;
-	int status;
-};
-
-/* fetch_with_fallback's decision, once the primary has answered. */
-static bool
-primary_ok(struct fetch *f)
+/* fetch_with_fallback: the primary, then the fallback if it is not 200. */
+static void
+fetch_with_fallback(const struct weft_addr *primary, const char *path,
+                    struct fetch *f)
 {
-	if (f->status < 0)
+	int r;
+
+	*f = (struct fetch){.addr = primary, .path = path};
+	if ((r = fetch_api(f)) < 0)
 		printf("  primary failed: %s; switching to the fallback\n",
-		       weft_strerror(f->status));
+		       weft_strerror(r));
 	else if (f->code != 200)
 		printf("  primary answered %d; switching to the fallback\n",
 		       f->code);
-	else
+	if (r == 0 && f->code == 200) {
 		printf("  primary: %s", f->body);
-	return f->status == 0 && f->code == 200;
+		return;
+	}
+	*f = (struct fetch){.addr = &addr, .path = "/ok"};
+	if (fetch_api(f) < 0 || f->code != 200)
+		printf("  fallback failed too\n");
+	else
+		printf("  fallback: %s", f->body);
 }
 
-/* call_service's mapping of a response to the chapter's errors. */
+/* call_service: the GET under a time limit, its answer mapped to the
+ * chapter's errors. */
 static void
-service_result(struct fetch *f, int timeout_status, unsigned secs)
+call_service(const char *path, const char *token, unsigned secs,
+             struct fetch *f)
 {
-	if (timeout_status == WEFT_ETIMEDOUT)
+	struct weft_fiber call;
+	int r;
+
+	*f = (struct fetch){.addr = &addr, .path = path, .token = token};
+	weft_fiber_init(&call, fetch_api, f, NULL);
+	/* On time, the fiber's own result; a failed init is one too. */
+	if ((r = weft_timeout_await(&call.base, secs * WEFT_SEC)) == 0)
+		r = call.result;
+	if (r == WEFT_ETIMEDOUT)
 		printf("  error: timeout: more than %u s\n", secs);
-	else if (f->status < 0)
-		printf("  error: network: %s\n", weft_strerror(f->status));
+	else if (r < 0)
+		printf("  error: network: %s\n", weft_strerror(r));
 	else if (f->code == 200)
 		printf("  ok: %s", f->body);
 	else if (f->code == 401)
@@ -176,82 +178,48 @@ static const struct {
     {"/slow", "secret", 1},
 };
 
-static weft_poll
-client_poll(struct weft_future *f, struct weft_context *cx)
+static int
+run(void)
 {
-	struct client *c = (struct client *)f;
+	/* Large: on the heap rather than the fiber's stack. */
+	struct fetch *f = malloc(sizeof(*f));
 
-	WEFT_BEGIN(&c->co);
-	/* fetch_with_fallback: a primary that answers 503, then one that
-	 * refuses the connection. */
-	for (c->step = 0; c->step < 2; c->step++) {
-		printf("fetch_with_fallback(%s, /ok)\n",
-		       c->step == 0 ? "/down" : "a closed port");
-		fetch_init(&c->a, c->step == 0 ? &c->addr : &c->dead, "/down",
-		           NULL);
-		WEFT_AWAIT(&c->co, cx, &c->a);
-		if (!primary_ok(&c->a)) {
-			fetch_init(&c->b, &c->addr, "/ok", NULL);
-			WEFT_AWAIT(&c->co, cx, &c->b);
-			if (c->b.status < 0 || c->b.code != 200)
-				printf("  fallback failed too\n");
-			else
-				printf("  fallback: %s", c->b.body);
-		}
+	if (!f)
+		return -ENOMEM;
+	/* A primary that answers 503, then one that refuses to connect. */
+	printf("fetch_with_fallback(/down, /ok)\n");
+	fetch_with_fallback(&addr, "/down", f);
+	printf("fetch_with_fallback(a closed port, /ok)\n");
+	fetch_with_fallback(&dead, "/down", f);
+	/* Each answer, and a server slower than the limit. */
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		printf("call_service(%s, token \"%s\")\n", calls[i].path,
+		       calls[i].token);
+		call_service(calls[i].path, calls[i].token, calls[i].secs, f);
 	}
-	/* call_service: each answer, and a server slower than the limit. */
-	for (c->step = 0; c->step < 4; c->step++) {
-		printf("call_service(%s, token \"%s\")\n", calls[c->step].path,
-		       calls[c->step].token);
-		fetch_init(&c->a, &c->addr, calls[c->step].path,
-		           calls[c->step].token);
-		weft_timeout_init(&c->limit, &c->a.base,
-		                  calls[c->step].secs * WEFT_SEC);
-		WEFT_AWAIT(&c->co, cx, &c->limit);
-		service_result(&c->a, c->limit.status, calls[c->step].secs);
-	}
-	WEFT_END(&c->co);
+	free(f);
+	return 0;
 }
-
-static void
-client_drop(struct weft_future *f)
-{
-	struct client *c = (struct client *)f;
-
-	weft_future_drop(&c->limit.base);
-	weft_future_drop(&c->a.base);
-	weft_future_drop(&c->b.base);
-}
-
-WEFT_FUTURE_VTABLE(client_vtable, struct client, status, client_poll,
-                   client_drop);
 
 int
 main(int argc, char **argv)
 {
-	struct client *c;
 	struct weft_listener *l;
-	int port, rc;
+	int port;
 
 	if (argc != 3 || strcmp(argv[1], "-p") != 0) {
 		fprintf(stderr, "usage: %s -p PORT\n", argv[0]);
 		return 2;
 	}
 	port = atoi(argv[2]);
-	c = calloc(1, sizeof(*c));
-	if (!c || port <= 0 || port > 65535 ||
-	    weft_addr_ip(&c->addr, "127.0.0.1", (uint16_t)port) < 0) {
-		free(c);
+	if (port <= 0 || port > 65535 ||
+	    weft_addr_ip(&addr, "127.0.0.1", (uint16_t)port) < 0)
 		return 2;
-	}
 	/* A port that was free a moment ago: connecting there is refused. */
-	weft_addr_ip(&c->dead, "127.0.0.1", 0);
-	if (weft_listen(&l, &c->dead, 1) == 0) {
-		weft_listener_local_addr(l, &c->dead);
+	weft_addr_ip(&dead, "127.0.0.1", 0);
+	if (weft_listen(&l, &dead, 1) == 0) {
+		weft_listener_local_addr(l, &dead);
 		weft_listener_close(l);
 	}
-	c->base.vtable = &client_vtable;
-	rc = weft_run(&c->base);
-	free(c);
-	return rc;
+	return weft_fiber_main(run);
 }

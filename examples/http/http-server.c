@@ -16,197 +16,166 @@
  *   GET /slow  200, after 3 seconds
  *   GET /down  503
  *   anything else 404
+ *
+ * The accept loop and each connection's handler are fibers: the code
+ * reads straight down, one call per await.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-#include <weft/combinator.h>
+#include <weft/await.h>
 #include <weft/net.h>
-#include <weft/weft.h>
 
 #define REQ_MAX 8192
 
+static struct weft_addr addr;
+
+/* Awaits fut: its status output once it completed, else the error. */
+static int
+await_status(struct weft_future *fut, const int *status)
+{
+	int r = weft_await(fut);
+
+	return r < 0 ? r : *status;
+}
+
 /* ---- one request -------------------------------------------------------- */
 
-struct handler {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_io *s;
-	char req[REQ_MAX];
-	size_t len;
-	struct weft_io_read rd;
-	struct weft_sleep nap;
-	char resp[512];
-	struct weft_io_write_all w;
-	int status;
-};
-
-/* Fills h->resp for the request in h->req; returns true for /slow. */
+/* Fills resp for the request in req; returns true for /slow. */
 static bool
-route(struct handler *h)
+route(const char *req, char *resp, size_t size)
 {
 	const char *status = "404 Not Found", *body = "no such page\n";
 	const char *extra = "";
 	bool slow = false;
 
-	if (strncmp(h->req, "GET /ok ", 8) == 0) {
+	if (strncmp(req, "GET /ok ", 8) == 0) {
 		status = "200 OK";
 		body = "hello from weft\n";
-	} else if (strncmp(h->req, "GET /auth ", 10) == 0) {
+	} else if (strncmp(req, "GET /auth ", 10) == 0) {
 		/* Header names are case-insensitive; this is a demo. */
-		if (strcasestr(h->req,
-		               "\r\nAuthorization: Bearer secret\r\n")) {
+		if (strcasestr(req, "\r\nAuthorization: Bearer secret\r\n")) {
 			status = "200 OK";
 			body = "the protected resource\n";
 		} else {
 			status = "401 Unauthorized";
 			body = "invalid token\n";
 		}
-	} else if (strncmp(h->req, "GET /busy ", 10) == 0) {
+	} else if (strncmp(req, "GET /busy ", 10) == 0) {
 		status = "429 Too Many Requests";
 		extra = "Retry-After: 7\r\n";
 		body = "slow down\n";
-	} else if (strncmp(h->req, "GET /slow ", 10) == 0) {
+	} else if (strncmp(req, "GET /slow ", 10) == 0) {
 		status = "200 OK";
 		body = "finally\n";
 		slow = true;
-	} else if (strncmp(h->req, "GET /down ", 10) == 0) {
+	} else if (strncmp(req, "GET /down ", 10) == 0) {
 		status = "503 Service Unavailable";
 		body = "down for maintenance\n";
 	}
-	snprintf(h->resp, sizeof(h->resp),
+	snprintf(resp, size,
 	         "HTTP/1.1 %s\r\nContent-Type: text/plain\r\n"
 	         "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
 	         status, strlen(body), extra, body);
 	return slow;
 }
 
-static weft_poll
-handler_poll(struct weft_future *f, struct weft_context *cx)
+/* Reads the request up to its empty line (it has no body): 0, or -EMSGSIZE
+ * (too large), WEFT_ECLOSED (the peer went first) or a read's error. */
+static int
+read_request(struct weft_io *s, char *req, size_t size)
 {
-	struct handler *h = (struct handler *)f;
+	struct weft_io_read rd;
+	size_t len = 0;
+	int r;
 
-	WEFT_BEGIN(&h->co);
-	/* The request ends at the first empty line; it has no body. */
-	while (!strstr(h->req, "\r\n\r\n")) {
-		if (h->len + 1 >= sizeof(h->req))
-			WEFT_RETURN(&h->co); /* too large: just close */
-		weft_io_read_init(&h->rd, h->s, h->req + h->len,
-		                  sizeof(h->req) - 1 - h->len);
-		WEFT_AWAIT(&h->co, cx, &h->rd);
-		if (h->rd.status <= 0)
-			WEFT_RETURN(&h->co);
-		h->len += (size_t)h->rd.status;
-		h->req[h->len] = '\0';
+	req[0] = '\0';
+	while (!strstr(req, "\r\n\r\n")) {
+		if (len + 1 >= size)
+			return -EMSGSIZE;
+		weft_io_read_init(&rd, s, req + len, size - 1 - len);
+		if ((r = await_status(&rd.base, &rd.status)) <= 0)
+			return r < 0 ? r : WEFT_ECLOSED;
+		len += (size_t)r;
+		req[len] = '\0';
 	}
-	if (route(h)) {
-		weft_sleep_init(&h->nap, 3 * WEFT_SEC);
-		WEFT_AWAIT(&h->co, cx, &h->nap);
-	}
-	weft_io_write_all_init(&h->w, h->s, h->resp, strlen(h->resp));
-	WEFT_AWAIT(&h->co, cx, &h->w);
-	WEFT_END(&h->co);
+	return 0;
 }
 
-/*
- * The drop is generated: it drops the read, the nap or the write being
- * awaited, then runs the clean-ups, here the stream's close (registered
- * by the accept loop, so it runs even if the handler is never polled).
- */
-WEFT_CORO_FUTURE(handler_vtable, struct handler, co, status, handler_poll);
-
-static void
-close_stream(void *s)
+/* A connection's task: owns s, closed when the request is answered, the
+ * peer gives up, or the task is cancelled at shutdown. */
+static int
+handle(void *arg)
 {
+	struct weft_io *s = arg;
+	struct weft_io_write_all w;
+	char req[REQ_MAX], resp[512];
+	int r = read_request(s, req, sizeof(req));
+
+	if (r == 0 && route(req, resp, sizeof(resp)))
+		r = weft_sleep_for(3 * WEFT_SEC);
+	if (r == 0) {
+		weft_io_write_all_init(&w, s, resp, strlen(resp));
+		r = await_status(&w.base, &w.status);
+	}
 	weft_io_close(s);
-}
-
-static void
-close_listener(void *l)
-{
-	weft_listener_close(l);
+	return r < 0 ? r : 0;
 }
 
 /* ---- the accept loop ---------------------------------------------------- */
 
-struct server {
-	struct weft_future base;
-	struct weft_coro co;
-	struct weft_addr addr;
+static int
+serve(void)
+{
 	struct weft_listener *l;
 	struct weft_signal sig;
 	struct weft_accept_backoff acc;
-	struct weft_select sel;
-	int status;
-};
-
-static weft_poll
-server_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct server *s = (struct server *)f;
-	struct handler *h;
 	char text[64];
+	int r;
 
-	WEFT_BEGIN(&s->co);
-	weft_signal_init(&s->sig, 0);
-	WEFT_DEFER(&s->co, weft_coro_drop_future, &s->sig);
-	s->status = weft_listen(&s->l, &s->addr, 128);
-	if (s->status < 0)
-		WEFT_RETURN(&s->co);
-	WEFT_DEFER(&s->co, close_listener, s->l);
-	weft_listener_local_addr(s->l, &s->addr);
+	/* Caught from here on: the line below tells a user to press ^C. */
+	weft_signal_init(&sig, 0); /* SIGINT or SIGTERM */
+	if ((r = weft_listen(&l, &addr, 128)) < 0) {
+		weft_future_drop(&sig.base);
+		return r;
+	}
+	weft_listener_local_addr(l, &addr);
 	printf("listening on %s\n",
-	       weft_addr_format(&s->addr, text, sizeof(text)));
+	       weft_addr_format(&addr, text, sizeof(text)));
 	fflush(stdout);
 	for (;;) {
 		/*
 		 * Out of fds, it pauses rather than failing: a loop that
 		 * retried at once would spin on EMFILE and starve the
-		 * handlers whose closes would free fds.
+		 * handlers whose closes would free fds.  The signal is
+		 * borrowed, so that it lives across the rounds (a new one
+		 * would miss a signal that came between two).
 		 */
-		weft_accept_backoff_init(&s->acc, s->l);
-		/* Once: the same registration again is a no-op. */
-		WEFT_DEFER(&s->co, weft_coro_drop_future, &s->acc);
-		/* Borrowed: the signal future lives across the rounds. */
-		weft_select_init(&s->sel, WEFT_SELECT_BORROW, 2, &s->sig.base,
-		                 &s->acc.base);
-		WEFT_AWAIT(&s->co, cx, &s->sel);
-		if (s->sel.winner == 0)
+		weft_accept_backoff_init(&acc, l);
+		r = weft_select_await(WEFT_SELECT_BORROW, 2, &sig.base,
+		                      &acc.base);
+		weft_future_drop(&acc.base);
+		if (r != 1)
 			break;
-		weft_future_drop(&s->acc.base);
 		/* Shortages were waited out: the rest is fatal, as in Go. */
-		if (s->acc.status < 0) {
-			s->status = s->acc.status;
-			WEFT_RETURN(&s->co);
-		}
-		/* Handlers are large: built on the heap, spawned by copy. */
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			weft_io_close(s->acc.stream);
-			continue;
-		}
-		h->base.vtable = &handler_vtable;
-		h->s = s->acc.stream;
-		/* Not a pointer into *h, which spawn copies. */
-		weft_coro_defer(&h->co, close_stream, h->s);
-		weft_executor_spawn(cx->executor, &h->base, NULL);
-		free(h);
+		if ((r = acc.status) < 0)
+			break;
+		if (weft_spawn_fiber(handle, acc.stream, NULL) < 0)
+			weft_io_close(acc.stream);
 	}
-	printf("stopping on signal %d\n", s->sig.status);
-	WEFT_END(&s->co);
+	if (r == 0)
+		printf("stopping on signal %d\n", sig.status);
+	weft_future_drop(&sig.base);
+	weft_listener_close(l);
+	return r;
 }
-
-/* The select awaited, then the accept, the listener and the signal. */
-WEFT_CORO_FUTURE(server_vtable, struct server, co, status, server_poll);
 
 int
 main(int argc, char **argv)
 {
-	struct server s = {.base.vtable = &server_vtable};
 	int port = 0;
 
 	if (argc == 3 && strcmp(argv[1], "-p") == 0) {
@@ -216,13 +185,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (port < 0 || port > 65535 ||
-	    weft_addr_ip(&s.addr, "127.0.0.1", (uint16_t)port) < 0)
+	    weft_addr_ip(&addr, "127.0.0.1", (uint16_t)port) < 0)
 		return 2;
-	if (weft_run(&s.base) != 0)
-		return 1;
-	if (s.status < 0) {
-		fprintf(stderr, "http-server: %s\n", weft_strerror(s.status));
-		return 1;
-	}
-	return 0;
+	return weft_fiber_main(serve);
 }
