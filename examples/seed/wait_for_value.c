@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The chapter's WaitForValue: a future that waits until a value is set
- * from outside — here by another thread — which then wakes the waker the
- * future stored.  The shared state is the chapter's Arc<Mutex<...>>: a
- * mutex, the value and an optional waker.
+ * The chapter's WaitForValue: a hand-written future that waits until a
+ * value is set from outside — here by another thread — which then wakes
+ * the waker the future stored.  The shared state is the chapter's
+ * Arc<Mutex<...>>: a mutex, the value and an optional waker.
+ *
+ * main's async body is a stackless coroutine (<weft/coro.h>), which is
+ * what Rust makes of an async fn: it starts the setting thread, awaits
+ * the future and prints the value.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -65,29 +69,58 @@ set_value(struct shared_state *st, const char *value)
 }
 
 static void *
-setter(void *arg)
+setter(void *shared)
 {
-	struct timespec ts = {0, 100 * 1000000L};
-
-	nanosleep(&ts, NULL);
-	set_value(arg, "外部スレッドからの値");
+	nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+	set_value(shared, "外部スレッドからの値");
 	return NULL;
 }
+
+/* async fn main.  It owns the shared state (the chapter's Arc), which the
+ * thread borrows: the thread is joined before the state goes. */
+struct main_task {
+	struct weft_future base;
+	struct weft_coro co;
+	struct shared_state shared;
+	pthread_t thread;
+	struct wait_for_value wait;
+	int out;
+};
+
+/* Rust leaves the thread detached; joining it lets the program end with
+ * nothing left running.  set_value has then taken any waker stored. */
+static void
+join_setter(void *thread)
+{
+	pthread_join(*(pthread_t *)thread, NULL);
+}
+
+static weft_poll
+main_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct main_task *m = (struct main_task *)f;
+
+	WEFT_BEGIN(&m->co);
+	if ((m->out = pthread_create(&m->thread, NULL, setter, &m->shared))) {
+		fprintf(stderr, "error: thread: %s\n", strerror(m->out));
+		WEFT_RETURN(&m->co);
+	}
+	WEFT_DEFER(&m->co, join_setter, &m->thread);
+	m->wait = (struct wait_for_value){.base.vtable = &wait_vtable,
+	                                  .shared = &m->shared};
+	WEFT_AWAIT(&m->co, cx, &m->wait.base);
+	printf("受信: %s\n", m->wait.out);
+	WEFT_END(&m->co);
+}
+
+WEFT_CORO_FUTURE(main_vtable, struct main_task, co, out, main_poll);
 
 int
 main(void)
 {
-	struct shared_state st = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct wait_for_value w = {.base.vtable = &wait_vtable, .shared = &st};
-	pthread_t t;
-	int status;
+	struct main_task m = {.base.vtable = &main_vtable,
+	                      .shared.lock = PTHREAD_MUTEX_INITIALIZER};
 
-	pthread_create(&t, NULL, setter, &st);
-	status = weft_run(&w.base);
-	pthread_join(t, NULL);
-	if (status == 0)
-		printf("受信: %s\n", w.out);
-	weft_future_drop(&w.base);
-	weft_waker_drop(&st.waker);
-	return status;
+	/* 1 when the runtime or the thread failed (both said why). */
+	return weft_run(&m.base) || m.out;
 }

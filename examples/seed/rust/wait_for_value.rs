@@ -42,3 +42,20 @@ fn set_value(shared: &Arc<Mutex<SharedState>>, value: String) {
         waker.wake(); // Executor にタスクの再ポーリングを要求
     }
 }
+
+// main added: the chapter shows only the function
+#[tokio::main]
+async fn main() {
+    let shared = Arc::new(Mutex::new(SharedState {
+        completed: false,
+        value: None,
+        waker: None,
+    }));
+    let setter = shared.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        set_value(&setter, "外部スレッドからの値".to_string());
+    });
+    let value = WaitForValue { shared }.await;
+    println!("受信: {}", value);
+}
