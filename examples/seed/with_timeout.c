@@ -3,7 +3,8 @@
  * The chapter's WithTimeout: a hand-written future that gives another one
  * a deadline.  It polls its delay first and the inner future second, as
  * the chapter does, and answers "タイムアウト" for a 5 s operation under a
- * 2 s limit.  (weft_timeout is the runtime's ready-made version.)
+ * 2 s limit.  (weft_timeout is the runtime's ready-made version.)  The
+ * operation itself, an async block, is a stackless coroutine.
  *
  * WEFT_EXAMPLE_SCALE=n divides both times by n, to keep a test fast; the
  * factor is reported on stderr.
@@ -34,14 +35,8 @@ slow_poll(struct weft_future *f, struct weft_context *cx)
 	WEFT_END(&s->co);
 }
 
-static void
-slow_drop(struct weft_future *f)
-{
-	weft_future_drop(&((struct slow_operation *)f)->sleep.base);
-}
-
-WEFT_FUTURE_VTABLE(slow_vtable, struct slow_operation, out, slow_poll,
-                   slow_drop);
+/* Its drop drops the sleep, should the future go mid-await. */
+WEFT_CORO_FUTURE(slow_vtable, struct slow_operation, co, out, slow_poll);
 
 /* Result<&str, &str>: ok tells which of value and error holds. */
 struct timeout_result {
@@ -57,30 +52,6 @@ struct with_timeout {
 	struct timeout_result out;
 };
 
-static weft_poll
-with_timeout_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct with_timeout *t = (struct with_timeout *)f;
-
-	/* First check the deadline. */
-	if (weft_future_poll(&t->delay.base, cx) == WEFT_READY) {
-		/* Time is up: the wrapped future is cancelled by dropping
-		 * it now, while the runtime can still release its timer. */
-		weft_future_drop(t->future);
-		weft_future_drop(&t->delay.base);
-		t->out = (struct timeout_result){false, NULL, "タイムアウト"};
-		return WEFT_READY;
-	}
-	/* Then poll the wrapped future. */
-	if (weft_future_poll(t->future, cx) == WEFT_PENDING)
-		return WEFT_PENDING;
-	t->out = (struct timeout_result){
-	    true, ((struct slow_operation *)t->future)->out, NULL};
-	weft_future_drop(t->future);
-	weft_future_drop(&t->delay.base);
-	return WEFT_READY;
-}
-
 static void
 with_timeout_drop(struct weft_future *f)
 {
@@ -88,6 +59,25 @@ with_timeout_drop(struct weft_future *f)
 
 	weft_future_drop(t->future);
 	weft_future_drop(&t->delay.base);
+}
+
+static weft_poll
+with_timeout_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct with_timeout *t = (struct with_timeout *)f;
+
+	/* First check the deadline, then poll the wrapped future. */
+	if (weft_future_poll(&t->delay.base, cx) == WEFT_READY)
+		t->out = (struct timeout_result){false, NULL, "タイムアウト"};
+	else if (weft_future_poll(t->future, cx) == WEFT_READY)
+		t->out = (struct timeout_result){
+		    true, ((struct slow_operation *)t->future)->out, NULL};
+	else
+		return WEFT_PENDING;
+	/* Done either way.  On a timeout this cancels the wrapped future:
+	 * both go now, while the runtime can still release their timers. */
+	with_timeout_drop(f);
+	return WEFT_READY;
 }
 
 WEFT_FUTURE_VTABLE(with_timeout_vtable, struct with_timeout, out,
@@ -123,6 +113,5 @@ main(void)
 		else
 			printf("エラー: %s\n", t.out.error);
 	}
-	weft_future_drop(&t.base);
-	return status;
+	return status; /* weft_run has dropped t, and with it slow */
 }
