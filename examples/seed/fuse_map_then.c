@@ -86,8 +86,4 @@ run(void)
 	return w < 0 ? w : then.out.status;
 }
 
-int
-main(void)
-{
-	return weft_fiber_main(run);
-}
+WEFT_FIBER_MAIN(run);
