@@ -79,7 +79,8 @@ use_resource(const struct async_resource *res)
 static void
 async_resource_drop(struct async_resource *res)
 {
-	if (res->cleanup_tx) /* `let _ =`: the task may be gone already */
+	/* `let _ =`: the task may be gone already.  (): the byte of "". */
+	if (res->cleanup_tx)
 		weft_oneshot_send(res->cleanup_tx, "");
 	res->cleanup_tx = NULL;
 	printf("リソース '%s' をドロップ (同期部分)\n", res->name);

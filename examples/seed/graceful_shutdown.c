@@ -43,8 +43,9 @@ worker(void *arg)
 		weft_watch_borrow(w->rx, &shutdown);
 		if (shutdown) {
 			printf("ワーカー %d がシャットダウン中...\n", w->i);
-			r = weft_sleep_for(second / 10); /* the clean-up */
-			printf("ワーカー %d 停止完了\n", w->i);
+			/* The clean-up work. */
+			if ((r = weft_sleep_for(second / 10)) == 0)
+				printf("ワーカー %d 停止完了\n", w->i);
 			break;
 		}
 	}
@@ -80,10 +81,10 @@ graceful_shutdown_example(void)
 	value = true;
 	weft_watch_send(shutdown_tx, &value);
 
-	/* Wait for every worker to finish (`let _ =`: whatever it gave). */
+	/* Wait for every worker to finish.  `let _ =`: whatever it gave, and
+	 * the -EINVAL of a worker never spawned (its handle NULL). */
 	for (int i = 0; i < 4; i++)
-		if (handles[i])
-			weft_task_await(handles[i], NULL, 0);
+		weft_task_await(handles[i], NULL, 0);
 	if (r == 0)
 		printf("全ワーカー停止。プログラム終了。\n");
 	weft_watch_tx_free(shutdown_tx);
