@@ -105,8 +105,12 @@ read_request(struct weft_io *s, char *req, size_t size)
 	return 0;
 }
 
-/* A connection's task: owns s, closed when the request is answered, the
- * peer gives up, or the task is cancelled at shutdown. */
+/*
+ * A connection's task: owns s, closed when the request is answered, the
+ * peer gives up, or the task is cancelled at shutdown.  (A task spawned in
+ * the instant before shutdown and dropped before it first ran leaves s to
+ * the process's exit: a fiber that never ran runs none of its code.)
+ */
 static int
 handle(void *arg)
 {
