@@ -219,7 +219,11 @@ weft_coro_drop_future(void *f)
 		return WEFT_READY;                                             \
 	case 0:
 
-/** Polls `fut` (a pointer to a future struct) until it is ready. */
+/**
+ * Polls `fut` (a pointer to a future struct) until it is ready, then drops
+ * it (its output stays readable).  fut is evaluated once, when the await
+ * starts; the coroutine keeps the pointer while it pends.
+ */
 #define WEFT_AWAIT(co, cx, fut) WEFT__AWAIT(co, cx, fut, WEFT__CORO_ID)
 #define WEFT__AWAIT(co, cx, fut, id)                                           \
 	do {                                                                   \
@@ -227,11 +231,10 @@ weft_coro_drop_future(void *f)
 		(co)->child = (struct weft_future *)(fut);                     \
 		WEFT__FALLTHROUGH;                                             \
 	case (id) + 1:                                                         \
-		if (weft_future_poll((struct weft_future *)(fut), (cx)) ==     \
-		    WEFT_PENDING)                                              \
+		if (weft_future_poll((co)->child, (cx)) == WEFT_PENDING)       \
 			return WEFT_PENDING;                                   \
+		weft_future_drop((co)->child);                                 \
 		(co)->child = NULL;                                            \
-		weft_future_drop((struct weft_future *)(fut));                 \
 	} while (0)
 
 /**
@@ -371,9 +374,9 @@ weft_coro_drop_future(void *f)
 
 /**
  * Declares the vtable `name` of a coroutine future, with the drop written
- * for it (name##_drop): weft_coro_drop on the struct weft_coro member
- * `co_member`.  For a future that holds nothing but its awaited child and
- * its deferred clean-ups.
+ * for it (its name is `name` followed by `_drop`): weft_coro_drop on the
+ * struct weft_coro member `co_member`.  For a future that holds nothing
+ * but its awaited child and its deferred clean-ups.
  */
 #define WEFT_CORO_FUTURE(name, type, co_member, out_member, poll_fn)           \
 	WEFT__CORO_DROP_FN(name, type, co_member)                              \
