@@ -495,3 +495,97 @@ weft_ctrl_c(void)
 	weft_signal_init(&f, WEFT_SIGNAL_BIT(SIGINT));
 	return await_status(&f.base, &f.status);
 }
+
+/* ------------------------------------------------------------------ */
+/* Deadlines, locks, broadcast, TCP and task trackers                  */
+/* ------------------------------------------------------------------ */
+
+WEFT_EXPORT int
+weft_timeout_at_await(struct weft_future *fut, uint64_t deadline_ns)
+{
+	struct weft_timeout t;
+
+	if (!fut || !fut->vtable)
+		return -EINVAL;
+	weft_timeout_at_init(&t, fut, deadline_ns);
+	return await_status(&t.base, &t.status);
+}
+
+WEFT_EXPORT int
+weft_mutex_lock_await(struct weft_mutex *m)
+{
+	struct weft_mutex_lock f;
+
+	if (!m)
+		return -EINVAL;
+	weft_mutex_lock_init(&f, m);
+	return await_status(&f.base, &f.status);
+}
+
+WEFT_EXPORT int
+weft_broadcast_recv_await(struct weft_broadcast_rx *rx, void *out,
+                          uint64_t *missed)
+{
+	struct weft_broadcast_recv f;
+	int r;
+
+	if (!rx || !out)
+		return -EINVAL;
+	weft_broadcast_recv_init(&f, rx, out);
+	r = await_status(&f.base, &f.status);
+	if (r == WEFT_ELAGGED && missed)
+		*missed = f.missed;
+	return r;
+}
+
+WEFT_EXPORT int
+weft_connect_await(const struct weft_addr *addr, struct weft_io **stream)
+{
+	struct weft_connect f;
+	int r;
+
+	if (!stream)
+		return -EINVAL;
+	*stream = NULL;
+	if (!addr)
+		return -EINVAL;
+	weft_connect_init(&f, addr);
+	r = await_status(&f.base, &f.status);
+	if (r == 0)
+		*stream = f.stream;
+	return r;
+}
+
+WEFT_EXPORT int
+weft_tracker_spawn_fiber(struct weft_tracker *tracker, weft_fiber_fn fn,
+                         void *arg, struct weft_join **join)
+{
+	struct weft_executor *ex = current_executor();
+	struct weft_fiber f;
+	int r;
+
+	if (join)
+		*join = NULL;
+	if (!tracker || !fn)
+		return -EINVAL;
+	if (!ex)
+		return -EPERM;
+	/* A fiber may move until its first poll: the tracker copies it. */
+	r = weft_fiber_init(&f, fn, arg, NULL);
+	if (r < 0) {
+		weft_future_drop(&f.base);
+		return r;
+	}
+	return weft_tracker_spawn(tracker, ex, &f.base, join);
+}
+
+WEFT_EXPORT int
+weft_tracker_wait_await(struct weft_tracker *tracker)
+{
+	struct weft_tracker_wait f;
+
+	if (!tracker)
+		return -EINVAL;
+	weft_tracker_wait_init(&f, tracker);
+	return await_status(&f.base, &f.status);
+}

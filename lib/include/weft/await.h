@@ -54,6 +54,7 @@
 #include <weft/combinator.h>
 #include <weft/fiber.h>
 #include <weft/io.h>
+#include <weft/net.h>
 #include <weft/stream.h>
 #include <weft/sync.h>
 #include <weft/task.h>
@@ -277,6 +278,61 @@ int weft_stream_next_await(struct weft_stream *s, void *item);
  * listening.  The signal number, or a negative error.
  */
 int weft_ctrl_c(void);
+
+/* ------------------------------------------------------------------ */
+/* Deadlines, locks, broadcast, TCP and task trackers                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * timeout_at(deadline, fut).await: as weft_timeout_await, with the limit
+ * a deadline on weft_now()'s clock (several awaits can share one).  A
+ * deadline already past still polls fut once.  0 when fut finished,
+ * WEFT_ETIMEDOUT, or an error.
+ */
+int weft_timeout_at_await(struct weft_future *fut, uint64_t deadline_ns);
+
+/**
+ * mutex.lock().await: 0 once the calling fiber holds m, which it then
+ * releases with weft_mutex_unlock; or an error (WEFT_ECANCELED, -EPERM,
+ * -EINVAL for m NULL), and then the lock is not held.
+ */
+int weft_mutex_lock_await(struct weft_mutex *m);
+
+/**
+ * rx.recv().await on a broadcast receiver: 0 (the message in out),
+ * WEFT_ELAGGED (messages were overwritten before rx read them: *missed,
+ * if missed is not NULL, says how many, and the next receive goes on from
+ * the oldest one still held), WEFT_ECLOSED (every sender is gone and
+ * nothing is left), or an error.
+ */
+int weft_broadcast_recv_await(struct weft_broadcast_rx *rx, void *out,
+                              uint64_t *missed);
+
+/**
+ * TcpStream::connect(addr).await (or a Unix socket's, for a path): 0 with
+ * *stream the connection, which the caller owns and closes with
+ * weft_io_close; or -errno (-ECONNREFUSED, ...) or an await error, with
+ * *stream NULL.  addr is copied.
+ */
+int weft_connect_await(const struct weft_addr *addr, struct weft_io **stream);
+
+/**
+ * tracker.spawn(async move {...}): spawns fn(arg) as a fiber task tracked
+ * by tracker, on the calling fiber's executor.  *join, if join is not
+ * NULL, receives the handle, whose output is the tracked task's status as
+ * weft_tracker_spawn says (fn's result is not kept).  arg is borrowed as
+ * by weft_spawn_fiber.  If the tracker is cancelled before the task first
+ * runs, fn never runs: a task that owns arg should watch a token of its
+ * own for cancellation.  0, -EPERM outside a fiber, or the spawn's error.
+ */
+int weft_tracker_spawn_fiber(struct weft_tracker *tracker, weft_fiber_fn fn,
+                             void *arg, struct weft_join **join);
+
+/**
+ * tracker.wait().await: 0 once tracker is closed and every task it
+ * tracks has been dropped, or an await error.
+ */
+int weft_tracker_wait_await(struct weft_tracker *tracker);
 
 #ifdef __cplusplus
 }
