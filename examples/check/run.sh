@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the checks.  In meson's valgrind setup (which sets
+# WEFT_UNDER_VALGRIND and wraps only the script itself) the examples are
+# run under Valgrind with the setup's options, so that the example, and
+# not the shell, is what is checked.
+
+# wrap PROGRAM ARGS...: sets the array `cmd` to the command that runs it.
+wrap() {
+  cmd=("$@")
+  if [ "${WEFT_UNDER_VALGRIND:-0}" = 1 ]; then
+    cmd=(valgrind --quiet --leak-check=full
+      --show-leak-kinds=definite,indirect,possible
+      --errors-for-leak-kinds=definite,indirect,possible
+      --error-exitcode=99 --fair-sched=yes "$@")
+  fi
+}
+
+# run PROGRAM ARGS...: runs it in the foreground, wrapped.
+run() {
+  wrap "$@"
+  "${cmd[@]}"
+}
