@@ -18,12 +18,12 @@ void *
 weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
              bool is_socket)
 {
-	struct weft__io *io = calloc(1, size);
+	struct weft__io *io = weft_calloc(1, size);
 
 	if (!io)
 		return NULL;
 	if (pthread_mutex_init(&io->lock, NULL) != 0) {
-		free(io);
+		weft_free(io);
 		return NULL;
 	}
 	atomic_init(&io->refs, 1);
@@ -58,7 +58,7 @@ weft__io_unref(struct weft__io *io)
 	weft_waker_drop(&io->waiters[0]);
 	weft_waker_drop(&io->waiters[1]);
 	pthread_mutex_destroy(&io->lock);
-	free(io);
+	weft_free(io);
 }
 
 

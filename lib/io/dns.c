@@ -102,7 +102,7 @@ resolve_poll(struct weft_future *f, struct weft_context *cx)
 		memcpy(r->addrs, a->addrs, sizeof(r->addrs));
 		r->status = a->count;
 	}
-	free(a);
+	weft_free(a);
 	r->args = NULL;
 	return WEFT_READY;
 }
@@ -114,7 +114,7 @@ resolve_drop(struct weft_future *f)
 	struct weft_resolve *r = (struct weft_resolve *)f;
 
 	weft_future_drop(&r->job.base);
-	free(r->args);
+	weft_free(r->args);
 	r->args = NULL;
 }
 
@@ -133,7 +133,7 @@ weft_resolve_init(struct weft_resolve *f, const char *host, uint16_t port,
 		f->status = -ENAMETOOLONG;
 		return;
 	}
-	a = calloc(1, sizeof(*a));
+	a = weft_calloc(1, sizeof(*a));
 	if (!a) {
 		f->status = -ENOMEM;
 		return;

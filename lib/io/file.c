@@ -54,7 +54,7 @@ open_poll(struct weft_future *f, struct weft_context *cx)
 		return WEFT_PENDING;
 	weft_future_drop(&o->job.base);
 	o->status = o->job.status ? o->job.status : o->args->result;
-	free(o->args);
+	weft_free(o->args);
 	o->args = NULL;
 	return WEFT_READY;
 }
@@ -71,7 +71,7 @@ open_drop(struct weft_future *f)
 	 * that, as tokio::fs does.
 	 */
 	weft_future_drop(&o->job.base);
-	free(o->args);
+	weft_free(o->args);
 	o->args = NULL;
 }
 
@@ -90,7 +90,7 @@ weft_file_open_init(struct weft_file_open *f, const char *path, int flags,
 		f->status = -ENAMETOOLONG;
 		return;
 	}
-	a = malloc(sizeof(*a));
+	a = weft_alloc(sizeof(*a));
 	if (!a) {
 		f->status = -ENOMEM;
 		return;
@@ -189,7 +189,7 @@ rw_drop(struct weft_future *f)
 	struct weft_file_rw *w = (struct weft_file_rw *)f;
 
 	weft_future_drop(&w->job.base);
-	free(w->chunk);
+	weft_free(w->chunk);
 	w->chunk = NULL;
 }
 
@@ -208,7 +208,7 @@ rw_init(struct weft_file_rw *f, int fd, bool write, void *buf, size_t len,
 	                           .buf = buf,
 	                           .len = len,
 	                           .offset = offset};
-	f->chunk = malloc(sizeof(*f->chunk) + cap);
+	f->chunk = weft_alloc(sizeof(*f->chunk) + cap);
 	if (f->chunk) {
 		f->chunk->fd = fd;
 		f->chunk->write = write;

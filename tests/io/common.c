@@ -96,6 +96,105 @@ pattern_fill(unsigned char *buf, size_t len, uint32_t seed)
 		buf[i] = pattern_byte(seed, i);
 }
 
+/* ---- allocation failure ---------------------------------------------- */
+
+static _Thread_local unsigned fault_countdown; /* 0: disarmed */
+static _Thread_local bool fault_hit;
+
+static void *
+fault_alloc(void *ud, size_t size)
+{
+	(void)ud;
+	if (fault_countdown && --fault_countdown == 0) {
+		fault_hit = true;
+		return NULL;
+	}
+	return malloc(size);
+}
+
+static void
+fault_free(void *ud, void *p)
+{
+	(void)ud;
+	free(p);
+}
+
+
+void
+fault_install(void)
+{
+	static const struct weft_allocator a = {
+	    .version = WEFT_ALLOCATOR_VERSION,
+	    .alloc = fault_alloc,
+	    .free = fault_free,
+	};
+
+	if (weft_set_default_allocator(&a) != 0)
+		abort();
+}
+
+
+void
+fault_arm(unsigned n)
+{
+	fault_countdown = n;
+	fault_hit = false;
+}
+
+
+bool
+fault_fired(void)
+{
+	bool hit = fault_hit;
+
+	fault_countdown = 0;
+	fault_hit = false;
+	return hit;
+}
+
+/* Arms the failure for its inner future's first poll only. */
+struct armed {
+	struct weft_future base;
+	struct weft_future *inner;
+	unsigned n;
+	bool polled;
+	bool fired;
+	int status;
+};
+
+static weft_poll
+armed_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct armed *a = (struct armed *)f;
+	weft_poll r;
+
+	if (a->polled)
+		return weft_future_poll(a->inner, cx);
+	a->polled = true;
+	fault_arm(a->n);
+	r = weft_future_poll(a->inner, cx);
+	a->fired = fault_fired();
+	return r;
+}
+
+static void
+armed_drop(struct weft_future *f)
+{
+	weft_future_drop(((struct armed *)f)->inner);
+}
+
+WEFT_FUTURE_VTABLE(armed_vtable, struct armed, status, armed_poll, armed_drop);
+
+
+bool
+run_failing(struct weft_future *fut, unsigned n, unsigned seconds)
+{
+	struct armed a = {.base.vtable = &armed_vtable, .inner = fut, .n = n};
+
+	run_bounded(&a.base, seconds);
+	return a.fired;
+}
+
 /* ---- echo connection -------------------------------------------------- */
 
 #define CONN_BUF 16384

@@ -136,6 +136,25 @@ struct drain {
 };
 void drain_init(struct drain *d, struct weft_joinset *set);
 
+/*
+ * Allocation failure on demand.  fault_install (in main, before any weft
+ * object exists) makes the process default allocator a pass-through to
+ * malloc that fails the n-th allocation this thread makes after
+ * fault_arm(n); other threads are never failed, so a step run on this
+ * thread (a constructor, or a poll inside weft_block_on) fails exactly
+ * where the test says.  fault_fired tells whether the armed failure
+ * happened, and disarms.
+ */
+void fault_install(void);
+void fault_arm(unsigned n);
+bool fault_fired(void);
+
+/*
+ * run_bounded, with the n-th allocation of fut's first poll failing (on
+ * this thread: weft_block_on polls there).  True when it failed.
+ */
+bool run_failing(struct weft_future *fut, unsigned n, unsigned seconds);
+
 /* Runs a cmocka group on the pair given as argv[1], argv[2]. */
 int run_group(int argc, char **argv, const char *name,
               const struct CMUnitTest *tests, size_t n);
