@@ -10,8 +10,11 @@ set -euo pipefail
 proxy=$1 echo_server=$2
 tmp=$(mktemp -d)
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"' EXIT
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fail() {
   for f in "$tmp"/*.out "$tmp"/*.err; do
@@ -27,6 +30,7 @@ start() {
   local name=$1
   shift
   wrap "$@"
+  : >"$tmp/$name.out" # before the child's own redirection, for sed
   "${cmd[@]}" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pid=$!
   pids+=("$pid")
@@ -78,19 +82,23 @@ usage='usage: proxy PORT UPSTREAM_PORT [IDLE_MS [GRACE_MS]]'
 for args in "" "1" "70000 1" "1 x" "1 2 -5" "1 2 3 4x"; do
   status=0
   # shellcheck disable=SC2086 # the arguments are split on purpose
-  run "$proxy" $args >"$tmp/usage.out" 2>"$tmp/usage.err" || status=$?
-  [ "$status" = 2 ] && [ "$(cat "$tmp/usage.err")" = "$usage" ] ||
+  wrap "$proxy" $args
+  timeout 30 "${cmd[@]}" >"$tmp/usage.out" 2>"$tmp/usage.err" || status=$?
+  if [ "$status" != 2 ] || [ "$(cat "$tmp/usage.err")" != "$usage" ]; then
     fail "arguments '$args': status $status"
+  fi
 done
 
 start echo "$echo_server" -p 0 -d 1000
 echo_pid=$pid upstream=$port
 
 status=0
-run "$proxy" "$upstream" "$upstream" >"$tmp/inuse.out" 2>"$tmp/inuse.err" ||
-  status=$?
-[ "$status" = 1 ] && grep -q '^error: Address already in use$' "$tmp/inuse.err" ||
+wrap "$proxy" "$upstream" "$upstream"
+timeout 30 "${cmd[@]}" >"$tmp/inuse.out" 2>"$tmp/inuse.err" || status=$?
+if [ "$status" != 1 ] ||
+  ! grep -q '^error: Address already in use$' "$tmp/inuse.err"; then
   fail "a port in use: status $status"
+fi
 
 # Ctrl+C with two connections open and a grace period of 2 s: the first
 # ends in it, the second is cut off.  No idle timeout meanwhile (60 s).
@@ -109,9 +117,9 @@ conn 1: closed, 6 bytes up, 6 bytes down
 grace period over, 1 cut off
 bye"
 
-# An idle timeout of 500 ms: a connection that exchanges and closes, one
+# An idle timeout of 1 s: a connection that exchanges and closes, one
 # that says nothing, and one after the upstream has gone.
-start idle "$proxy" 0 "$upstream" 500
+start idle "$proxy" 0 "$upstream" 1000
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 exchange 3 ping
 exec 3>&-
@@ -124,6 +132,7 @@ finish echo "$echo_pid"
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 expect idle "conn 3: error: Connection refused"
 exec 3>&-
+sleep 0.5 # the task has printed; let it end before it is counted
 kill -INT "$pid"
 finish idle "$pid"
 same idle "listening on 127.0.0.1:P

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # Sourced by the checks.  In meson's valgrind setup (which sets
 # WEFT_UNDER_VALGRIND and wraps only the script itself) the examples are
@@ -8,6 +9,7 @@
 wrap() {
   cmd=("$@")
   if [ "${WEFT_UNDER_VALGRIND:-0}" = 1 ]; then
+    # shellcheck disable=SC2054 # the commas are in valgrind's options
     cmd=(valgrind --quiet --leak-check=full
       --show-leak-kinds=definite,indirect,possible
       --errors-for-leak-kinds=definite,indirect,possible
