@@ -320,10 +320,11 @@ test_connect(void **state)
 
 static atomic_int ran;
 
+/* A tracked task: waits for the token arg, then counts itself. */
 static int
 tracked(void *arg)
 {
-	int r = weft_sleep_ms((uint64_t)(uintptr_t)arg);
+	int r = weft_cancelled_await(arg);
 
 	if (r == 0)
 		atomic_fetch_add(&ran, 1);
@@ -334,19 +335,21 @@ static int
 tracker_fiber(void *arg)
 {
 	struct weft_tracker *t;
+	struct weft_cancel_token *go;
 	struct weft_join *join;
 	int status = -1;
 
 	(void)arg;
 	atomic_store(&ran, 0);
+	CHECK(weft_cancel_token_new(&go) == 0);
 	CHECK(weft_tracker_new(&t, NULL) == 0);
-	CHECK(weft_tracker_spawn_fiber(t, tracked, (void *)(uintptr_t)20,
-	                               &join) == 0);
-	for (uintptr_t ms = 1; ms <= 3; ms++)
-		CHECK(weft_tracker_spawn_fiber(t, tracked, (void *)ms, NULL) ==
-		      0);
-	CHECK(weft_tracker_len(t) == 4);
+	CHECK(weft_tracker_spawn_fiber(t, tracked, go, &join) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(weft_tracker_spawn_fiber(t, tracked, go, NULL) == 0);
+	CHECK(weft_sleep_ms(10) == 0);
+	CHECK(weft_tracker_len(t) == 4 && atomic_load(&ran) == 0);
 	weft_tracker_close(t);
+	weft_cancel_token_cancel(go);
 	CHECK(weft_tracker_wait_await(t) == 0);
 	CHECK(atomic_load(&ran) == 4);
 	CHECK(weft_tracker_len(t) == 0);
@@ -358,14 +361,14 @@ tracker_fiber(void *arg)
 	 * still completes. */
 	weft_tracker_reopen(t);
 	weft_tracker_cancel(t);
-	CHECK(weft_tracker_spawn_fiber(t, tracked, (void *)(uintptr_t)1,
-	                               &join) == 0);
+	CHECK(weft_tracker_spawn_fiber(t, tracked, go, &join) == 0);
 	weft_tracker_close(t);
 	CHECK(weft_tracker_wait_await(t) == 0);
 	CHECK(weft_task_await(join, &status, sizeof(status)) == 0);
 	CHECK(status == WEFT_ECANCELED);
 	CHECK(atomic_load(&ran) == 4);
 	weft_tracker_free(t);
+	weft_cancel_token_free(go);
 	return 0;
 }
 
