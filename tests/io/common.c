@@ -10,14 +10,13 @@ const char *test_reactor;
 
 
 int
-rt_open(void **state)
+rt_open_pair(struct weft_runtime **out)
 {
 	struct weft_config *cfg;
 	const char *path = getenv("WEFT_PLUGIN_PATH");
 	char err[256] = "";
 	int r;
 
-	(void)state;
 	if (weft_config_new(&cfg) < 0)
 		return -1;
 	/* The pair comes from the command line, never the environment. */
@@ -26,7 +25,7 @@ rt_open(void **state)
 	weft_config_set(cfg, "reactor", test_reactor, NULL, 0);
 	if (path)
 		weft_config_set(cfg, "plugin_path", path, NULL, 0);
-	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
+	r = weft_runtime_open(out, cfg, err, sizeof(err));
 	weft_config_free(cfg);
 	if (r < 0) {
 		fprintf(stderr, "runtime %s/%s: %s\n", test_executor,
@@ -34,6 +33,14 @@ rt_open(void **state)
 		return -1;
 	}
 	return 0;
+}
+
+
+int
+rt_open(void **state)
+{
+	(void)state;
+	return rt_open_pair(&rt);
 }
 
 

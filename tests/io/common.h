@@ -29,6 +29,8 @@ extern const char *test_executor;
 extern const char *test_reactor;
 
 int rt_open(void **state);
+/* Opens another runtime on the pair under test: 0 or -1. */
+int rt_open_pair(struct weft_runtime **out);
 int rt_close(void **state);
 
 /* True when the tests run under Valgrind: use smaller counts. */

@@ -682,6 +682,41 @@ async_fd_edges(void **state)
 	close(sv[1]);
 }
 
+/* An object belongs to the runtime that first polled it. */
+static void
+other_runtime(void **state)
+{
+	struct weft_runtime *other;
+	struct weft_io *a, *b;
+	struct weft_io_write w;
+	struct weft_io_read r;
+	char buf[4];
+	(void)state;
+
+	assert_int_equal(rt_open_pair(&other), 0);
+	assert_int_equal(weft_io_pair(&a, &b), 0);
+	weft_io_write_init(&w, a, "one", 3);
+	run_bounded(&w.base, 10);
+	assert_int_equal(w.status, 3);
+	/* a is registered with rt now: from the other runtime, -EXDEV. */
+	weft_io_write_init(&w, a, "two", 3);
+	assert_int_equal(weft_block_on(other, &w.base), 0);
+	weft_future_drop(&w.base);
+	assert_int_equal(w.status, -EXDEV);
+	/* b is registered with the other runtime by its first read. */
+	weft_io_read_init(&r, b, buf, sizeof(buf));
+	assert_int_equal(weft_block_on(other, &r.base), 0);
+	weft_future_drop(&r.base);
+	assert_int_equal(r.status, 3);
+	weft_io_read_init(&r, b, buf, sizeof(buf));
+	run_bounded(&r.base, 10);
+	assert_int_equal(r.status, -EXDEV);
+	/* Every object is closed before the runtime it belongs to. */
+	weft_io_close(b);
+	weft_runtime_close(other);
+	weft_io_close(a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -697,6 +732,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(huge_lengths),
 	    cmocka_unit_test(budget_yields),
 	    cmocka_unit_test(async_fd_edges),
+	    cmocka_unit_test(other_runtime),
 	};
 
 	fault_install();
