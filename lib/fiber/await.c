@@ -11,17 +11,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <weft/await.h>
 
-/* Awaits fut; its status when it completed, else weft_await's error. */
-static int
-await_status(struct weft_future *fut, const int *status)
-{
-	int r = weft_await(fut);
-
-	return r < 0 ? r : *status;
-}
+#include "await_priv.h"
 
 /* The calling fiber's executor, or NULL outside a fiber. */
 static struct weft_executor *
@@ -93,7 +87,7 @@ weft_task_await(struct weft_join *join, void *out, size_t size)
 	if (!join)
 		return -EINVAL;
 	weft_join_future_init(&f, join, out, size);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -106,15 +100,25 @@ weft_spawn_blocking(void (*fn)(void *data), void *data, size_t size)
 	if (!weft_in_fiber())
 		return -EPERM;
 	weft_blocking_init(&b, fn, data, size, data);
-	return await_status(&b.base, &b.status);
+	return weft__await_status(&b.base, &b.status);
 }
 
+/*
+ * Outside a fiber there is no context to ask, but there is no need to: the
+ * driver of every runtime is the host's, whose clock is CLOCK_MONOTONIC
+ * (D1), so reading it directly gives the same time line.
+ */
 WEFT_EXPORT uint64_t
 weft_now(void)
 {
 	struct weft_context *cx = weft_fiber_context();
+	struct timespec ts;
 
-	return cx ? weft_driver_now(cx->driver) : 0;
+	if (cx)
+		return weft_driver_now(cx->driver);
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0; /* no monotonic clock: nothing sound to return */
+	return (uint64_t)ts.tv_sec * WEFT_SEC + (uint64_t)ts.tv_nsec;
 }
 
 WEFT_EXPORT int
@@ -123,7 +127,7 @@ weft_sleep_for(uint64_t duration_ns)
 	struct weft_sleep s;
 
 	weft_sleep_init(&s, duration_ns);
-	return await_status(&s.base, &s.status);
+	return weft__await_status(&s.base, &s.status);
 }
 
 WEFT_EXPORT int
@@ -139,7 +143,7 @@ weft_sleep_until(uint64_t deadline_ns)
 	struct weft_sleep s;
 
 	weft_sleep_until_init(&s, deadline_ns);
-	return await_status(&s.base, &s.status);
+	return weft__await_status(&s.base, &s.status);
 }
 
 WEFT_EXPORT int
@@ -150,7 +154,7 @@ weft_timeout_await(struct weft_future *fut, uint64_t duration_ns)
 	if (!fut || !fut->vtable)
 		return -EINVAL;
 	weft_timeout_init(&t, fut, duration_ns);
-	return await_status(&t.base, &t.status);
+	return weft__await_status(&t.base, &t.status);
 }
 
 WEFT_EXPORT int
@@ -161,7 +165,7 @@ weft_interval_tick_await(struct weft_interval *iv)
 	if (!iv)
 		return -EINVAL;
 	weft_interval_tick_init(&t, iv);
-	return await_status(&t.base, &t.status);
+	return weft__await_status(&t.base, &t.status);
 }
 
 /*
@@ -191,7 +195,7 @@ weft_join_all_await(struct weft_future **futs, size_t n)
 	struct weft_join_all j;
 
 	weft_join_all_init(&j, futs, n);
-	return await_status(&j.base, &j.status);
+	return weft__await_status(&j.base, &j.status);
 }
 
 WEFT_EXPORT int
@@ -201,7 +205,7 @@ weft_try_join_all_await(struct weft_future **futs, size_t n, size_t *failed)
 	int r;
 
 	weft_try_join_all_init(&j, futs, n, weft_status_output, NULL);
-	r = await_status(&j.base, &j.status);
+	r = weft__await_status(&j.base, &j.status);
 	if (failed)
 		*failed = j.failed >= 0 ? (size_t)j.failed : n;
 	return r;
@@ -427,7 +431,7 @@ weft_mpsc_send_await(struct weft_mpsc_tx *tx, const void *msg)
 	if (!tx || !msg)
 		return -EINVAL;
 	weft_mpsc_send_init(&f, tx, msg);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -438,7 +442,7 @@ weft_mpsc_recv_await(struct weft_mpsc_rx *rx, void *out)
 	if (!rx || !out)
 		return -EINVAL;
 	weft_mpsc_recv_init(&f, rx, out);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -449,7 +453,7 @@ weft_oneshot_recv_await(struct weft_oneshot_rx *rx, void *out)
 	if (!rx || !out)
 		return -EINVAL;
 	weft_oneshot_recv_init(&f, rx, out);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -460,7 +464,7 @@ weft_watch_changed_await(struct weft_watch_rx *rx)
 	if (!rx)
 		return -EINVAL;
 	weft_watch_changed_init(&f, rx);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -471,7 +475,7 @@ weft_cancelled_await(struct weft_cancel_token *t)
 	if (!t)
 		return -EINVAL;
 	weft_cancelled_init(&f, t);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -482,7 +486,7 @@ weft_stream_next_await(struct weft_stream *s, void *item)
 	if (!s || (!item && s->item_size))
 		return -EINVAL;
 	weft_stream_next_init(&f, s, item);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -493,7 +497,7 @@ weft_ctrl_c(void)
 	if (!weft_in_fiber())
 		return -EPERM;
 	weft_signal_init(&f, WEFT_SIGNAL_BIT(SIGINT));
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 /* ------------------------------------------------------------------ */
@@ -508,7 +512,7 @@ weft_timeout_at_await(struct weft_future *fut, uint64_t deadline_ns)
 	if (!fut || !fut->vtable)
 		return -EINVAL;
 	weft_timeout_at_init(&t, fut, deadline_ns);
-	return await_status(&t.base, &t.status);
+	return weft__await_status(&t.base, &t.status);
 }
 
 WEFT_EXPORT int
@@ -519,7 +523,7 @@ weft_mutex_lock_await(struct weft_mutex *m)
 	if (!m)
 		return -EINVAL;
 	weft_mutex_lock_init(&f, m);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }
 
 WEFT_EXPORT int
@@ -532,7 +536,7 @@ weft_broadcast_recv_await(struct weft_broadcast_rx *rx, void *out,
 	if (!rx || !out)
 		return -EINVAL;
 	weft_broadcast_recv_init(&f, rx, out);
-	r = await_status(&f.base, &f.status);
+	r = weft__await_status(&f.base, &f.status);
 	if (r == WEFT_ELAGGED && missed)
 		*missed = f.missed;
 	return r;
@@ -550,7 +554,7 @@ weft_connect_await(const struct weft_addr *addr, struct weft_io **stream)
 	if (!addr)
 		return -EINVAL;
 	weft_connect_init(&f, addr);
-	r = await_status(&f.base, &f.status);
+	r = weft__await_status(&f.base, &f.status);
 	if (r == 0)
 		*stream = f.stream;
 	return r;
@@ -587,5 +591,5 @@ weft_tracker_wait_await(struct weft_tracker *tracker)
 	if (!tracker)
 		return -EINVAL;
 	weft_tracker_wait_init(&f, tracker);
-	return await_status(&f.base, &f.status);
+	return weft__await_status(&f.base, &f.status);
 }

@@ -24,11 +24,62 @@
  *
  * Each function here is a thin wrapper: it initialises the library's
  * future in the fiber's own stack frame, awaits it with weft_await
- * (<weft/fiber.h>) and returns its result.  The naming rule: the future
- * `struct weft_X` made by weft_X_init has the inline form weft_X_await,
- * taking the same arguments; tokio's own names are used where they are
- * plainer (weft_sleep_ms, weft_spawn_blocking).  This header includes the
- * library's other headers, as a prelude for fiber programs.
+ * (<weft/fiber.h>) and returns its result.
+ *
+ * The naming rule.  Every future `struct weft_X` that an init function
+ * makes has a one-call form here, weft_X_await (weft_io_read_await for
+ * weft_io_read_init, weft_rwlock_read_await for weft_rwlock_read_init),
+ * taking the init's arguments and giving the future's outputs back through
+ * out-parameters, with these exceptions, named after tokio where that is
+ * plainer:
+ *
+ *   - weft_sleep_init, weft_sleep_until_init: weft_sleep_for, weft_sleep_ms,
+ *     weft_sleep_until;
+ *   - weft_blocking_init: weft_spawn_blocking;
+ *   - weft_join_future_init: weft_task_await;
+ *   - weft_signal_init: weft_signal_await, and weft_ctrl_c for SIGINT alone;
+ *   - weft_yield_init: weft_fiber_yield (<weft/fiber.h>);
+ *   - weft_fiber_init: a fiber is run by weft_spawn_fiber, the *_fibers
+ *     functions or weft_fiber_main, not awaited by hand;
+ *   - the combinators that take futures: weft_join_init and friends are
+ *     weft_join_await, weft_try_join_await, weft_join_all_await,
+ *     weft_try_join_all_await, weft_select_await and weft_select_all_await;
+ *   - none for weft_select_loop_init (a fiber awaits each round with
+ *     weft_await(weft_select_loop_next(&loop))) and none for the adapters
+ *     weft_fuse_init, weft_map_init, weft_then_init and weft_ready_init,
+ *     which make futures to hand to another call, not to await alone.
+ *
+ * Streams (weft_X_stream_init, weft_lines_init, weft_interval_init, the
+ * adapters of <weft/stream.h>) are not futures: their items come through
+ * weft_stream_next_await or weft_stream_collect_await.
+ *
+ * This header includes every header of the library (<weft/weft.h> and,
+ * through it, <weft/abi.h>; cancel, channel, combinator, coro, fiber, io,
+ * io_util, net, stream, sync, task, time), as a prelude for fiber
+ * programs.  Only <weft/assert.h>, the invariant check for the host and
+ * plugins, is left out.
+ *
+ * Spawning a fiber as a task: what its handle gives back.  A fiber's
+ * function returns an int, its result.  weft_spawn_fiber's join handle
+ * gives that int (read with weft_task_await into an int).
+ * weft_joinset_spawn_fiber's tasks give a struct weft_fiber_done, the int
+ * and the arg the function ran with, so that join_next can tell whose
+ * result it is.  weft_tracker_spawn_fiber's handle gives the tracker's int
+ * status (0: ran to the end, WEFT_ECANCELED: the tracker's token stopped
+ * it), as for every tracked task: a tracker keeps nothing of what its
+ * tasks produce, so a tracked fiber reports its result through its arg.
+ * In every case a task aborted or dropped before it finished makes
+ * weft_task_await or weft_joinset_next_await return WEFT_ECANCELED.
+ *
+ * select's `else` (every branch disabled) has one spelling per form:
+ * WEFT_SELECT_ELSE (-1) in struct weft_select's `winner` and struct
+ * weft_select_loop's `index` (whose `winner` is then NULL), but n, the
+ * number of branches, from weft_select_await and weft_select_all_await.
+ * Their return value also carries negative errors, and -1 is -EPERM (on
+ * Linux and the BSDs), which they return outside a fiber: so the fiber
+ * form cannot return WEFT_SELECT_ELSE, and n, the index after the last
+ * branch, stands for it, as `else` comes after the branches in select!.
+ * weft_select_fibers cannot disable a call: it returns n only for n 0.
  *
  * Every function that awaits must be called from a fiber: outside one it
  * returns -EPERM.  When the fiber is being dropped (cancelled) it returns
@@ -52,8 +103,10 @@
 #include <weft/cancel.h>
 #include <weft/channel.h>
 #include <weft/combinator.h>
+#include <weft/coro.h>
 #include <weft/fiber.h>
 #include <weft/io.h>
+#include <weft/io_util.h>
 #include <weft/net.h>
 #include <weft/stream.h>
 #include <weft/sync.h>
@@ -82,7 +135,8 @@ int weft_fiber_main(int (*fn)(void));
 /**
  * tokio::spawn(async move {...}): spawns fn(arg) as a fiber task on the
  * calling fiber's executor.  *join receives the handle, whose output is
- * fn's int result (join NULL: detached).  arg is borrowed: it must stay
+ * fn's int result (join NULL: detached; what each spawn's handle gives is
+ * compared at the top of this file).  arg is borrowed: it must stay
  * valid while the task may run (own it in the task, or join the task
  * before it goes).  0, -EPERM outside a fiber, or the spawn's error.
  */
@@ -115,7 +169,14 @@ int weft_spawn_blocking(void (*fn)(void *data), void *data, size_t size);
 /* Time                                                                */
 /* ------------------------------------------------------------------ */
 
-/** Instant::now(): the driver's clock in ns, or 0 outside a fiber. */
+/**
+ * Instant::now(): monotonic time in ns, the clock deadlines are on.  In a
+ * fiber, its driver's clock (weft_driver_now(cx->driver), what stackless
+ * code reads); anywhere else (stackless code, a thread of the
+ * application's, before the runtime starts) CLOCK_MONOTONIC, which is the
+ * clock of every runtime's driver (the driver is the host's), so a
+ * deadline computed outside a fiber holds inside one.
+ */
 uint64_t weft_now(void);
 
 /** sleep(d).await for duration_ns: 0, or a negative error. */
@@ -173,7 +234,8 @@ int weft_try_join_all_await(struct weft_future **futs, size_t n,
  * wins and the others are dropped, unless flags hold WEFT_SELECT_BORROW
  * (then the caller keeps and drops every branch).  WEFT_SELECT_BIASED
  * polls in order.  Returns the winner's index, n when every branch was
- * disabled (select!'s `else`), or a negative error.
+ * disabled (select!'s `else`: n, not WEFT_SELECT_ELSE, which would read
+ * as -EPERM; see the top of this file), or a negative error.
  */
 int weft_select_await(unsigned flags, size_t n, ...);
 
@@ -320,7 +382,8 @@ int weft_connect_await(const struct weft_addr *addr, struct weft_io **stream);
  * tracker.spawn(async move {...}): spawns fn(arg) as a fiber task tracked
  * by tracker, on the calling fiber's executor.  *join, if join is not
  * NULL, receives the handle, whose output is the tracked task's status as
- * weft_tracker_spawn says (fn's result is not kept).  arg is borrowed as
+ * weft_tracker_spawn says (fn's result is not kept: see the top of this
+ * file).  arg is borrowed as
  * by weft_spawn_fiber.  If the tracker is cancelled before the task first
  * runs, fn never runs: a task that owns arg should watch a token of its
  * own for cancellation.  0, -EPERM outside a fiber, or the spawn's error.
@@ -333,6 +396,213 @@ int weft_tracker_spawn_fiber(struct weft_tracker *tracker, weft_fiber_fn fn,
  * tracks has been dropped, or an await error.
  */
 int weft_tracker_wait_await(struct weft_tracker *tracker);
+
+/* ------------------------------------------------------------------ */
+/* Accept, byte streams and readiness (<weft/net.h>, <weft/io.h>)      */
+/* ------------------------------------------------------------------ */
+
+/**
+ * listener.accept().await: 0 with *stream the connection (the caller
+ * owns it and closes it with weft_io_close) and *peer, if peer is not
+ * NULL, the peer's address; or -errno (-EMFILE, ...: see struct
+ * weft_accept), WEFT_ECLOSED (l closed) or an await error, with *stream
+ * NULL.  l is borrowed.  A loop that should ride out fd shortages uses
+ * weft_accept_backoff_await.
+ */
+int weft_accept_await(struct weft_listener *l, struct weft_io **stream,
+                      struct weft_addr *peer);
+
+/**
+ * The accept of an accept loop (struct weft_accept_backoff): as
+ * weft_accept_await, but a shortage of fds or memory is waited out with
+ * growing pauses instead of being returned.
+ */
+int weft_accept_backoff_await(struct weft_listener *l, struct weft_io **stream,
+                              struct weft_addr *peer);
+
+/**
+ * stream.read(buf).await: the bytes read into buf (0 at end of stream or
+ * for len 0), or a negative error.  s and buf are borrowed.
+ */
+int weft_io_read_await(struct weft_io *s, void *buf, size_t len);
+
+/**
+ * stream.read_exact(buf).await: 0 once len bytes are in buf, -ENODATA
+ * when the stream ended first, or another negative error (how many bytes
+ * came before it is then unknown: use struct weft_io_read_exact for that).
+ */
+int weft_io_read_exact_await(struct weft_io *s, void *buf, size_t len);
+
+/**
+ * stream.write(buf).await: the bytes written (some of len), or a negative
+ * error.
+ */
+int weft_io_write_await(struct weft_io *s, const void *buf, size_t len);
+
+/**
+ * stream.write_all(buf).await: 0 once all len bytes are written, or a
+ * negative error.
+ */
+int weft_io_write_all_await(struct weft_io *s, const void *buf, size_t len);
+
+/**
+ * A vectored write_all: 0 once every byte of the iovcnt buffers (at most
+ * WEFT_IOV_MAX) is written, in order, or a negative error.
+ */
+int weft_io_writev_await(struct weft_io *s, const struct iovec *iov,
+                         int iovcnt);
+
+/**
+ * async_fd.ready(interest).await: the readiness bits (> 0: WEFT_READABLE,
+ * WEFT_WRITABLE, WEFT_HUP, WEFT_ERROR), or a negative error.  After an
+ * operation that found the fd not ready, call weft_async_fd_clear before
+ * waiting again.
+ */
+int weft_async_fd_ready_await(struct weft_async_fd *a, uint32_t interest);
+
+/* ------------------------------------------------------------------ */
+/* Files, signals, UDP and names                                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * File::open(path).await, on the blocking pool: the new fd (the caller's,
+ * closed with close()), or -errno.  path is copied.
+ */
+int weft_file_open_await(const char *path, int flags, mode_t mode);
+
+/**
+ * Reads up to len bytes of fd at offset (-1: at the file position) into
+ * buf, on the blocking pool: the bytes read (fewer than len only at the
+ * end of the file), or -errno.  fd and buf are borrowed.
+ */
+int weft_file_read_await(int fd, void *buf, size_t len, off_t offset);
+
+/**
+ * Writes all len bytes of buf to fd at offset (-1: at the file position),
+ * on the blocking pool: len, or -errno.
+ */
+int weft_file_write_await(int fd, const void *buf, size_t len, off_t offset);
+
+/**
+ * signal.recv().await on a listener (borrowed): the number of the next
+ * signal of its set it has not reported yet, or a negative error.
+ */
+int weft_signal_recv_await(struct weft_signal_listener *l);
+
+/**
+ * Listens for the signals of mask (WEFT_SIGNAL_BIT(SIGUSR1) | ...; 0
+ * means SIGINT and SIGTERM), waits for the first and stops listening, as
+ * struct weft_signal: the signals stay caught until weft_signal_release.
+ * The signal number, or a negative error.
+ */
+int weft_signal_await(uint64_t mask);
+
+/**
+ * socket.send_to(buf, to).await: the bytes sent, or -errno.  to is copied;
+ * NULL sends to the connected address.
+ */
+int weft_udp_send_to_await(struct weft_udp *u, const void *buf, size_t len,
+                           const struct weft_addr *to);
+
+/**
+ * socket.recv_from(buf).await: the bytes of one datagram (truncated to
+ * len), with *from, if from is not NULL, its sender; or -errno.
+ */
+int weft_udp_recv_from_await(struct weft_udp *u, void *buf, size_t len,
+                             struct weft_addr *from);
+
+/**
+ * lookup_host((host, port)).await, on the blocking pool (struct
+ * weft_resolve): writes up to max addresses, in the resolver's order, to
+ * addrs and returns how many (1 or more), or a negative error (-ENOENT:
+ * no such name; getaddrinfo's own code is in the future's `gai`).  host
+ * is copied.
+ */
+int weft_resolve_await(const char *host, uint16_t port, int family,
+                       struct weft_addr *addrs, size_t max);
+
+/* ------------------------------------------------------------------ */
+/* Buffered reads and copy_bidirectional (<weft/io_util.h>)            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * reader.read_until(delim, &mut buf).await: the bytes read, up to and
+ * including delim (0: end of stream), with *data those bytes and a NUL,
+ * the caller's, freed with weft_free (NULL when nothing was read); or a
+ * negative error: -EMSGSIZE when max (0: no limit) bytes came without
+ * delim (they are in *data, still to free), else *data is NULL.
+ */
+int weft_read_until_await(struct weft_bufreader *r, int delim, size_t max,
+                          char **data);
+
+/** reader.read_line(&mut buf).await: weft_read_until_await with '\n'. */
+int weft_read_line_await(struct weft_bufreader *r, size_t max, char **data);
+
+/**
+ * copy_bidirectional(a, b).await: 0 once both directions have ended, or
+ * the first error.  *a_to_b and *b_to_a (each if not NULL) count the bytes
+ * copied each way, also on error.  a and b are borrowed.
+ */
+int weft_copy_bidirectional_await(struct weft_io *a, struct weft_io *b,
+                                  uint64_t *a_to_b, uint64_t *b_to_a);
+
+/* ------------------------------------------------------------------ */
+/* Notify, a condition, semaphore, rwlock, barrier; collect            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * notify.notified().await: 0 once notified (weft_notify_one, or
+ * weft_notify_waiters after this call began), or an await error.  To wait
+ * for a condition, use weft_await_until, which cannot miss a wake-up.
+ */
+int weft_notified_await(struct weft_notify *n);
+
+/**
+ * Waits until cond(arg) is true; whoever makes it true then calls
+ * weft_notify_waiters(n) (or weft_notify_one, with one waiter).  Each round
+ * arms a notified future first and then calls cond, so a change made
+ * between the check and the wait still wakes it (the fiber form of
+ * WEFT_AWAIT_UNTIL).  cond runs in the fiber; it reads state the caller
+ * protects (an atomic, or a lock it releases before returning).  0 once
+ * cond returned true (at once if it already was), -EINVAL, -EPERM outside
+ * a fiber, or WEFT_ECANCELED.
+ */
+int weft_await_until(struct weft_notify *n, bool (*cond)(void *arg),
+                     void *arg);
+
+/**
+ * semaphore.acquire_many(n).await: 0 once the caller holds n permits,
+ * which it gives back with weft_semaphore_release; WEFT_ECLOSED, or an
+ * await error (then no permit is held).
+ */
+int weft_semaphore_acquire_await(struct weft_semaphore *s, size_t n);
+
+/**
+ * rwlock.read().await: 0 once the caller holds shared access, released
+ * with weft_rwlock_read_unlock; or an await error (then nothing is held).
+ */
+int weft_rwlock_read_await(struct weft_rwlock *rw);
+
+/**
+ * rwlock.write().await: 0 once the caller holds exclusive access,
+ * released with weft_rwlock_write_unlock; or an await error.
+ */
+int weft_rwlock_write_await(struct weft_rwlock *rw);
+
+/**
+ * barrier.wait().await: 1 for the round's leader (exactly one party), 0
+ * for the others, or an await error (the arrival is then withdrawn).
+ */
+int weft_barrier_wait_await(struct weft_barrier *b);
+
+/**
+ * stream.collect().await: stream is consumed (dropped in every case).
+ * 0 with *out the items, the caller's (weft_vec_free); or the first error
+ * item, with *out the items before it (also the caller's); or an await
+ * error, with *out empty.
+ */
+int weft_stream_collect_await(struct weft_stream *stream,
+                              struct weft_vec *out);
 
 #ifdef __cplusplus
 }

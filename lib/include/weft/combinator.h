@@ -142,7 +142,12 @@ int weft_try_join_init(struct weft_join_all *j, weft_status_fn status,
 #define WEFT_SELECT_BORROW 0x2u /**< do not drop the branches: the caller */
                                 /**< keeps them (tokio's `&mut fut`) */
 
-/** `winner` when every branch was disabled: select's else branch. */
+/**
+ * `winner` of struct weft_select and `index` of struct weft_select_loop
+ * when every branch was disabled: select's else branch.  The fiber forms
+ * weft_select_await and weft_select_all_await (<weft/await.h>) return n
+ * instead, since their -1 would be -EPERM.
+ */
 #define WEFT_SELECT_ELSE (-1)
 
 /**
@@ -196,7 +201,7 @@ int weft_select_init(struct weft_select *s, unsigned flags, size_t n, ...);
  * WEFT_AWAIT may sit (a `switch` of the caller's may not enclose one).
  *
  *     // once
- *     weft_signal_init(&e->ctrl_c, 0);
+ *     weft_signal_init(&e->ctrl_c, WEFT_SIGNAL_BIT(SIGINT));
  *     weft_mpsc_recv_init(&e->recv, e->rx, &e->msg);
  *     weft_sleep_init(&e->idle, 30 * WEFT_SEC);
  *     weft_select_loop_init(&e->sel, WEFT_SELECT_BIASED, 3,
@@ -272,10 +277,11 @@ int weft_select_loop_all_init(struct weft_select_loop *l, unsigned flags,
 /**
  * The next round, to await: starts a round when the last one has been
  * dropped (or none was started), and otherwise returns the round in
- * progress, so that WEFT_AWAIT, which evaluates it at every poll and drops
- * it once ready, keeps one round until it is over.  Code that polls the
- * round itself drops it (weft_future_drop(&l->base)) after reading the
- * winner.  Returns &l->base.
+ * progress, so that a poll function that asks for it at every poll goes on
+ * with one round until it is over.  WEFT_AWAIT and weft_await evaluate it
+ * once and drop the round once it is ready; code that polls the round
+ * itself drops it (weft_future_drop(&l->base)) after reading the winner.
+ * Returns &l->base.
  */
 struct weft_future *weft_select_loop_next(struct weft_select_loop *l);
 
