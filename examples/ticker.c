@@ -53,18 +53,14 @@ slow(void *arg)
 	uint64_t msg, missed;
 	int r;
 
-	while ((r = weft_broadcast_recv_await(s->rx, &msg, &missed)) !=
-	       WEFT_ECLOSED) {
-		if (r == WEFT_ELAGGED) {
+	while ((r = weft_broadcast_recv_await(s->rx, &msg, &missed)) == 0 ||
+	       r == WEFT_ELAGGED) {
+		if (r == WEFT_ELAGGED)
 			s->lost += missed;
-			continue;
-		}
-		if (r < 0)
-			break;
-		if (s->n < MAX_GOT)
+		else if (s->n < MAX_GOT)
 			s->got[s->n++] = msg;
-		if ((r = weft_sleep_ms(700)) < 0)
-			break;
+		if (r == 0 && (r = weft_sleep_ms(700)) < 0)
+			break; /* 700 ms over each message received */
 	}
 	weft_broadcast_rx_free(s->rx);
 	return r == WEFT_ECLOSED ? 0 : r; /* closed: the sender is gone */
@@ -100,7 +96,8 @@ run(void)
 		weft_broadcast_send(tx, &n); /* `let _ =`: none may listen */
 		/* work(n): 20 ms for odd n, 80 ms for even n. */
 		weft_sleep_init(&work, (n % 2 == 1 ? 20 : 80) * WEFT_MSEC);
-		r = weft_timeout_await(&work.base, 50 * WEFT_MSEC);
+		if ((r = weft_timeout_await(&work.base, 50 * WEFT_MSEC)) == 0)
+			r = work.status; /* done, unless its timer failed */
 		if (r < 0 && r != WEFT_ETIMEDOUT)
 			break;
 		printf("tick %" PRIu64 ": %s\n", n,
