@@ -282,6 +282,51 @@ fuse_and_status(void **state)
 	weft_future_drop(&u.base);
 }
 
+static void
+select_limits(void **state)
+{
+	struct weft_context cx = context(NULL);
+	struct weft_future *many[65] = {0};
+	int dropped = 0;
+	struct later a = later(1, 5, &dropped);
+	struct weft_future *one[1] = {&a.base};
+	struct weft_select_loop l;
+	struct weft_select s;
+	(void)state;
+
+	/* More branches than the inline form holds, or than a loop takes:
+	 * -E2BIG and an empty (droppable) future. */
+	assert_int_equal(weft_select_init(&s, 0, WEFT_COMBINATOR_INLINE + 1,
+	                                  NULL, NULL, NULL, NULL, NULL, NULL,
+	                                  NULL, NULL, NULL),
+	                 -E2BIG);
+	assert_true(weft_future_is_empty(&s.base));
+	weft_future_drop(&s.base);
+	assert_int_equal(weft_select_loop_all_init(&l, 0, many, 65), -E2BIG);
+	assert_true(weft_future_is_empty(&l.base));
+
+	/* An unbiased loop over an array of one: that one wins. */
+	assert_int_equal(weft_select_loop_all_init(&l, 0, one, 1), 0);
+	assert_int_equal(weft_future_poll(weft_select_loop_next(&l), &cx),
+	                 WEFT_PENDING);
+	assert_int_equal(weft_future_poll(weft_select_loop_next(&l), &cx),
+	                 WEFT_READY);
+	assert_int_equal(l.index, 0);
+	assert_true(weft_select_loop_won(&l, &a));
+	assert_int_equal(a.status, 5);
+	/* A round once over stays over until it is dropped. */
+	assert_int_equal(weft_future_poll(&l.base, &cx), WEFT_READY);
+	weft_future_drop(&l.base);
+	/* The branch is disarmed now: the next round is the else round. */
+	assert_int_equal(weft_future_poll(weft_select_loop_next(&l), &cx),
+	                 WEFT_READY);
+	assert_int_equal(l.index, WEFT_SELECT_ELSE);
+	assert_false(weft_select_loop_won(&l, &a));
+	weft_future_drop(&l.base);
+	weft_select_loop_drop(&l);
+	assert_int_equal(dropped, 1);
+}
+
 /* ---- streams -------------------------------------------------------- */
 
 static int
@@ -619,6 +664,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(then_paths),
 	    cmocka_unit_test(empty_inner),
 	    cmocka_unit_test(fuse_and_status),
+	    cmocka_unit_test(select_limits),
 	    cmocka_unit_test(stream_sources),
 	    cmocka_unit_test(stream_adapters),
 	    cmocka_unit_test(stream_empty_slots),

@@ -235,6 +235,7 @@ fiber_options(void **state)
 {
 	struct weft_fiber_opts o;
 	struct weft_fiber f;
+	size_t live;
 	int one = 1;
 	(void)state;
 
@@ -253,6 +254,11 @@ fiber_options(void **state)
 	o.guard_size = SIZE_MAX;
 	assert_int_equal(weft_fiber_init(&f, noop, NULL, &o), -EINVAL);
 	weft_future_drop(&f.base);
+	weft_fiber_opts_init(&o);
+	o.stack_size = SIZE_MAX - 8 * 4096;
+	o.guard_size = 16 * 4096;
+	assert_int_equal(weft_fiber_init(&f, noop, NULL, &o), -EINVAL);
+	weft_future_drop(&f.base);
 	/* More address space than there is. */
 	weft_fiber_opts_init(&o);
 	o.stack_size = SIZE_MAX / 2;
@@ -264,6 +270,13 @@ fiber_options(void **state)
 	assert_int_equal(
 	    weft_fiber_spawn(weft_runtime_executor(rt), noop, NULL, &o, NULL),
 	    -EINVAL);
+
+	/* Made, then dropped without ever running: its stack goes back. */
+	live = weft_fiber_live();
+	assert_int_equal(weft_fiber_init(&f, noop, NULL, NULL), 0);
+	assert_int_equal(weft_fiber_live(), live + 1);
+	weft_future_drop(&f.base);
+	assert_int_equal(weft_fiber_live(), live);
 
 	/* A stack and a guard of the caller's size: the fiber runs. */
 	weft_fiber_opts_init(&o);

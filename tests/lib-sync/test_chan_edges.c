@@ -226,6 +226,31 @@ broadcast_stream(void **state)
 	assert_int_equal(cw_outstanding(), 0);
 }
 
+/* ---- mpsc and oneshot ----------------------------------------------- */
+
+static void
+queue_bad_arguments(void **state)
+{
+	struct weft_mpsc_tx *tx = NULL;
+	struct weft_mpsc_rx *rx = NULL;
+	struct weft_oneshot_tx *otx = NULL;
+	struct weft_oneshot_rx *orx = NULL;
+	(void)state;
+
+	assert_int_equal(weft_mpsc_new(0, 4, &tx, &rx), -EINVAL);
+	assert_int_equal(weft_oneshot_new(0, &otx, &orx), -EINVAL);
+	/* The header and the message do not fit in a size_t. */
+	assert_int_equal(weft_oneshot_new(SIZE_MAX, &otx, &orx), -ENOMEM);
+	assert_null(tx);
+	assert_null(rx);
+	assert_null(otx);
+	assert_null(orx);
+	weft_mpsc_tx_free(NULL);
+	weft_mpsc_rx_free(NULL);
+	weft_oneshot_tx_free(NULL);
+	weft_oneshot_rx_free(NULL);
+}
+
 /* ---- watch ---------------------------------------------------------- */
 
 static void
@@ -367,6 +392,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(broadcast_many_waiters),
 	    cmocka_unit_test(broadcast_drop_queued),
 	    cmocka_unit_test(broadcast_stream),
+	    cmocka_unit_test(queue_bad_arguments),
 	    cmocka_unit_test(watch_bad_arguments),
 	    cmocka_unit_test(watch_many_waiters),
 	    cmocka_unit_test(watch_budget_and_close),
