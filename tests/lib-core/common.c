@@ -112,6 +112,52 @@ probe_init(struct probe *p, uint64_t ms, int result, atomic_int *drops,
 }
 
 
+int step_wakes, step_wake_refs, step_drops;
+
+static struct weft_waker cnt_clone(const void *data);
+
+static void
+cnt_wake(const void *data)
+{
+	(void)data;
+	step_wakes++;
+}
+
+static void
+cnt_wake_by_ref(const void *data)
+{
+	(void)data;
+	step_wake_refs++;
+}
+
+static void
+cnt_drop(const void *data)
+{
+	(void)data;
+	step_drops++;
+}
+
+static const struct weft_waker_vtable cnt_vtable = {
+    WEFT_WAKER_VTABLE_VERSION, cnt_clone, cnt_wake, cnt_wake_by_ref, cnt_drop,
+};
+
+static struct weft_waker
+cnt_clone(const void *data)
+{
+	return (struct weft_waker){&cnt_vtable, data};
+}
+
+struct weft_context
+step_context(struct weft_driver *d)
+{
+	struct weft_context cx;
+
+	weft_context_init(&cx, (struct weft_waker){&cnt_vtable, NULL}, NULL, d);
+	step_wakes = step_wake_refs = step_drops = 0;
+	return cx;
+}
+
+
 int
 run_group(int argc, char **argv, const char *name,
           const struct CMUnitTest *tests, size_t n)

@@ -54,6 +54,14 @@ struct probe {
 void probe_init(struct probe *p, uint64_t ms, int result, atomic_int *drops,
                 atomic_int *done);
 
+/*
+ * A hand-made context for polling step by step: its waker counts what is
+ * done with it in step_wakes, step_wake_refs and step_drops, which
+ * step_context (given a driver, or NULL) resets.
+ */
+extern int step_wakes, step_wake_refs, step_drops;
+struct weft_context step_context(struct weft_driver *d);
+
 /* Runs a cmocka group on the pair given as argv[1], argv[2]. */
 int run_group(int argc, char **argv, const char *name,
               const struct CMUnitTest *tests, size_t n);

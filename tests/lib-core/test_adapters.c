@@ -1,67 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ready, map, then, fuse, the stream sources and adapters, the interval
- * and spawn_blocking, polled step by step with a hand-made context: the
- * paths a real runtime rarely takes (an inner future still pending, an
- * exhausted budget, an error item, an empty slot, a context without a
- * driver, a driver that drops its waker).
+ * ready, map, then, fuse, select's limits and spawn_blocking, polled step
+ * by step with a hand-made context: the paths a real runtime rarely takes
+ * (an inner future still pending, an output smaller than a status, an
+ * empty slot, a context without a driver, a driver that drops its waker).
  */
 #include <errno.h>
 
 #include <weft/combinator.h>
-#include <weft/stream.h>
 #include <weft/task.h>
-#include <weft/time.h>
 
 #include "common.h"
-
-/* ---- a waker that counts ------------------------------------------- */
-
-static int wakes, wake_refs, drops;
-
-static struct weft_waker cnt_clone(const void *data);
-
-static void
-cnt_wake(const void *data)
-{
-	(void)data;
-	wakes++;
-}
-
-static void
-cnt_wake_by_ref(const void *data)
-{
-	(void)data;
-	wake_refs++;
-}
-
-static void
-cnt_drop(const void *data)
-{
-	(void)data;
-	drops++;
-}
-
-static const struct weft_waker_vtable cnt_vtable = {
-    WEFT_WAKER_VTABLE_VERSION, cnt_clone, cnt_wake, cnt_wake_by_ref, cnt_drop,
-};
-
-static struct weft_waker
-cnt_clone(const void *data)
-{
-	return (struct weft_waker){&cnt_vtable, data};
-}
-
-/* A context with a full budget and the given driver (may be NULL). */
-static struct weft_context
-context(struct weft_driver *d)
-{
-	struct weft_context cx;
-
-	weft_context_init(&cx, (struct weft_waker){&cnt_vtable, NULL}, NULL, d);
-	wakes = wake_refs = drops = 0;
-	return cx;
-}
 
 /* ---- later: pending `left` times, then ready with `status` ---------- */
 
@@ -117,7 +66,7 @@ add_one(struct weft_future *inner, struct weft_result *out, void *arg)
 static void
 map_pending_inner(void **state)
 {
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	int dropped = 0;
 	struct later in = later(2, 41, &dropped);
 	struct weft_map m;
@@ -126,7 +75,7 @@ map_pending_inner(void **state)
 	weft_map_init(&m, &in.base, add_one, NULL);
 	assert_int_equal(weft_future_poll(&m.base, &cx), WEFT_PENDING);
 	assert_int_equal(weft_future_poll(&m.base, &cx), WEFT_PENDING);
-	assert_int_equal(wake_refs, 2);
+	assert_int_equal(step_wake_refs, 2);
 	assert_int_equal(weft_future_poll(&m.base, &cx), WEFT_READY);
 	assert_int_equal(m.out.status, 41);
 	assert_int_equal(m.out.value.i, 42);
@@ -172,7 +121,7 @@ then_next(struct weft_future *first, struct weft_result *out, void *arg)
 static void
 then_paths(void **state)
 {
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	int dropped = 0;
 	struct later first = later(1, 3, &dropped);
 	struct chain c = {.second = later(1, 9, &dropped)};
@@ -213,7 +162,7 @@ then_paths(void **state)
 static void
 empty_inner(void **state)
 {
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	struct weft_future empty = {0};
 	struct weft_ready r;
 	struct weft_then t;
@@ -255,7 +204,7 @@ WEFT_FUTURE_VTABLE(tiny_vtable, struct tiny, out, tiny_poll, NULL);
 static void
 fuse_and_status(void **state)
 {
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	struct tiny tn = {.base.vtable = &tiny_vtable};
 	int dropped = 0;
 	struct later in = later(1, -ENOENT, &dropped);
@@ -282,10 +231,51 @@ fuse_and_status(void **state)
 	weft_future_drop(&u.base);
 }
 
+static struct weft_future *
+to_empty(struct weft_future *first, struct weft_result *out, void *arg)
+{
+	(void)first;
+	(void)out;
+	return arg;
+}
+
+static void
+small_outputs(void **state)
+{
+	struct weft_context cx = step_context(NULL);
+	struct tiny tn = {.base.vtable = &tiny_vtable};
+	struct tiny t2 = {.base.vtable = &tiny_vtable};
+	struct weft_future empty = {0};
+	struct weft_then t;
+	struct weft_map m;
+	(void)state;
+
+	/* map and then read a short output as status 0, not past its end. */
+	weft_map_init(&m, &tn.base, NULL, NULL);
+	assert_int_equal(weft_future_poll(&m.base, &cx), WEFT_READY);
+	assert_int_equal(m.out.status, 0);
+	assert_int_equal(tn.out, 'x');
+	weft_future_drop(&m.base);
+
+	tn = (struct tiny){.base.vtable = &tiny_vtable};
+	weft_then_init(&t, &tn.base, to_empty, &t2.base);
+	assert_int_equal(weft_future_poll(&t.base, &cx), WEFT_READY);
+	assert_int_equal(t.out.status, 0);
+	assert_int_equal(t2.out, 'x');
+	weft_future_drop(&t.base);
+
+	/* fn hands back an empty slot: nothing more to wait for. */
+	tn = (struct tiny){.base.vtable = &tiny_vtable};
+	weft_then_init(&t, &tn.base, to_empty, &empty);
+	assert_int_equal(weft_future_poll(&t.base, &cx), WEFT_READY);
+	assert_int_equal(t.out.status, 0);
+	weft_future_drop(&t.base);
+}
+
 static void
 select_limits(void **state)
 {
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	struct weft_future *many[65] = {0};
 	int dropped = 0;
 	struct later a = later(1, 5, &dropped);
@@ -325,256 +315,6 @@ select_limits(void **state)
 	weft_future_drop(&l.base);
 	weft_select_loop_drop(&l);
 	assert_int_equal(dropped, 1);
-}
-
-/* ---- streams -------------------------------------------------------- */
-
-static int
-fail_third(void *state, void *item)
-{
-	int *n = state;
-
-	if (++*n == 3)
-		return -EIO;
-	if (*n > 4)
-		return 0;
-	*(int *)item = *n;
-	return 1;
-}
-
-static bool
-is_big(const void *item, void *arg)
-{
-	return *(const int64_t *)item >= *(const int64_t *)arg;
-}
-
-static void
-times_ten(const void *in, void *out, void *arg)
-{
-	(void)arg;
-	*(int64_t *)out = *(const int64_t *)in * 10;
-}
-
-static void
-stream_sources(void **state)
-{
-	struct weft_context cx = context(NULL);
-	struct weft_stream_range rg;
-	struct weft_stream_iter it;
-	int64_t v;
-	int n = 0, item = 0;
-	(void)state;
-
-	/* An error item, then items again, then the end for good. */
-	weft_stream_iter_init(&it, sizeof(int), fail_third, &n);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item), -EIO);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(item, 4);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_STREAM_END);
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_STREAM_END);
-	assert_int_equal(n, 5); /* next is not called after the end */
-
-	/* No budget: pending and woken, nothing taken. */
-	n = 0;
-	weft_stream_iter_init(&it, sizeof(int), fail_third, &n);
-	cx.budget = 0;
-	assert_int_equal(weft_stream_poll_next(&it.base, &cx, &item),
-	                 WEFT_PENDING);
-	assert_int_equal(n, 0);
-	weft_stream_range_init(&rg, 5, 7);
-	assert_int_equal(weft_stream_poll_next(&rg.base, &cx, &v),
-	                 WEFT_PENDING);
-	assert_int_equal(wake_refs, 2);
-	cx.budget = 8;
-	assert_int_equal(weft_stream_poll_next(&rg.base, &cx, &v),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(v, 5);
-	weft_stream_drop(&rg.base);
-	weft_stream_drop(&it.base);
-}
-
-static void
-stream_adapters(void **state)
-{
-	struct weft_context cx = context(NULL);
-	struct weft_stream_range rg;
-	struct weft_stream_filter fl;
-	struct weft_stream_map mp;
-	struct weft_stream_take tk;
-	struct weft_stream_iter it;
-	int64_t min = 50, v;
-	int n = 0, item;
-	(void)state;
-
-	/* A filter that rejects a long run gives the thread back. */
-	weft_stream_range_init(&rg, 0, 100);
-	weft_stream_filter_init(&fl, &rg.base, is_big, &min);
-	cx.budget = 10;
-	assert_int_equal(weft_stream_poll_next(&fl.base, &cx, &v),
-	                 WEFT_PENDING);
-	assert_int_equal(wake_refs, 1);
-	for (int i = 0; i < 10; i++) {
-		cx.budget = 64;
-		if (weft_stream_poll_next(&fl.base, &cx, &v) ==
-		    WEFT_STREAM_ITEM)
-			break;
-	}
-	assert_int_equal(v, 50);
-
-	/* take stops at n, passes errors through, ends with its inner. */
-	weft_stream_take_init(&tk, &fl.base, 2);
-	cx.budget = 64;
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &v),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(v, 51);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &v),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &v),
-	                 WEFT_STREAM_END);
-	weft_stream_drop(&tk.base);
-	assert_true(weft_stream_is_empty(&fl.base));
-	assert_true(weft_stream_is_empty(&rg.base));
-
-	weft_stream_iter_init(&it, sizeof(int), fail_third, &n);
-	weft_stream_take_init(&tk, &it.base, 10);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item), -EIO);
-	assert_int_equal(tk.left, 8); /* an error is not an item */
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item),
-	                 WEFT_STREAM_END);
-	assert_int_equal(tk.left, 0);
-	assert_int_equal(weft_stream_poll_next(&tk.base, &cx, &item),
-	                 WEFT_STREAM_END);
-	weft_stream_drop(&tk.base);
-
-	/* map: pending and end pass through without calling fn. */
-	weft_stream_range_init(&rg, 1, 2);
-	weft_stream_map_init(&mp, &rg.base, sizeof(int64_t), times_ten, NULL);
-	cx.budget = 0;
-	assert_int_equal(weft_stream_poll_next(&mp.base, &cx, &v),
-	                 WEFT_PENDING);
-	cx.budget = 8;
-	assert_int_equal(weft_stream_poll_next(&mp.base, &cx, &v),
-	                 WEFT_STREAM_ITEM);
-	assert_int_equal(v, 10);
-	assert_int_equal(weft_stream_poll_next(&mp.base, &cx, &v),
-	                 WEFT_STREAM_END);
-	weft_stream_drop(&mp.base);
-}
-
-static const struct weft_stream_vtable no_poll_vtable = {
-    .version = WEFT_STREAM_VTABLE_VERSION,
-};
-
-static void
-stream_empty_slots(void **state)
-{
-	struct weft_context cx = context(NULL);
-	struct weft_stream empty = {0}, no_poll = {&no_poll_vtable, 1};
-	struct weft_stream_next nx;
-	struct weft_vec vec = {.item_size = 0};
-	char c;
-	(void)state;
-
-	assert_int_equal(weft_stream_poll_next(NULL, &cx, &c), WEFT_ENOTSUP);
-	assert_int_equal(weft_stream_poll_next(&empty, &cx, &c), WEFT_ENOTSUP);
-	assert_int_equal(weft_stream_poll_next(&no_poll, &cx, &c),
-	                 WEFT_ENOTSUP);
-	/* next reports the error item as its status. */
-	weft_stream_next_init(&nx, &no_poll, &c);
-	assert_int_equal(weft_future_poll(&nx.base, &cx), WEFT_READY);
-	assert_int_equal(nx.status, WEFT_ENOTSUP);
-	weft_future_drop(&nx.base);
-	/* Dropping a NULL, empty or vtable-only stream does nothing. */
-	weft_stream_drop(NULL);
-	weft_stream_drop(&empty);
-	weft_stream_drop(&no_poll);
-	assert_true(weft_stream_is_empty(NULL));
-	assert_true(weft_stream_is_empty(&no_poll));
-
-	/* Zero-sized items count, one byte of room each. */
-	for (int i = 0; i < 9; i++)
-		assert_int_equal(weft_vec_push(&vec, NULL), 0);
-	assert_int_equal(vec.len, 9);
-	weft_vec_free(&vec);
-	/* A vector whose next room does not fit in a size_t. */
-	vec = (struct weft_vec){.item_size = SIZE_MAX / 4};
-	assert_int_equal(weft_vec_push(&vec, &c), -ENOMEM);
-	assert_int_equal(vec.len, 0);
-	assert_null(vec.data);
-}
-
-static void
-collect_paths(void **state)
-{
-	struct weft_context cx = context(NULL);
-	struct weft_stream_collect col;
-	struct weft_stream_range rg;
-	struct weft_stream_iter it;
-	int n = 0;
-	(void)state;
-
-	/* Stops at the first error item, keeping what came before. */
-	weft_stream_iter_init(&it, sizeof(int), fail_third, &n);
-	weft_stream_collect_init(&col, &it.base);
-	assert_int_equal(weft_future_poll(&col.base, &cx), WEFT_READY);
-	assert_int_equal(col.out.status, -EIO);
-	assert_int_equal(col.out.vec.len, 2);
-	assert_int_equal(*(int *)weft_vec_at(&col.out.vec, 1), 2);
-	weft_future_drop(&col.base);
-	weft_vec_free(&col.out.vec);
-
-	/* Dropped while pending: the items so far go with it. */
-	weft_stream_range_init(&rg, 0, 1000);
-	weft_stream_collect_init(&col, &rg.base);
-	cx.budget = 20;
-	assert_int_equal(weft_future_poll(&col.base, &cx), WEFT_PENDING);
-	assert_int_equal(col.out.vec.len, 20);
-	weft_future_drop(&col.base);
-	assert_null(col.out.vec.data);
-	assert_int_equal(col.out.vec.len, 0);
-}
-
-/* ---- the interval without a driver ---------------------------------- */
-
-static void
-interval_no_driver(void **state)
-{
-	struct weft_context cx = context(NULL);
-	struct weft_interval_tick t;
-	struct weft_interval iv;
-	uint64_t at;
-	(void)state;
-
-	/* Without a driver the clock reads 0: a tick due at 0 is taken at
-	 * once, if there is budget for it. */
-	weft_interval_init(&iv, WEFT_MSEC, WEFT_MISSED_TICK_BURST);
-	cx.budget = 0;
-	assert_int_equal(weft_stream_poll_next(&iv.base, &cx, &at),
-	                 WEFT_PENDING);
-	assert_int_equal(wake_refs, 1);
-	cx.budget = 8;
-	weft_interval_tick_init(&t, &iv);
-	assert_int_equal(weft_future_poll(&t.base, &cx), WEFT_READY);
-	assert_int_equal(t.status, 0);
-	assert_int_equal(t.deadline, 0);
-	/* The next is in the future, and there is no timer to wait on. */
-	weft_interval_tick_init(&t, &iv);
-	assert_int_equal(weft_future_poll(&t.base, &cx), WEFT_READY);
-	assert_int_equal(t.status, WEFT_ENOTSUP);
-	weft_stream_drop(&iv.base);
 }
 
 /* ---- spawn_blocking on drivers that fail in their own ways ---------- */
@@ -621,7 +361,7 @@ blocking_drivers(void **state)
 	const struct weft_driver_ops losing_ops = {
 	    .version = WEFT_DRIVER_OPS_VERSION, .blocking = losing_blocking};
 	struct weft_driver inl = {1, &inline_ops}, losing = {1, &losing_ops};
-	struct weft_context cx = context(NULL);
+	struct weft_context cx = step_context(NULL);
 	struct weft_blocking b;
 	int v = 1;
 	(void)state;
@@ -635,7 +375,7 @@ blocking_drivers(void **state)
 	assert_int_equal(ran, 0);
 
 	/* Done before the first poll returns; no out: nothing copied. */
-	cx = context(&inl);
+	cx = step_context(&inl);
 	weft_blocking_init(&b, job, &v, sizeof(v), NULL);
 	assert_int_equal(weft_future_poll(&b.base, &cx), WEFT_PENDING);
 	assert_int_equal(ran, 1);
@@ -645,15 +385,15 @@ blocking_drivers(void **state)
 	weft_future_drop(&b.base);
 
 	/* The pool dropped the job unrun: reported cancelled, not hung. */
-	cx = context(&losing);
+	cx = step_context(&losing);
 	weft_blocking_init(&b, job, &v, sizeof(v), &v);
 	assert_int_equal(weft_future_poll(&b.base, &cx), WEFT_PENDING);
 	assert_int_equal(weft_future_poll(&b.base, &cx), WEFT_READY);
 	assert_int_equal(b.status, WEFT_ECANCELED);
 	assert_int_equal(ran, 1);
-	assert_int_equal(wakes, 1); /* the task, by the job's end */
+	assert_int_equal(step_wakes, 1); /* the task, by the job's end */
 	weft_future_drop(&b.base);
-	assert_int_equal(drops, 0);
+	assert_int_equal(step_drops, 0);
 }
 
 int
@@ -664,12 +404,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test(then_paths),
 	    cmocka_unit_test(empty_inner),
 	    cmocka_unit_test(fuse_and_status),
+	    cmocka_unit_test(small_outputs),
 	    cmocka_unit_test(select_limits),
-	    cmocka_unit_test(stream_sources),
-	    cmocka_unit_test(stream_adapters),
-	    cmocka_unit_test(stream_empty_slots),
-	    cmocka_unit_test(collect_paths),
-	    cmocka_unit_test(interval_no_driver),
 	    cmocka_unit_test(blocking_drivers),
 	};
 
