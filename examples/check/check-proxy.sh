@@ -100,9 +100,9 @@ if [ "$status" != 1 ] ||
   fail "a port in use: status $status"
 fi
 
-# Ctrl+C with two connections open and a grace period of 2 s: the first
+# Ctrl+C with two connections open and a grace period of 3 s: the first
 # ends in it, the second is cut off.  No idle timeout meanwhile (60 s).
-start grace "$proxy" 0 "$upstream" 60000 2000
+start grace "$proxy" 0 "$upstream" 60000 3000
 exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port"
 exchange 3 hello
 exchange 4 stay
