@@ -5,6 +5,15 @@
 # run under Valgrind with the setup's options, so that the example, and
 # not the shell, is what is checked.
 
+# Under Valgrind only the epoll pairs run: the reactors' own paths are
+# checked there by the conformance suite, the plain run has already
+# compared every pair's output, and each example costs minutes under
+# Valgrind.
+if [ "${WEFT_UNDER_VALGRIND:-0}" = 1 ] && [ "${WEFT_REACTOR:-epoll}" != epoll ]; then
+  echo "skipped under Valgrind: only the epoll pairs run there"
+  exit 77
+fi
+
 # wrap PROGRAM ARGS...: sets the array `cmd` to the command that runs it.
 wrap() {
   cmd=("$@")
