@@ -7,9 +7,7 @@
  * it wraps does and answers -EINVAL for a missing handle and -EPERM
  * outside a fiber.
  *
- * A fiber's function never calls a cmocka assert (a failed one longjmps,
- * which must not leave a fiber's stack): each returns 0, or with CHECK the
- * line of the first check that failed, and the test asserts that.
+ * Fibers report failures with CHECK (tests/common/pair.h), never cmocka.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,69 +20,7 @@
 
 #include <cmocka.h>
 
-#include <weft/await.h>
-
-/* In a fiber: returns the line when cond is false. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "check failed, line %d: %s\n",         \
-			        __LINE__, #cond);                              \
-			return __LINE__;                                       \
-		}                                                              \
-	} while (0)
-
-static struct weft_runtime *rt;
-static const char *executor_name, *reactor_name;
-
-static int
-rt_open(void **state)
-{
-	struct weft_config *cfg;
-	const char *path = getenv("WEFT_PLUGIN_PATH");
-	char err[256] = "";
-	int r;
-
-	(void)state;
-	if (weft_config_new(&cfg) < 0)
-		return -1;
-	weft_config_set(cfg, "use_env", "false", NULL, 0);
-	weft_config_set(cfg, "executor", executor_name, NULL, 0);
-	weft_config_set(cfg, "reactor", reactor_name, NULL, 0);
-	if (path)
-		weft_config_set(cfg, "plugin_path", path, NULL, 0);
-	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
-	weft_config_free(cfg);
-	if (r < 0) {
-		fprintf(stderr, "runtime %s/%s: %s\n", executor_name,
-		        reactor_name, err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-rt_close(void **state)
-{
-	(void)state;
-	weft_runtime_close(rt);
-	rt = NULL;
-	return 0;
-}
-
-/* Runs fn(arg) as a fiber on the runtime (block_on); its result. */
-static int
-run_fiber(weft_fiber_fn fn, void *arg)
-{
-	struct weft_fiber f;
-	int r;
-
-	assert_int_equal(weft_fiber_init(&f, fn, arg, NULL), 0);
-	assert_int_equal(weft_block_on(rt, &f.base), 0);
-	r = f.result;
-	weft_future_drop(&f.base);
-	return r;
-}
+#include "harness.h"
 
 /* ------------------------------------------------------------------ */
 /* Outside a fiber                                                     */
@@ -392,12 +328,6 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_tracker),
 	};
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
-		return 2;
-	}
-	executor_name = argv[1];
-	reactor_name = argv[2];
-	return cmocka_run_group_tests_name(executor_name, tests, rt_open,
-	                                   rt_close);
+	return run_group(argc, argv, "await", tests,
+	                 sizeof(tests) / sizeof(tests[0]));
 }

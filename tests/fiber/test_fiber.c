@@ -29,6 +29,8 @@
 #include <weft/fiber.h>
 #include <weft/weft.h>
 
+#include "pair.h"
+
 #ifndef EXPECT_SWITCH
 #if defined(__x86_64__) && !defined(__ILP32__)
 #define EXPECT_SWITCH "x86_64"
@@ -38,61 +40,6 @@
 #define EXPECT_SWITCH "ucontext"
 #endif
 #endif
-
-static struct weft_runtime *rt;
-static const char *executor_name, *reactor_name;
-
-static int
-rt_open(void **state)
-{
-	struct weft_config *cfg;
-	const char *path = getenv("WEFT_PLUGIN_PATH");
-	char err[256] = "";
-	int r;
-
-	(void)state;
-	if (weft_config_new(&cfg) < 0)
-		return -1;
-	weft_config_set(cfg, "use_env", "false", NULL, 0);
-	weft_config_set(cfg, "executor", executor_name, NULL, 0);
-	weft_config_set(cfg, "reactor", reactor_name, NULL, 0);
-	if (path)
-		weft_config_set(cfg, "plugin_path", path, NULL, 0);
-	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
-	weft_config_free(cfg);
-	if (r < 0) {
-		fprintf(stderr, "runtime %s/%s: %s\n", executor_name,
-		        reactor_name, err);
-		return -1;
-	}
-	return 0;
-}
-
-
-static int
-rt_close(void **state)
-{
-	(void)state;
-	weft_runtime_close(rt);
-	rt = NULL;
-	return 0;
-}
-
-
-/* Runs fn(arg) as a fiber on the runtime (block_on) and returns its result. */
-static int
-run_fiber(weft_fiber_fn fn, void *arg, const struct weft_fiber_opts *opts)
-{
-	struct weft_fiber f;
-	int r;
-
-	assert_int_equal(weft_fiber_init(&f, fn, arg, opts), 0);
-	assert_int_equal(weft_block_on(rt, &f.base), 0);
-	r = f.result;
-	weft_future_drop(&f.base);
-	return r;
-}
-
 
 /* A future that is never ready and counts its polls and its drops. */
 struct never {
@@ -227,7 +174,7 @@ test_locals_survive(void **state)
 	for (int i = 0; i < 20; i++)
 		want += i * i;
 	locals_expected(&mix, &fsum);
-	assert_int_equal(run_fiber(locals_fn, &out, NULL), want);
+	assert_int_equal(run_fiber(locals_fn, &out), want);
 	assert_int_equal(out.bad, 0);
 	assert_true(out.mix == mix);
 	assert_true(out.fsum == fsum);
@@ -352,7 +299,7 @@ test_await_channel_task_fiber(void **state)
 	size_t live = weft_fiber_live();
 
 	(void)state;
-	assert_int_equal(run_fiber(pipeline_fn, &out, NULL), 0);
+	assert_int_equal(run_fiber(pipeline_fn, &out), 0);
 	assert_int_equal(out.bad, 0);
 	assert_int_equal(out.received, 100);
 	assert_int_equal(out.sum, 5050);
@@ -422,7 +369,7 @@ test_many_fibers(void **state)
 
 	(void)state;
 	assert_non_null(joins);
-	assert_int_equal(run_fiber(spawner_fn, joins, NULL), 0);
+	assert_int_equal(run_fiber(spawner_fn, joins), 0);
 	assert_int_equal(weft_fiber_live(), live);
 	free(joins);
 }
@@ -548,7 +495,7 @@ test_drop_by_abort(void **state)
 	size_t live = weft_fiber_live();
 
 	(void)state;
-	assert_int_equal(run_fiber(abort_fn, &d, NULL), WEFT_ECANCELED);
+	assert_int_equal(run_fiber(abort_fn, &d), WEFT_ECANCELED);
 	check_dropped(&d);
 	/* The unmap follows the function's return on the executor's thread. */
 	for (int i = 0; i < 5000 && weft_fiber_live() != live; i++)
@@ -737,12 +684,6 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_guard_page),
 	};
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
-		return 2;
-	}
-	executor_name = argv[1];
-	reactor_name = argv[2];
-	return cmocka_run_group_tests_name(executor_name, tests, rt_open,
-	                                   rt_close);
+	return run_group(argc, argv, "fiber", tests,
+	                 sizeof(tests) / sizeof(tests[0]));
 }

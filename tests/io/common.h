@@ -24,14 +24,7 @@
 #include <weft/task.h>
 #include <weft/weft.h>
 
-extern struct weft_runtime *rt;
-extern const char *test_executor;
-extern const char *test_reactor;
-
-int rt_open(void **state);
-/* Opens another runtime on the pair under test: 0 or -1. */
-int rt_open_pair(struct weft_runtime **out);
-int rt_close(void **state);
+#include "pair.h"
 
 /* True when the tests run under Valgrind: use smaller counts. */
 bool under_valgrind(void);
@@ -156,9 +149,5 @@ bool fault_fired(void);
  * this thread: weft_block_on polls there).  True when it failed.
  */
 bool run_failing(struct weft_future *fut, unsigned n, unsigned seconds);
-
-/* Runs a cmocka group on the pair given as argv[1], argv[2]. */
-int run_group(int argc, char **argv, const char *name,
-              const struct CMUnitTest *tests, size_t n);
 
 #endif

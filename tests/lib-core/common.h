@@ -20,14 +20,7 @@
 
 #include <weft/weft.h>
 
-extern struct weft_runtime *rt;
-
-/* The pair under test, from argv (main stores them). */
-extern const char *test_executor;
-extern const char *test_reactor;
-
-int rt_open(void **state);
-int rt_close(void **state);
+#include "pair.h"
 
 uint64_t now_ns(void);
 
@@ -61,9 +54,5 @@ void probe_init(struct probe *p, uint64_t ms, int result, atomic_int *drops,
  */
 extern int step_wakes, step_wake_refs, step_drops;
 struct weft_context step_context(struct weft_driver *d);
-
-/* Runs a cmocka group on the pair given as argv[1], argv[2]. */
-int run_group(int argc, char **argv, const char *name,
-              const struct CMUnitTest *tests, size_t n);
 
 #endif

@@ -16,15 +16,6 @@
 
 #include "common.h"
 
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "check failed, line %d: %s\n",         \
-			        __LINE__, #cond);                              \
-			return __LINE__;                                       \
-		}                                                              \
-	} while (0)
-
 /* Runs fn(arg) as a fiber on the test runtime; returns its result. */
 static int
 in_fiber(weft_fiber_fn fn, void *arg, const struct weft_fiber_opts *opts)

@@ -1,46 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common.h"
 
-struct weft_runtime *rt;
-static const char *executor, *reactor;
 atomic_int cw_clones, cw_wakes, cw_drops, cw_wake_refs;
-
-
-int
-rt_open(void **state)
-{
-	struct weft_config *cfg;
-	const char *path = getenv("WEFT_PLUGIN_PATH");
-	char err[256] = "";
-	int r;
-
-	(void)state;
-	if (weft_config_new(&cfg) < 0)
-		return -1;
-	/* The pair comes from the command line, never the environment. */
-	weft_config_set(cfg, "use_env", "false", NULL, 0);
-	weft_config_set(cfg, "executor", executor, NULL, 0);
-	weft_config_set(cfg, "reactor", reactor, NULL, 0);
-	if (path)
-		weft_config_set(cfg, "plugin_path", path, NULL, 0);
-	r = weft_runtime_open(&rt, cfg, err, sizeof(err));
-	weft_config_free(cfg);
-	if (r < 0) {
-		fprintf(stderr, "runtime %s/%s: %s\n", executor, reactor, err);
-		return -1;
-	}
-	return 0;
-}
-
-
-int
-rt_close(void **state)
-{
-	(void)state;
-	weft_runtime_close(rt);
-	rt = NULL;
-	return 0;
-}
 
 
 void
@@ -173,18 +134,4 @@ int
 cw_outstanding(void)
 {
 	return cw_clones - cw_wakes - cw_drops;
-}
-
-
-int
-run_group(int argc, char **argv, const char *name,
-          const struct CMUnitTest *tests, size_t n)
-{
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s EXECUTOR REACTOR\n", argv[0]);
-		return 2;
-	}
-	executor = argv[1];
-	reactor = argv[2];
-	return _cmocka_run_group_tests(name, tests, n, rt_open, rt_close);
 }

@@ -22,10 +22,7 @@
 
 #include <weft/weft.h>
 
-extern struct weft_runtime *rt;
-
-int rt_open(void **state);
-int rt_close(void **state);
+#include "pair.h"
 
 /* Runs fut to completion on the test runtime, then drops it. */
 void run(struct weft_future *fut);
@@ -48,9 +45,5 @@ void cw_reset(void);
 struct weft_context cw_context(void);
 /* Clones not yet woken or dropped. */
 int cw_outstanding(void);
-
-/* Runs a cmocka group with the runtime named by argv[1] and argv[2]. */
-int run_group(int argc, char **argv, const char *name,
-              const struct CMUnitTest *tests, size_t n);
 
 #endif
