@@ -150,10 +150,13 @@ expect_key(const struct weft_config *cfg, const char *key, const char *val,
 void
 expect_seen(const char *line)
 {
-	if (!strstr(seen, line))
-		print_error("no \"%s\" in what the visitor saw:\n%s", line,
-		            seen);
-	assert_non_null(strstr(seen, line));
+	const char *hit = strstr(seen, line);
+
+	/* print_error's format is checked; a NULL hit is the failure. */
+	if (!hit)
+		print_error("no line \"%.*s\" in what the visitor saw:\n%s",
+		            (int)strlen(line), line, seen);
+	assert_non_null(hit);
 }
 
 
