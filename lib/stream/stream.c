@@ -46,7 +46,9 @@ weft_vec_push(struct weft_vec *v, const void *item)
 
 	if (r < 0)
 		return r;
-	memcpy(weft_vec_at(v, v->len), item, v->item_size);
+	/* A zero-sized item may come as NULL, which memcpy may not take. */
+	if (v->item_size)
+		memcpy(weft_vec_at(v, v->len), item, v->item_size);
 	v->len++;
 	return 0;
 }
