@@ -20,6 +20,13 @@ enum key_id {
 	KEY_USE_ENV,
 	KEY_BLOCKING_THREADS,
 	KEY_ALLOW_WRITABLE,
+	KEY_SIM_SEED,
+	KEY_SIM_MODE,
+	KEY_SIM_PCT_DEPTH,
+	KEY_SIM_FAULTS,
+	KEY_SIM_TIMEOUT,
+	KEY_SLOW_POLL_MS,
+	KEY_CONSOLE,
 	KEY_COUNT,
 };
 
@@ -37,6 +44,13 @@ struct weft_config {
 	char use_env[8];
 	char blocking_threads[16];
 	char allow_writable_plugins[8];
+	char sim_seed[24];
+	char sim_mode[8];
+	char sim_pct_depth[8];
+	char sim_faults[24];
+	char sim_timeout[24];
+	char slow_poll_ms[16];
+	char console[8];
 	/* Not keys. */
 	struct weft_allocator alloc; /* weft_config_set_allocator; 0: none */
 	char program[PROGRAM_LEN];   /* weft_config_set_program; "": none */

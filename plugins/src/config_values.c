@@ -7,7 +7,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -154,6 +156,144 @@ check_bool(const char *key, const char *val, char *dst, size_t dstlen,
 }
 
 
+/* A whole number from lo to hi, written in canonical decimal. */
+static int
+check_range(const char *key, const char *val, uint64_t lo, uint64_t hi,
+            char *dst, size_t dstlen, char *why, size_t whylen)
+{
+	char q[96];
+	uint64_t n = 0;
+	const char *p;
+
+	/* hi <= UINT64_MAX / 10 - 1, so n * 10 + 9 cannot wrap. */
+	for (p = val; *p; p++) {
+		if (!isdigit((unsigned char)*p) || n > hi)
+			break;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p || p == val || n < lo || n > hi)
+		return weft__fail(
+		    why, whylen, WEFT_ECONFIG,
+		    "%s must be a whole number from %llu to %llu, not %s", key,
+		    (unsigned long long)lo, (unsigned long long)hi,
+		    weft__config_quote(q, sizeof(q), val, strlen(val)));
+	snprintf(dst, dstlen, "%llu", (unsigned long long)n);
+	return 0;
+}
+
+
+/* A seed: "random" (the runtime draws one and reports it) or a number. */
+static int
+check_seed(const char *key, const char *val, char *dst, size_t dstlen,
+           char *why, size_t whylen)
+{
+	if (strcmp(val, "random") == 0) {
+		snprintf(dst, dstlen, "random");
+		return 0;
+	}
+	return check_range(key, val, 0, UINT64_MAX / 10 - 1, dst, dstlen, why,
+	                   whylen);
+}
+
+
+static int
+check_sim_mode(const char *key, const char *val, char *dst, size_t dstlen,
+               char *why, size_t whylen)
+{
+	char q[96];
+
+	if (strcmp(val, "random") != 0 && strcmp(val, "pct") != 0)
+		return weft__fail(
+		    why, whylen, WEFT_ECONFIG,
+		    "%s must be \"random\" or \"pct\", not %s", key,
+		    weft__config_quote(q, sizeof(q), val, strlen(val)));
+	snprintf(dst, dstlen, "%s", val);
+	return 0;
+}
+
+
+/* PCT's priority-change points: the depth of the bugs it aims at. */
+static int
+check_pct_depth(const char *key, const char *val, char *dst, size_t dstlen,
+                char *why, size_t whylen)
+{
+	return check_range(key, val, 1, 64, dst, dstlen, why, whylen);
+}
+
+
+/* A probability from 0 to 1: "0", "0.01", "1e-3". */
+static int
+check_probability(const char *key, const char *val, char *dst, size_t dstlen,
+                  char *why, size_t whylen)
+{
+	char q[96];
+	char *end = NULL;
+	double p;
+
+	errno = 0;
+	p = strtod(val, &end);
+	if (errno || end == val || *end || !(p >= 0.0 && p <= 1.0))
+		return weft__fail(
+		    why, whylen, WEFT_ECONFIG,
+		    "%s must be a probability from 0 to 1, not %s", key,
+		    weft__config_quote(q, sizeof(q), val, strlen(val)));
+	snprintf(dst, dstlen, "%.6g", p);
+	return 0;
+}
+
+
+/*
+ * A duration: a whole number with a unit (ns, us, ms, s, m, h), or "0"
+ * for none; written in canonical form as nanoseconds.
+ */
+static int
+check_duration(const char *key, const char *val, char *dst, size_t dstlen,
+               char *why, size_t whylen)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {{"ns", 1},
+	             {"us", 1000},
+	             {"ms", 1000000},
+	             {"s", 1000000000ull},
+	             {"m", 60000000000ull},
+	             {"h", 3600000000000ull}};
+	char q[96];
+	uint64_t n = 0;
+	const char *p;
+	size_t i;
+
+	for (p = val; isdigit((unsigned char)*p) && n < UINT64_MAX / 100; p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	if (p != val && *p == '\0' && n == 0) {
+		snprintf(dst, dstlen, "0");
+		return 0;
+	}
+	for (i = 0; p != val && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(p, units[i].unit) == 0 &&
+		    n <= UINT64_MAX / units[i].ns) {
+			snprintf(dst, dstlen, "%lluns",
+			         (unsigned long long)(n * units[i].ns));
+			return 0;
+		}
+	return weft__fail(why, whylen, WEFT_ECONFIG,
+	                  "%s must be 0 or a whole number with a unit (ns, us, "
+	                  "ms, s, m, h), not %s",
+	                  key,
+	                  weft__config_quote(q, sizeof(q), val, strlen(val)));
+}
+
+
+/* Milliseconds for the slow-poll detector; 0 switches it off. */
+static int
+check_slow_poll(const char *key, const char *val, char *dst, size_t dstlen,
+                char *why, size_t whylen)
+{
+	return check_range(key, val, 0, 3600000, dst, dstlen, why, whylen);
+}
+
+
 static int
 check_any(const char *key, const char *val, char *dst, size_t dstlen, char *why,
           size_t whylen)
@@ -178,6 +318,13 @@ static const struct key_desc keys[KEY_COUNT] = {
     KEY(KEY_USE_ENV, use_env, check_bool),
     KEY(KEY_BLOCKING_THREADS, blocking_threads, check_workers),
     KEY(KEY_ALLOW_WRITABLE, allow_writable_plugins, check_bool),
+    KEY(KEY_SIM_SEED, sim_seed, check_seed),
+    KEY(KEY_SIM_MODE, sim_mode, check_sim_mode),
+    KEY(KEY_SIM_PCT_DEPTH, sim_pct_depth, check_pct_depth),
+    KEY(KEY_SIM_FAULTS, sim_faults, check_probability),
+    KEY(KEY_SIM_TIMEOUT, sim_timeout, check_duration),
+    KEY(KEY_SLOW_POLL_MS, slow_poll_ms, check_slow_poll),
+    KEY(KEY_CONSOLE, console, check_bool),
 };
 
 int
@@ -215,6 +362,13 @@ weft__config_defaults(struct weft_config *cfg)
 	snprintf(cfg->blocking_threads, sizeof(cfg->blocking_threads), "0");
 	snprintf(cfg->allow_writable_plugins,
 	         sizeof(cfg->allow_writable_plugins), "false");
+	snprintf(cfg->sim_seed, sizeof(cfg->sim_seed), "random");
+	snprintf(cfg->sim_mode, sizeof(cfg->sim_mode), "random");
+	snprintf(cfg->sim_pct_depth, sizeof(cfg->sim_pct_depth), "3");
+	snprintf(cfg->sim_faults, sizeof(cfg->sim_faults), "0");
+	snprintf(cfg->sim_timeout, sizeof(cfg->sim_timeout), "0");
+	snprintf(cfg->slow_poll_ms, sizeof(cfg->slow_poll_ms), "0");
+	snprintf(cfg->console, sizeof(cfg->console), "false");
 	for (i = 0; i < KEY_COUNT; i++)
 		snprintf(cfg->origin[i], sizeof(cfg->origin[i]), "default");
 }

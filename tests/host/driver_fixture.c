@@ -175,7 +175,8 @@ unload_reactor(void **state)
 void
 open_driver(bool wrapped, uint32_t flags)
 {
-	struct weft_reactor_params params = {WEFT_REACTOR_PARAMS_VERSION, 256};
+	struct weft_reactor_params params = {
+	    .version = WEFT_REACTOR_PARAMS_VERSION, .max_events = 256};
 	char err[256] = "";
 
 	fx.epoll = calloc(1, fx.iface->instance_size);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * weft ABI 1.0 — the binary contract between async code, executors, reactors
+ * weft ABI 1.x — the binary contract between async code, executors, reactors
  * and the host that loads them.
  *
  * This header is the whole contract. It depends only on <stdint.h>,
@@ -39,7 +39,7 @@ extern "C" {
 /** The ABI major version: plugins of another major are refused (P rules). */
 #define WEFT_ABI_MAJOR 1
 /** The ABI minor version: minors only append members. */
-#define WEFT_ABI_MINOR 1
+#define WEFT_ABI_MINOR 2
 /** Packs a major and a minor version into one uint32_t. */
 #define WEFT_ABI_MAKE(major, minor) \
 	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
@@ -472,8 +472,15 @@ typedef void (*weft_task_schedule_fn)(void *sched, struct weft_task *task);
  *          from the runner's own view of the poll, so an executor counts
  *          completions (stats' `completed`, E11) with a plain per-worker
  *          counter, without a shared atomic on the hot path.
+ * id (version >= 4, ABI 1.2):
+ *          the task's number: unique within its set, given at spawn in
+ *          spawn order starting at 1, never reused, the same for the
+ *          task's whole life (T6).  Any thread holding a reference.  An
+ *          executor names tasks by it in traces and statistics; under a
+ *          deterministic executor the same program and seed give the same
+ *          numbers.
  */
-#define WEFT_TASK_CORE_VERSION 3 /**< layout of the struct below */
+#define WEFT_TASK_CORE_VERSION 4 /**< layout of the struct below */
 struct weft_task_core {
 	uint32_t version; /**< WEFT_TASK_CORE_VERSION */
 	/** creates a task set */
@@ -497,6 +504,8 @@ struct weft_task_core {
 					void (*wake)(void *sched));
 	/** version >= 3 */
 	int (*run_done)(struct weft_task *task, struct weft_context *cx);
+	/** version >= 4: the task's number (T6) */
+	uint64_t (*id)(struct weft_task *task);
 };
 
 /* ------------------------------------------------------------------ */
@@ -546,8 +555,24 @@ struct weft_task_core {
  *               woken.  On success *done is moved in (left empty); on
  *               failure (WEFT_ECLOSED after shutdown, -ENOMEM) fn never
  *               runs and *done stays the caller's.  Any thread.
+ *               Under a deterministic executor (E13) the job runs on the
+ *               parking thread at the next park instead, in submission
+ *               order, so that the schedule stays a function of the seed.
+ *
+ * Version >= 2 (ABI 1.2):
+ * clock_advance: moves a virtual clock forward by ns and fires the timers
+ *               that became due (D8), like tokio's time::advance; returns
+ *               WEFT_ENOTSUP when the reactor keeps no clock (R12), which
+ *               is the case for every real reactor.  Any thread.
+ * fault:        asks whether the I/O library should inject a fault of the
+ *               kind `site` (WEFT_FAULT_*) in the call it is making now:
+ *               1 yes, 0 no.  Decided by the runtime's seeded generator
+ *               with the configured probability (`sim_faults`), so a
+ *               deterministic executor replays the same faults; always 0
+ *               when faults are off (D9).  A library that gets 1 fails the
+ *               call only in a way the system itself could.
  */
-#define WEFT_DRIVER_OPS_VERSION 1 /**< layout of the struct below */
+#define WEFT_DRIVER_OPS_VERSION 2 /**< layout of the struct below */
 struct weft_driver_ops {
 	uint32_t version; /**< WEFT_DRIVER_OPS_VERSION */
 	/** monotonic time in ns (D1) */
@@ -576,7 +601,16 @@ struct weft_driver_ops {
 	/** runs fn on the blocking pool */
 	int (*blocking)(struct weft_driver *d, void (*fn)(void *arg),
 			void *arg, struct weft_waker *done);
+	/** version >= 2: moves a virtual clock forward (D8) */
+	int (*clock_advance)(struct weft_driver *d, uint64_t ns);
+	/** version >= 2: 1 to inject a fault of kind site (D9) */
+	int (*fault)(struct weft_driver *d, uint32_t site);
 };
+
+/** Fault kinds for weft_driver_ops.fault (D9). */
+#define WEFT_FAULT_SHORT_IO 1u /**< a read or write moves fewer bytes */
+#define WEFT_FAULT_SPURIOUS 2u /**< readiness that turns out EAGAIN */
+#define WEFT_FAULT_RESET 3u    /**< the connection fails with ECONNRESET */
 
 /** The host's driver of a runtime; see struct weft_driver_ops. */
 struct weft_driver {
@@ -678,24 +712,56 @@ weft_driver_blocking(struct weft_driver *d, void (*fn)(void *arg), void *arg,
 					 : WEFT_ENOTSUP;
 }
 
+/** weft_driver_ops.clock_advance, or WEFT_ENOTSUP (D8). */
+static inline int
+weft_driver_clock_advance(struct weft_driver *d, uint64_t ns)
+{
+	return WEFT__HAS(d, clock_advance, 2) ? d->ops->clock_advance(d, ns)
+					      : WEFT_ENOTSUP;
+}
+
+/** weft_driver_ops.fault: 1 to inject a fault of kind site, else 0 (D9). */
+static inline int
+weft_driver_fault(struct weft_driver *d, uint32_t site)
+{
+	return WEFT__HAS(d, fault, 2) ? d->ops->fault(d, site) : 0;
+}
+
+/**
+ * Reads a setting of the runtime's configuration during a plugin's init
+ * (P8): the value of `key` as a string, or NULL when unset.  The string is
+ * valid until init returns.
+ */
+typedef const char *(*weft_setting_fn)(void *ctx, const char *key);
+
 /* ------------------------------------------------------------------ */
 /* Executor plugin interface (E rules)                                 */
 /* ------------------------------------------------------------------ */
 
 /** Capability flags of an executor. */
 #define WEFT_EXECUTOR_MULTI_THREAD 0x1u /**< polls tasks on several threads */
+/**
+ * The schedule is a function of the executor's seed and the program's
+ * inputs; the host then runs blocking jobs at park, not on threads (E13).
+ * ABI 1.2.
+ */
+#define WEFT_EXECUTOR_DETERMINISTIC 0x2u
 
 /**
  * @struct weft_executor_params
  * Given to init.  The driver and task core outlive the executor.
  * workers: threads to run (0: the executor's default).
+ * setting, setting_ctx (version >= 2, ABI 1.2): the configuration, read
+ *          during init (P8).
  */
-#define WEFT_EXECUTOR_PARAMS_VERSION 1 /**< layout of the struct below */
+#define WEFT_EXECUTOR_PARAMS_VERSION 2 /**< layout of the struct below */
 struct weft_executor_params {
 	uint32_t version; /**< WEFT_EXECUTOR_PARAMS_VERSION */
 	uint32_t workers; /**< threads; 0: the executor's default */
 	struct weft_driver *driver; /**< the runtime's driver */
 	const struct weft_task_core *tasks; /**< the host's task core */
+	weft_setting_fn setting; /**< version >= 2: reads a setting (P8) */
+	void *setting_ctx; /**< version >= 2: setting's first argument */
 };
 
 /**
@@ -716,6 +782,21 @@ struct weft_executor_stats {
 	uint64_t foreign_wakes; /**< wakes from outside the workers */
 	uint64_t steals; /**< tasks stolen between workers */
 	uint64_t queue_depth; /**< tasks queued now (a snapshot) */
+};
+
+/**
+ * One worker's statistics (E12, ABI 1.2): filled like weft_executor_stats
+ * (the caller sets size; the executor fills what fits and sets size).
+ * Counters are cumulative since init; queue_depth is a snapshot of this
+ * worker's own queue.
+ */
+struct weft_worker_stats {
+	uint32_t size; /**< in: sizeof the struct; out: bytes filled */
+	uint32_t worker; /**< out: the worker's index */
+	uint64_t polls; /**< polls on this worker */
+	uint64_t steals; /**< tasks this worker stole */
+	uint64_t parks; /**< times this worker parked */
+	uint64_t queue_depth; /**< tasks in this worker's queue now */
 };
 
 /**
@@ -740,8 +821,11 @@ struct weft_executor_stats {
  *            WEFT_ECANCELED.  Idempotent.  Not from inside a poll.
  * fini:      frees what init allocated; shutdown first if not done.
  * stats:     optional (may be NULL): fills *stats as described above.
+ * worker_stats (version >= 2, ABI 1.2): optional: fills *stats for worker
+ *            index `worker` (0 .. stats.workers - 1), or returns -ENOENT
+ *            past the last one (E12).  Any thread.
  */
-#define WEFT_EXECUTOR_IFACE_VERSION 1 /**< layout of the struct below */
+#define WEFT_EXECUTOR_IFACE_VERSION 2 /**< layout of the struct below */
 struct weft_executor_iface {
 	uint32_t version; /**< WEFT_EXECUTOR_IFACE_VERSION */
 	uint32_t flags; /**< WEFT_EXECUTOR_* capability flags */
@@ -760,6 +844,9 @@ struct weft_executor_iface {
 	/** optional: fills the statistics (E9) */
 	int (*stats)(struct weft_executor *self,
 		     struct weft_executor_stats *stats);
+	/** version >= 2, optional: one worker's statistics (E12) */
+	int (*worker_stats)(struct weft_executor *self, uint32_t worker,
+			    struct weft_worker_stats *stats);
 };
 
 /**
@@ -826,6 +913,32 @@ weft_executor_stats(struct weft_executor *e, struct weft_executor_stats *s)
 	return WEFT__HAS(e, stats, 1) ? e->ops->stats(e, s) : WEFT_ENOTSUP;
 }
 
+/** For executors: weft_executor_stats_fill for one worker's statistics. */
+static inline int
+weft_worker_stats_fill(struct weft_worker_stats *dst,
+		       const struct weft_worker_stats *src)
+{
+	size_t n, i;
+
+	if (!dst || dst->size < sizeof(uint32_t))
+		return -22;
+	n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
+	for (i = 0; i < n; i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+	dst->size = (uint32_t)n;
+	return 0;
+}
+
+/** weft_executor_iface.worker_stats, or WEFT_ENOTSUP (E12). */
+static inline int
+weft_executor_worker_stats(struct weft_executor *e, uint32_t worker,
+			   struct weft_worker_stats *s)
+{
+	return WEFT__HAS(e, worker_stats, 2)
+		       ? e->ops->worker_stats(e, worker, s)
+		       : WEFT_ENOTSUP;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reactor plugin interface (R rules)                                  */
 /* ------------------------------------------------------------------ */
@@ -837,6 +950,11 @@ struct weft_reactor;
 #define WEFT_REACTOR_LEVEL 0x2u /**< reports readiness while it lasts */
 /** add/modify/del may run while another thread is inside wait (R5). */
 #define WEFT_REACTOR_CONCURRENT_CTL 0x4u
+/**
+ * The reactor keeps the runtime's clock: a virtual one that moves only
+ * through wait and advance (R12).  ABI 1.2.
+ */
+#define WEFT_REACTOR_CLOCK 0x8u
 
 /**
  * One readiness report, in an array the host owns.  Frozen: its layout is
@@ -848,11 +966,13 @@ struct weft_reactor_event {
 	uint32_t reserved; /**< 0 */
 };
 
-#define WEFT_REACTOR_PARAMS_VERSION 1 /**< layout of the struct below */
+#define WEFT_REACTOR_PARAMS_VERSION 2 /**< layout of the struct below */
 /** Given to a reactor's init. */
 struct weft_reactor_params {
 	uint32_t version; /**< WEFT_REACTOR_PARAMS_VERSION */
 	uint32_t max_events; /**< hint: largest batch the host will ask for */
+	weft_setting_fn setting; /**< version >= 2: reads a setting (P8) */
+	void *setting_ctx; /**< version >= 2: setting's first argument */
 };
 
 /**
@@ -876,8 +996,17 @@ struct weft_reactor_params {
  * wakeup:     makes a concurrent wait return promptly, or the next one if
  *             none is waiting.  Any thread, concurrently with wait (R4).
  * fini:       frees everything init made.
+ *
+ * Version >= 2 (ABI 1.2), only with WEFT_REACTOR_CLOCK (R12):
+ * now:        the reactor's clock in nanoseconds: monotonic, moved only by
+ *             wait and advance.  The host then reads all time from it.
+ *             Any thread.
+ * advance:    moves the clock forward by ns.  Any thread.
+ * With a clock, a wait with a finite timeout that finds no event returns 0
+ * at once with the clock moved forward by exactly the timeout (time jumps
+ * to the next deadline), and R3's "never early" holds on this clock.
  */
-#define WEFT_REACTOR_IFACE_VERSION 1 /**< layout of the struct below */
+#define WEFT_REACTOR_IFACE_VERSION 2 /**< layout of the struct below */
 struct weft_reactor_iface {
 	uint32_t version; /**< WEFT_REACTOR_IFACE_VERSION */
 	uint32_t flags; /**< WEFT_REACTOR_* capability flags */
@@ -897,6 +1026,10 @@ struct weft_reactor_iface {
 		    uint32_t capacity, int64_t timeout_ns);
 	int (*wakeup)(struct weft_reactor *self); /**< makes wait return (R4) */
 	void (*fini)(struct weft_reactor *self); /**< frees what init made */
+	/** version >= 2, with WEFT_REACTOR_CLOCK: the clock in ns (R12) */
+	uint64_t (*now)(struct weft_reactor *self);
+	/** version >= 2, with WEFT_REACTOR_CLOCK: moves the clock (R12) */
+	int (*advance)(struct weft_reactor *self, uint64_t ns);
 };
 
 /** The public head of every reactor instance; filled as for executors. */
@@ -944,6 +1077,22 @@ static inline int
 weft_reactor_wakeup(struct weft_reactor *r)
 {
 	return WEFT__HAS(r, wakeup, 1) ? r->ops->wakeup(r) : WEFT_ENOTSUP;
+}
+
+/** True when the reactor keeps the runtime's clock (R12). */
+static inline bool
+weft_reactor_has_clock(const struct weft_reactor *r)
+{
+	return WEFT__HAS(r, now, 2) && r->ops->advance &&
+	       (r->ops->flags & WEFT_REACTOR_CLOCK);
+}
+
+/** weft_reactor_iface.advance, or WEFT_ENOTSUP (R12). */
+static inline int
+weft_reactor_advance(struct weft_reactor *r, uint64_t ns)
+{
+	return weft_reactor_has_clock(r) ? r->ops->advance(r, ns)
+					 : WEFT_ENOTSUP;
 }
 
 /* ------------------------------------------------------------------ */

@@ -262,6 +262,85 @@ const char *weft_runtime_plugin_path(struct weft_runtime *rt,
 int weft_runtime_stats(struct weft_runtime *rt,
 		       struct weft_executor_stats *stats);
 
+/* ------------------------------------------------------------------ */
+/* Inside a running program (docs/observability.md)                    */
+/* ------------------------------------------------------------------ */
+
+/** A task's state, as weft_runtime_tasks reports it. */
+enum weft_task_state {
+	WEFT_TASK_IDLE = 0,      /**< waiting for a wake */
+	WEFT_TASK_SCHEDULED = 1, /**< woken, queued for a poll */
+	WEFT_TASK_RUNNING = 2,   /**< inside its poll now */
+	WEFT_TASK_DONE = 3,      /**< completed, aborted or dropped */
+};
+
+/**
+ * One task's facts, kept by the host's task core.  Filled like the
+ * executor's statistics: the caller's size in, the bytes filled out.
+ * Timings are zero unless the runtime measures them (console on, or a
+ * slow-poll threshold set), so that a program that does not look pays
+ * no clock reads.
+ */
+struct weft_task_info {
+	uint32_t size;         /**< in: sizeof the struct; out: bytes filled */
+	uint32_t state;        /**< enum weft_task_state */
+	uint64_t id;           /**< the task's number (ABI rule T6) */
+	char name[32];         /**< given at spawn, or "" */
+	char location[64];     /**< "file.c:123" of the spawn, or "" */
+	char awaiting[48];     /**< what it awaits, where known, or "" */
+	uint64_t polls;        /**< times polled */
+	uint64_t wakes;        /**< times woken */
+	uint64_t busy_ns;      /**< total time inside its poll */
+	uint64_t sched_ns;     /**< total time from a wake to its poll */
+	uint64_t max_poll_ns;  /**< its longest single poll */
+	uint64_t age_ns;       /**< time since spawn */
+};
+
+/** Called once per live task; a non-zero return stops the walk. */
+typedef int (*weft_task_visit_fn)(void *arg, const struct weft_task_info *t);
+
+/**
+ * Visits a snapshot of the runtime's live tasks, from any thread.  Each
+ * task's facts are read without stopping it, so counters of a running task
+ * may be a poll behind.  Returns 0, fn's non-zero return, -EINVAL, or
+ * WEFT_ENOTSUP when the executor does not use the host's task core.
+ */
+int weft_runtime_tasks(struct weft_runtime *rt, weft_task_visit_fn fn,
+		       void *arg);
+
+/** Buckets of the poll-duration histogram: bucket i counts polls shorter
+ * than 2^i microseconds (and not in a lower bucket); the last one counts
+ * the rest. */
+#define WEFT_POLL_HISTOGRAM_BUCKETS 16
+
+/**
+ * The runtime's facts: the executor's statistics and the host's own.
+ * Filled like the executor's statistics (size in, bytes filled out).
+ */
+struct weft_runtime_metrics {
+	uint32_t size;          /**< in: sizeof the struct; out: bytes filled */
+	uint32_t workers;       /**< worker threads */
+	uint64_t tasks_live;    /**< tasks spawned and not yet dropped */
+	uint64_t spawned;       /**< tasks spawned */
+	uint64_t completed;     /**< tasks completed */
+	uint64_t polls;         /**< polls */
+	uint64_t parks;         /**< times a worker parked */
+	uint64_t steals;        /**< tasks stolen */
+	uint64_t foreign_wakes; /**< wakes from outside the workers */
+	uint64_t queue_depth;   /**< tasks queued now */
+	uint64_t slow_polls;    /**< polls longer than slow_poll_ms */
+	uint64_t uptime_ns;     /**< time since the runtime opened */
+	uint64_t poll_histogram[WEFT_POLL_HISTOGRAM_BUCKETS]; /**< see above */
+};
+
+/** Fills m; 0 or a negative error. */
+int weft_runtime_metrics(struct weft_runtime *rt,
+			 struct weft_runtime_metrics *m);
+
+/** One worker's statistics (ABI rule E12), or WEFT_ENOTSUP / -ENOENT. */
+int weft_runtime_worker_stats(struct weft_runtime *rt, uint32_t worker,
+			      struct weft_worker_stats *stats);
+
 /**
  * The entry helper, in the spirit of #[tokio::main]: opens a runtime from
  * the defaults and environment, blocks on root, drops it (always; while the
