@@ -514,6 +514,8 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 	t->join.version = 1;
 	t->join.ops = &task_join_ops;
 	t->set = set;
+	t->id = 1 + atomic_fetch_add_explicit(&set->last_id, 1,
+	                                      memory_order_relaxed);
 	/* The set's reference, the runnable one and the join handle's. */
 	atomic_init(&t->state,
 	            (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
@@ -638,6 +640,13 @@ task_drop_runnable(struct weft_task *t)
 			break;
 	}
 	task_drop_future(t, 0, 2);
+}
+
+
+static uint64_t
+task_id(struct weft_task *t)
+{
+	return t->id;
 }
 
 
@@ -774,6 +783,7 @@ const struct weft_task_core weft__task_core = {
     .link = task_link,
     .root_waker = task_root_waker,
     .run_done = task_run_done,
+    .id = task_id,
 };
 
 

@@ -179,6 +179,7 @@ weft__taskset_new(const struct weft_allocator *alloc)
 	set->sched = NULL;
 	set->root = NULL;
 	set->next_free = NULL;
+	atomic_store_explicit(&set->last_id, 0, memory_order_relaxed);
 	set->alloc = (struct weft_allocator){0};
 	if (weft__mem_custom(alloc))
 		set->alloc = *alloc;
