@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seeded half of the simulation executor: which runnable entity runs
+ * next, and the trace of what ran.  Everything here is called by the thread
+ * inside block_on (or by init and fini, with no one else running), so it
+ * takes no lock.
+ *
+ * The PRNG is xoshiro256** (Blackman and Vigna), its state filled from the
+ * seed by splitmix64, as its authors recommend: a seed of any value, 0
+ * included, gives a well-mixed state.
+ *
+ * Mode pct is PCT, the randomized scheduler of Burckhardt, Kothari,
+ * Musuvathi and Nagarakatte, "A Randomized Scheduler with Probabilistic
+ * Guarantees of Finding Bugs" (ASPLOS 2010).  Each task gets a random
+ * priority, distinct from every other, when it is first seen; the runnable
+ * entity of highest priority always runs; d - 1 priority-change points are
+ * drawn at random among the steps 1..k, and at the step of change point i
+ * the entity chosen to run gets priority d - i, below every initial
+ * priority.  For a program of n tasks and k steps, a bug of depth d is then
+ * found by one run with probability at least 1 / (n k^(d-1)).  Here tasks
+ * appear as they are spawned, so a task's initial priority is a hash of the
+ * seed and its id: the same for the task's whole life, random across seeds,
+ * and distinct in practice (63 random bits; a tie goes to the smaller id).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim.h"
+
+/*
+ * PCT's k, the number of steps the change points are drawn among.  A run
+ * longer than this has no change point past it; a shorter one may miss
+ * some, which only lowers the depth actually explored.
+ */
+#define SIM_PCT_STEPS 10000
+
+/* Initial priorities lie in [2^62, 2^63); change points give 1..d-1. */
+#define SIM_PRIO_BASE ((uint64_t)1 << 62)
+
+#define FNV_OFFSET 0xcbf29ce484222325u
+#define FNV_PRIME  0x100000001b3u
+
+
+static uint64_t
+splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+
+static uint64_t
+sim_next(struct sim *ex)
+{
+	uint64_t *s = ex->rng;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+
+/* A number in [0, n), n > 0; the modulo's bias is below 2^-40 here. */
+static uint64_t
+sim_below(struct sim *ex, uint64_t n)
+{
+	return sim_next(ex) % n;
+}
+
+
+void
+weft__sim_seed(struct sim *ex)
+{
+	uint64_t sm = ex->seed;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++)
+		ex->rng[i] = splitmix64(&sm);
+	ex->prio_key = sim_next(ex);
+	ex->trace = FNV_OFFSET;
+	if (ex->mode != SIM_PCT)
+		return;
+	/* Change point i (1..d-1) at a step drawn in [1, k]. */
+	for (i = 1; i < ex->depth; i++)
+		ex->change_at[i] = 1 + sim_below(ex, SIM_PCT_STEPS);
+}
+
+
+/* ---- PCT's priorities ----------------------------------------------- */
+
+static uint64_t
+sim_prio(const struct sim *ex, uint64_t id)
+{
+	uint64_t h = ex->prio_key ^ (id * 0x9e3779b97f4a7c15u);
+	uint32_t i;
+
+	for (i = 0; i < ex->nlowered; i++)
+		if (ex->lowered_id[i] == id)
+			return ex->lowered_prio[i];
+	return SIM_PRIO_BASE | (splitmix64(&h) >> 2);
+}
+
+
+static void
+sim_lower(struct sim *ex, uint64_t id, uint64_t prio)
+{
+	uint32_t i;
+
+	for (i = 0; i < ex->nlowered; i++)
+		if (ex->lowered_id[i] == id)
+			break;
+	if (i == ex->nlowered) {
+		if (i == SIM_PCT_MAX_DEPTH)
+			return; /* cannot happen: at most d - 1 < 64 changes */
+		ex->nlowered++;
+	}
+	ex->lowered_id[i] = id;
+	ex->lowered_prio[i] = prio;
+}
+
+
+/* At a change point, the entity chosen now drops below all others. */
+static void
+sim_change_points(struct sim *ex, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 1; i < ex->depth; i++)
+		if (ex->change_at[i] == ex->steps)
+			sim_lower(ex, id, ex->depth - i);
+}
+
+
+/* ---- the runnable set ----------------------------------------------- */
+
+/* Adds an entity; -ENOMEM when the array cannot grow. */
+int
+weft__sim_push(struct sim *ex, struct weft_task *task, uint64_t id)
+{
+	if (ex->n == ex->cap) {
+		size_t cap = ex->cap ? ex->cap * 2 : 64;
+		struct sim_ent *run = realloc(ex->run, cap * sizeof(*run));
+
+		if (!run)
+			return -ENOMEM;
+		ex->run = run;
+		ex->cap = cap;
+	}
+	ex->run[ex->n].task = task;
+	ex->run[ex->n].id = id;
+	ex->run[ex->n].prio = ex->mode == SIM_PCT ? sim_prio(ex, id) : 0;
+	ex->n++;
+	return 0;
+}
+
+
+/* Takes the next entity to poll out of the set; ex->n > 0. */
+struct sim_ent
+weft__sim_pick(struct sim *ex)
+{
+	struct sim_ent e;
+	size_t i = 0, j;
+
+	ex->steps++;
+	if (ex->mode == SIM_PCT) {
+		for (j = 1; j < ex->n; j++)
+			if (ex->run[j].prio > ex->run[i].prio ||
+			    (ex->run[j].prio == ex->run[i].prio &&
+			     ex->run[j].id < ex->run[i].id))
+				i = j;
+	} else if (ex->n > 1) {
+		i = (size_t)sim_below(ex, ex->n);
+	}
+	e = ex->run[i];
+	ex->run[i] = ex->run[--ex->n];
+	if (ex->mode == SIM_PCT)
+		sim_change_points(ex, e.id);
+	return e;
+}
+
+
+/* ---- the trace ------------------------------------------------------ */
+
+void
+weft__sim_trace(struct sim *ex, uint64_t id)
+{
+	uint64_t h = ex->trace;
+	int b;
+
+	for (b = 0; b < 64; b += 8) {
+		h ^= (id >> b) & 0xff;
+		h *= FNV_PRIME;
+	}
+	ex->trace = h;
+	ex->npolls++;
+}
+
+
+const char *
+weft__sim_mode_name(enum sim_mode mode)
+{
+	return mode == SIM_PCT ? "pct" : "random";
+}
+
+
+/* The line the runner parses: one fprintf, so one write on stderr. */
+void
+weft__sim_report(struct sim *ex)
+{
+	fprintf(stderr,
+	        "weft-sim: seed=%llu mode=%s polls=%llu trace=%016llx\n",
+	        (unsigned long long)ex->seed, weft__sim_mode_name(ex->mode),
+	        (unsigned long long)ex->npolls, (unsigned long long)ex->trace);
+}
