@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -30,6 +32,7 @@ weft__io_new(size_t size, int fd, uint32_t interest, bool owns_fd,
 	atomic_init(&io->handles, 1);
 	atomic_init(&io->registered, false);
 	atomic_init(&io->closed, false);
+	atomic_init(&io->fault_seq, 0);
 	io->fd = fd;
 	io->interest = interest;
 	io->owns_fd = owns_fd;
@@ -115,6 +118,8 @@ io_register(struct weft__io *io, struct weft_context *cx)
 		                       &io->id);
 		if (r == 0) {
 			io->driver = cx->driver;
+			io->faults = cx->driver->ops->version >= 2 &&
+			             cx->driver->ops->fault;
 			atomic_store_explicit(&io->registered, true,
 			                      memory_order_release);
 		}
@@ -165,6 +170,18 @@ weft__io_ready(struct weft__io *io, struct weft_context *cx, uint32_t interest,
 	if (io->driver != cx->driver)
 		return -EXDEV;
 	r = weft_driver_io_poll(io->driver, io->id, interest, cx, ready);
+	if (r == WEFT_READY && weft__io_fault(io, WEFT_FAULT_SPURIOUS)) {
+		/*
+		 * Readiness that turns out spurious: the caller sees the fd
+		 * as not ready.  The readiness is not cleared in the driver:
+		 * the fd really is ready, and an edge-triggered reactor
+		 * reports an edge once, so no event would ever wake a task
+		 * that forgot it.  The task wakes itself instead, as an
+		 * exhausted budget does (C4), and its next poll asks again.
+		 */
+		weft_waker_wake_by_ref(&cx->waker);
+		r = WEFT_PENDING;
+	}
 	if (r != WEFT_PENDING)
 		return r;
 	r = io_wait(io, cx, interest);
@@ -189,10 +206,60 @@ weft__io_clear(struct weft__io *io, uint32_t bits)
 
 
 int
+weft__io_reset(struct weft__io *io)
+{
+	(void)shutdown(io->fd, SHUT_RDWR);
+	return -ECONNRESET;
+}
+
+
+/*
+ * A seeded-looking but reproducible length in [1, len - 1] for a short
+ * transfer: the object's own count of short transfers, mixed (splitmix64's
+ * finaliser), so that the same schedule gives the same lengths.
+ */
+static size_t
+short_len(struct weft__io *io, size_t len)
+{
+	uint64_t x =
+	    atomic_fetch_add_explicit(&io->fault_seq, 1, memory_order_relaxed);
+
+	x = (x + 1) * 0x9e3779b97f4a7c15u ^ len;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	x ^= x >> 31;
+	/* Small counts more often: they are the ones that find bugs. */
+	if (x & 1)
+		len = len < 16 ? len : 16;
+	return 1 + (size_t)((x >> 1) % (len - 1));
+}
+
+
+/*
+ * The faults of one transfer (D9): 1 with *result set when the call fails
+ * without being made, else 0 with *max the bytes it may move.
+ */
+static int
+io_faults(struct weft__io *io, size_t len, size_t *max, ssize_t *result)
+{
+	if (len == 0)
+		return 0;
+	if (io->is_socket && weft_driver_fault(io->driver, WEFT_FAULT_RESET)) {
+		*result = weft__io_reset(io);
+		return 1;
+	}
+	if (len > 1 && weft_driver_fault(io->driver, WEFT_FAULT_SHORT_IO))
+		*max = short_len(io, len);
+	return 0;
+}
+
+
+int
 weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
-            weft__io_fn fn, void *arg, size_t want, ssize_t *result)
+            weft__io_fn fn, void *arg, size_t len, ssize_t *result)
 {
 	uint32_t ready;
+	size_t max, want;
 	ssize_t n;
 	int r;
 
@@ -206,7 +273,16 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 			*result = r;
 			return 1;
 		}
-		n = fn(io->fd, arg);
+		max = SIZE_MAX;
+		if (__builtin_expect(io->faults, 0) &&
+		    io_faults(io, len, &max, result))
+			return 1;
+		n = fn(io->fd, arg, max);
+		/*
+		 * Only a socket's short transfer says its buffer is empty
+		 * (or the peer's full); an injected one says nothing.
+		 */
+		want = !io->is_socket ? 0 : max < len ? max : len;
 		/*
 		 * A close on another thread may have made the call fail
 		 * (a shut-down listener's accept says EINVAL): report the

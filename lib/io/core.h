@@ -17,6 +17,13 @@
  * them, so an object closed while a task waits on it would leave that task
  * pending forever.  The object therefore keeps its own copy of the last
  * waker of each direction, and close wakes them.
+ *
+ * Faults (D9).  Where the driver can inject faults, every readiness wait
+ * and every transfer asks it, at the point of the system call, whether to
+ * fail in a way the system itself could: readiness that turns out spurious
+ * (weft__io_ready), a short transfer, a reset stream socket (weft__io_do).
+ * `faults` is set at registration, so that an object on a driver without
+ * the method pays one predictable branch per call.
  */
 #ifndef WEFT_IO_CORE_H
 #define WEFT_IO_CORE_H
@@ -36,7 +43,9 @@ struct weft__io {
 	uint32_t interest; /* what the fd is registered for */
 	bool owns_fd;
 	bool is_socket;
-	pthread_mutex_t lock; /* registration and waiters */
+	bool faults;           /* the driver has a fault method (D9) */
+	atomic_uint fault_seq; /* derives the length of a short transfer */
+	pthread_mutex_t lock;  /* registration and waiters */
 	struct weft_driver *driver;
 	uint64_t id;
 	struct weft_waker waiters[2]; /* read, write */
@@ -70,7 +79,8 @@ void weft__io_close(struct weft__io *io);
 
 /*
  * Registers on first use, then asks the driver whether any of `interest`
- * is ready.  1 with *ready set, 0 pending (waker stored), or a negative
+ * is ready.  1 with *ready set, 0 pending (waker stored, or under an
+ * injected spurious readiness the task woken to poll again), or a negative
  * error (WEFT_ECLOSED once closed, -EXDEV from another runtime).
  */
 int weft__io_ready(struct weft__io *io, struct weft_context *cx,
@@ -87,16 +97,39 @@ int weft__io_watch_close(struct weft__io *io, struct weft_context *cx);
 void weft__io_clear(struct weft__io *io, uint32_t bits);
 
 /*
- * One non-blocking operation: fn(fd, arg) returns a count or -errno.
- * Spends one unit of budget, waits for `dir` readiness, retries after
- * EAGAIN.  Returns 1 with *result set, or 0 pending.  `want` is the count a
- * full transfer would return (0: not a byte count): a stream call that
- * returns less has drained the socket, so the readiness is forgotten then
- * and the next call waits for an event instead of paying for an EAGAIN.
+ * One non-blocking operation: fn(fd, arg, max) returns a count or -errno,
+ * moving at most max bytes (SIZE_MAX but under an injected short
+ * transfer; at least 1).  Spends one unit of budget, waits for `dir`
+ * readiness, retries after EAGAIN.  Returns 1 with *result set, or 0
+ * pending.  `len` is the count a full transfer would return, 0 when the
+ * call moves no byte stream (accept, datagrams): only byte streams get
+ * short transfers, and only stream sockets resets.  A socket call that
+ * returns less than asked has drained the socket, so the readiness is
+ * forgotten then and the next call waits for an event instead of paying
+ * for an EAGAIN.
  */
-typedef ssize_t (*weft__io_fn)(int fd, void *arg);
+typedef ssize_t (*weft__io_fn)(int fd, void *arg, size_t max);
 int weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
-                weft__io_fn fn, void *arg, size_t want, ssize_t *result);
+                weft__io_fn fn, void *arg, size_t len, ssize_t *result);
+
+/*
+ * Under faults (D9): 1 when the driver injects a fault of kind site now.
+ * One branch when the driver has no fault method.
+ */
+static inline int
+weft__io_fault(struct weft__io *io, uint32_t site)
+{
+	if (__builtin_expect(!io->faults, 1))
+		return 0;
+	return weft_driver_fault(io->driver, site);
+}
+
+/*
+ * Under faults: a stream socket's connection reset.  Shuts the socket
+ * down both ways, so the peer sees the connection end too and later calls
+ * on this side fail as the system makes them; returns -ECONNRESET.
+ */
+int weft__io_reset(struct weft__io *io);
 
 /*
  * write/writev on a pipe or other non-socket: sockets use MSG_NOSIGNAL,

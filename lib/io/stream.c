@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -169,29 +170,53 @@ struct span {
 };
 
 static ssize_t
-do_read(int fd, void *arg)
+do_read(int fd, void *arg, size_t max)
 {
 	const struct span *sp = arg;
+	size_t len = sp->iov->iov_len < max ? sp->iov->iov_len : max;
 	ssize_t n;
 
 	if (sp->io->is_socket)
-		n = recv(fd, sp->iov->iov_base, sp->iov->iov_len, 0);
+		n = recv(fd, sp->iov->iov_base, len, 0);
 	else
-		n = read(fd, sp->iov->iov_base, sp->iov->iov_len);
+		n = read(fd, sp->iov->iov_base, len);
 	return n < 0 ? -errno : n;
 }
 
 
+/* The first max bytes of iov into out (WEFT_IOV_MAX entries); the count. */
+static int
+iov_cap(const struct iovec *iov, int iovcnt, size_t max, struct iovec *out)
+{
+	int i;
+
+	for (i = 0; i < iovcnt && max > 0; i++) {
+		out[i] = iov[i];
+		if (out[i].iov_len > max)
+			out[i].iov_len = max;
+		max -= out[i].iov_len;
+	}
+	return i;
+}
+
+
 static ssize_t
-do_write(int fd, void *arg)
+do_write(int fd, void *arg, size_t max)
 {
 	const struct span *sp = arg;
+	struct iovec capped[WEFT_IOV_MAX];
 	struct msghdr msg = {.msg_iov = (struct iovec *)sp->iov,
 	                     .msg_iovlen = (size_t)sp->iovcnt};
 	ssize_t n;
 
+	if (max != SIZE_MAX) {
+		msg.msg_iov = capped;
+		msg.msg_iovlen =
+		    (size_t)iov_cap(sp->iov, sp->iovcnt, max, capped);
+	}
 	if (!sp->io->is_socket)
-		return weft__writev_nosigpipe(fd, sp->iov, sp->iovcnt);
+		return weft__writev_nosigpipe(fd, msg.msg_iov,
+		                              (int)msg.msg_iovlen);
 	/* MSG_NOSIGNAL: a vanished peer is -EPIPE, never a SIGPIPE. */
 	n = sendmsg(fd, &msg, MSG_NOSIGNAL);
 	return n < 0 ? -errno : n;
@@ -206,8 +231,8 @@ io_read(struct weft_io *s, struct weft_context *cx, void *buf, size_t len,
 	struct iovec iov = {buf, len > INT_MAX ? INT_MAX : len};
 	struct span sp = {&s->io, &iov, 1};
 
-	return weft__io_do(&s->io, cx, WEFT_READABLE, do_read, &sp,
-	                   sp.io->is_socket ? iov.iov_len : 0, n);
+	return weft__io_do(&s->io, cx, WEFT_READABLE, do_read, &sp, iov.iov_len,
+	                   n);
 }
 
 
@@ -216,12 +241,12 @@ io_write(struct weft_io *s, struct weft_context *cx, const struct iovec *iov,
          int iovcnt, ssize_t *n)
 {
 	struct span sp = {&s->io, iov, iovcnt};
-	size_t want = 0;
+	size_t len = 0;
 	int i;
 
-	for (i = 0; s->io.is_socket && i < iovcnt; i++)
-		want += iov[i].iov_len;
-	return weft__io_do(&s->io, cx, WEFT_WRITABLE, do_write, &sp, want, n);
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	return weft__io_do(&s->io, cx, WEFT_WRITABLE, do_write, &sp, len, n);
 }
 
 /* ---- read, read_exact ------------------------------------------------- */

@@ -188,11 +188,12 @@ weft_listener_local_addr(const struct weft_listener *l, struct weft_addr *addr)
 /* ---- accept ----------------------------------------------------------- */
 
 static ssize_t
-do_accept(int fd, void *arg)
+do_accept(int fd, void *arg, size_t max)
 {
 	struct weft_addr *peer = arg;
 	int c;
 
+	(void)max;
 	peer->len = sizeof(peer->ss);
 	c = accept4(fd, (struct sockaddr *)&peer->ss, &peer->len,
 	            SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -418,6 +419,9 @@ connect_poll(struct weft_future *f, struct weft_context *cx)
 		               &len) < 0
 		        ? -errno
 		        : -err;
+		/* A reset right after the handshake: SO_ERROR says so. */
+		if (r == 0 && weft__io_fault(&c->pending->io, WEFT_FAULT_RESET))
+			r = weft__io_reset(&c->pending->io);
 	}
 done:
 	if (r < 0) {

@@ -88,12 +88,13 @@ weft_udp_fd(const struct weft_udp *u)
 
 
 static ssize_t
-do_udp(int fd, void *arg)
+do_udp(int fd, void *arg, size_t max)
 {
 	struct weft_udp_io *f = arg;
 	size_t len = f->len > INT_MAX ? INT_MAX : f->len;
 	ssize_t n;
 
+	(void)max; /* a datagram moves whole: no short transfers */
 	if (f->send) {
 		n = sendto(fd, f->buf, len, MSG_NOSIGNAL,
 		           f->has_to ? (const struct sockaddr *)&f->addr.ss
