@@ -120,6 +120,20 @@ h_sleep_ns(uint64_t ns)
 }
 
 
+bool
+h_virtual_clock(void)
+{
+	return (h_opt.reactor_flags & WEFT_REACTOR_CLOCK) != 0;
+}
+
+
+uint64_t
+h_clock(struct weft_driver *d)
+{
+	return h_virtual_clock() ? weft_driver_now(d) : h_now();
+}
+
+
 uint64_t
 h_prompt_ns(void)
 {
@@ -168,35 +182,51 @@ h_violations_take(void)
 /* ---- runtimes ------------------------------------------------------ */
 
 struct weft_runtime *
-h_rt_open(const char *workers)
+h_rt_try_open(const char *executor, const char *workers,
+              const char *const *settings, char *err, size_t errlen)
 {
 	struct weft_config *cfg = NULL;
 	struct weft_runtime *rt = NULL;
-	char err[1024] = "";
 	int r;
 
+	if (!executor)
+		executor = h_opt.executor;
 	r = weft_config_new(&cfg);
 	if (r < 0)
 		fail_msg("weft_config_new: %s", weft_strerror(r));
 	/* The pair under test, and nothing from the environment. */
-	r = weft_config_set(cfg, "use_env", "false", err, sizeof(err));
-	if (r == 0 && h_opt.executor[0])
-		r = weft_config_set(cfg, "executor", h_opt.executor, err,
-		                    sizeof(err));
+	r = weft_config_set(cfg, "use_env", "false", err, errlen);
+	if (r == 0 && executor[0])
+		r = weft_config_set(cfg, "executor", executor, err, errlen);
 	if (r == 0 && h_opt.reactor[0])
-		r = weft_config_set(cfg, "reactor", h_opt.reactor, err,
-		                    sizeof(err));
+		r = weft_config_set(cfg, "reactor", h_opt.reactor, err, errlen);
 	if (r == 0 && h_opt.plugin_path[0])
 		r = weft_config_set(cfg, "plugin_path", h_opt.plugin_path, err,
-		                    sizeof(err));
+		                    errlen);
 	if (r == 0 && (workers || h_opt.workers[0]))
 		r = weft_config_set(cfg, "workers",
 		                    workers ? workers : h_opt.workers, err,
-		                    sizeof(err));
-	if (r == 0)
-		r = weft_runtime_open(&rt, cfg, err, sizeof(err));
+		                    errlen);
+	for (; r == 0 && settings && settings[0]; settings += 2)
+		r = weft_config_set(cfg, settings[0], settings[1], err, errlen);
+	if (r < 0) {
+		weft_config_free(cfg);
+		fail_msg("configuration: %s", err);
+	}
+	r = weft_runtime_open(&rt, cfg, err, errlen);
 	weft_config_free(cfg);
-	if (r < 0)
+	return r < 0 ? NULL : rt;
+}
+
+
+struct weft_runtime *
+h_rt_open(const char *workers)
+{
+	char err[1024] = "";
+	struct weft_runtime *rt =
+	    h_rt_try_open(NULL, workers, NULL, err, sizeof(err));
+
+	if (!rt)
 		fail_msg("cannot open a runtime on %s + %s: %s", h_opt.executor,
 		         h_opt.reactor, err);
 	return rt;

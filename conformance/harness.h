@@ -51,7 +51,8 @@ struct h_group {
 
 extern const struct h_group h_group_plugin, h_group_waker, h_group_future,
     h_group_task, h_group_executor, h_group_lifecycle, h_group_driver,
-    h_group_batch, h_group_reactor, h_group_reactor_caps, h_group_outlive;
+    h_group_batch, h_group_reactor, h_group_reactor_caps, h_group_outlive,
+    h_group_sched, h_group_clock, h_group_settings;
 
 /*
  * Every test runs under the watchdog: the setup arms it with the test's
@@ -82,6 +83,16 @@ uint64_t h_rand(void);
 uint64_t h_now(void);
 void h_sleep_ns(uint64_t ns);
 
+/* True when the pair's reactor keeps the runtime's clock (R12). */
+bool h_virtual_clock(void);
+
+/*
+ * The time a test measures waits and timers on: the driver's clock when
+ * the reactor keeps it (a virtual clock that real time does not move),
+ * else CLOCK_MONOTONIC, which the driver's clock then follows (D1).
+ */
+uint64_t h_clock(struct weft_driver *d);
+
 /* A bound for "promptly": generous, and stretched when slow. */
 uint64_t h_prompt_ns(void);
 
@@ -103,6 +114,15 @@ unsigned h_violations_take(void);
  * NULL keeps the configured count.  Fails the test on error.
  */
 struct weft_runtime *h_rt_open(const char *workers);
+
+/*
+ * h_rt_open on another executor (NULL: the pair's) with more settings:
+ * key, value, ..., NULL (NULL: none).  Returns NULL with the reason in err
+ * when the runtime does not open; fails only on a bad key.
+ */
+struct weft_runtime *h_rt_try_open(const char *executor, const char *workers,
+                                   const char *const *settings, char *err,
+                                   size_t errlen);
 
 /* Spawns and fails the test (on the main thread) if spawn fails. */
 struct weft_join *h_spawn(struct weft_runtime *rt, struct weft_future *f);

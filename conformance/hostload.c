@@ -103,6 +103,15 @@ h_reactor_close(struct h_reactor *hr)
 }
 
 
+uint64_t
+reactor_time(struct h_reactor *hr)
+{
+	return h_virtual_clock() && weft_reactor_has_clock(hr->r)
+	           ? hr->ops->now(hr->r)
+	           : h_now();
+}
+
+
 /* One wait; folds the events into *s and checks the array bounds (R1). */
 int
 wait_into(struct h_reactor *hr, struct seen *s, uint32_t capacity,

@@ -139,7 +139,7 @@ R5_modify_during_wait_takes_effect_in_it(void **state)
 	h_socketpair(sv);
 	/* Writable but quiet: nothing to report until the modify. */
 	add_or_fail(&hr, sv[0], WEFT_READABLE, BASE + 10);
-	r5_start(&w, &hr, 60 * WEFT_SEC, &t);
+	r5_start(&w, &hr, long_wait(60 * WEFT_SEC), &t);
 	assert_int_equal(
 	    weft_reactor_modify(hr.r, sv[0], WEFT_WRITABLE, BASE + 11), 0);
 	r5_finish(&w, t, "a modify");
@@ -380,7 +380,7 @@ R10_instances_are_independent(void **state)
 	w = (struct write_later){.fd = own[1]};
 	t = h_thread(r10_write_later, &w);
 	for (k = 0; k < 10 && !(sb.ready[14] & WEFT_READABLE); k++) {
-		wait_into(&b, &sb, 1, 10 * WEFT_SEC);
+		wait_into(&b, &sb, 1, long_wait(10 * WEFT_SEC));
 		if (k == 0 && !atomic_load(&w.sent))
 			fail_msg("R10: a wait of one instance ended before "
 			         "its own fd was ready: %d events, %s",

@@ -20,6 +20,20 @@ struct seen {
 	int foreign;         /* events with a token not ours */
 };
 
+/*
+ * The timeout of a wait that only an event or a wakeup from another
+ * thread is meant to end: on a reactor that keeps the clock (R12) a
+ * finite wait that finds nothing returns at once, so it has no limit.
+ */
+static inline int64_t
+long_wait(int64_t ns)
+{
+	return h_virtual_clock() ? WEFT_TIMEOUT_INFINITE : ns;
+}
+
+/* The time waits are measured on: the reactor's clock, or real time. */
+uint64_t reactor_time(struct h_reactor *hr);
+
 /* One wait; fails the test on an error or an overrun of capacity. */
 int wait_into(struct h_reactor *hr, struct seen *s, uint32_t capacity,
               int64_t timeout_ns);

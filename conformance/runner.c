@@ -31,8 +31,10 @@ struct r_options r_opt = {
     .timeout_s = H_WATCHDOG_SECONDS, .repeat = 1, .fork = true};
 
 static const struct h_group *const groups[] = {
-    &h_group_plugin,   &h_group_waker,        &h_group_outlive,        &h_group_future, &h_group_task,
-    &h_group_executor, &h_group_lifecycle,    &h_group_driver, &h_group_batch,
+    &h_group_plugin,   &h_group_settings,  &h_group_waker,
+    &h_group_outlive,  &h_group_future,    &h_group_task,
+    &h_group_executor, &h_group_lifecycle, &h_group_sched,
+    &h_group_driver,   &h_group_batch,     &h_group_clock,
     &h_group_reactor,  &h_group_reactor_caps,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
