@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The seeded half of the simulation executor: which runnable entity runs
- * next, and the trace of what ran.  Everything here is called by the thread
- * inside block_on (or by init and fini, with no one else running), so it
- * takes no lock.
+ * The seeded half of the simulation executor: the runnable set, which
+ * entity in it runs next, and the trace of what ran.  The set, the choice
+ * and the trace belong to the thread inside block_on (or to init and fini,
+ * with no one else running) and take no lock; only the side queue, which
+ * other threads' schedules fill, has one.
  *
  * The PRNG is xoshiro256** (Blackman and Vigna), its state filled from the
  * seed by splitmix64, as its authors recommend: a seed of any value, 0
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sim.h"
 
@@ -193,6 +195,90 @@ weft__sim_pick(struct sim *ex)
 	if (ex->mode == SIM_PCT)
 		sim_change_points(ex, e.id);
 	return e;
+}
+
+
+/* ---- the side queue: schedules from other threads ----------------- */
+
+/* The task's number: the core's (T6), or ours, kept in the link slot. */
+uint64_t
+weft__sim_task_id(struct sim *ex, struct weft_task *t)
+{
+	if (ex->core_ids)
+		return ex->tasks->id(t);
+	return (uint64_t)(uintptr_t)*ex->tasks->link(t);
+}
+
+
+/*
+ * Queues t on the side, under the lock.  On a core without ids the spill
+ * list overwrites the number kept in the link slot: such a task is
+ * renumbered when it comes out (only ever when memory ran out).
+ */
+void
+weft__sim_remote_push(struct sim *ex, struct weft_task *t)
+{
+	pthread_mutex_lock(&ex->lock);
+	if (ex->remote_n == ex->remote_cap) {
+		size_t cap = ex->remote_cap ? ex->remote_cap * 2 : 16;
+		struct weft_task **q = realloc(ex->remote, cap * sizeof(*q));
+
+		if (q) {
+			ex->remote = q;
+			ex->remote_cap = cap;
+		}
+	}
+	if (ex->remote_n < ex->remote_cap) {
+		ex->remote[ex->remote_n++] = t;
+	} else {
+		void **link = ex->tasks->link(t);
+
+		*link = NULL;
+		if (ex->spill_last)
+			*ex->spill_last = t;
+		else
+			ex->spill_first = t;
+		ex->spill_last = link;
+	}
+	atomic_fetch_add(&ex->remote_len, 1);
+	pthread_mutex_unlock(&ex->lock);
+}
+
+
+/* Moves what fits of the side queue into the runnable set. */
+void
+weft__sim_splice_remote(struct sim *ex)
+{
+	struct weft_task *t;
+	size_t i, moved = 0;
+
+	if (atomic_load(&ex->remote_len) == 0)
+		return;
+	pthread_mutex_lock(&ex->lock);
+	for (i = 0; i < ex->remote_n; i++, moved++)
+		if (weft__sim_push(ex, ex->remote[i],
+		                   weft__sim_task_id(ex, ex->remote[i])) < 0)
+			break;
+	memmove(ex->remote, ex->remote + i,
+	        (ex->remote_n - i) * sizeof(*ex->remote));
+	ex->remote_n -= i;
+	while ((t = ex->spill_first) && ex->n < ex->cap) {
+		void **link = ex->tasks->link(t);
+		uint64_t id;
+
+		ex->spill_first = *link;
+		if (!ex->spill_first)
+			ex->spill_last = NULL;
+		if (!ex->core_ids)
+			*link = (void *)(uintptr_t)(atomic_fetch_add(
+			                                &ex->next_id, 1) +
+			                            1);
+		id = weft__sim_task_id(ex, t);
+		(void)weft__sim_push(ex, t, id); /* room checked above */
+		moved++;
+	}
+	atomic_fetch_sub(&ex->remote_len, moved);
+	pthread_mutex_unlock(&ex->lock);
 }
 
 

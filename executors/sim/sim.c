@@ -131,93 +131,12 @@ sim_self(void)
 }
 
 
-static uint64_t
-sim_task_id(struct sim *ex, struct weft_task *t)
-{
-	if (ex->core_ids)
-		return ex->tasks->id(t);
-	return (uint64_t)(uintptr_t)*ex->tasks->link(t);
-}
-
-
 static void
 sim_publish_depth(struct sim *ex)
 {
 	atomic_store_explicit(&ex->queue_depth,
 	                      ex->n + atomic_load(&ex->remote_len),
 	                      memory_order_relaxed);
-}
-
-
-/*
- * Queues t on the side, under the lock.  On a core without ids the spill
- * list overwrites the number kept in the link slot: such a task is
- * renumbered when it comes out (only ever when memory ran out).
- */
-static void
-sim_remote_push(struct sim *ex, struct weft_task *t)
-{
-	pthread_mutex_lock(&ex->lock);
-	if (ex->remote_n == ex->remote_cap) {
-		size_t cap = ex->remote_cap ? ex->remote_cap * 2 : 16;
-		struct weft_task **q = realloc(ex->remote, cap * sizeof(*q));
-
-		if (q) {
-			ex->remote = q;
-			ex->remote_cap = cap;
-		}
-	}
-	if (ex->remote_n < ex->remote_cap) {
-		ex->remote[ex->remote_n++] = t;
-	} else {
-		void **link = ex->tasks->link(t);
-
-		*link = NULL;
-		if (ex->spill_last)
-			*ex->spill_last = t;
-		else
-			ex->spill_first = t;
-		ex->spill_last = link;
-	}
-	atomic_fetch_add(&ex->remote_len, 1);
-	pthread_mutex_unlock(&ex->lock);
-}
-
-
-/* Moves what fits of the side queue into the runnable set. */
-static void
-sim_splice_remote(struct sim *ex)
-{
-	struct weft_task *t;
-	size_t i, moved = 0;
-
-	if (atomic_load(&ex->remote_len) == 0)
-		return;
-	pthread_mutex_lock(&ex->lock);
-	for (i = 0; i < ex->remote_n; i++, moved++)
-		if (weft__sim_push(ex, ex->remote[i],
-		                   sim_task_id(ex, ex->remote[i])) < 0)
-			break;
-	memmove(ex->remote, ex->remote + i,
-	        (ex->remote_n - i) * sizeof(*ex->remote));
-	ex->remote_n -= i;
-	while ((t = ex->spill_first) && ex->n < ex->cap) {
-		void **link = ex->tasks->link(t);
-		uint64_t id;
-
-		ex->spill_first = *link;
-		if (!ex->spill_first)
-			ex->spill_last = NULL;
-		if (!ex->core_ids)
-			*link = (void *)(uintptr_t)(atomic_fetch_add(
-			                                &ex->next_id, 1) +
-			                            1);
-		id = sim_task_id(ex, t);
-		(void)weft__sim_push(ex, t, id); /* room checked above */
-		moved++;
-	}
-	atomic_fetch_sub(&ex->remote_len, moved);
-	pthread_mutex_unlock(&ex->lock);
 }
 
 
@@ -233,12 +152,12 @@ sim_schedule(void *data, struct weft_task *t)
 
 	if (atomic_load_explicit(&ex->owner, memory_order_relaxed) ==
 	    sim_self()) {
-		if (weft__sim_push(ex, t, sim_task_id(ex, t)) < 0)
-			sim_remote_push(ex, t);
+		if (weft__sim_push(ex, t, weft__sim_task_id(ex, t)) < 0)
+			weft__sim_remote_push(ex, t);
 		sim_publish_depth(ex);
 		return;
 	}
-	sim_remote_push(ex, t);
+	weft__sim_remote_push(ex, t);
 	atomic_fetch_add_explicit(&ex->foreign_wakes, 1, memory_order_relaxed);
 	if (atomic_load(&ex->parked))
 		weft_driver_unpark(ex->driver);
@@ -261,7 +180,7 @@ sim_root_wake(void *sched)
 static void
 sim_gather(struct sim *ex)
 {
-	sim_splice_remote(ex);
+	weft__sim_splice_remote(ex);
 	if (!ex->root_queued &&
 	    atomic_load_explicit(&ex->root_woken, memory_order_relaxed) &&
 	    atomic_exchange(&ex->root_woken, false)) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The simulation executor's state, shared by sim.c (the plugin: settings,
- * spawn, the loop, teardown) and pick.c (the seeded choices: the PRNG, the
- * runnable set, PCT's priorities and the trace hash).
+ * spawn, the loop, teardown) and pick.c (the runnable set and its side
+ * queue, the seeded choices: the PRNG, PCT's priorities, and the trace).
  */
 #ifndef WEFT_EXECUTOR_SIM_H
 #define WEFT_EXECUTOR_SIM_H
@@ -100,6 +100,9 @@ struct sim {
 void weft__sim_seed(struct sim *ex);
 int weft__sim_push(struct sim *ex, struct weft_task *task, uint64_t id);
 struct sim_ent weft__sim_pick(struct sim *ex);
+uint64_t weft__sim_task_id(struct sim *ex, struct weft_task *task);
+void weft__sim_remote_push(struct sim *ex, struct weft_task *task);
+void weft__sim_splice_remote(struct sim *ex);
 void weft__sim_trace(struct sim *ex, uint64_t id);
 void weft__sim_report(struct sim *ex);
 const char *weft__sim_mode_name(enum sim_mode mode);
