@@ -152,6 +152,53 @@ sim_change_points(struct sim *ex, uint64_t id)
 
 /* ---- the runnable set ----------------------------------------------- */
 
+/*
+ * In mode pct the set is a binary max-heap on (prio, smaller id first), so
+ * that a choice among many runnable tasks costs log n, not n.  Ids are
+ * distinct, so the order is total and the heap's shape changes nothing of
+ * the schedule.
+ */
+static bool
+sim_above(const struct sim_ent *a, const struct sim_ent *b)
+{
+	return a->prio > b->prio || (a->prio == b->prio && a->id < b->id);
+}
+
+
+static void
+sim_heap_up(struct sim_ent *h, size_t i)
+{
+	struct sim_ent e = h[i];
+
+	while (i > 0 && sim_above(&e, &h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = e;
+}
+
+
+static void
+sim_heap_down(struct sim_ent *h, size_t n)
+{
+	struct sim_ent e;
+	size_t i = 0, c;
+
+	if (n == 0)
+		return;
+	e = h[0];
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && sim_above(&h[c + 1], &h[c]))
+			c++;
+		if (!sim_above(&h[c], &e))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = e;
+}
+
+
 /* Adds an entity; -ENOMEM when the array cannot grow. */
 int
 weft__sim_push(struct sim *ex, struct weft_task *task, uint64_t id)
@@ -169,6 +216,8 @@ weft__sim_push(struct sim *ex, struct weft_task *task, uint64_t id)
 	ex->run[ex->n].id = id;
 	ex->run[ex->n].prio = ex->mode == SIM_PCT ? sim_prio(ex, id) : 0;
 	ex->n++;
+	if (ex->mode == SIM_PCT)
+		sim_heap_up(ex->run, ex->n - 1);
 	return 0;
 }
 
@@ -178,22 +227,20 @@ struct sim_ent
 weft__sim_pick(struct sim *ex)
 {
 	struct sim_ent e;
-	size_t i = 0, j;
+	size_t i = 0;
 
 	ex->steps++;
 	if (ex->mode == SIM_PCT) {
-		for (j = 1; j < ex->n; j++)
-			if (ex->run[j].prio > ex->run[i].prio ||
-			    (ex->run[j].prio == ex->run[i].prio &&
-			     ex->run[j].id < ex->run[i].id))
-				i = j;
-	} else if (ex->n > 1) {
-		i = (size_t)sim_below(ex, ex->n);
-	}
-	e = ex->run[i];
-	ex->run[i] = ex->run[--ex->n];
-	if (ex->mode == SIM_PCT)
+		e = ex->run[0];
+		ex->run[0] = ex->run[--ex->n];
+		sim_heap_down(ex->run, ex->n);
 		sim_change_points(ex, e.id);
+		return e;
+	}
+	if (ex->n > 1)
+		i = (size_t)sim_below(ex, ex->n);
+	e = ex->run[i];
+	ex->run[i] = ex->run[--ex->n]; /* order carries no meaning here */
 	return e;
 }
 

@@ -23,6 +23,11 @@ static const char usage[] =
     "            named like plugins, which no name finds\n"
     "  info      show the executor, reactor, workers and plugin path the\n"
     "            configuration resolves to, by opening a runtime with it\n"
+    "  tasks PID [--json]\n"
+    "            print the tasks and runtime metrics of process PID, whose\n"
+    "            runtime runs with console = on (docs/observability.md)\n"
+    "  top PID [--interval MS]\n"
+    "            the same, refreshed in the terminal; q quits\n"
     "  version   show the ABI version this weft speaks\n"
     "  help      show this text\n"
     "\n"
@@ -35,6 +40,9 @@ static const char usage[] =
     "                 [program NAME] sections apply (implies --explain)\n"
     "  --explain      with info: show where each key's value came from,\n"
     "                 and the files read, missing, skipped or ignored\n";
+
+/* top.c: `weft tasks` and `weft top`; argv[0] is the command's name. */
+int weft_tool_console(int argc, char **argv);
 
 struct listing {
 	int count;
@@ -440,6 +448,10 @@ main(int argc, char **argv)
 		} else if (strncmp(argv[i], "--program=", 10) == 0) {
 			program = argv[i] + 10;
 			explaining = 1;
+		} else if ((strcmp(argv[i], "tasks") == 0 ||
+		            strcmp(argv[i], "top") == 0) &&
+		           !cmd) {
+			return weft_tool_console(argc - i, argv + i);
 		} else if (argv[i][0] != '-' && !cmd) {
 			cmd = argv[i];
 		} else {
