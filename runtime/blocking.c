@@ -10,6 +10,10 @@
  * with a time limit, waits at most that long and then detaches the threads
  * still busy: they finish their jobs (and the queue) on their own.
  *
+ * A deferred pool (for deterministic executors, E13) starts no thread at
+ * all: its jobs wait in the FIFO until the driver's park runs them on the
+ * parking thread (weft__blocking_run_queued), or the close runs them.
+ *
  * So that a detached thread never touches freed memory, the pool is
  * reference-counted: one reference for its owner (the driver) and one per
  * thread, dropped when the thread exits; the last one frees it.  A
@@ -44,6 +48,7 @@ struct weft__blocking {
 	bool closed;
 	bool settled; /* a close joined or detached every thread */
 	bool detached;
+	bool deferred; /* starts no thread: jobs run at run_queued */
 	const struct weft_allocator *alloc; /* &alloc_copy, or NULL: libc */
 	struct weft_allocator alloc_copy; /* outlives the runtime's settings */
 };
@@ -89,6 +94,18 @@ weft__blocking_new_with(struct weft__blocking **out, unsigned max_threads,
 	b->refs = 1;
 	*out = b;
 	return 0;
+}
+
+
+WEFT__HIDDEN int
+weft__blocking_new_deferred(struct weft__blocking **out,
+                            const struct weft_allocator *alloc)
+{
+	int r = weft__blocking_new_with(out, 1, alloc);
+
+	if (r == 0)
+		(*out)->deferred = true;
+	return r;
 }
 
 
@@ -192,7 +209,7 @@ weft__blocking_spawn(struct weft__blocking *b, void (*fn)(void *arg), void *arg,
 		r = WEFT_ECLOSED;
 		goto fail;
 	}
-	if (b->idle == 0 && b->started < b->max) {
+	if (!b->deferred && b->idle == 0 && b->started < b->max) {
 		r = -pthread_create(&b->threads[b->started], NULL, pool_thread,
 		                    b);
 		if (r < 0 && b->started == 0)
@@ -219,6 +236,45 @@ fail:
 	pthread_mutex_unlock(&b->lock);
 	weft__mem_free(b->alloc, j);
 	return r;
+}
+
+
+WEFT__HIDDEN unsigned
+weft__blocking_run_queued(struct weft__blocking *b)
+{
+	struct job *j, *next;
+	unsigned n = 0;
+
+	if (!b)
+		return 0;
+	/*
+	 * Only the jobs queued now: one that a job submits waits for the next
+	 * call, so a job that resubmits itself cannot hold the caller forever.
+	 */
+	pthread_mutex_lock(&b->lock);
+	j = b->first;
+	b->first = b->last = NULL;
+	pthread_mutex_unlock(&b->lock);
+	for (; j; j = next) {
+		next = j->next;
+		job_run(b, j);
+		n++;
+	}
+	return n;
+}
+
+
+WEFT__HIDDEN bool
+weft__blocking_queued(struct weft__blocking *b)
+{
+	bool queued;
+
+	if (!b)
+		return false;
+	pthread_mutex_lock(&b->lock);
+	queued = b->first != NULL;
+	pthread_mutex_unlock(&b->lock);
+	return queued;
 }
 
 

@@ -17,6 +17,14 @@
  *
  * The registrations (io_add and friends, and the dispatch of the events a
  * park collects) are in driver_io.c; the state both share is in driver.h.
+ *
+ * Simulation.  A reactor that keeps the clock (R12) gives now(), so the
+ * timers, park's timeouts and every sleep run on virtual time; park then
+ * waits exactly until the next deadline, which the reactor jumps to, and
+ * clock_advance moves the clock by hand (D8).  Under a deterministic
+ * executor (E13) blocking jobs run at park on the parking thread.  With
+ * sim_faults > 0, a generator seeded from the runtime's seed decides the
+ * I/O library's faults (D9) and delays some timers, never advancing one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,23 +34,92 @@
 
 #include "alloc.h"
 #include "driver.h"
+#include "observe.h"
 
 
 static uint64_t
 driver_now(struct weft_driver *pub)
 {
+	struct weft__driver *d = driver_of(pub);
 	struct timespec ts;
 
-	(void)pub;
+	if (d->clock)
+		return d->reactor->ops->now(d->reactor);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 
-/* The live registration named by id, or NULL if id is stale or foreign. */
+/* ---- faults (D9) ---------------------------------------------------- */
+
+#define GOLDEN 0x9e3779b97f4a7c15ull
+/* The most a fault delays a timer: 10 ms of the runtime's clock. */
+#define DELAY_MAX 10000000ull
+
+/* splitmix64: one atomic add per draw, so no lock is needed. */
+static uint64_t
+draw(struct weft__driver *d)
+{
+	uint64_t z =
+	    atomic_fetch_add_explicit(&d->rng, GOLDEN, memory_order_relaxed) +
+	    GOLDEN;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
 
-/* Moves a stored waker into the batch to be woken after unlocking. */
+static bool
+chance(struct weft__driver *d)
+{
+	return d->faults && (draw(d) >> 11) < d->fault_cut;
+}
+
+
+static int
+driver_fault(struct weft_driver *pub, uint32_t site)
+{
+	struct weft__driver *d = driver_of(pub);
+
+	/* Faults off, or a kind nobody knows: no draw, so none is used up. */
+	if (!d->faults || site < WEFT_FAULT_SHORT_IO || site > WEFT_FAULT_RESET)
+		return 0;
+	return chance(d);
+}
+
+
+/* The deadline a timer gets: later by up to DELAY_MAX when faulted. */
+static uint64_t
+delayed(struct weft__driver *d, uint64_t deadline)
+{
+	uint64_t by;
+
+	if (!chance(d))
+		return deadline;
+	by = 1 + draw(d) % DELAY_MAX;
+	return deadline > UINT64_MAX - by ? UINT64_MAX : deadline + by;
+}
+
+
+void
+weft__driver_set_faults(struct weft__driver *d, uint64_t seed, double p)
+{
+	d->faults = p > 0.0;
+	d->fault_cut =
+	    p >= 1.0 ? 1ull << 53 : (uint64_t)(p * 9007199254740992.0);
+	atomic_store(&d->rng, seed);
+}
+
+
+void
+weft__driver_set_deterministic(struct weft__driver *d, bool on)
+{
+	d->deferred = on;
+}
+
+
+/* ---- timers --------------------------------------------------------- */
 
 
 static void
@@ -79,6 +156,7 @@ driver_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
 	if (!id)
 		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
+	deadline = delayed(d, deadline);
 	err = weft__timer_add(&d->timers, deadline, id);
 	if (err == 0)
 		timer_armed(d, deadline);
@@ -95,6 +173,7 @@ weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
 	int err;
 
 	pthread_mutex_lock(&d->lock);
+	deadline = delayed(d, deadline);
 	err = weft__timer_add_waker(&d->timers, deadline, id, waker);
 	if (err == 0)
 		timer_armed(d, deadline);
@@ -111,6 +190,7 @@ weft__driver_timer_reset(struct weft_driver *pub, uint64_t id,
 	int err;
 
 	pthread_mutex_lock(&d->lock);
+	deadline = delayed(d, deadline);
 	err = weft__timer_reset(&d->timers, id, deadline);
 	if (err == 0)
 		timer_armed(d, deadline);
@@ -157,6 +237,11 @@ driver_timer_del(struct weft_driver *pub, uint64_t id)
 /*
  * The wait for this park: the caller's timeout, shortened to the next
  * timer.  Also records when the wait will end, for timer_add.
+ *
+ * The wheel's answer may be the start of the slot holding the next timer,
+ * earlier than its deadline: a real clock just wakes a little early and
+ * waits again.  A virtual clock would jump to that instant, fire nothing
+ * and come back, so there the deadline is made exact first.
  */
 static int64_t
 park_timeout(struct weft__driver *d, int64_t timeout_ns, uint64_t now)
@@ -164,6 +249,9 @@ park_timeout(struct weft__driver *d, int64_t timeout_ns, uint64_t now)
 	uint64_t next = weft__timer_next_deadline(&d->timers);
 	uint64_t limit = timeout_ns < 0 ? UINT64_MAX : (uint64_t)timeout_ns;
 
+	if (d->clock && next != WEFT__TIMER_NONE && next > now &&
+	    next - now < limit)
+		next = weft__timer_settle(&d->timers);
 	if (next != WEFT__TIMER_NONE && (next <= now || next - now < limit))
 		limit = next <= now ? 0 : next - now;
 	if (limit > INT64_MAX) {
@@ -189,9 +277,38 @@ pop_timers(struct weft__driver *d, struct weft_waker *batch, uint32_t *n)
 	uint32_t got;
 
 	/* Even with no timer pending, this keeps the wheel's clock current. */
-	got = weft__timer_fire(&d->timers, driver_now(&d->pub), batch + *n, room);
+	got =
+	    weft__timer_fire(&d->timers, driver_now(&d->pub), batch + *n, room);
 	*n += got;
 	return got == room;
+}
+
+
+/*
+ * With the lock held and batch[0..n) filled: adds the due timers, unlocks
+ * and wakes the batch, as many rounds as the timers need.  end_park: the
+ * park ends under the last round's lock.  Returns unlocked, with how many
+ * wakers were woken.
+ */
+static uint32_t
+fire_unlock(struct weft__driver *d, struct weft_waker *batch, uint32_t n,
+            bool end_park)
+{
+	uint32_t total = 0;
+	bool more;
+
+	do {
+		more = pop_timers(d, batch, &n);
+		if (!more && end_park)
+			d->parking = false;
+		pthread_mutex_unlock(&d->lock);
+		wake_all(batch, n);
+		total += n;
+		n = 0;
+		if (more)
+			pthread_mutex_lock(&d->lock);
+	} while (more);
+	return total;
 }
 
 
@@ -202,17 +319,30 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 	struct weft_waker batch[WAKE_BATCH];
 	uint32_t n = 0, total = 0;
 	int64_t wait_ns;
-	bool more;
 	int got, i;
 
+	WEFT__PROBE1(park, timeout_ns);
 	pthread_mutex_lock(&d->lock);
 	if (d->parking) {
 		pthread_mutex_unlock(&d->lock);
 		return WEFT_EBUSY;
 	}
 	d->parking = true;
+	if (d->deferred && d->pool) {
+		/* E13: the queued blocking jobs run here, in order. */
+		pthread_mutex_unlock(&d->lock);
+		total = weft__blocking_run_queued(d->pool);
+		pthread_mutex_lock(&d->lock);
+	}
 	while (d->ctl_waiters > 0)
 		pthread_cond_wait(&d->idle, &d->lock);
+	/*
+	 * Jobs that ran woke their tasks, and one queued since must run at the
+	 * next park: either way this one only collects what is ready.  A job
+	 * queued after this check wakes the wait (driver_blocking).
+	 */
+	if (total > 0 || (d->deferred && weft__blocking_queued(d->pool)))
+		timeout_ns = 0;
 	wait_ns = park_timeout(d, timeout_ns, driver_now(pub));
 	d->in_wait = true;
 	d->wake_sent = false;
@@ -225,17 +355,7 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 	pthread_cond_broadcast(&d->idle);
 	for (i = 0; i < got; i++)
 		weft__driver_dispatch(d, &d->events[i], batch, &n);
-	do {
-		more = pop_timers(d, batch, &n);
-		if (!more)
-			d->parking = false;
-		pthread_mutex_unlock(&d->lock);
-		wake_all(batch, n);
-		total += n;
-		n = 0;
-		if (more)
-			pthread_mutex_lock(&d->lock);
-	} while (more);
+	total += fire_unlock(d, batch, n, true);
 	if (got < 0)
 		return got;
 	return total > INT32_MAX ? INT32_MAX : (int)total;
@@ -245,17 +365,19 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 static int
 driver_unpark(struct weft_driver *pub)
 {
+	WEFT__PROBE0(unpark);
 	return weft_reactor_wakeup(driver_of(pub)->reactor);
 }
 
 
 /*
  * The pool is made on first use, so a runtime that never blocks starts no
- * thread.  Its size is the default: nothing passes a configured one here.
+ * thread.  Under a deterministic executor it is a deferred one: its jobs
+ * run at park, and a park already waiting is woken to run them.
  */
 static int
 driver_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
-              struct weft_waker *done)
+                struct weft_waker *done)
 {
 	struct weft__driver *d = driver_of(pub);
 	int err = 0;
@@ -263,10 +385,47 @@ driver_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 	pthread_mutex_lock(&d->lock);
 	if (d->shut)
 		err = WEFT_ECLOSED;
+	else if (!d->pool && d->deferred)
+		err = weft__blocking_new_deferred(&d->pool, d->alloc);
 	else if (!d->pool)
 		err = weft__blocking_new_with(&d->pool, d->pool_max, d->alloc);
 	pthread_mutex_unlock(&d->lock);
-	return err < 0 ? err : weft__blocking_spawn(d->pool, fn, arg, done);
+	if (err < 0)
+		return err;
+	err = weft__blocking_spawn(d->pool, fn, arg, done);
+	if (err == 0 && d->deferred) {
+		pthread_mutex_lock(&d->lock);
+		if (d->in_wait && !d->wake_sent) {
+			d->wake_sent = true;
+			weft_reactor_wakeup(d->reactor);
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	return err;
+}
+
+
+/* D8: moves the reactor's clock, then fires what became due. */
+static int
+driver_clock_advance(struct weft_driver *pub, uint64_t ns)
+{
+	struct weft__driver *d = driver_of(pub);
+	struct weft_waker batch[WAKE_BATCH];
+	int err;
+
+	if (!d->clock)
+		return WEFT_ENOTSUP;
+	err = d->reactor->ops->advance(d->reactor, ns);
+	if (err < 0)
+		return err;
+	pthread_mutex_lock(&d->lock);
+	/* A park waiting for a deadline computes its wait again. */
+	if (d->in_wait && !d->wake_sent) {
+		d->wake_sent = true;
+		weft_reactor_wakeup(d->reactor);
+	}
+	fire_unlock(d, batch, 0, false);
+	return 0;
 }
 
 
@@ -305,6 +464,8 @@ static const struct weft_driver_ops driver_ops = {
     .park = driver_park,
     .unpark = driver_unpark,
     .blocking = driver_blocking,
+    .clock_advance = driver_clock_advance,
+    .fault = driver_fault,
 };
 
 
@@ -355,6 +516,7 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	d->reactor = reactor;
 	d->level = !(reactor_flags & WEFT_REACTOR_EDGE);
 	d->concurrent_ctl = reactor_flags & WEFT_REACTOR_CONCURRENT_CTL;
+	d->clock = weft_reactor_has_clock(reactor);
 	d->pool_max = blocking_threads;
 	d->gen_seed = (atomic_fetch_add(&serial, 1) + 1) * 0x9e3779b9u;
 	d->io_free = NO_SLOT;

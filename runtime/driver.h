@@ -7,6 +7,7 @@
 #define WEFT_DRIVER_PRIVATE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 #include "timer.h"
@@ -58,6 +59,12 @@ struct weft__driver {
 	bool concurrent_ctl; /* the reactor allows ctl during wait */
 	bool shut;           /* runtime shut down: no more blocking jobs */
 	const struct weft_allocator *alloc; /* the runtime's; NULL: libc */
+	bool clock;    /* the reactor keeps the clock (R12); constant */
+	bool deferred; /* blocking jobs run at park (E13); constant */
+	/* Faults (D9): a draw's top 53 bits below fault_cut inject one. */
+	bool faults;       /* sim_faults > 0; constant once shared */
+	uint64_t fault_cut; /* 2^53: always */
+	_Atomic uint64_t rng; /* splitmix64's state, from the seed */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 

@@ -42,6 +42,22 @@ WEFT__HIDDEN int weft__driver_new_with(struct weft__driver **out,
 WEFT__HIDDEN struct weft_driver *weft__driver_public(struct weft__driver *d);
 
 /*
+ * Seeds the driver's fault generator (D9) and sets the probability p
+ * (0 to 1) of an injected fault and of a delayed timer; p 0 turns both
+ * off.  Before the driver is shared.
+ */
+WEFT__HIDDEN void weft__driver_set_faults(struct weft__driver *d,
+					  uint64_t seed, double p);
+
+/*
+ * Under a deterministic executor (E13): blocking jobs are queued and the
+ * next park runs them on the parking thread, in submission order.  Before
+ * the first blocking call.
+ */
+WEFT__HIDDEN void weft__driver_set_deterministic(struct weft__driver *d,
+						 bool on);
+
+/*
  * At runtime shutdown, after the executor's: closes the blocking pool, so
  * that later blocking calls fail with WEFT_ECLOSED and no pool thread
  * outlives the runtime's tasks.
@@ -76,6 +92,23 @@ WEFT__HIDDEN int weft__blocking_new(struct weft__blocking **out,
 WEFT__HIDDEN int weft__blocking_new_with(struct weft__blocking **out,
 					 unsigned max_threads,
 					 const struct weft_allocator *alloc);
+
+/*
+ * A pool that starts no thread (deterministic executors, E13): its jobs
+ * wait until weft__blocking_run_queued or the close runs them on the
+ * caller's thread.
+ */
+WEFT__HIDDEN int weft__blocking_new_deferred(struct weft__blocking **out,
+					     const struct weft_allocator *alloc);
+
+/*
+ * Runs the jobs queued at the call, in submission order, on this thread;
+ * each job's done is woken after it returns.  Returns how many ran.
+ */
+WEFT__HIDDEN unsigned weft__blocking_run_queued(struct weft__blocking *b);
+
+/* Whether jobs are waiting in the queue (b may be NULL: none). */
+WEFT__HIDDEN bool weft__blocking_queued(struct weft__blocking *b);
 
 /* See weft_driver_ops.blocking. */
 WEFT__HIDDEN int weft__blocking_spawn(struct weft__blocking *b,

@@ -277,6 +277,13 @@ weft__timer_next_deadline(const struct weft__timers *t)
 }
 
 
+uint64_t
+weft__timer_settle(struct weft__timers *t)
+{
+	return weft__wheel_settle(t);
+}
+
+
 /* Node i, taken out by the wheel, fires: its handle remembers that. */
 static struct weft_waker
 fire_node(struct weft__timers *t, uint32_t i)

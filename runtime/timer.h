@@ -172,6 +172,16 @@ WEFT__HIDDEN int weft__timer_reset(struct weft__timers *t, uint64_t id,
 WEFT__HIDDEN uint64_t weft__timer_next_deadline(const struct weft__timers *t);
 
 /*
+ * The earliest pending deadline, exactly (WEFT__TIMER_NONE when none):
+ * cascades the wheel's first slots until that timer sits in the heap.
+ * Fires nothing.  For a virtual clock, which jumps to the next deadline
+ * and must neither land early (nothing would fire, and a park would
+ * return with nothing done) nor late.  The wheel's time may pass the
+ * clock; that only sorts.
+ */
+WEFT__HIDDEN uint64_t weft__timer_settle(struct weft__timers *t);
+
+/*
  * Fires one timer whose deadline is <= now, if any: it counts as fired and
  * its stored waker (possibly empty) moves to *waker.  Returns true when a
  * timer fired, false when none is due.  Timers fire in the order of their

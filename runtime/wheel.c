@@ -451,6 +451,46 @@ weft__wheel_next_deadline(const struct weft__timers *t)
 }
 
 
+uint64_t
+weft__wheel_settle(struct weft__timers *t)
+{
+	for (;;) {
+		uint64_t first =
+		    t->heap_len > 0 ? t->heap[0].deadline : WEFT__TIMER_NONE;
+		struct weft__timer_slot *sl;
+		unsigned level, s;
+		uint64_t start;
+
+		if (next_slot(t, &level, &s)) {
+			start = slot_start(t->elapsed, level, s);
+			sl = &t->slots[level][s];
+		} else if (t->overflow.len > 0) {
+			start = next_turn(t->elapsed);
+			sl = &t->overflow;
+			level = LEVELS;
+			s = 0;
+		} else {
+			return first;
+		}
+		/*
+		 * Every node of that slot is due at or after its start, and it
+		 * holds the earliest of the wheel's (see next_slot): when the
+		 * heap's first is no later, it is the earliest of all.
+		 */
+		if (first <= start << SHIFT)
+			return first;
+		if (level < LEVELS)
+			t->occupied[level] &= ~(1ull << s);
+		/*
+		 * The wheel's time moves to the slot's start, which may be past
+		 * the clock: that only sorts, since firing compares deadlines,
+		 * and what is armed before it goes to the exact heap.
+		 */
+		cascade(t, sl, start);
+	}
+}
+
+
 /* ---- the invariants, for tests -------------------------------------- */
 
 static bool

@@ -55,6 +55,9 @@ WEFT__HIDDEN void weft__wheel_remove(struct weft__timers *t, uint32_t i);
 WEFT__HIDDEN uint32_t weft__wheel_next_due(struct weft__timers *t,
                                            uint64_t now);
 
+/* See weft__timer_settle. */
+WEFT__HIDDEN uint64_t weft__wheel_settle(struct weft__timers *t);
+
 /* See weft__timer_next_deadline. */
 WEFT__HIDDEN uint64_t weft__wheel_next_deadline(const struct weft__timers *t);
 
