@@ -56,6 +56,13 @@ main(void)
 	    weft_join_poll(0, &cx, 0, 0) != WEFT_ENOTSUP ||
 	    weft_executor_block_on(0, &f) != WEFT_ENOTSUP)
 		bad++;
+	/* ABI 1.2's wrappers. */
+	if (weft_driver_clock_advance(0, 1) != WEFT_ENOTSUP ||
+	    weft_driver_fault(0, WEFT_FAULT_RESET) != 0 ||
+	    weft_executor_worker_stats(0, 0, 0) != WEFT_ENOTSUP ||
+	    weft_reactor_has_clock(0) ||
+	    weft_reactor_advance(0, 1) != WEFT_ENOTSUP)
+		bad++;
 	neg.version = WEFT_NEGOTIATE_VERSION;
 	neg.host_min = WEFT_ABI_MAKE(1, 0);
 	neg.host_max = WEFT_ABI_VERSION;
@@ -83,6 +90,7 @@ main(void)
 		bad++;                                                         \
 	}
 	WEFT_LAYOUT_X86_64
+	WEFT_LAYOUT_X86_64_ADDED
 	if (WEFT_ABI_SIGNATURE != WEFT_LAYOUT_X86_64_SIGNATURE)
 		bad++;
 #endif

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ABI 1.0 layout on x86_64 (LP64), as an X-macro list, for the
+ * The ABI 1.x layout on x86_64 (LP64), as X-macro lists, for the
  * conformance test P7 and the header build tests.  Offsets of 1.0 members
  * never change in 1.x.  FROZEN structs keep their exact size; GROWS
  * structs may only get longer (members appended after a version bump).
  *
  * Each user defines FROZEN(type, size), GROWS(type, end) and
- * OFF(type, member, offset) before expanding WEFT_LAYOUT_X86_64.
+ * OFF(type, member, offset) before expanding WEFT_LAYOUT_X86_64 and
+ * WEFT_LAYOUT_X86_64_ADDED.
  */
 #ifndef WEFT_CONFORMANCE_LAYOUT_H
 #define WEFT_CONFORMANCE_LAYOUT_H
@@ -112,6 +113,45 @@
 	OFF(weft_negotiate, host_min, 4)                                       \
 	OFF(weft_negotiate, host_max, 8)                                       \
 	OFF(weft_negotiate, chosen, 12)
+
+/*
+ * What ABI 1.1 and 1.2 appended on x86_64: the members after the 1.0 ends
+ * above, at offsets that never change in later 1.x, and the sizes the
+ * structs have grown to.  Expanded after WEFT_LAYOUT_X86_64 by the same
+ * users.  weft_worker_stats is new in 1.2.
+ */
+#define WEFT_LAYOUT_X86_64_ADDED                                               \
+	OFF(weft_driver_ops, blocking, 88)                                     \
+	GROWS(weft_task_core, 88)                                              \
+	OFF(weft_task_core, root_waker, 64) /* 1.1, version 2 */               \
+	OFF(weft_task_core, run_done, 72)   /* 1.1, version 3 */               \
+	OFF(weft_task_core, id, 80)         /* 1.2, version 4 */               \
+	GROWS(weft_driver_ops, 112)                                            \
+	OFF(weft_driver_ops, clock_advance, 96) /* 1.2, version 2 */           \
+	OFF(weft_driver_ops, fault, 104)        /* 1.2, version 2 */           \
+	GROWS(weft_executor_params, 40)                                        \
+	OFF(weft_executor_params, setting, 24)     /* 1.2, version 2 */        \
+	OFF(weft_executor_params, setting_ctx, 32) /* 1.2, version 2 */        \
+	OFF(weft_executor_stats, polls, 16)                                    \
+	OFF(weft_executor_stats, completed, 24)                                \
+	OFF(weft_executor_stats, parks, 32)                                    \
+	OFF(weft_executor_stats, foreign_wakes, 40)                            \
+	OFF(weft_executor_stats, steals, 48)                                   \
+	GROWS(weft_executor_iface, 72)                                         \
+	OFF(weft_executor_iface, worker_stats, 64) /* 1.2, version 2 */        \
+	GROWS(weft_worker_stats, 40)               /* 1.2 */                   \
+	OFF(weft_worker_stats, size, 0)                                        \
+	OFF(weft_worker_stats, worker, 4)                                      \
+	OFF(weft_worker_stats, polls, 8)                                       \
+	OFF(weft_worker_stats, steals, 16)                                     \
+	OFF(weft_worker_stats, parks, 24)                                      \
+	OFF(weft_worker_stats, queue_depth, 32)                                \
+	GROWS(weft_reactor_params, 24)                                         \
+	OFF(weft_reactor_params, setting, 8)      /* 1.2, version 2 */         \
+	OFF(weft_reactor_params, setting_ctx, 16) /* 1.2, version 2 */         \
+	GROWS(weft_reactor_iface, 88)                                          \
+	OFF(weft_reactor_iface, now, 72)     /* 1.2, version 2 */              \
+	OFF(weft_reactor_iface, advance, 80) /* 1.2, version 2 */
 
 /* The 1.0 signature on x86_64 with the System V ABI. */
 #define WEFT_LAYOUT_X86_64_SIGNATURE 0x7710100804040808ull

@@ -136,7 +136,8 @@ guess_path(char *path, const char *value)
 
 
 /*
- * The P rule behind a refusal of the loader, from the check that made it.
+ * The rule behind a refusal of the loader (a P rule, or E13), from the
+ * check that made it.
  * The loader reports which check failed only in its message, so each of
  * its checks is matched by the words of that message; they follow ABI.md's
  * P rules in the loader's own order.  A refusal matched by none (no such
@@ -171,6 +172,8 @@ static const struct {
     {" interface version 0 is invalid", "P6"},
     {" instance_size ", "P6"},
     {" interface lacks required method ", "P6"},
+    /* E13, which the loader checks as well: one thread, one schedule. */
+    {": executor claims both DETERMINISTIC and MULTI_THREAD", "E13"},
 };
 
 

@@ -362,6 +362,13 @@ P7_constants_frozen(void **state)
 	assert_int_equal(WEFT_EXECUTOR_MULTI_THREAD, 1);
 	assert_int_equal(WEFT_REACTOR_EDGE, 1);
 	assert_int_equal(WEFT_REACTOR_LEVEL, 2);
+	assert_int_equal(WEFT_REACTOR_CONCURRENT_CTL, 4);
+	/* ABI 1.2 */
+	assert_int_equal(WEFT_EXECUTOR_DETERMINISTIC, 2);
+	assert_int_equal(WEFT_REACTOR_CLOCK, 8);
+	assert_int_equal(WEFT_FAULT_SHORT_IO, 1);
+	assert_int_equal(WEFT_FAULT_SPURIOUS, 2);
+	assert_int_equal(WEFT_FAULT_RESET, 3);
 }
 
 
@@ -383,6 +390,7 @@ P7_struct_layout_x86_64(void **state)
 		fail_msg("P7: " #type "." #member " is at %zu, not %d",        \
 		         offsetof(struct type, member), (off));
 	WEFT_LAYOUT_X86_64
+	WEFT_LAYOUT_X86_64_ADDED
 #undef FROZEN
 #undef GROWS
 #undef OFF

@@ -50,6 +50,17 @@ load_flags(struct weft_runtime *rt)
 }
 
 
+/*
+ * P8: what a plugin's init reads: the runtime's resolved configuration,
+ * sim_seed a number even when the operator asked for "random".
+ */
+static const char *
+runtime_setting(void *ctx, const char *key)
+{
+	return weft_config_get(ctx, key);
+}
+
+
 static int
 runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 {
@@ -57,6 +68,8 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 	struct weft_reactor_params params = {
 	    .version = WEFT_REACTOR_PARAMS_VERSION,
 	    .max_events = 256,
+	    .setting = runtime_setting,
+	    .setting_ctx = rt->settings.config,
 	};
 	int r;
 
@@ -81,8 +94,12 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 		ops->fini(rt->reactor);
 		weft__mem_free(rt->alloc, rt->reactor);
 		rt->reactor = NULL;
+		return r;
 	}
-	return r;
+	/* The same seed as the plugins', so a run's faults replay (D9). */
+	weft__driver_set_faults(rt->driver, rt->settings.sim_seed,
+	                        rt->settings.sim_faults);
+	return 0;
 }
 
 
@@ -95,6 +112,8 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	    .workers = rt->settings.workers,
 	    .driver = weft__driver_public(rt->driver),
 	    .tasks = &weft__task_core,
+	    .setting = runtime_setting,
+	    .setting_ctx = rt->settings.config,
 	};
 	const struct weft_allocator *hint;
 	int r;
@@ -107,6 +126,9 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	rt->executor->version = ops->version;
 	rt->executor->ops = ops;
 	/* Executors make their task set in init: it takes our allocator. */
+	/* E13: blocking jobs run at park, in the schedule's own order. */
+	weft__driver_set_deterministic(
+	    rt->driver, ops->flags & WEFT_EXECUTOR_DETERMINISTIC);
 	hint = weft__task_alloc_hint(rt->alloc);
 	r = ops->init(rt->executor, &params);
 	weft__task_alloc_hint(hint);
@@ -134,16 +156,19 @@ weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
 		return weft__fail(err, errlen, -EINVAL, "no runtime pointer");
 	*out = NULL;
 	/* The settings name the allocator the runtime itself comes from. */
-	r = weft__settings_resolve(&settings, cfg, err, errlen);
+	r = weft__settings_resolve_config(&settings, cfg, weft__mem_default(),
+	                                  err, errlen);
 	if (r < 0)
 		return r;
 	if (!weft__mem_custom(&settings.alloc) && weft__mem_default())
 		settings.alloc = *weft__mem_default();
 	alloc = weft__mem_custom(&settings.alloc) ? &settings.alloc : NULL;
 	rt = weft__mem_calloc(alloc, 1, sizeof(*rt));
-	if (!rt)
+	if (!rt) {
+		weft__settings_release(&settings);
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "out of memory for the runtime");
+	}
 	rt->settings = settings;
 	rt->alloc = alloc ? &rt->settings.alloc : NULL;
 	r = weft__plugin_load(&rt->executor_plugin, rt->settings.executor,
@@ -174,6 +199,7 @@ fail_reactor_plugin:
 fail_executor_plugin:
 	weft__plugin_unload(&rt->executor_plugin);
 fail:
+	weft__settings_release(&rt->settings);
 	weft__mem_free(alloc, rt);
 	return r;
 }
@@ -251,6 +277,7 @@ weft_runtime_close(struct weft_runtime *rt)
 	weft__mem_free(rt->alloc, rt->reactor);
 	weft__plugin_unload(&rt->reactor_plugin);
 	weft__plugin_unload(&rt->executor_plugin);
+	weft__settings_release(&rt->settings);
 	/* The allocator lives in rt: copy it before freeing rt with it. */
 	settings_alloc = rt->settings.alloc;
 	weft__mem_free(rt->alloc ? &settings_alloc : NULL, rt);
@@ -297,6 +324,22 @@ weft_runtime_stats(struct weft_runtime *rt, struct weft_executor_stats *stats)
 	if (!rt || !stats)
 		return -EINVAL;
 	return weft_executor_stats(rt->executor, stats);
+}
+
+
+WEFT_EXPORT uint64_t
+weft_runtime_seed(struct weft_runtime *rt)
+{
+	return rt ? rt->settings.sim_seed : 0;
+}
+
+
+WEFT_EXPORT int
+weft_time_advance(struct weft_runtime *rt, uint64_t ns)
+{
+	if (!rt)
+		return -EINVAL;
+	return weft_driver_clock_advance(weft__driver_public(rt->driver), ns);
 }
 
 

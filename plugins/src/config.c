@@ -18,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "config.h"
 
 #ifndef WEFT_SYSCONFDIR
@@ -351,9 +354,54 @@ weft_config_program(const struct weft_config *cfg)
 }
 
 
-int
-weft__settings_resolve(struct weft__settings *out,
-                       const struct weft_config *cfg, char *err, size_t errlen)
+/*
+ * A seed for sim_seed = random: from the kernel, below 2^60 so that it
+ * reads well and fits any parser of the key.  Without getrandom (an old
+ * kernel, a seccomp filter) the clock and the pid stand in: the seed only
+ * has to differ between runs, and it is reported so that a run replays.
+ */
+static uint64_t
+draw_seed(void)
+{
+	uint64_t seed = 0;
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(seed)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed =
+		    ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) *
+		    0x9e3779b97f4a7c15ull;
+		seed ^= (uint64_t)getpid() << 32;
+	}
+	return seed & ((1ull << 60) - 1);
+}
+
+
+/*
+ * The simulation's settings, with sim_seed made a number in work too, so
+ * that the plugins (through setting) and the host see the same one.
+ */
+static void
+resolve_sim(struct weft__settings *out, struct weft_config *work)
+{
+	/* check_seed() stores "random" or a number below UINT64_MAX / 10. */
+	if (strcmp(work->sim_seed, "random") == 0) {
+		out->sim_seed = draw_seed();
+		snprintf(work->sim_seed, sizeof(work->sim_seed), "%llu",
+		         (unsigned long long)out->sim_seed);
+	} else {
+		out->sim_seed = strtoull(work->sim_seed, NULL, 10);
+	}
+	/* check_probability() stores a number from 0 to 1. */
+	out->sim_faults = strtod(work->sim_faults, NULL);
+}
+
+
+/* Resolves cfg into out, and into *keep (may be NULL) as a configuration. */
+static int
+resolve(struct weft__settings *out, const struct weft_config *cfg,
+        struct weft_config *keep, char *err, size_t errlen)
 {
 	struct weft_config work;
 	int rc;
@@ -379,7 +427,64 @@ weft__settings_resolve(struct weft__settings *out,
 	out->use_env = strcmp(work.use_env, "true") == 0;
 	out->allow_writable = strcmp(work.allow_writable_plugins, "true") == 0;
 	out->alloc = work.alloc;
+	resolve_sim(out, &work);
+	if (keep)
+		*keep = work;
 	return 0;
+}
+
+
+int
+weft__settings_resolve(struct weft__settings *out,
+                       const struct weft_config *cfg, char *err, size_t errlen)
+{
+	return resolve(out, cfg, NULL, err, errlen);
+}
+
+
+int
+weft__settings_resolve_config(struct weft__settings *out,
+                              const struct weft_config *cfg,
+                              const struct weft_allocator *fallback, char *err,
+                              size_t errlen)
+{
+	const struct weft_allocator *a;
+	struct weft_config *keep;
+	int rc;
+
+	/*
+	 * The allocator is only known once the layers are applied, so the
+	 * configuration is resolved into libc's memory, then moved.
+	 */
+	keep = malloc(sizeof(*keep));
+	if (!keep)
+		return weft__fail(err, errlen, -ENOMEM,
+		                  "out of memory for the configuration");
+	rc = resolve(out, cfg, keep, err, errlen);
+	if (rc == 0) {
+		if (!weft__mem_custom(&out->alloc) && fallback)
+			out->alloc = *fallback;
+		a = weft__mem_custom(&out->alloc) ? &out->alloc : NULL;
+		out->config = weft__mem_alloc(a, sizeof(*keep));
+		if (out->config)
+			memcpy(out->config, keep, sizeof(*keep));
+		else
+			rc = weft__fail(err, errlen, -ENOMEM,
+			                "out of memory for the configuration");
+	}
+	free(keep);
+	return rc;
+}
+
+
+void
+weft__settings_release(struct weft__settings *s)
+{
+	if (!s || !s->config)
+		return;
+	weft__mem_free(weft__mem_custom(&s->alloc) ? &s->alloc : NULL,
+	               s->config);
+	s->config = NULL;
 }
 
 

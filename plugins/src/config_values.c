@@ -187,12 +187,20 @@ static int
 check_seed(const char *key, const char *val, char *dst, size_t dstlen,
            char *why, size_t whylen)
 {
+	char q[96];
+
 	if (strcmp(val, "random") == 0) {
 		snprintf(dst, dstlen, "random");
 		return 0;
 	}
-	return check_range(key, val, 0, UINT64_MAX / 10 - 1, dst, dstlen, why,
-	                   whylen);
+	if (check_range(key, val, 0, UINT64_MAX / 10 - 1, dst, dstlen, NULL,
+	                0) == 0)
+		return 0;
+	return weft__fail(why, whylen, WEFT_ECONFIG,
+	                  "%s must be \"random\" or a whole number from 0 to "
+	                  "%llu, not %s",
+	                  key, (unsigned long long)(UINT64_MAX / 10 - 1),
+	                  weft__config_quote(q, sizeof(q), val, strlen(val)));
 }
 
 

@@ -213,6 +213,15 @@ check_executor(const char *path, const struct weft_executor_iface *ops,
 		                  "%s: executor interface lacks required "
 		                  "method %s",
 		                  path, missing);
+	/* E13: the schedule of several threads is no function of a seed. */
+	if ((ops->flags & WEFT_EXECUTOR_DETERMINISTIC) &&
+	    (ops->flags & WEFT_EXECUTOR_MULTI_THREAD))
+		return weft__fail(
+		    err, errlen, WEFT_EPLUGIN,
+		    "%s: executor claims both DETERMINISTIC and "
+		    "MULTI_THREAD: a deterministic executor polls "
+		    "on one thread",
+		    path);
 	return 0;
 }
 
@@ -247,6 +256,12 @@ check_reactor(const char *path, const struct weft_reactor_iface *ops, char *err,
 		missing = "wakeup";
 	else if (!ops->fini)
 		missing = "fini";
+	/* R12: the host would read a clock the reactor cannot give. */
+	else if ((ops->flags & WEFT_REACTOR_CLOCK) &&
+	         (ops->version < 2 || !ops->now))
+		missing = "now (it claims WEFT_REACTOR_CLOCK)";
+	else if ((ops->flags & WEFT_REACTOR_CLOCK) && !ops->advance)
+		missing = "advance (it claims WEFT_REACTOR_CLOCK)";
 	if (missing)
 		return weft__fail(err, errlen, WEFT_EPLUGIN,
 		                  "%s: reactor interface lacks required "

@@ -22,6 +22,14 @@ struct weft__settings {
 	int use_env;
 	int allow_writable; /* load plugins that other users could replace */
 	struct weft_allocator alloc; /* version 0: none configured */
+	uint64_t sim_seed; /* sim_seed, drawn below 2^60 when "random" */
+	double sim_faults; /* the probability of an injected fault (D9) */
+	/*
+	 * The resolved configuration, its sim_seed the number above, for the
+	 * plugins' setting (P8): only from weft__settings_resolve_config,
+	 * which allocates it through alloc; freed by weft__settings_release.
+	 */
+	struct weft_config *config;
 };
 
 /*
@@ -31,6 +39,19 @@ struct weft__settings {
 WEFT__HIDDEN int weft__settings_resolve(struct weft__settings *out,
 					const struct weft_config *cfg,
 					char *err, size_t errlen);
+
+/*
+ * The same, keeping the resolved configuration in out->config.  out->alloc
+ * is the configured allocator, else *fallback (NULL: libc's).
+ */
+WEFT__HIDDEN int
+weft__settings_resolve_config(struct weft__settings *out,
+			      const struct weft_config *cfg,
+			      const struct weft_allocator *fallback, char *err,
+			      size_t errlen);
+
+/* Frees what weft__settings_resolve_config kept; idempotent. */
+WEFT__HIDDEN void weft__settings_release(struct weft__settings *s);
 
 /* ---- loader.c ----------------------------------------------------- */
 

@@ -299,6 +299,13 @@ static const char *const keys[] = {
     "plugin_path",
     "use_env",
     "allow_writable_plugins",
+    "sim_seed",
+    "sim_mode",
+    "sim_pct_depth",
+    "sim_faults",
+    "sim_timeout",
+    "slow_poll_ms",
+    "console",
 };
 
 static const char *
@@ -389,6 +396,12 @@ info_runtime(struct weft_config *cfg)
 	printf("\n%-12s %s\n", "plugin_path",
 	       weft_config_get(cfg, "plugin_path"));
 	printf("%-12s %s\n", "use_env", weft_config_get(cfg, "use_env"));
+	/* The runtime's own: drawn at open when the key says "random". */
+	printf("%-12s %llu%s\n", "sim_seed",
+	       (unsigned long long)weft_runtime_seed(rt),
+	       strcmp(weft_config_get(cfg, "sim_seed"), "random") == 0
+	           ? " (drawn: sim_seed = random)"
+	           : "");
 	weft_runtime_close(rt);
 	return 0;
 }

@@ -262,6 +262,24 @@ const char *weft_runtime_plugin_path(struct weft_runtime *rt,
 int weft_runtime_stats(struct weft_runtime *rt,
 		       struct weft_executor_stats *stats);
 
+/**
+ * The runtime's seed (the `sim_seed` key): the configured number, or the
+ * one drawn at open when it is "random" (below 2^60).  The executor, the
+ * reactor (through their settings) and the driver's fault generator all
+ * use this number, so a run under a deterministic executor replays with
+ * `sim_seed` set to it.  0 for a NULL rt.
+ */
+uint64_t weft_runtime_seed(struct weft_runtime *rt);
+
+/**
+ * Moves the runtime's virtual clock forward by ns and fires the timers
+ * that became due, like tokio's time::advance (ABI rule D8): 0, -EINVAL,
+ * or WEFT_ENOTSUP when the reactor keeps no clock (every real reactor).
+ * Any thread.  Inside a task, weft_driver_clock_advance(cx->driver, ns)
+ * does the same without the runtime.
+ */
+int weft_time_advance(struct weft_runtime *rt, uint64_t ns);
+
 /* ------------------------------------------------------------------ */
 /* Inside a running program (docs/observability.md)                    */
 /* ------------------------------------------------------------------ */
