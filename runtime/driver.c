@@ -34,7 +34,6 @@
 
 #include "alloc.h"
 #include "driver.h"
-#include "observe.h"
 
 
 static uint64_t
