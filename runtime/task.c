@@ -24,11 +24,13 @@
 #include <errno.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "internal.h"
+#include "observe.h"
 #include "taskcore.h"
 
 /*
@@ -42,6 +44,19 @@
 
 /* Set by the runtime around an executor's init; see internal.h. */
 static _Thread_local const struct weft_allocator *alloc_hint;
+static _Thread_local struct weft__observe *observe_hint;
+
+/*
+ * The label for this thread's next spawn (weft_spawn_label).  Spawn goes
+ * through the executor plugin, whose ABI carries no name or location, so
+ * lib's spawn macros leave them here just before calling it and the task
+ * core takes them (and clears them) when the spawn reaches it.
+ */
+static _Thread_local struct {
+	const char *name;
+	const char *file;
+	int line;
+} spawn_label;
 
 #define TASK_HEADER_SIZE                                                       \
 	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
@@ -75,15 +90,17 @@ task_future(struct weft_task *t)
 static __attribute__((noinline)) void
 task_free(struct weft_task *t)
 {
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	struct weft_allocator a;
-	char *base;
+	char *base = (char *)t;
 
-	if (!(atomic_load_explicit(&t->state, memory_order_relaxed) &
-	      TASK_OWN_ALLOC)) {
-		free(t);
+	if (s & TASK_FACTS)
+		base -= TASK_FACTS_SIZE;
+	if (!(s & TASK_OWN_ALLOC)) {
+		free(base);
 		return;
 	}
-	base = (char *)t - TASK_PREFIX_SIZE;
+	base -= TASK_PREFIX_SIZE;
 	memcpy(&a, base, sizeof(a));
 	weft__mem_free(&a, base);
 }
@@ -179,6 +196,19 @@ task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 }
 
 
+/* A wake that queued t, seen by an observing set. */
+static __attribute__((noinline)) void
+task_observe_wake(struct weft_task *t, struct weft__observe *obs)
+{
+	struct weft__task_facts *f = weft__task_facts(t);
+
+	atomic_fetch_add_explicit(&f->wakes, 1, memory_order_relaxed);
+	if (obs->timing)
+		atomic_store_explicit(&f->woke_ns, weft__observe_now(),
+		                      memory_order_relaxed);
+}
+
+
 /*
  * Hands a runnable task to its executor, from a wake made anywhere: the
  * caller has set SCHEDULED and holds the runnable reference.  The set's
@@ -196,6 +226,9 @@ task_schedule_guarded(struct weft_task *t, struct weft_task_set *set)
 #endif
 	if (weft__taskset_enter(set)) {
 		if (!(atomic_load(&t->state) & TASK_DROPPED)) {
+			/* Inside the guard: the observation outlives it. */
+			if (set->obs)
+				task_observe_wake(t, set->obs);
 			set->schedule(set->sched, t);
 			weft__taskset_leave(set);
 			return;
@@ -211,10 +244,13 @@ task_schedule(struct weft_task *t)
 {
 	struct weft_task_set *set = t->set;
 
+	WEFT__PROBE1(task__wake, t->id);
 	/* On the executor's own thread inside run: no close can overlap. */
-	if (weft__taskset_running == set)
+	if (weft__taskset_running == set) {
+		if (set->obs)
+			task_observe_wake(t, set->obs);
 		set->schedule(set->sched, t);
-	else
+	} else
 		task_schedule_guarded(t, set);
 }
 
@@ -424,6 +460,13 @@ task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
 		return -ENOMEM;
 	set->schedule = schedule;
 	set->sched = sched;
+	/*
+	 * The runtime finds its set through the observation; the tasks keep
+	 * facts only when someone looks (console or slow-poll threshold).
+	 */
+	set->obs = observe_hint && observe_hint->timing ? observe_hint : NULL;
+	if (observe_hint)
+		atomic_store(&observe_hint->set, set);
 	*out = set;
 	return 0;
 }
@@ -461,35 +504,58 @@ task_set_free(struct weft_task_set *set)
 	root = set->root;
 	r = weft__taskset_free(set);
 	if (r == 0 && root)
-		root_release(root); /* the set's reference; clones keep theirs */
+		/* The set's reference; clones keep theirs. */
+		root_release(root);
 	return r;
 }
 
 
 /* ---- spawn and run -------------------------------------------------- */
 
-/* A zeroed header followed by room for a size-byte future. */
+/*
+ * A zeroed header followed by room for a size-byte future; with `facts`,
+ * zeroed facts in front of the header.
+ */
 static struct weft_task *
-task_alloc(struct weft_task_set *set, size_t size)
+task_alloc(struct weft_task_set *set, size_t size, bool facts)
 {
-	struct weft_task *t;
+	size_t front = facts ? TASK_FACTS_SIZE : 0;
 	char *base;
 
-	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE)
+	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE - front)
 		return NULL;
 	if (!weft__mem_custom(&set->alloc)) {
-		t = malloc(TASK_HEADER_SIZE + size);
+		base = malloc(front + TASK_HEADER_SIZE + size);
+		if (!base)
+			return NULL;
 	} else {
-		base = weft__mem_alloc(
-		    &set->alloc, TASK_PREFIX_SIZE + TASK_HEADER_SIZE + size);
+		base =
+		    weft__mem_alloc(&set->alloc, TASK_PREFIX_SIZE + front +
+		                                     TASK_HEADER_SIZE + size);
 		if (!base)
 			return NULL;
 		memcpy(base, &set->alloc, sizeof(set->alloc));
-		t = (struct weft_task *)(base + TASK_PREFIX_SIZE);
+		base += TASK_PREFIX_SIZE;
 	}
-	if (t)
-		memset(t, 0, sizeof(*t));
-	return t;
+	memset(base, 0, front + sizeof(struct weft_task));
+	return (struct weft_task *)(base + front);
+}
+
+
+/* Fills the facts of a task spawned into an observing set. */
+static __attribute__((noinline)) void
+task_observe_spawn(struct weft_task *t, struct weft__observe *obs)
+{
+	struct weft__task_facts *f = weft__task_facts(t);
+
+	if (spawn_label.name)
+		snprintf(f->name, sizeof(f->name), "%s", spawn_label.name);
+	f->file = spawn_label.file;
+	f->line = spawn_label.line > 0 ? (uint32_t)spawn_label.line : 0;
+	if (obs->timing) {
+		f->spawn_ns = weft__observe_now();
+		atomic_init(&f->woke_ns, f->spawn_ns);
+	}
 }
 
 
@@ -498,16 +564,19 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
            struct weft_task **task, struct weft_join **join)
 {
 	size_t size = future->vtable->size;
+	struct weft__observe *obs = set->obs;
 	struct weft_task *t;
 	int rc;
 
 	if (size < sizeof(struct weft_future)) {
 		weft_future_drop(future);
+		spawn_label.file = spawn_label.name = NULL;
 		return -EINVAL;
 	}
-	t = task_alloc(set, size);
+	t = task_alloc(set, size, obs != NULL);
 	if (!t) {
 		weft_future_drop(future);
+		spawn_label.file = spawn_label.name = NULL;
 		return -ENOMEM;
 	}
 	memcpy(task_future(t), future, size); /* the move (F5) */
@@ -520,7 +589,13 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 	atomic_init(&t->state,
 	            (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
 	                (join ? TASK_HANDLE : 0u) |
-	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u));
+	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u) |
+	                (obs ? TASK_FACTS : 0u));
+	if (obs)
+		task_observe_spawn(t, obs);
+	if (spawn_label.file || spawn_label.name)
+		spawn_label.file = spawn_label.name = NULL;
+	WEFT__PROBE1(task__spawn, t->id);
 
 	rc = weft__taskset_link(set, t);
 	if (rc < 0) {
@@ -564,8 +639,55 @@ task_after_pending(struct weft_task *t)
 	 * Woken during the poll: our reference goes on, straight to the
 	 * executor, since its runner is inside run and no close overlaps.
 	 */
-	if (s & TASK_SCHEDULED)
+	if (s & TASK_SCHEDULED) {
+		WEFT__PROBE1(task__wake, t->id);
+		if (t->set->obs)
+			task_observe_wake(t, t->set->obs);
 		t->set->schedule(t->set->sched, t);
+	}
+}
+
+
+/*
+ * The observed poll: counts it and, with timing, measures it; the poll
+ * itself is the caller's f->vtable->poll.
+ */
+static __attribute__((noinline)) weft_poll
+task_poll_observed(struct weft_task *t, struct weft__observe *obs,
+                   struct weft_future *f, struct weft_context *cx)
+{
+	struct weft__task_facts *facts = weft__task_facts(t);
+	uint64_t start = 0, woke, end, d;
+	weft_poll r;
+
+	atomic_store_explicit(
+	    &facts->polls,
+	    atomic_load_explicit(&facts->polls, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+	if (!obs->timing)
+		return f->vtable->poll(f, cx);
+	start = weft__observe_now();
+	woke =
+	    atomic_exchange_explicit(&facts->woke_ns, 0, memory_order_relaxed);
+	if (woke && woke <= start)
+		atomic_store_explicit(
+		    &facts->sched_ns,
+		    atomic_load_explicit(&facts->sched_ns,
+		                         memory_order_relaxed) +
+		        (start - woke),
+		    memory_order_relaxed);
+	r = f->vtable->poll(f, cx);
+	end = weft__observe_now();
+	d = end > start ? end - start : 0;
+	atomic_store_explicit(
+	    &facts->busy_ns,
+	    atomic_load_explicit(&facts->busy_ns, memory_order_relaxed) + d,
+	    memory_order_relaxed);
+	if (d > atomic_load_explicit(&facts->max_poll_ns, memory_order_relaxed))
+		atomic_store_explicit(&facts->max_poll_ns, d,
+		                      memory_order_relaxed);
+	weft__observe_poll(obs, t, d);
+	return r;
 }
 
 
@@ -576,6 +698,7 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
 	uint64_t next;
+	weft_poll ready;
 
 	for (;;) {
 		if (s & TASK_DROPPED) {
@@ -603,7 +726,11 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 	weft__taskset_running = t->set;
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
-	if (f->vtable->poll(f, cx) == WEFT_READY) {
+	WEFT__PROBE1(poll__begin, t->id);
+	ready = t->set->obs ? task_poll_observed(t, t->set->obs, f, cx)
+	                    : f->vtable->poll(f, cx);
+	WEFT__PROBE2(poll__end, t->id, ready == WEFT_READY);
+	if (ready == WEFT_READY) {
 		task_drop_future(t, TASK_COMPLETED, 2);
 		weft__taskset_running = NULL;
 		return 1;
@@ -785,6 +912,26 @@ const struct weft_task_core weft__task_core = {
     .run_done = task_run_done,
     .id = task_id,
 };
+
+
+struct weft__observe *
+weft__task_observe_hint(struct weft__observe *obs)
+{
+	struct weft__observe *old = observe_hint;
+
+	observe_hint = obs;
+	return old;
+}
+
+
+WEFT_EXPORT void
+weft_spawn_label(const char *name, const char *file, int line)
+{
+	if (name)
+		spawn_label.name = name;
+	spawn_label.file = file;
+	spawn_label.line = line;
+}
 
 
 const struct weft_allocator *

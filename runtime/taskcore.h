@@ -11,11 +11,13 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <weft/assert.h>
 
 #include "internal.h"
+#include "observe.h"
 
 /*
  * One atomic word per task: the flags in the low half, the reference count
@@ -32,6 +34,7 @@ enum {
 	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
 	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
 	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
+	TASK_FACTS = 1u << 9,     /* struct weft__task_facts before header */
 };
 
 #define TASK_REF_ONE     ((uint64_t)1 << 32)
@@ -52,6 +55,38 @@ struct weft_task {
 	/* The task's number (T6): given by spawn, never changed. */
 	uint64_t id;
 };
+
+/*
+ * What a task's set keeps about it while its runtime observes (set->obs):
+ * in the same allocation, just before the header, so that a task of a
+ * runtime that does not observe carries none of it.  name, file and line
+ * are written by spawn before the task is seen; the counters are relaxed
+ * atomics written by the poller (or, for wakes and woke_ns, by the waker)
+ * and read by weft_runtime_tasks from any thread.  Timings stay 0 unless
+ * obs->timing.
+ */
+struct weft__task_facts {
+	char name[32];
+	const char *file; /* a string literal of the spawning code: __FILE__ */
+	uint32_t line;
+	uint64_t spawn_ns;
+	_Atomic uint64_t polls;
+	_Atomic uint64_t wakes; /* wakes that led to a poll */
+	_Atomic uint64_t busy_ns;
+	_Atomic uint64_t sched_ns;
+	_Atomic uint64_t max_poll_ns;
+	_Atomic uint64_t woke_ns; /* when the pending wake came, or 0 */
+};
+
+#define TASK_FACTS_SIZE                                                        \
+	((sizeof(struct weft__task_facts) + alignof(max_align_t) - 1) &        \
+	 ~(alignof(max_align_t) - 1))
+
+static inline struct weft__task_facts *
+weft__task_facts(struct weft_task *t)
+{
+	return (struct weft__task_facts *)((char *)t - TASK_FACTS_SIZE);
+}
 
 /*
  * The per-task overhead: 64 bytes until ABI 1.2's id took the header to
@@ -122,10 +157,15 @@ struct weft_task_set {
 	atomic_bool closing;
 	weft_task_schedule_fn schedule;
 	void *sched;
-	struct weft__root *root;     /* NULL until block_on asks for it */
-	struct weft_allocator alloc; /* version 0: libc */
-	void *mem;                   /* what was allocated, for the free */
+	struct weft__root *root;         /* NULL until block_on asks for it */
+	struct weft_allocator alloc;     /* version 0: libc */
+	void *mem;                       /* what was allocated, for the free */
 	struct weft_task_set *next_free; /* in the pool of kept sets */
+	/*
+	 * The runtime's observation, or NULL: read by every poll, written
+	 * only by set_new, so on a line that nothing else writes.
+	 */
+	alignas(64) struct weft__observe *obs;
 };
 
 /*
@@ -185,6 +225,18 @@ WEFT__HIDDEN void weft__taskset_lock_wait(struct weft_task_shard *sh);
  */
 WEFT__HIDDEN int weft__taskset_grow(struct weft_task_set *set,
                                     struct weft_task_shard *sh);
+
+/*
+ * Calls fn with a snapshot of each live task's facts, a batch at a time
+ * under each shard's lock (a linked task is alive while the lock is held:
+ * unlink comes before the set's reference is given back) and fn outside
+ * it.  A task is seen at most once.  0 or fn's non-zero return.
+ */
+WEFT__HIDDEN int weft__taskset_visit(struct weft_task_set *set,
+                                     weft_task_visit_fn fn, void *arg);
+
+/* Tasks linked now, summed over the shards. */
+WEFT__HIDDEN uint64_t weft__taskset_live(struct weft_task_set *set);
 
 /* This thread's shard, plus one: 0 until the thread first spawns. */
 extern _Thread_local unsigned weft__taskset_thread_shard

@@ -308,3 +308,102 @@ weft__taskset_claim(struct weft_task_set *set)
 	}
 	return NULL;
 }
+
+
+/* ---- looking inside ------------------------------------------------- */
+
+/* One task's snapshot; the caller holds its shard's lock. */
+static void
+taskset_fill(struct weft_task *t, struct weft_task_info *info, uint64_t now)
+{
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	struct weft__task_facts *f;
+
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->id = t->id;
+	if (s & (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED))
+		info->state = WEFT_TASK_DONE;
+	else if (s & TASK_RUNNING)
+		info->state = WEFT_TASK_RUNNING;
+	else if (s & TASK_SCHEDULED)
+		info->state = WEFT_TASK_SCHEDULED;
+	else
+		info->state = WEFT_TASK_IDLE;
+	if (!(s & TASK_FACTS))
+		return;
+	f = weft__task_facts(t);
+	memcpy(info->name, f->name, sizeof(f->name));
+	info->name[sizeof(info->name) - 1] = '\0';
+	if (f->file) {
+		const char *file = f->file;
+		size_t n = strlen(file), room = sizeof(info->location) - 12;
+
+		/* Keep the end of a long path: it names the file. */
+		if (n > room)
+			file += n - room;
+		snprintf(info->location, sizeof(info->location), "%s:%u", file,
+		         f->line);
+	}
+	info->polls = atomic_load_explicit(&f->polls, memory_order_relaxed);
+	info->wakes = atomic_load_explicit(&f->wakes, memory_order_relaxed);
+	info->busy_ns = atomic_load_explicit(&f->busy_ns, memory_order_relaxed);
+	info->sched_ns =
+	    atomic_load_explicit(&f->sched_ns, memory_order_relaxed);
+	info->max_poll_ns =
+	    atomic_load_explicit(&f->max_poll_ns, memory_order_relaxed);
+	if (f->spawn_ns && now > f->spawn_ns)
+		info->age_ns = now - f->spawn_ns;
+}
+
+
+int
+weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
+{
+	enum { BATCH = 16 };
+	struct weft_task_info batch[BATCH];
+	uint64_t now = weft__observe_now();
+	unsigned i, n, k;
+	uint32_t at;
+	uintptr_t e;
+	int r;
+
+	for (i = 0; i < TASK_SHARDS; i++) {
+		struct weft_task_shard *sh = &set->shards[i];
+
+		at = 0;
+		do {
+			n = 0;
+			weft__taskset_lock(sh);
+			/* It may have grown since: go by index. */
+			for (; at < sh->len && n < BATCH; at++) {
+				e = sh->entries[at];
+				if (!(e & TASK_FREE_ENTRY))
+					taskset_fill((struct weft_task *)e,
+					             &batch[n++], now);
+			}
+			weft__taskset_unlock(sh);
+			for (k = 0; k < n; k++) {
+				r = fn(arg, &batch[k]);
+				if (r)
+					return r;
+			}
+		} while (n == BATCH);
+	}
+	return 0;
+}
+
+
+uint64_t
+weft__taskset_live(struct weft_task_set *set)
+{
+	uint64_t live = 0;
+	unsigned i;
+
+	for (i = 0; i < TASK_SHARDS; i++) {
+		weft__taskset_lock(&set->shards[i]);
+		live += set->shards[i].live;
+		weft__taskset_unlock(&set->shards[i]);
+	}
+	return live;
+}

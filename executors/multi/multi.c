@@ -289,6 +289,29 @@ multi_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 }
 
 
+/*
+ * One worker's statistics (E12).  The run queue is shared, so a worker's
+ * queue_depth is only what it holds for itself; nobody steals.  Polls made
+ * by the thread inside block_on are in stats, not here.
+ */
+static int
+multi_worker_stats(struct weft_executor *self, uint32_t worker,
+                   struct weft_worker_stats *stats)
+{
+	struct multi *ex = (struct multi *)self;
+	struct weft_worker_stats s = {.size = sizeof(s), .worker = worker};
+	struct multi_worker *w;
+
+	if (worker >= ex->nworkers)
+		return -ENOENT;
+	w = &ex->workers[worker];
+	s.polls = atomic_load_explicit(&w->polls, memory_order_relaxed);
+	s.parks = atomic_load_explicit(&w->parks, memory_order_relaxed);
+	s.queue_depth = atomic_load_explicit(&w->held, memory_order_relaxed);
+	return weft_worker_stats_fill(stats, &s);
+}
+
+
 /* ---- the plugin ----------------------------------------------------- */
 
 static const struct weft_executor_iface multi_iface = {
@@ -301,6 +324,7 @@ static const struct weft_executor_iface multi_iface = {
     .shutdown = multi_shutdown,
     .fini = multi_fini,
     .stats = multi_stats,
+    .worker_stats = multi_worker_stats,
 };
 
 static const struct weft_plugin_descriptor multi_descriptor = {

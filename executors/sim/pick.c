@@ -40,6 +40,9 @@
 /* Initial priorities lie in [2^62, 2^63); change points give 1..d-1. */
 #define SIM_PRIO_BASE ((uint64_t)1 << 62)
 
+/* Polls in a row after which a spinning entity gives way (sim_streak). */
+#define SIM_PCT_STREAK 64
+
 #define FNV_OFFSET 0xcbf29ce484222325u
 #define FNV_PRIME  0x100000001b3u
 
@@ -97,6 +100,8 @@ weft__sim_seed(struct sim *ex)
 		ex->rng[i] = splitmix64(&sm);
 	ex->prio_key = sim_next(ex);
 	ex->trace = FNV_OFFSET;
+	ex->demoted = SIM_PRIO_BASE - 1;
+	ex->streak_id = UINT64_MAX;
 	if (ex->mode != SIM_PCT)
 		return;
 	/* Change point i (1..d-1) at a step drawn in [1, k]. */
@@ -107,34 +112,67 @@ weft__sim_seed(struct sim *ex)
 
 /* ---- PCT's priorities ----------------------------------------------- */
 
+/*
+ * Priorities that moved (change points, demotions) in a map from id to
+ * priority: open addressing, a power-of-two size, id + 1 as the key so
+ * that 0 marks a free slot.  Entries stay: tasks end without telling us.
+ */
+static uint64_t *
+sim_moved_find(const struct sim *ex, uint64_t id)
+{
+	size_t mask = ex->moved_cap - 1, i;
+	uint64_t h = id;
+
+	if (!ex->moved_cap)
+		return NULL;
+	for (i = (size_t)splitmix64(&h) & mask;; i = (i + 1) & mask)
+		if (ex->moved[2 * i] == id + 1 || ex->moved[2 * i] == 0)
+			return &ex->moved[2 * i];
+}
+
+
 static uint64_t
 sim_prio(const struct sim *ex, uint64_t id)
 {
 	uint64_t h = ex->prio_key ^ (id * 0x9e3779b97f4a7c15u);
-	uint32_t i;
+	uint64_t *m = sim_moved_find(ex, id);
 
-	for (i = 0; i < ex->nlowered; i++)
-		if (ex->lowered_id[i] == id)
-			return ex->lowered_prio[i];
+	if (m && *m)
+		return m[1];
 	return SIM_PRIO_BASE | (splitmix64(&h) >> 2);
 }
 
 
+/* Fails only when the map cannot grow: the priority then stays. */
 static void
 sim_lower(struct sim *ex, uint64_t id, uint64_t prio)
 {
-	uint32_t i;
+	uint64_t *m;
 
-	for (i = 0; i < ex->nlowered; i++)
-		if (ex->lowered_id[i] == id)
-			break;
-	if (i == ex->nlowered) {
-		if (i == SIM_PCT_MAX_DEPTH)
-			return; /* cannot happen: at most d - 1 < 64 changes */
-		ex->nlowered++;
+	if (2 * (ex->nmoved + 1) > ex->moved_cap) {
+		size_t cap = ex->moved_cap ? 2 * ex->moved_cap : 64, i;
+		size_t old_cap = ex->moved_cap;
+		uint64_t *old = ex->moved;
+
+		ex->moved = calloc(cap, 2 * sizeof(uint64_t));
+		if (!ex->moved) {
+			ex->moved = old;
+			return;
+		}
+		ex->moved_cap = cap;
+		for (i = 0; i < old_cap; i++)
+			if (old[2 * i]) {
+				m = sim_moved_find(ex, old[2 * i] - 1);
+				m[0] = old[2 * i];
+				m[1] = old[2 * i + 1];
+			}
+		free(old);
 	}
-	ex->lowered_id[i] = id;
-	ex->lowered_prio[i] = prio;
+	m = sim_moved_find(ex, id);
+	if (!*m)
+		ex->nmoved++;
+	m[0] = id + 1;
+	m[1] = prio;
 }
 
 
@@ -147,6 +185,27 @@ sim_change_points(struct sim *ex, uint64_t id)
 	for (i = 1; i < ex->depth; i++)
 		if (ex->change_at[i] == ex->steps)
 			sim_lower(ex, id, ex->depth - i);
+}
+
+
+/*
+ * Not in the paper: an entity polled SIM_PCT_STREAK times in a row while
+ * others wait (a task spinning on yield until another one acts) moves below
+ * every initial priority and every entity moved before it, though above
+ * the change points' priorities.  Strict priorities would otherwise starve
+ * the others for ever (E7); spinners take turns instead.
+ */
+static void
+sim_streak(struct sim *ex, uint64_t id)
+{
+	if (id != ex->streak_id) {
+		ex->streak_id = id;
+		ex->streak = 0;
+	}
+	if (++ex->streak < SIM_PCT_STREAK || ex->n == 0)
+		return;
+	ex->streak = 0;
+	sim_lower(ex, id, ex->demoted--);
 }
 
 
@@ -235,6 +294,7 @@ weft__sim_pick(struct sim *ex)
 		ex->run[0] = ex->run[--ex->n];
 		sim_heap_down(ex->run, ex->n);
 		sim_change_points(ex, e.id);
+		sim_streak(ex, e.id);
 		return e;
 	}
 	if (ex->n > 1)

@@ -464,6 +464,7 @@ sim_fini(struct weft_executor *self)
 	pthread_mutex_destroy(&ex->lock);
 	free(ex->run);
 	free(ex->remote);
+	free(ex->moved);
 }
 
 

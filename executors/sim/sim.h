@@ -82,9 +82,10 @@ struct sim {
 	uint64_t prio_key;
 	uint64_t steps;                        /* choices made so far */
 	uint64_t change_at[SIM_PCT_MAX_DEPTH]; /* step of change point i */
-	uint64_t lowered_id[SIM_PCT_MAX_DEPTH];
-	uint64_t lowered_prio[SIM_PCT_MAX_DEPTH];
-	uint32_t nlowered;
+	uint64_t *moved; /* id + 1, priority: pairs; see sim_lower */
+	size_t moved_cap, nmoved;
+	uint64_t demoted; /* the next priority a spinner gets */
+	uint64_t streak_id, streak;
 
 	/* The trace: FNV-1a over the ids polled, and how many. */
 	uint64_t trace;

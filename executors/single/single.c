@@ -425,6 +425,27 @@ single_stats(struct weft_executor *self, struct weft_executor_stats *stats)
 }
 
 
+/* The one worker (E12): the thread inside block_on; it never steals. */
+static int
+single_worker_stats(struct weft_executor *self, uint32_t worker,
+                    struct weft_worker_stats *stats)
+{
+	struct single *ex = (struct single *)self;
+	struct weft_worker_stats s = {
+	    .size = sizeof(s),
+	    .worker = 0,
+	    .polls = atomic_load(&ex->polls),
+	    .parks = atomic_load(&ex->parks),
+	};
+
+	if (worker > 0)
+		return -ENOENT;
+	s.queue_depth =
+	    atomic_load(&ex->local_len) + atomic_load(&ex->remote_len);
+	return weft_worker_stats_fill(stats, &s);
+}
+
+
 /* ---- the plugin ----------------------------------------------------- */
 
 static const struct weft_executor_iface single_iface = {
@@ -437,6 +458,7 @@ static const struct weft_executor_iface single_iface = {
     .shutdown = single_shutdown,
     .fini = single_fini,
     .stats = single_stats,
+    .worker_stats = single_worker_stats,
 };
 
 static const struct weft_plugin_descriptor single_descriptor = {

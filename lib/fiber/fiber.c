@@ -16,6 +16,8 @@
  * thread-local address computed before the switch would be the old
  * thread's.
  */
+/* Defines a spawn call that weft.h wraps in a macro. */
+#define WEFT_NO_SPAWN_LABELS 1
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>

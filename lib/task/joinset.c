@@ -15,6 +15,8 @@
  * So a wake that races with the set being freed finds valid memory and
  * simply does nothing.
  */
+/* Defines a spawn call that weft.h wraps in a macro. */
+#define WEFT_NO_SPAWN_LABELS 1
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

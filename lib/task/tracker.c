@@ -14,6 +14,8 @@
  * As everywhere in the library, wakers are woken and dropped only with
  * the lock released.
  */
+/* Defines a spawn call that weft.h wraps in a macro. */
+#define WEFT_NO_SPAWN_LABELS 1
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>

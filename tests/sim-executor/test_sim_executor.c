@@ -130,6 +130,9 @@ static const struct weft_future_vtable root_vtable = {
     nodrop,
 };
 
+/* sim_pct_depth for the children, or NULL for the default. */
+static const char *child_depth;
+
 static struct weft_runtime *
 child_open(const char *seed, const char *mode, const char *timeout)
 {
@@ -145,7 +148,9 @@ child_open(const char *seed, const char *mode, const char *timeout)
 	weft_config_set(cfg, "reactor", "epoll", NULL, 0);
 	if (path)
 		weft_config_set(cfg, "plugin_path", path, NULL, 0);
-	if ((seed &&
+	if ((child_depth && weft_config_set(cfg, "sim_pct_depth", child_depth,
+	                                    err, sizeof(err)) < 0) ||
+	    (seed &&
 	     weft_config_set(cfg, "sim_seed", seed, err, sizeof(err)) < 0) ||
 	    (mode &&
 	     weft_config_set(cfg, "sim_mode", mode, err, sizeof(err)) < 0) ||
@@ -197,6 +202,101 @@ child_tasks(const char *seed, const char *mode)
 	weft_waker_drop(&prog.root);
 	child_check_stats(rt);
 	if (write(1, prog.log, prog.n * sizeof(int)) < 0)
+		_exit(8);
+	weft_runtime_close(rt);
+	_exit(0);
+}
+
+/*
+ * A task that spins on yield until another task sets a flag (E7): under
+ * strict priorities the spinner, when it ranks first, would never let the
+ * setter run.  alarm() turns such a livelock into a failure.
+ */
+static bool spin_flag;
+
+static weft_poll
+spin_poll(struct weft_future *f, struct weft_context *cx)
+{
+	(void)f;
+	record(1);
+	if (spin_flag) {
+		prog.done++;
+		weft_waker_wake_by_ref(&prog.root);
+		return WEFT_READY;
+	}
+	weft_waker_wake_by_ref(&cx->waker);
+	return WEFT_PENDING;
+}
+
+static weft_poll
+set_poll(struct weft_future *f, struct weft_context *cx)
+{
+	(void)f;
+	(void)cx;
+	record(2);
+	spin_flag = true;
+	prog.done++;
+	weft_waker_wake_by_ref(&prog.root);
+	return WEFT_READY;
+}
+
+static const struct weft_future_vtable spin_vtable = {
+    WEFT_FUTURE_VTABLE_VERSION,
+    0,
+    sizeof(struct weft_future),
+    0,
+    0,
+    spin_poll,
+    nodrop,
+};
+static const struct weft_future_vtable set_vtable = {
+    WEFT_FUTURE_VTABLE_VERSION,
+    0,
+    sizeof(struct weft_future),
+    0,
+    0,
+    set_poll,
+    nodrop,
+};
+
+static weft_poll
+spin_root_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct weft_future spin = {&spin_vtable}, set = {&set_vtable};
+
+	(void)f;
+	if (!prog.spawned) {
+		prog.spawned = true;
+		prog.root = weft_waker_clone(&cx->waker);
+		if (weft_executor_spawn(cx->executor, &spin, NULL) < 0 ||
+		    weft_executor_spawn(cx->executor, &set, NULL) < 0)
+			_exit(3);
+	}
+	return prog.done == 2 ? WEFT_READY : WEFT_PENDING;
+}
+
+static const struct weft_future_vtable spin_root_vtable = {
+    WEFT_FUTURE_VTABLE_VERSION,
+    0,
+    sizeof(struct weft_future),
+    0,
+    0,
+    spin_root_poll,
+    nodrop,
+};
+
+static void
+child_spin(const char *seed, const char *mode)
+{
+	struct weft_runtime *rt = child_open(seed, mode, NULL);
+	struct weft_future root = {&spin_root_vtable};
+
+	alarm(20);
+	if (weft_block_on(rt, &root) < 0)
+		_exit(7);
+	weft_waker_drop(&prog.root);
+	if (write(1, prog.log,
+	          (prog.n < MAXLOG ? prog.n : MAXLOG) * sizeof(int)) < 0)
 		_exit(8);
 	weft_runtime_close(rt);
 	_exit(0);
@@ -424,6 +524,33 @@ test_pct(void **state)
 		assert_true(pct_switches * 2 < random_switches);
 }
 
+/*
+ * In both modes, a spinner never starves the task it waits for (E7).  pct
+ * with d = 1 has no change point to end a spin: only the executor's
+ * fairness does.
+ */
+static void
+test_spinner_does_not_starve(void **state)
+{
+	const char *modes[] = {"random", "pct"};
+	struct run r;
+	size_t m, i;
+	char seed[16];
+
+	(void)state;
+	child_depth = "1";
+	for (m = 0; m < 2; m++)
+		for (i = 0; i < NSEEDS; i++) {
+			snprintf(seed, sizeof(seed), "%zu", 200 + i);
+			spawn_child(&r, child_spin, seed, modes[m]);
+			if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+				fail_msg("%s seed %s: status %d: %s", modes[m],
+				         seed, r.status, r.err);
+			assert_true(r.n >= 2);
+		}
+	child_depth = NULL;
+}
+
 static void
 test_virtual_deadline_exits_125(void **state)
 {
@@ -448,6 +575,7 @@ main(void)
 	    cmocka_unit_test(test_same_seed_same_trace),
 	    cmocka_unit_test(test_other_seeds_other_orders),
 	    cmocka_unit_test(test_pct),
+	    cmocka_unit_test(test_spinner_does_not_starve),
 	    cmocka_unit_test(test_virtual_deadline_exits_125),
 	};
 

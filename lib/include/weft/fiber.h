@@ -133,6 +133,10 @@ int weft_fiber_init(struct weft_fiber *f, weft_fiber_fn fn, void *arg,
 int weft_fiber_spawn(struct weft_executor *ex, weft_fiber_fn fn, void *arg,
                      const struct weft_fiber_opts *opts,
                      struct weft_join **join);
+#ifndef WEFT_NO_SPAWN_LABELS /* the call site, for weft_runtime_tasks */
+#define weft_fiber_spawn(ex, fn, arg, opts, join)                              \
+	WEFT__SPAWN_HERE((weft_fiber_spawn)(ex, fn, arg, opts, join))
+#endif
 
 /**
  * Awaits fut from inside a fiber: polls it with the fiber's current

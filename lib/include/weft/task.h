@@ -47,6 +47,10 @@ extern "C" {
 int weft_spawn_join(struct weft_executor *ex, struct weft_future *fut,
                     struct weft_join_future *handle, void *out,
                     size_t out_size);
+#ifndef WEFT_NO_SPAWN_LABELS /* the call site, for weft_runtime_tasks */
+#define weft_spawn_join(ex, fut, handle, out, out_size)                        \
+	WEFT__SPAWN_HERE((weft_spawn_join)(ex, fut, handle, out, out_size))
+#endif
 
 /**
  * JoinHandle::abort: requests cancellation of the handle's task.  Its
@@ -109,6 +113,10 @@ void weft_tracker_free(struct weft_tracker *tracker);
  */
 int weft_tracker_spawn(struct weft_tracker *tracker, struct weft_executor *ex,
                        struct weft_future *fut, struct weft_join **join);
+#ifndef WEFT_NO_SPAWN_LABELS
+#define weft_tracker_spawn(tracker, ex, fut, join)                             \
+	WEFT__SPAWN_HERE((weft_tracker_spawn)(tracker, ex, fut, join))
+#endif
 
 /** Closes the tracker: weft_tracker_wait may now complete. */
 void weft_tracker_close(struct weft_tracker *tracker);
@@ -184,6 +192,10 @@ void weft_joinset_free(struct weft_joinset *set);
  */
 int weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
                        struct weft_future *fut, uint64_t *id);
+#ifndef WEFT_NO_SPAWN_LABELS
+#define weft_joinset_spawn(set, ex, fut, id)                                   \
+	WEFT__SPAWN_HERE((weft_joinset_spawn)(set, ex, fut, id))
+#endif
 
 /** Tasks spawned and not yet joined. */
 size_t weft_joinset_len(const struct weft_joinset *set);

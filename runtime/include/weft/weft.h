@@ -295,9 +295,11 @@ enum weft_task_state {
 /**
  * One task's facts, kept by the host's task core.  Filled like the
  * executor's statistics: the caller's size in, the bytes filled out.
- * Timings are zero unless the runtime measures them (console on, or a
- * slow-poll threshold set), so that a program that does not look pays
- * no clock reads.
+ * Only id and state are kept unless the runtime observes (console
+ * on, or a slow-poll threshold set): name, location, counters and
+ * timings are zero then, so that a program that does not look pays no
+ * memory for them and no clock reads.  wakes counts the wakes that led
+ * to a poll.
  */
 struct weft_task_info {
 	uint32_t size;         /**< in: sizeof the struct; out: bytes filled */
@@ -358,6 +360,35 @@ int weft_runtime_metrics(struct weft_runtime *rt,
 /** One worker's statistics (ABI rule E12), or WEFT_ENOTSUP / -ENOENT. */
 int weft_runtime_worker_stats(struct weft_runtime *rt, uint32_t worker,
 			      struct weft_worker_stats *stats);
+
+/**
+ * Labels the next task this thread spawns: name (copied, at most 31 bytes
+ * kept; NULL keeps a name set earlier for the same spawn) and the spawning
+ * code's file and line (file: a string that outlives the task, such as
+ * __FILE__).  Spawn goes through the executor plugin, whose ABI carries no
+ * label, so the label waits in a thread-local until the host's task core
+ * takes it at that spawn.  Kept only while the runtime observes (console
+ * on or a slow-poll threshold set).  The spawn macros below call it.
+ */
+void weft_spawn_label(const char *name, const char *file, int line);
+
+/**
+ * Spawns with a name: WEFT_SPAWN_NAMED("worker", weft_spawn(rt, f, &j))
+ * or around any other spawn call (weft_spawn_join, weft_fiber_spawn, ...).
+ */
+#define WEFT_SPAWN_NAMED(name, spawn_call)                                 \
+	(weft_spawn_label((name), __FILE__, __LINE__), (spawn_call))
+
+/*
+ * The spawn calls remember where they were called from.  Define
+ * WEFT_NO_SPAWN_LABELS before including weft headers to call the plain
+ * functions (libweft itself does).
+ */
+#ifndef WEFT_NO_SPAWN_LABELS
+#define WEFT__SPAWN_HERE(call)                                             \
+	(weft_spawn_label(NULL, __FILE__, __LINE__), (call))
+#define weft_spawn(rt, fut, join) WEFT__SPAWN_HERE((weft_spawn)(rt, fut, join))
+#endif
 
 /**
  * The entry helper, in the spirit of #[tokio::main]: opens a runtime from
