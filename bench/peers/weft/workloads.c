@@ -22,6 +22,9 @@
  *
  * Usage: weft-bench-peer-weft EXECUTOR REACTOR WORKLOAD DIV
  *
+ * WEFT_BENCH_OBSERVE=console (console = on) or =slow (slow_poll_ms = 100)
+ * opens the runtime observed, for bench/overhead; unset, nothing changes.
+ *
  * Built with WEFT_STATIC_PLUGINS (weft-bench-peer-weft-static), the same
  * program has libweft and every plugin linked in and refuses to run on a
  * plugin loaded from a file: the difference between the two prices the
@@ -552,6 +555,7 @@ open_runtime(const char *executor, const char *reactor)
 {
 	const char *path = getenv("WEFT_PLUGIN_PATH");
 	const char *workers = getenv("WEFT_WORKERS");
+	const char *observe = getenv("WEFT_BENCH_OBSERVE");
 	struct weft_config *cfg = NULL;
 	struct weft_runtime *rt = NULL;
 	char err[256] = "out of memory";
@@ -566,6 +570,11 @@ open_runtime(const char *executor, const char *reactor)
 	     weft_config_set(cfg, "workers", workers, err, sizeof(err)) < 0) ||
 	    weft_config_set(cfg, "executor", executor, err, sizeof(err)) < 0 ||
 	    weft_config_set(cfg, "reactor", reactor, err, sizeof(err)) < 0 ||
+	    (observe && strcmp(observe, "console") == 0 &&
+	     weft_config_set(cfg, "console", "on", err, sizeof(err)) < 0) ||
+	    (observe && strcmp(observe, "slow") == 0 &&
+	     weft_config_set(cfg, "slow_poll_ms", "100", err, sizeof(err)) <
+	         0) ||
 	    weft_static_register() < 0 ||
 	    weft_runtime_open(&rt, cfg, err, sizeof(err)) < 0 ||
 	    check_builtin(rt, err, sizeof(err)) < 0) {
