@@ -34,6 +34,7 @@
 
 #include "alloc.h"
 #include "driver.h"
+#include "observe.h"
 
 
 static uint64_t

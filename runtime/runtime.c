@@ -4,6 +4,8 @@
  * checked, around one host driver.  Opening it is the moment the program's
  * runtime is chosen.
  */
+/* Defines a spawn call that weft.h wraps in a macro. */
+#define WEFT_NO_SPAWN_LABELS 1
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "alloc.h"
 #include "internal.h"
+#include "observe.h"
 #include "plugins.h"
 
 struct weft_runtime {
@@ -21,6 +24,7 @@ struct weft_runtime {
 	struct weft__driver *driver;
 	struct weft_executor *executor;
 	bool shut;
+	struct weft__observe *obs;     /* metrics, task facts, slow polls */
 	/*
 	 * Every host allocation of this runtime goes through here (NULL:
 	 * libc); it points at settings.alloc, which lives as long as rt.
@@ -116,13 +120,19 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	    .setting_ctx = rt->settings.config,
 	};
 	const struct weft_allocator *hint;
+	struct weft__observe *obs_hint;
 	int r;
 
 	rt->executor = weft__mem_calloc(rt->alloc, 1, ops->instance_size);
-	if (!rt->executor)
+	if (!rt->executor ||
+	    weft__observe_new(&rt->obs, rt->settings.slow_poll_ms,
+	                      rt->settings.console, rt->alloc) < 0) {
+		weft__mem_free(rt->alloc, rt->executor);
+		rt->executor = NULL;
 		return weft__fail(err, errlen, -ENOMEM,
 		                  "out of memory for executor %s",
 		                  rt->executor_plugin.path);
+	}
 	rt->executor->version = ops->version;
 	rt->executor->ops = ops;
 	/* Executors make their task set in init: it takes our allocator. */
@@ -130,9 +140,13 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	weft__driver_set_deterministic(
 	    rt->driver, ops->flags & WEFT_EXECUTOR_DETERMINISTIC);
 	hint = weft__task_alloc_hint(rt->alloc);
+	obs_hint = weft__task_observe_hint(rt->obs);
 	r = ops->init(rt->executor, &params);
+	weft__task_observe_hint(obs_hint);
 	weft__task_alloc_hint(hint);
 	if (r < 0) {
+		weft__observe_free(rt->obs);
+		rt->obs = NULL;
 		weft__mem_free(rt->alloc, rt->executor);
 		rt->executor = NULL;
 		return weft__fail(err, errlen, r,
@@ -272,6 +286,7 @@ weft_runtime_close(struct weft_runtime *rt)
 	/* Tasks first: their futures' drops deregister from the driver. */
 	executor_iface(rt)->fini(rt->executor);
 	weft__mem_free(rt->alloc, rt->executor);
+	weft__observe_free(rt->obs);
 	weft__driver_free(rt->driver);
 	reactor_iface(rt)->fini(rt->reactor);
 	weft__mem_free(rt->alloc, rt->reactor);
@@ -374,4 +389,11 @@ weft_run_timeout(struct weft_future *root, uint64_t shutdown_timeout_ns)
 	weft_future_drop(root);
 	weft_runtime_close_timeout(rt, shutdown_timeout_ns);
 	return r < 0 ? 1 : 0;
+}
+
+
+struct weft__observe *
+weft__runtime_observe(struct weft_runtime *rt)
+{
+	return rt->obs;
 }

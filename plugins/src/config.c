@@ -426,6 +426,8 @@ resolve(struct weft__settings *out, const struct weft_config *cfg,
 	    (unsigned)strtoul(work.blocking_threads, NULL, 10);
 	out->use_env = strcmp(work.use_env, "true") == 0;
 	out->allow_writable = strcmp(work.allow_writable_plugins, "true") == 0;
+	out->slow_poll_ms = (unsigned)strtoul(work.slow_poll_ms, NULL, 10);
+	out->console = strcmp(work.console, "true") == 0;
 	out->alloc = work.alloc;
 	resolve_sim(out, &work);
 	if (keep)

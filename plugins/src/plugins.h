@@ -21,6 +21,8 @@ struct weft__settings {
 	unsigned blocking_threads; /* 0: the pool's default */
 	int use_env;
 	int allow_writable; /* load plugins that other users could replace */
+	unsigned slow_poll_ms; /* the slow-poll detector's threshold; 0: off */
+	int console; /* console = on: serve weft top (runtime/console.c) */
 	struct weft_allocator alloc; /* version 0: none configured */
 	uint64_t sim_seed; /* sim_seed, drawn below 2^60 when "random" */
 	double sim_faults; /* the probability of an injected fault (D9) */
