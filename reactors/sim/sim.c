@@ -14,18 +14,28 @@
  * its ABI interface, so that readiness has exactly epoll's semantics (edge,
  * R5, R6, R11) without a second copy of them.
  *
- * Real sockets make a run non-deterministic: whether a peer's bytes have
- * arrived when a wait looks is up to the kernel and the other thread, and
- * the virtual instant at which they are seen depends on it.  Only programs
- * whose I/O is all inside the simulation replay exactly from a seed.
+ * Before the clock jumps, real fds get a little real time (sim_settle): a
+ * grace of 1 ms, and up to 250 ms while a registered TCP socket still has
+ * bytes on their way.  Real sockets therefore make a run non-deterministic:
+ * whether a peer's bytes have arrived when a wait looks is up to the
+ * kernel, its timers and the other threads, and the virtual instant at
+ * which they are seen, or a timeout that fires first, depends on it.  So
+ * do blocking jobs on real threads.  Only programs whose I/O is all inside
+ * the simulation replay exactly from a seed.
  */
 #include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <weft/abi.h>
@@ -47,6 +57,16 @@ int weft__sim_epoll_entry(struct weft_negotiate *neg, uint32_t index,
 #define SIM_GRACE_NS 1000000
 
 /*
+ * A registered TCP socket with bytes not yet acknowledged by its peer
+ * (SIOCOUTQ) has data on its way, which the kernel delivers on its own
+ * real-time timers: a full receive window reopens only when the delayed
+ * ACK goes out, about 40 ms later on Linux.  The clock does not jump
+ * while that is so, up to this much real time per wait; beyond it (a peer
+ * that stopped reading keeps the queue full for good) the jump is made.
+ */
+#define SIM_FLIGHT_MAX_NS 250000000
+
+/*
  * Our wakeup eventfd sits in the inner reactor under this token; add and
  * modify refuse it, as epoll refuses the one it reserves (UINT64_MAX).
  */
@@ -60,13 +80,19 @@ struct impl {
 	/* Registered fds with an interest; read by wait, written by ctl. */
 	atomic_uint interested;
 	/*
-	 * The interest of each registered fd, by fd number (0: none or not
-	 * registered).  Only add, modify and del touch it, never two at
-	 * once (the host serialises them), so it needs no lock.
+	 * What is known of each registered fd, by fd number: SIM_WATCHED
+	 * when it has an interest, SIM_TCP for a TCP socket (0 when not
+	 * registered).  Written by add, modify and del, read by a wait that
+	 * may run at the same time (R5): under lock.
 	 */
-	uint8_t *interest;
-	size_t ninterest;
+	pthread_mutex_t lock;
+	uint8_t *fds;
+	size_t nfds;
+	size_t ntcp; /* entries with SIM_TCP */
 };
+
+#define SIM_WATCHED 0x1u
+#define SIM_TCP     0x2u
 
 
 static struct impl *
@@ -133,9 +159,14 @@ sim_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 
 	atomic_init(&r->clock, SIM_CLOCK_START);
 	atomic_init(&r->interested, 0);
-	err = sim_inner_open(r, params);
+	err = -pthread_mutex_init(&r->lock, NULL);
 	if (err < 0)
 		return err;
+	err = sim_inner_open(r, params);
+	if (err < 0) {
+		pthread_mutex_destroy(&r->lock);
+		return err;
+	}
 	r->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->wakefd < 0) {
 		err = -errno;
@@ -147,45 +178,66 @@ sim_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 	if (err < 0) {
 		close(r->wakefd);
 		sim_inner_close(r);
+		pthread_mutex_destroy(&r->lock);
 	}
 	return err;
 }
 
 
-/* Grows the interest table to hold fd; false when out of memory. */
+/* Grows the table to hold fd; false when out of memory.  Under lock. */
 static bool
 sim_reserve(struct impl *r, int fd)
 {
-	size_t want = (size_t)fd + 1, n = r->ninterest ? r->ninterest : 64;
+	size_t want = (size_t)fd + 1, n = r->nfds ? r->nfds : 64;
 	uint8_t *grown;
 
-	if (want <= r->ninterest)
+	if (want <= r->nfds)
 		return true;
 	while (n < want)
 		n *= 2;
-	grown = realloc(r->interest, n);
+	grown = realloc(r->fds, n);
 	if (!grown)
 		return false;
-	memset(grown + r->ninterest, 0, n - r->ninterest);
-	r->interest = grown;
-	r->ninterest = n;
+	memset(grown + r->nfds, 0, n - r->nfds);
+	r->fds = grown;
+	r->nfds = n;
 	return true;
 }
 
 
-/* Records fd's interest after the inner reactor took it. */
+/* Records what fd is now (0: not registered).  Under lock. */
 static void
-sim_note(struct impl *r, int fd, uint32_t interest)
+sim_note(struct impl *r, int fd, uint8_t state)
 {
-	uint8_t now = (interest & (WEFT_READABLE | WEFT_WRITABLE)) != 0;
+	uint8_t was = r->fds[fd];
 
-	if (r->interest[fd] == now)
-		return;
-	r->interest[fd] = now;
-	if (now)
-		atomic_fetch_add(&r->interested, 1);
-	else
-		atomic_fetch_sub(&r->interested, 1);
+	r->fds[fd] = state;
+	r->ntcp += (state & SIM_TCP) != 0;
+	r->ntcp -= (was & SIM_TCP) != 0;
+	if ((was ^ state) & SIM_WATCHED) {
+		if (state & SIM_WATCHED)
+			atomic_fetch_add(&r->interested, 1);
+		else
+			atomic_fetch_sub(&r->interested, 1);
+	}
+}
+
+
+static uint8_t
+sim_watched(uint32_t interest)
+{
+	return (interest & (WEFT_READABLE | WEFT_WRITABLE)) ? SIM_WATCHED : 0;
+}
+
+
+static bool
+sim_is_tcp(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 &&
+	       proto == IPPROTO_TCP;
 }
 
 
@@ -193,6 +245,7 @@ static int
 sim_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct impl *r = impl_of(self);
+	uint8_t state = sim_watched(interest);
 	int err;
 
 	if (token == SIM_WAKE_TOKEN || (fd == r->wakefd && fd >= 0))
@@ -201,12 +254,17 @@ sim_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	err = weft_reactor_add(r->inner, fd, interest, token);
 	if (err < 0)
 		return err;
-	if (!sim_reserve(r, fd)) {
+	if (sim_is_tcp(fd))
+		state |= SIM_TCP;
+	pthread_mutex_lock(&r->lock);
+	if (sim_reserve(r, fd))
+		sim_note(r, fd, state);
+	else
+		err = -ENOMEM;
+	pthread_mutex_unlock(&r->lock);
+	if (err < 0)
 		weft_reactor_del(r->inner, fd);
-		return -ENOMEM;
-	}
-	sim_note(r, fd, interest);
-	return 0;
+	return err;
 }
 
 
@@ -219,8 +277,12 @@ sim_modify(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	if (token == SIM_WAKE_TOKEN || (fd == r->wakefd && fd >= 0))
 		return -EINVAL;
 	err = weft_reactor_modify(r->inner, fd, interest, token);
-	if (err == 0)
-		sim_note(r, fd, interest);
+	if (err == 0) {
+		/* Registered, so add made room for it. */
+		pthread_mutex_lock(&r->lock);
+		sim_note(r, fd, (r->fds[fd] & SIM_TCP) | sim_watched(interest));
+		pthread_mutex_unlock(&r->lock);
+	}
 	return err;
 }
 
@@ -234,9 +296,43 @@ sim_del(struct weft_reactor *self, int fd)
 	if (fd == r->wakefd && fd >= 0)
 		return -EINVAL;
 	err = weft_reactor_del(r->inner, fd);
-	if (err == 0)
+	if (err == 0) {
+		pthread_mutex_lock(&r->lock);
 		sim_note(r, fd, 0);
+		pthread_mutex_unlock(&r->lock);
+	}
 	return err;
+}
+
+
+/*
+ * True while a registered TCP socket has bytes its peer has not yet
+ * acknowledged.  An fd closed without del, or its number reused, answers
+ * with an error or an empty queue here and only costs a system call.
+ */
+static bool
+sim_in_flight(struct impl *r)
+{
+	bool busy = false;
+	size_t fd;
+	int queued;
+
+	pthread_mutex_lock(&r->lock);
+	for (fd = 0; fd < r->nfds && r->ntcp > 0 && !busy; fd++)
+		busy = (r->fds[fd] & SIM_TCP) &&
+		       ioctl((int)fd, SIOCOUTQ, &queued) == 0 && queued > 0;
+	pthread_mutex_unlock(&r->lock);
+	return busy;
+}
+
+
+static uint64_t
+sim_real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 
@@ -280,10 +376,41 @@ sim_clock_add(struct impl *r, uint64_t ns)
 
 
 /*
+ * The real-time look before a jump, while fds have an interest: the grace
+ * (no longer than the virtual timeout), then, while TCP bytes are on their
+ * way, more looks up to SIM_FLIGHT_MAX_NS.  0 with *woke unset: the clock
+ * may jump.
+ */
+static int
+sim_settle(struct impl *r, struct weft_reactor_event *events, uint32_t capacity,
+           int64_t timeout_ns, bool *woke)
+{
+	uint64_t start = sim_real_ns();
+	bool busy = true;
+	int n;
+
+	n = sim_look(r, events, capacity,
+	             timeout_ns < SIM_GRACE_NS ? timeout_ns : SIM_GRACE_NS,
+	             woke);
+	while (n == 0 && !*woke && busy &&
+	       sim_real_ns() - start < SIM_FLIGHT_MAX_NS) {
+		/*
+		 * Bytes acknowledged just now are readable at the peer: one
+		 * more look, without waiting, sees their event.
+		 */
+		busy = sim_in_flight(r);
+		n = sim_look(r, events, capacity, busy ? SIM_GRACE_NS : 0,
+		             woke);
+	}
+	return n;
+}
+
+
+/*
  * Never blocks while virtual time can move instead: what is ready now is
  * reported with the clock unchanged; otherwise a finite wait is over at
  * once, its whole timeout having passed on the virtual clock (R12), after
- * at most SIM_GRACE_NS of real time for real fds.  Only an infinite wait,
+ * the real-time look of sim_settle for real fds.  Only an infinite wait,
  * which no timer will end, blocks on the real fds and the wakeup.
  */
 static int
@@ -303,10 +430,7 @@ sim_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 		return sim_look(r, events, capacity, WEFT_TIMEOUT_INFINITE,
 		                &woke);
 	if (atomic_load(&r->interested) > 0) {
-		n = sim_look(r, events, capacity,
-		             timeout_ns < SIM_GRACE_NS ? timeout_ns
-		                                       : SIM_GRACE_NS,
-		             &woke);
+		n = sim_settle(r, events, capacity, timeout_ns, &woke);
 		if (n != 0 || woke)
 			return n;
 	}
@@ -362,9 +486,10 @@ sim_fini(struct weft_reactor *self)
 		return;
 	close(r->wakefd);
 	sim_inner_close(r);
-	free(r->interest);
-	r->interest = NULL;
-	r->ninterest = 0;
+	pthread_mutex_destroy(&r->lock);
+	free(r->fds);
+	r->fds = NULL;
+	r->nfds = 0;
 }
 
 

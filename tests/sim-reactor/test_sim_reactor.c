@@ -298,6 +298,86 @@ test_tcp_loopback(void **state)
 }
 
 
+struct drain {
+	int fd;
+	size_t want;
+	size_t got;
+};
+
+
+/* After a real-time pause, reads fd (blocking) until it has all of want. */
+static void *
+drain_later(void *arg)
+{
+	struct drain *d = arg;
+	struct timespec ts = {0, 20 * MSEC};
+	static char sink[65536];
+	ssize_t n;
+
+	nanosleep(&ts, NULL);
+	while (d->got < d->want && (n = recv(d->fd, sink, sizeof(sink), 0)) > 0)
+		d->got += (size_t)n;
+	return NULL;
+}
+
+
+/*
+ * A TCP sender's queue is full and its peer, on another thread, reads only
+ * 20 ms of real time later: bytes are on their way, so the clock must not
+ * jump past them (a jump would end this 60 s wait at once with 0 events);
+ * the sender becomes writable at the virtual instant it filled up.
+ */
+static void
+test_tcp_in_flight_holds_the_clock(void **state)
+{
+	struct weft_reactor *r = *state;
+	struct weft_reactor_event ev[BATCH];
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	static char buf[65536];
+	struct drain d = {0};
+	uint32_t ready = 0;
+	pthread_t t;
+	int l, c, n, i, k;
+	ssize_t sent;
+	uint64_t t0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	d.fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(d.fd >= 0);
+	assert_int_equal(fcntl(c, F_SETFL, O_NONBLOCK), 0);
+	while ((sent = send(c, buf, sizeof(buf), 0)) > 0)
+		d.want += (size_t)sent;
+	assert_true(sent < 0 && errno == EAGAIN);
+	/* Not writable now: only the peer's reads make it so. */
+	assert_int_equal(weft_reactor_add(r, c, WEFT_WRITABLE, TOKEN(10)), 0);
+	t0 = now_of(r);
+	assert_int_equal(pthread_create(&t, NULL, drain_later, &d), 0);
+	for (k = 0; k < 50 && !(ready & WEFT_WRITABLE); k++) {
+		n = weft_reactor_wait(r, ev, BATCH, 60 * SEC);
+		assert_true(n >= 0);
+		for (i = 0; i < n; i++)
+			if (ev[i].token == TOKEN(10))
+				ready |= ev[i].ready;
+		assert_int_equal(now_of(r), t0);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(ready & WEFT_WRITABLE);
+	assert_int_equal(d.got, d.want);
+	assert_int_equal(weft_reactor_del(r, c), 0);
+	close(d.fd);
+	close(c);
+	close(l);
+}
+
 static void
 test_wakeup_before_wait(void **state)
 {
@@ -531,6 +611,7 @@ main(void)
 	    T(test_timeout_jumps_the_clock),
 	    T(test_pipe_reported_with_token),
 	    T(test_tcp_loopback),
+	    T(test_tcp_in_flight_holds_the_clock),
 	    T(test_wakeup_before_wait),
 	    T(test_infinite_wait_ends_on_real_events),
 	    T(test_advance),
