@@ -259,7 +259,7 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
             weft__io_fn fn, void *arg, size_t len, ssize_t *result)
 {
 	uint32_t ready;
-	size_t max, want;
+	size_t max;
 	ssize_t n;
 	int r;
 
@@ -279,11 +279,6 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 			return 1;
 		n = fn(io->fd, arg, max);
 		/*
-		 * Only a socket's short transfer says its buffer is empty
-		 * (or the peer's full); an injected one says nothing.
-		 */
-		want = !io->is_socket ? 0 : max < len ? max : len;
-		/*
 		 * A close on another thread may have made the call fail
 		 * (a shut-down listener's accept says EINVAL): report the
 		 * close, not its side effect.
@@ -292,13 +287,14 @@ weft__io_do(struct weft__io *io, struct weft_context *cx, uint32_t dir,
 			n = WEFT_ECLOSED;
 		if (n != -EAGAIN && n != -EWOULDBLOCK) {
 			/*
-			 * A short transfer emptied the socket's buffer (or
+			 * A short transfer on a socket emptied its buffer (or
 			 * filled the peer's): any later data is a new edge.
-			 * HUP and ERROR stay readiness: the call that sees
-			 * them must not wait.
+			 * An injected one (below max) says nothing, nor does
+			 * a pipe's.  HUP and ERROR stay readiness: the call
+			 * that sees them must not wait.
 			 */
-			if (n > 0 && (size_t)n < want &&
-			    !(ready & (WEFT_HUP | WEFT_ERROR)))
+			if (n > 0 && (size_t)n < len && (size_t)n < max &&
+			    io->is_socket && !(ready & (WEFT_HUP | WEFT_ERROR)))
 				weft__io_clear(io, dir);
 			*result = n;
 			return 1;
