@@ -21,6 +21,7 @@ struct weft_abi_probe {
 	struct weft_driver driver;
 	struct weft_executor_params executor_params;
 	struct weft_executor_stats executor_stats;
+	struct weft_worker_stats worker_stats;
 	struct weft_executor_iface executor_iface;
 	struct weft_executor executor;
 	struct weft_reactor_event reactor_event;
@@ -31,6 +32,7 @@ struct weft_abi_probe {
 	struct weft_negotiate negotiate;
 	weft_plugin_entry_fn entry;
 	weft_task_schedule_fn schedule;
+	weft_setting_fn setting;
 	enum weft_plugin_kind kind;
 	weft_poll poll;
 };
