@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "console.h"
 #include "internal.h"
 #include "observe.h"
 #include "plugins.h"
@@ -25,6 +26,7 @@ struct weft_runtime {
 	struct weft_executor *executor;
 	bool shut;
 	struct weft__observe *obs;     /* metrics, task facts, slow polls */
+	struct weft__console *console; /* console = on: weft top's server */
 	/*
 	 * Every host allocation of this runtime goes through here (NULL:
 	 * libc); it points at settings.alloc, which lives as long as rt.
@@ -201,9 +203,17 @@ weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
 	r = runtime_start_executor(rt, err, errlen);
 	if (r < 0)
 		goto fail_reactor;
+	if (rt->settings.console &&
+	    (r = weft__console_start(&rt->console, rt, rt->alloc, err,
+	                             errlen)) < 0)
+		goto fail_executor;
 	*out = rt;
 	return 0;
 
+fail_executor:
+	executor_iface(rt)->fini(rt->executor);
+	weft__mem_free(rt->alloc, rt->executor);
+	weft__observe_free(rt->obs);
 fail_reactor:
 	weft__driver_free(rt->driver);
 	reactor_iface(rt)->fini(rt->reactor);
@@ -282,6 +292,8 @@ weft_runtime_close(struct weft_runtime *rt)
 
 	if (!rt)
 		return;
+	/* Joined while the executor it reads is still whole. */
+	weft__console_stop(rt->console);
 	weft_runtime_shutdown(rt);
 	/* Tasks first: their futures' drops deregister from the driver. */
 	executor_iface(rt)->fini(rt->executor);
