@@ -26,4 +26,15 @@ WEFT__HIDDEN int weft__console_start(struct weft__console **out,
  * Call it before the runtime's executor goes away. */
 WEFT__HIDDEN void weft__console_stop(struct weft__console *c);
 
+/*
+ * The answer to one request line (console_json.c): for "snapshot", the
+ * JSON snapshot of rt, with refused the count of peers turned away; for
+ * anything else an error document.  *out (of *len bytes, allocated
+ * through alloc) is the caller's to free.  0 or -ENOMEM.
+ */
+WEFT__HIDDEN int weft__console_answer(struct weft_runtime *rt, uint64_t refused,
+                                      const char *request,
+                                      const struct weft_allocator *alloc,
+                                      char **out, size_t *len);
+
 #endif /* WEFT_CONSOLE_H */
