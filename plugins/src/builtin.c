@@ -43,7 +43,7 @@ builtin_lookup(enum weft_plugin_kind kind, const char *name)
 }
 
 
-int
+WEFT_EXPORT int
 weft_plugin_add_builtin(enum weft_plugin_kind kind, const char *name,
                         weft_plugin_entry_fn entry)
 {
