@@ -4,9 +4,13 @@
  * The select loop keeps the losers for its next round instead.
  *
  * Fairness comes from starting each poll at a random branch.  The random
- * state lives in the select itself (a xorshift seeded from the clock and
- * the select's address at the first poll): no global state, so two
- * runtimes, or two threads, never share it.
+ * state lives in the select itself (a xorshift seeded at the first poll
+ * from the clock and a count of the selects this thread has seeded), so
+ * that no two runtimes or threads share it.  Not from the select's
+ * address: under simulation the clock stands still while tasks run, so
+ * selects on the same stack slot would all start at the same branch, and
+ * an address differs from run to run, which would make a seed's schedule
+ * unrepeatable.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -39,13 +43,19 @@ select_drop_branches(struct weft_select *s)
 
 
 static uint32_t
-select_random(uint32_t *rng, const void *owner, struct weft_context *cx)
+select_random(uint32_t *rng, struct weft_context *cx)
 {
+	static _Thread_local uint64_t seeded;
 	uint32_t x = *rng;
 
 	if (x == 0) {
-		uint64_t seed =
-		    weft_driver_now(cx->driver) ^ (uint64_t)(uintptr_t)owner;
+		/* splitmix64 of the clock and the count. */
+		uint64_t seed = weft_driver_now(cx->driver) +
+		                ++seeded * 0x9e3779b97f4a7c15u;
+
+		seed = (seed ^ (seed >> 30)) * 0xbf58476d1ce4e5b9u;
+		seed = (seed ^ (seed >> 27)) * 0x94d049bb133111ebu;
+		seed ^= seed >> 31;
 		x = (uint32_t)(seed ^ (seed >> 32)) | 1u;
 	}
 	x ^= x << 13;
@@ -74,7 +84,7 @@ select_poll(struct weft_future *f, struct weft_context *cx)
 	if (s->flags & SELECT_DONE)
 		return WEFT_READY;
 	if (!(s->flags & WEFT_SELECT_BIASED) && s->n > 1)
-		start = select_random(&s->rng, s, cx) % s->n;
+		start = select_random(&s->rng, cx) % s->n;
 	for (k = 0; k < s->n; k++) {
 		size_t i = (start + k) % s->n;
 		struct weft_future *br = b[i];
@@ -162,7 +172,7 @@ loop_round_poll(struct weft_future *f, struct weft_context *cx)
 	if (l->flags & LOOP_ROUND_DONE)
 		return WEFT_READY;
 	if (!(l->flags & WEFT_SELECT_BIASED) && l->n > 1)
-		start = select_random(&l->rng, l, cx) % l->n;
+		start = select_random(&l->rng, cx) % l->n;
 	for (k = 0; k < l->n; k++) {
 		size_t i = (start + k) % l->n;
 		struct weft_future *br = b[i];
