@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <string.h>
+
 #include "pair.h"
 
 struct weft_runtime *rt;
@@ -22,6 +24,26 @@ rt_open_pair(struct weft_runtime **out)
 	weft_config_set(cfg, "reactor", test_reactor, NULL, 0);
 	if (path)
 		weft_config_set(cfg, "plugin_path", path, NULL, 0);
+	/*
+	 * On the sim executor the run is `weft sim`'s: its seed, mode,
+	 * faults and deadline come through the environment (WEFT_SIM_*).
+	 */
+	if (strcmp(test_executor, "sim") == 0) {
+		static const char *const keys[][2] = {
+		    {"sim_seed", "WEFT_SIM_SEED"},
+		    {"sim_mode", "WEFT_SIM_MODE"},
+		    {"sim_pct_depth", "WEFT_SIM_PCT_DEPTH"},
+		    {"sim_faults", "WEFT_SIM_FAULTS"},
+		    {"sim_timeout", "WEFT_SIM_TIMEOUT"},
+		};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			const char *v = getenv(keys[i][1]);
+
+			if (v && weft_config_set(cfg, keys[i][0], v, err,
+			                         sizeof(err)) < 0)
+				fprintf(stderr, "%s: %s\n", keys[i][1], err);
+		}
+	}
 	r = weft_runtime_open(out, cfg, err, sizeof(err));
 	weft_config_free(cfg);
 	if (r < 0) {
