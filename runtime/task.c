@@ -247,7 +247,7 @@ task_schedule(struct weft_task *t)
 	WEFT__PROBE1(task__wake, t->id);
 	/* On the executor's own thread inside run: no close can overlap. */
 	if (weft__taskset_running == set) {
-		if (set->obs)
+		if (__builtin_expect(set->obs != NULL, 0))
 			task_observe_wake(t, set->obs);
 		set->schedule(set->sched, t);
 	} else
@@ -612,7 +612,7 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 
 /* After a pending poll: requeue, drop if aborted meanwhile, or idle. */
 static void
-task_after_pending(struct weft_task *t)
+task_after_pending(struct weft_task *t, struct weft__observe *obs)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	uint64_t next;
@@ -641,8 +641,8 @@ task_after_pending(struct weft_task *t)
 	 */
 	if (s & TASK_SCHEDULED) {
 		WEFT__PROBE1(task__wake, t->id);
-		if (t->set->obs)
-			task_observe_wake(t, t->set->obs);
+		if (__builtin_expect(obs != NULL, 0))
+			task_observe_wake(t, obs);
 		t->set->schedule(t->set->sched, t);
 	}
 }
@@ -697,6 +697,7 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
+	struct weft__observe *obs;
 	uint64_t next;
 	weft_poll ready;
 
@@ -723,20 +724,24 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 	 * this poll) leaves NULL behind: the rest of this poll then takes
 	 * the guarded path, which is only slower.
 	 */
+	/* Read before the stores below, which the compiler may not see past. */
+	obs = t->set->obs;
 	weft__taskset_running = t->set;
 	cx->waker.vtable = &task_waker_vtable;
 	cx->waker.data = t;
 	WEFT__PROBE1(poll__begin, t->id);
-	ready = t->set->obs ? task_poll_observed(t, t->set->obs, f, cx)
-	                    : f->vtable->poll(f, cx);
-	WEFT__PROBE2(poll__end, t->id, ready == WEFT_READY);
+	if (__builtin_expect(obs != NULL, 0))
+		ready = task_poll_observed(t, obs, f, cx);
+	else
+		ready = f->vtable->poll(f, cx);
+	WEFT__PROBE2(poll__end, t->id, ready);
 	if (ready == WEFT_READY) {
 		task_drop_future(t, TASK_COMPLETED, 2);
 		weft__taskset_running = NULL;
 		return 1;
 	}
 	weft__taskset_running = NULL;
-	task_after_pending(t);
+	task_after_pending(t, obs);
 	return 0;
 }
 
