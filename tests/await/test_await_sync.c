@@ -105,10 +105,16 @@ test_now(void **state)
 	assert_true(t[0] > 0);
 	assert_int_equal(run_fiber(now_fiber, t), 0);
 	t[3] = weft_now();
+	assert_true(t[2] >= t[1] + 5 * WEFT_MSEC);
+	/*
+	 * Outside a fiber weft_now reads CLOCK_MONOTONIC, which a virtual
+	 * clock (the sim reactor, R12) does not follow.
+	 */
+	if (pair_is_sim())
+		return;
 	/* One time line: what is read outside a fiber orders with what the
 	 * driver reads inside one, and a deadline computed outside holds. */
 	assert_true(t[0] <= t[1]);
-	assert_true(t[2] >= t[1] + 5 * WEFT_MSEC);
 	assert_true(t[3] >= t[2]);
 	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
 	assert_true((uint64_t)ts.tv_sec * WEFT_SEC + (uint64_t)ts.tv_nsec >=

@@ -8,6 +8,13 @@ const char *test_executor;
 const char *test_reactor;
 
 
+bool
+pair_is_sim(void)
+{
+	return test_executor && strcmp(test_executor, "sim") == 0;
+}
+
+
 int
 rt_open_pair(struct weft_runtime **out)
 {

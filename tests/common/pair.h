@@ -14,6 +14,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,14 @@ extern struct weft_runtime *rt;
 /* The pair under test (set by run_group, before rt_open). */
 extern const char *test_executor;
 extern const char *test_reactor;
+
+/*
+ * True on the sim executor (run by `weft sim`): virtual time, which jumps
+ * to the next timer whenever nothing is runnable, so a step that waits
+ * for a thread of its own, a signal or real time to pass does not apply
+ * there.
+ */
+bool pair_is_sim(void);
 
 /* Opens a runtime on the pair into *out: 0, or -1 with the reason on stderr. */
 int rt_open_pair(struct weft_runtime **out);

@@ -372,6 +372,12 @@ signals(void **state)
 	pthread_t t;
 	(void)state;
 
+	/*
+	 * A signal from a thread of the test's races a 10 s sleep: on the
+	 * sim executor virtual time jumps past it at once.
+	 */
+	if (pair_is_sim())
+		skip();
 	assert_int_equal(weft_signal_listen(&l, WEFT_SIGNAL_BIT(SIGKILL)),
 	                 -EINVAL);
 	assert_int_equal(weft_signal_listen(&l, WEFT_SIGNAL_BIT(SIGINT)), 0);

@@ -157,7 +157,13 @@ test_spawn_blocking(void **state)
 	assert_int_equal(b.status, 0);
 	assert_true(job.sum == 999999ull * 1000000ull / 2);
 
-	/* Dropped while fn runs: the job finishes and frees itself. */
+	/*
+	 * Dropped while fn runs: the job finishes and frees itself.  Not on
+	 * the sim executor, where a job runs whole at the next park and
+	 * takes no virtual time, so the job, not the sleep, wins.
+	 */
+	if (pair_is_sim())
+		return;
 	job = (struct sum_job){.n = 10, .sleep_ms = 60};
 	weft_blocking_init(&b, sum_fn, &job, sizeof(job), &job);
 	weft_sleep_init(&sl, 5 * WEFT_MSEC);
