@@ -23,6 +23,9 @@ static const char usage[] =
     "            named like plugins, which no name finds\n"
     "  info      show the executor, reactor, workers and plugin path the\n"
     "            configuration resolves to, by opening a runtime with it\n"
+    "  sim       run a program once per seed on the sim executor and\n"
+    "            reactor and print the command that replays each failing\n"
+    "            seed (weft sim --help shows its options)\n"
     "  tasks PID [--json]\n"
     "            print the tasks and runtime metrics of process PID, whose\n"
     "            runtime runs with console = on (docs/observability.md)\n"
@@ -40,6 +43,9 @@ static const char usage[] =
     "                 [program NAME] sections apply (implies --explain)\n"
     "  --explain      with info: show where each key's value came from,\n"
     "                 and the files read, missing, skipped or ignored\n";
+
+/* sim.c: `weft sim ARGS...`, with --config FILE passed on, or NULL. */
+int weft_sim_main(int argc, char **argv, const char *config);
 
 /* top.c: `weft tasks` and `weft top`; argv[0] is the command's name. */
 int weft_tool_console(int argc, char **argv);
@@ -461,6 +467,10 @@ main(int argc, char **argv)
 		} else if (strncmp(argv[i], "--program=", 10) == 0) {
 			program = argv[i] + 10;
 			explaining = 1;
+		} else if (strcmp(argv[i], "sim") == 0 && !cmd) {
+			/* The rest are sim's own options and the program. */
+			return weft_sim_main(argc - i - 1, argv + i + 1,
+			                     config);
 		} else if ((strcmp(argv[i], "tasks") == 0 ||
 		            strcmp(argv[i], "top") == 0) &&
 		           !cmd) {
