@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Looking inside a running program: the runtime-wide side of the facts the
- * task core keeps (poll histogram, slow polls), the slow-poll detector's
- * log line, and the public calls that read them (weft_runtime_tasks,
- * weft_runtime_metrics, weft_runtime_worker_stats).
+ * task core keeps, the monitor thread that finds long polls without a
+ * clock read per poll (observe.h says how), the slow-poll detector's log
+ * line, and the bodies of weft_runtime_tasks and weft_runtime_metrics.
  *
- * The cost rule: with the console off and no slow-poll threshold, `timing`
- * is false and no clock is read on the poll or wake paths; a set that
- * nobody observes (no struct here at all) costs each poll one load of
- * set->obs and a branch.
+ * The cost rule: a runtime that neither serves the console nor has a
+ * slow-poll threshold hands its executor the plain task core, which has no
+ * trace of observation, and starts no thread here.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdalign.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,31 +24,12 @@
 
 /* At most one slow-poll line a second per runtime. */
 #define SLOW_LOG_INTERVAL_NS 1000000000ull
+#define MSEC                 1000000ull
 
-int
-weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
-                  bool console, const struct weft_allocator *alloc)
-{
-	struct weft__observe *obs;
-
-	obs = weft__mem_calloc(alloc, 1, sizeof(*obs));
-	if (!obs)
-		return -ENOMEM;
-	obs->alloc = alloc;
-	obs->slow_poll_ns = (uint64_t)slow_poll_ms * 1000000u;
-	obs->timing = console || slow_poll_ms;
-	obs->open_ns = weft__observe_now();
-	*out = obs;
-	return 0;
-}
-
-
-void
-weft__observe_free(struct weft__observe *obs)
-{
-	if (obs)
-		weft__mem_free(obs->alloc, obs);
-}
+_Atomic unsigned weft__observing;
+_Thread_local struct weft__poller_tls weft__poller_tls
+    __attribute__((tls_model("initial-exec")));
+static _Atomic uint64_t observe_gens;
 
 
 uint64_t
@@ -56,6 +39,246 @@ weft__observe_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+
+/*
+ * Memory on a line of its own, from the runtime's allocator: the block's
+ * start is kept just before the aligned pointer.
+ */
+static void *
+observe_alloc_line(const struct weft_allocator *alloc, size_t size)
+{
+	char *raw = weft__mem_calloc(alloc, 1, size + 64 + sizeof(void *));
+	uintptr_t at;
+
+	if (!raw)
+		return NULL;
+	at = ((uintptr_t)raw + sizeof(void *) + 63) & ~(uintptr_t)63;
+	((void **)at)[-1] = raw;
+	return (void *)at;
+}
+
+
+static void
+observe_free_line(const struct weft_allocator *alloc, void *p)
+{
+	if (p)
+		weft__mem_free(alloc, ((void **)p)[-1]);
+}
+
+
+/* ---- the monitor ---------------------------------------------------- */
+
+/*
+ * One look at every poller: a poll whose odd seq was already there at the
+ * last tick is flagged, with the bounds of its start (observe.h).
+ */
+static void
+observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
+{
+	struct weft__poller *p;
+	uint64_t s;
+
+	for (p = atomic_load_explicit(&obs->pollers, memory_order_acquire); p;
+	     p = atomic_load_explicit(&p->next, memory_order_relaxed)) {
+		s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+		if (!(s & 1) || s != p->mon_seq) {
+			/* Between polls, or a poll that began since prev. */
+			p->mon_seq = s;
+			p->mon_since = prev;
+			p->mon_seen = now;
+			p->mon_flagged = false;
+			continue;
+		}
+		if (p->mon_flagged)
+			continue;
+		atomic_store_explicit(&p->since_ns, p->mon_since,
+		                      memory_order_relaxed);
+		atomic_store_explicit(&p->seen_ns, p->mon_seen,
+		                      memory_order_relaxed);
+		atomic_store_explicit(&p->flag, s, memory_order_release);
+		p->mon_flagged = true;
+	}
+}
+
+
+static void *
+observe_monitor(void *arg)
+{
+	struct weft__observe *obs = arg;
+	uint64_t prev = weft__observe_now(), now, at;
+	struct timespec until;
+
+	pthread_mutex_lock(&obs->lock);
+	while (!obs->stop) {
+		at = prev + obs->period_ns;
+		until.tv_sec = (time_t)(at / 1000000000u);
+		until.tv_nsec = (long)(at % 1000000000u);
+		pthread_cond_timedwait(&obs->wake, &obs->lock, &until);
+		if (obs->stop)
+			break;
+		now = weft__observe_now();
+		atomic_store_explicit(&obs->now_ns, now, memory_order_relaxed);
+		observe_tick(obs, prev, now);
+		prev = now;
+	}
+	pthread_mutex_unlock(&obs->lock);
+	return NULL;
+}
+
+
+static int
+observe_start(struct weft__observe *obs)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int r;
+
+	if (pthread_condattr_init(&ca))
+		return -ENOMEM;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	r = -pthread_cond_init(&obs->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (r < 0)
+		return r;
+	/* No signal of the program's is ever delivered to the monitor. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&obs->monitor, NULL, observe_monitor, obs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		pthread_cond_destroy(&obs->wake);
+		return r;
+	}
+	obs->monitor_started = true;
+	return 0;
+}
+
+
+int
+weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
+                  bool console, const struct weft_allocator *alloc)
+{
+	struct weft__observe *obs;
+	uint64_t period;
+	int r;
+
+	obs = observe_alloc_line(alloc, sizeof(*obs));
+	if (!obs)
+		return -ENOMEM;
+	obs->alloc = alloc;
+	obs->slow_poll_ns = (uint64_t)slow_poll_ms * MSEC;
+	obs->timing = console || slow_poll_ms;
+	obs->gen = 1 + atomic_fetch_add(&observe_gens, 1);
+	obs->open_ns = weft__observe_now();
+	atomic_init(&obs->now_ns, obs->open_ns);
+	pthread_mutex_init(&obs->lock, NULL);
+	/*
+	 * The console shows busy times: a fine period.  The detector alone
+	 * needs a few looks within its threshold.
+	 */
+	period = obs->slow_poll_ns / 4;
+	if (console || period < MSEC)
+		period = MSEC;
+	if (period > 10 * MSEC)
+		period = 10 * MSEC;
+	obs->period_ns = period;
+	if (obs->timing) {
+		r = observe_start(obs);
+		if (r < 0) {
+			pthread_mutex_destroy(&obs->lock);
+			observe_free_line(alloc, obs);
+			return r;
+		}
+		atomic_fetch_add(&weft__observing, 1);
+	}
+	*out = obs;
+	return 0;
+}
+
+
+void
+weft__observe_free(struct weft__observe *obs)
+{
+	struct weft__poller *p, *next;
+
+	if (!obs)
+		return;
+	if (obs->monitor_started) {
+		pthread_mutex_lock(&obs->lock);
+		obs->stop = true;
+		pthread_cond_signal(&obs->wake);
+		pthread_mutex_unlock(&obs->lock);
+		pthread_join(obs->monitor, NULL);
+		pthread_cond_destroy(&obs->wake);
+		atomic_fetch_sub(&weft__observing, 1);
+	}
+	/* The executor is gone: no thread polls for this gen any more. */
+	for (p = atomic_load(&obs->pollers); p; p = next) {
+		next = atomic_load(&p->next);
+		observe_free_line(obs->alloc, p);
+	}
+	pthread_mutex_destroy(&obs->lock);
+	observe_free_line(obs->alloc, obs);
+}
+
+
+/* ---- pollers -------------------------------------------------------- */
+
+/*
+ * A thread that polls for more than one observed runtime (block_on of one
+ * inside a task of another) finds its poller again by its thread id: one
+ * poller per thread and runtime, however often it switches.
+ */
+struct weft__poller *
+weft__observe_register(struct weft__observe *obs)
+{
+	pthread_t self = pthread_self();
+	struct weft__poller *p;
+
+	pthread_mutex_lock(&obs->lock);
+	for (p = atomic_load(&obs->pollers); p; p = atomic_load(&p->next))
+		if (pthread_equal(p->thread, self))
+			break;
+	if (!p) {
+		p = observe_alloc_line(obs->alloc, sizeof(*p));
+		if (p) {
+			p->thread = self;
+			/* The first poll is timed: every thread has a sample.
+			 */
+			p->countdown = 1;
+			p->rng = (uint32_t)obs->gen * 0x9e3779b9u ^
+			         (uint32_t)(uintptr_t)p;
+			if (!p->rng)
+				p->rng = 1;
+			atomic_store_explicit(&p->next,
+			                      atomic_load(&obs->pollers),
+			                      memory_order_relaxed);
+			atomic_store_explicit(&obs->pollers, p,
+			                      memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&obs->lock);
+	if (p) {
+		weft__poller_tls.gen = obs->gen;
+		weft__poller_tls.p = p;
+	}
+	return p;
+}
+
+
+/* Polls until the next timed one: 1..127, 64 on average. */
+static uint32_t
+observe_countdown(struct weft__poller *p)
+{
+	uint32_t x = p->rng;
+
+	x ^= x << 13; /* xorshift32 */
+	x ^= x >> 17;
+	x ^= x << 5;
+	p->rng = x;
+	return 1 + x % 127;
 }
 
 
@@ -69,6 +292,14 @@ poll_bucket(uint64_t ns)
 	while (b < WEFT_POLL_HISTOGRAM_BUCKETS - 1 && us >= (uint64_t)1 << b)
 		b++;
 	return b;
+}
+
+
+static void
+observe_max(_Atomic uint64_t *m, uint64_t ns)
+{
+	if (ns > atomic_load_explicit(m, memory_order_relaxed))
+		atomic_store_explicit(m, ns, memory_order_relaxed);
 }
 
 
@@ -113,12 +344,129 @@ observe_slow(struct weft__observe *obs, struct weft_task *t, uint64_t ns)
 
 
 void
-weft__observe_poll(struct weft__observe *obs, struct weft_task *t, uint64_t ns)
+weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
+                        struct weft_task *t, uint64_t seq, uint64_t exact_ns,
+                        bool exact)
 {
-	atomic_fetch_add_explicit(&obs->histogram[poll_bucket(ns)], 1,
-	                          memory_order_relaxed);
-	if (obs->slow_poll_ns && ns >= obs->slow_poll_ns)
-		observe_slow(obs, t, ns);
+	struct weft__task_facts *f = weft__task_facts(t);
+	uint64_t end, since, seen, lo = exact_ns, hi = exact_ns, mid = exact_ns;
+
+	(void)seq;
+	if (!exact) {
+		/* Pairs with the monitor's release of the flag. */
+		atomic_thread_fence(memory_order_acquire);
+		end = weft__observe_now();
+		since =
+		    atomic_load_explicit(&p->since_ns, memory_order_relaxed);
+		seen = atomic_load_explicit(&p->seen_ns, memory_order_relaxed);
+		hi = end > since ? end - since : 0;
+		lo = end > seen ? end - seen : 0;
+		mid = lo + (hi - lo) / 2;
+	}
+	weft__bump(&p->long_polls, 1);
+	weft__bump(&p->hist_long[poll_bucket(mid)], 1);
+	weft__bump(&f->long_polls, 1);
+	weft__bump(&f->long_ns, mid);
+	observe_max(&f->max_poll_ns, hi);
+	if (obs->slow_poll_ns && lo >= obs->slow_poll_ns)
+		observe_slow(obs, t, hi);
+}
+
+
+weft_poll
+weft__observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
+                         struct weft_task *t, struct weft_future *f,
+                         struct weft_context *cx)
+{
+	struct weft__task_facts *facts = weft__task_facts(t);
+	uint64_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	uint64_t start, woke, end, d;
+	weft_poll r;
+
+	if (s & 1) /* inside another poll of this thread: counted only */
+		return f->vtable->poll(f, cx);
+	if (p->countdown == 0)
+		p->countdown = observe_countdown(p);
+	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	start = weft__observe_now();
+	woke = atomic_load_explicit(&facts->woke_ns, memory_order_relaxed);
+	if (woke) {
+		woke = atomic_exchange_explicit(&facts->woke_ns, 0,
+		                                memory_order_relaxed);
+		if (woke && woke <= start) {
+			weft__bump(&facts->sched, 1);
+			weft__bump(&facts->sched_ns, start - woke);
+			weft__bump(&p->sched, 1);
+			weft__bump(&p->sched_ns, start - woke);
+		}
+	}
+	r = f->vtable->poll(f, cx);
+	end = weft__observe_now();
+	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
+	d = end > start ? end - start : 0;
+	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1) {
+		weft__observe_poll_long(obs, p, t, s + 1, d, true);
+		return r;
+	}
+	weft__bump(&facts->timed, 1);
+	weft__bump(&facts->timed_ns, d);
+	observe_max(&facts->max_poll_ns, d);
+	weft__bump(&p->timed, 1);
+	weft__bump(&p->timed_ns, d);
+	weft__bump(&p->hist_timed[poll_bucket(d)], 1);
+	return r;
+}
+
+
+/* ---- reading -------------------------------------------------------- */
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void
+weft__observe_means(struct weft__observe *obs, uint64_t *poll_ns,
+                    uint64_t *sched_ns)
+{
+	uint64_t timed = 0, timed_ns = 0, sched = 0, sched_sum = 0;
+	struct weft__poller *p;
+
+	for (p = obs ? atomic_load(&obs->pollers) : NULL; p;
+	     p = atomic_load(&p->next)) {
+		timed += LOAD(p->timed);
+		timed_ns += LOAD(p->timed_ns);
+		sched += LOAD(p->sched);
+		sched_sum += LOAD(p->sched_ns);
+	}
+	*poll_ns = timed ? timed_ns / timed : 0;
+	*sched_ns = sched ? sched_sum / sched : 0;
+}
+
+
+/*
+ * The runtime's histogram: each thread's long polls as counted, and its
+ * timed short polls scaled to the number of its short polls.
+ */
+static void
+observe_histogram(struct weft__observe *obs,
+                  uint64_t hist[WEFT_POLL_HISTOGRAM_BUCKETS])
+{
+	struct weft__poller *p;
+	uint64_t polls, longs, timed;
+	double scale;
+	unsigned i;
+
+	for (p = atomic_load(&obs->pollers); p; p = atomic_load(&p->next)) {
+		polls = LOAD(p->seq) / 2;
+		longs = LOAD(p->long_polls);
+		timed = LOAD(p->timed);
+		scale = timed && polls > longs
+		            ? (double)(polls - longs) / (double)timed
+		            : 0;
+		for (i = 0; i < WEFT_POLL_HISTOGRAM_BUCKETS; i++)
+			hist[i] +=
+			    LOAD(p->hist_long[i]) +
+			    (uint64_t)((double)LOAD(p->hist_timed[i]) * scale +
+			               0.5);
+	}
 }
 
 
@@ -144,7 +492,6 @@ weft__observe_metrics(struct weft__observe *obs, struct weft_executor *ex,
 	struct weft_runtime_metrics out;
 	struct weft_task_set *set;
 	size_t n;
-	unsigned i;
 
 	if (!obs || !m || m->size < sizeof(uint32_t))
 		return -EINVAL;
@@ -165,9 +512,7 @@ weft__observe_metrics(struct weft__observe *obs, struct weft_executor *ex,
 	out.slow_polls =
 	    atomic_load_explicit(&obs->slow_polls, memory_order_relaxed);
 	out.uptime_ns = weft__observe_now() - obs->open_ns;
-	for (i = 0; i < WEFT_POLL_HISTOGRAM_BUCKETS; i++)
-		out.poll_histogram[i] = atomic_load_explicit(
-		    &obs->histogram[i], memory_order_relaxed);
+	observe_histogram(obs, out.poll_histogram);
 	n = m->size < sizeof(out) ? m->size : sizeof(out);
 	out.size = (uint32_t)n;
 	memcpy(m, &out, n);

@@ -13,6 +13,8 @@
 #ifndef WEFT_OBSERVE_H
 #define WEFT_OBSERVE_H
 
+#include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,39 +34,154 @@
 #endif
 
 /*
- * One runtime's observation.  `timing` decides whether the task core reads
- * the clock around polls and wakes: on with the console or a slow-poll
- * threshold, off otherwise, so that a program nobody looks at pays no
- * clock read.  Counters are relaxed atomics: any worker adds to them.
+ * How an observed poll is measured without a clock read per poll.
+ *
+ * Each thread that polls tasks of an observed runtime has a poller record
+ * of its own (registered on its first poll, found again through a
+ * thread-local): it bumps `seq` as a poll begins and again as it ends, so
+ * that seq is odd while a poll runs.  A monitor thread per runtime wakes
+ * every period (1 ms with the console, slow_poll_ms/4 within 1..10 ms
+ * otherwise), reads each seq, and when it finds the same odd seq at two
+ * ticks running it flags that poll as long, noting the tick before it
+ * first saw it (`since`, before the poll began) and the tick that first
+ * saw it (`seen`, after).  The poller looks at the flag as its poll ends;
+ * only a flagged poll reads the clock, to measure its end: its duration
+ * lies between end - seen and end - since.  The slow-poll detector counts
+ * a poll as slow by the smaller bound (never a false alarm) and reports the
+ * larger (never less than the poll took).
+ *
+ * Short polls are timed exactly, both clock reads, on a sample: one poll in
+ * 64 on average per thread (a countdown reset at random, so that no task
+ * is always or never picked), the second poll of every task, and every
+ * poll whose wake was timed (one wake in 64 per waking thread, for the
+ * time from wake to poll).  A task's busy time is then its long polls plus
+ * its other polls times the mean of its timed ones; the runtime's
+ * histogram scales each thread's timed polls to that thread's count.
+ *
+ * So an observed poll costs plain stores to the thread's own line and the
+ * task's facts, no clock read and no locked instruction; the monitor's
+ * reads cost each poller one cache miss per period.
  */
-struct weft__observe {
-	bool timing;           /* clock reads on the poll path */
-	uint64_t slow_poll_ns; /* 0: no slow-poll detector */
-	uint64_t open_ns;      /* CLOCK_MONOTONIC at open */
-	_Atomic uint64_t slow_polls;
-	_Atomic uint64_t histogram[WEFT_POLL_HISTOGRAM_BUCKETS];
-	_Atomic uint64_t log_next_ns; /* no slow-poll line before this */
-	_Atomic uint64_t suppressed;  /* slow polls not logged since */
-	/* The executor's set, made during its init (NULL before). */
-	struct weft_task_set *_Atomic set;
-	const struct weft_allocator *alloc;
+struct weft__poller {
+	/* The poller's: written at every poll, read by the monitor. */
+	alignas(64) _Atomic uint64_t seq; /* 2 x polls, +1 inside one */
+	uint32_t countdown;               /* polls until the next timed one */
+	uint32_t rng;
+	_Atomic uint64_t timed;    /* short polls timed exactly ... */
+	_Atomic uint64_t timed_ns; /* ... and their total */
+	_Atomic uint64_t long_polls;
+	_Atomic uint64_t sched;    /* timed wakes ... */
+	_Atomic uint64_t sched_ns; /* ... and their total wait */
+	_Atomic uint64_t hist_timed[WEFT_POLL_HISTOGRAM_BUCKETS];
+	_Atomic uint64_t hist_long[WEFT_POLL_HISTOGRAM_BUCKETS];
+	/* The monitor's, written when it flags a poll; the poller reads. */
+	alignas(64) _Atomic uint64_t flag; /* the seq of the long poll */
+	_Atomic uint64_t since_ns;
+	_Atomic uint64_t seen_ns;
+	/* The monitor's alone. */
+	alignas(64) uint64_t mon_seq;
+	uint64_t mon_since;
+	uint64_t mon_seen;
+	bool mon_flagged;
+	pthread_t thread;
+	struct weft__poller *_Atomic next; /* in obs->pollers */
 };
 
 /*
- * Makes the observation of a runtime: slow_poll_ms 0 switches the detector
- * off; console asks for timings.  0 or -ENOMEM.
+ * One runtime's observation.  `timing`: the console or a slow-poll
+ * threshold is on, the runtime's tasks keep facts, a monitor thread runs
+ * and the executor is handed weft__task_core_observed.  Otherwise nothing
+ * here is touched by a poll.
+ */
+struct weft__observe {
+	bool timing;
+	uint64_t gen;          /* unique to this observation, never 0 */
+	uint64_t slow_poll_ns; /* 0: no slow-poll detector */
+	uint64_t period_ns;    /* the monitor's */
+	uint64_t open_ns;      /* CLOCK_MONOTONIC at open */
+	const struct weft_allocator *alloc;
+	/* The executor's set, made during its init (NULL before). */
+	struct weft_task_set *_Atomic set;
+	struct weft__poller *_Atomic pollers; /* pushed, never removed */
+	pthread_mutex_t lock;                 /* registration; the monitor */
+	pthread_cond_t wake;                  /* stops the monitor */
+	bool stop;
+	bool monitor_started;
+	pthread_t monitor;
+	/* The monitor's clock at its last tick: spawn times, cheaply. */
+	alignas(64) _Atomic uint64_t now_ns;
+	/* Slow polls: rare, so shared. */
+	alignas(64) _Atomic uint64_t slow_polls;
+	_Atomic uint64_t log_next_ns; /* no slow-poll line before this */
+	_Atomic uint64_t suppressed;  /* slow polls not logged since */
+};
+
+/* Single-writer counters: a plain add the readers may see torn-free. */
+static inline void
+weft__bump(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c,
+	                      atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+/*
+ * Makes the observation of a runtime and, when it times (console, or
+ * slow_poll_ms > 0), starts its monitor.  0, -ENOMEM or -EAGAIN.
  */
 WEFT__HIDDEN int weft__observe_new(struct weft__observe **out,
                                    unsigned slow_poll_ms, bool console,
                                    const struct weft_allocator *alloc);
+/* Stops the monitor and frees; after the executor's fini. */
 WEFT__HIDDEN void weft__observe_free(struct weft__observe *obs);
 
 /* CLOCK_MONOTONIC in ns: real time, also under a virtual-clock reactor. */
 WEFT__HIDDEN uint64_t weft__observe_now(void);
 
-/* A poll of task `id` that took ns: the histogram and the detector. */
-WEFT__HIDDEN void weft__observe_poll(struct weft__observe *obs,
-                                     struct weft_task *t, uint64_t ns);
+/* The observing runtimes, counted: spawn labels are kept only then. */
+extern _Atomic unsigned weft__observing __attribute__((visibility("hidden")));
+
+/* This thread's poller for obs, as last registered. */
+struct weft__poller_tls {
+	uint64_t gen;
+	struct weft__poller *p;
+};
+extern _Thread_local struct weft__poller_tls weft__poller_tls
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+/* Registers (or finds) this thread's poller; NULL when out of memory. */
+WEFT__HIDDEN struct weft__poller *
+weft__observe_register(struct weft__observe *obs);
+
+static inline struct weft__poller *
+weft__observe_poller(struct weft__observe *obs)
+{
+	if (__builtin_expect(weft__poller_tls.gen == obs->gen, 1))
+		return weft__poller_tls.p;
+	return weft__observe_register(obs);
+}
+
+/*
+ * A poll the fast path does not measure alone: timed exactly (the
+ * countdown ran out, its wake was timed, or it is the task's second poll)
+ * or nested in another poll on this thread.  Polls f and returns its
+ * result; the caller has counted the poll.
+ */
+WEFT__HIDDEN weft_poll weft__observe_poll_timed(struct weft__observe *obs,
+                                                struct weft__poller *p,
+                                                struct weft_task *t,
+                                                struct weft_future *f,
+                                                struct weft_context *cx);
+
+/* The end of a poll the monitor flagged as long (seq: the poll's). */
+WEFT__HIDDEN void weft__observe_poll_long(struct weft__observe *obs,
+                                          struct weft__poller *p,
+                                          struct weft_task *t, uint64_t seq,
+                                          uint64_t exact_ns, bool exact);
+
+/* Means over the runtime's timed polls and wakes (0 without any). */
+WEFT__HIDDEN void weft__observe_means(struct weft__observe *obs,
+                                      uint64_t *poll_ns, uint64_t *sched_ns);
 
 /*
  * The observation the sets made on this thread report to (NULL: none),
@@ -73,6 +190,10 @@ WEFT__HIDDEN void weft__observe_poll(struct weft__observe *obs,
  */
 WEFT__HIDDEN struct weft__observe *
 weft__task_observe_hint(struct weft__observe *obs);
+
+/* The task core to hand the executor: observed or not. */
+WEFT__HIDDEN const struct weft_task_core *
+weft__task_core_for(const struct weft__observe *obs);
 
 /* The runtime's observation (runtime.c). */
 WEFT__HIDDEN struct weft__observe *

@@ -137,6 +137,8 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 	}
 	rt->executor->version = ops->version;
 	rt->executor->ops = ops;
+	/* An observed runtime's executor runs the observed task core. */
+	params.tasks = weft__task_core_for(rt->obs);
 	/* Executors make their task set in init: it takes our allocator. */
 	/* E13: blocking jobs run at park, in the schedule's own order. */
 	weft__driver_set_deterministic(

@@ -50,13 +50,24 @@ static _Thread_local struct weft__observe *observe_hint;
  * The label for this thread's next spawn (weft_spawn_label).  Spawn goes
  * through the executor plugin, whose ABI carries no name or location, so
  * lib's spawn macros leave them here just before calling it and the task
- * core takes them (and clears them) when the spawn reaches it.
+ * core takes them (and clears them) when the spawn reaches it.  Written
+ * only while some runtime observes (weft__observing), so that a program
+ * that does not look pays one load per labelled spawn.
  */
 static _Thread_local struct {
 	const char *name;
 	const char *file;
 	int line;
-} spawn_label;
+} spawn_label __attribute__((tls_model("initial-exec")));
+
+/*
+ * Wakes until this thread times the next one (see observe.h): 0 times the
+ * first, then a random 1..127.
+ */
+static _Thread_local uint32_t wake_countdown
+    __attribute__((tls_model("initial-exec")));
+static _Thread_local uint32_t wake_rng
+    __attribute__((tls_model("initial-exec")));
 
 #define TASK_HEADER_SIZE                                                       \
 	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
@@ -66,6 +77,7 @@ static _Thread_local struct {
 #define TASK_FINISHED (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED)
 
 static const struct weft_waker_vtable task_waker_vtable;
+static const struct weft_waker_vtable task_waker_vtable_observed;
 static const struct weft_join_ops task_join_ops;
 
 _Thread_local struct weft_task_set *weft__taskset_running
@@ -94,6 +106,10 @@ task_free(struct weft_task *t)
 	struct weft_allocator a;
 	char *base = (char *)t;
 
+	if (!(s & (TASK_OWN_ALLOC | TASK_FACTS))) {
+		free(t);
+		return;
+	}
 	if (s & TASK_FACTS)
 		base -= TASK_FACTS_SIZE;
 	if (!(s & TASK_OWN_ALLOC)) {
@@ -196,16 +212,31 @@ task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 }
 
 
-/* A wake that queued t, seen by an observing set. */
-static __attribute__((noinline)) void
-task_observe_wake(struct weft_task *t, struct weft__observe *obs)
+/* The sampled wake: its time, for the poll it leads to to measure. */
+static __attribute__((noinline, cold)) void
+task_time_wake(struct weft_task *t)
 {
-	struct weft__task_facts *f = weft__task_facts(t);
+	uint32_t x = wake_rng ? wake_rng : 0x9e3779b9u ^ (uint32_t)(uintptr_t)t;
 
-	atomic_fetch_add_explicit(&f->wakes, 1, memory_order_relaxed);
-	if (obs->timing)
-		atomic_store_explicit(&f->woke_ns, weft__observe_now(),
-		                      memory_order_relaxed);
+	x ^= x << 13; /* xorshift32 */
+	x ^= x >> 17;
+	x ^= x << 5;
+	wake_rng = x;
+	wake_countdown = x % 127; /* the next one after 1..127 wakes */
+	atomic_store_explicit(&weft__task_facts(t)->woke_ns,
+	                      weft__observe_now(), memory_order_relaxed);
+}
+
+
+/*
+ * A wake that queues t, a task with facts: one in 64 on this thread is
+ * timed.  A countdown in a thread-local, no shared write.
+ */
+static inline void
+task_observe_wake(struct weft_task *t)
+{
+	if (__builtin_expect(wake_countdown-- == 0, 0))
+		task_time_wake(t);
 }
 
 
@@ -226,9 +257,6 @@ task_schedule_guarded(struct weft_task *t, struct weft_task_set *set)
 #endif
 	if (weft__taskset_enter(set)) {
 		if (!(atomic_load(&t->state) & TASK_DROPPED)) {
-			/* Inside the guard: the observation outlives it. */
-			if (set->obs)
-				task_observe_wake(t, set->obs);
 			set->schedule(set->sched, t);
 			weft__taskset_leave(set);
 			return;
@@ -239,29 +267,38 @@ task_schedule_guarded(struct weft_task *t, struct weft_task_set *set)
 }
 
 
-static void
-task_schedule(struct weft_task *t)
+/*
+ * Every hot function below comes twice, from one always-inline body with a
+ * constant `observed`: the plain task core (weft__task_core, and wakers of
+ * task_waker_vtable) has no trace of observation, and the observed one is
+ * handed only to the executor of a runtime that observes.
+ */
+#define TASK_INLINE static inline __attribute__((always_inline))
+
+TASK_INLINE void
+task_schedule(struct weft_task *t, bool observed)
 {
 	struct weft_task_set *set = t->set;
 
 	WEFT__PROBE1(task__wake, t->id);
+	if (observed)
+		task_observe_wake(t);
 	/* On the executor's own thread inside run: no close can overlap. */
-	if (weft__taskset_running == set) {
-		if (__builtin_expect(set->obs != NULL, 0))
-			task_observe_wake(t, set->obs);
+	if (weft__taskset_running == set)
 		set->schedule(set->sched, t);
-	} else
+	else
 		task_schedule_guarded(t, set);
 }
 
 
 /* ---- waker ---------------------------------------------------------- */
 
-static struct weft_waker
-task_waker_clone(const void *data)
+TASK_INLINE struct weft_waker
+task_waker_clone_as(const void *data, bool observed)
 {
 	struct weft_task *t = (struct weft_task *)data;
-	struct weft_waker w = {&task_waker_vtable, t};
+	struct weft_waker w = {
+	    observed ? &task_waker_vtable_observed : &task_waker_vtable, t};
 
 	atomic_fetch_add_explicit(&t->state, TASK_REF_ONE,
 	                          memory_order_relaxed);
@@ -269,8 +306,8 @@ task_waker_clone(const void *data)
 }
 
 
-static void
-task_waker_wake_by_ref(const void *data)
+TASK_INLINE void
+task_waker_wake_by_ref_as(const void *data, bool observed)
 {
 	struct weft_task *t = (struct weft_task *)data;
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -297,7 +334,7 @@ task_waker_wake_by_ref(const void *data)
 		                                          memory_order_acquire))
 			break;
 	}
-	task_schedule(t);
+	task_schedule(t, observed);
 }
 
 
@@ -309,8 +346,8 @@ task_waker_drop(const void *data)
 
 
 /* As wake_by_ref, but the waker's reference becomes the queue's. */
-static void
-task_waker_wake(const void *data)
+TASK_INLINE void
+task_waker_wake_as(const void *data, bool observed)
 {
 	struct weft_task *t = (struct weft_task *)data;
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -331,17 +368,62 @@ task_waker_wake(const void *data)
 			break;
 	}
 	if (!(s & (TASK_FINISHED | TASK_SCHEDULED | TASK_RUNNING)))
-		task_schedule(t);
+		task_schedule(t, observed);
 	else if (TASK_REFS(next) == 0)
 		task_free(t);
 }
 
+
+static struct weft_waker
+task_waker_clone(const void *data)
+{
+	return task_waker_clone_as(data, false);
+}
+
+static void
+task_waker_wake_by_ref(const void *data)
+{
+	task_waker_wake_by_ref_as(data, false);
+}
+
+static void
+task_waker_wake(const void *data)
+{
+	task_waker_wake_as(data, false);
+}
 
 static const struct weft_waker_vtable task_waker_vtable = {
     .version = WEFT_WAKER_VTABLE_VERSION,
     .clone = task_waker_clone,
     .wake = task_waker_wake,
     .wake_by_ref = task_waker_wake_by_ref,
+    .drop = task_waker_drop,
+};
+
+/* The wakers of an observed runtime's tasks: wakes are sampled. */
+static struct weft_waker
+task_waker_clone_observed(const void *data)
+{
+	return task_waker_clone_as(data, true);
+}
+
+static void
+task_waker_wake_by_ref_observed(const void *data)
+{
+	task_waker_wake_by_ref_as(data, true);
+}
+
+static void
+task_waker_wake_observed(const void *data)
+{
+	task_waker_wake_as(data, true);
+}
+
+static const struct weft_waker_vtable task_waker_vtable_observed = {
+    .version = WEFT_WAKER_VTABLE_VERSION,
+    .clone = task_waker_clone_observed,
+    .wake = task_waker_wake_observed,
+    .wake_by_ref = task_waker_wake_by_ref_observed,
     .drop = task_waker_drop,
 };
 
@@ -447,13 +529,20 @@ task_root_waker(struct weft_task_set *set, void (*wake)(void *sched))
 
 /* ---- sets ----------------------------------------------------------- */
 
-static int
-task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
-             void *sched)
+TASK_INLINE int
+task_set_new_as(struct weft_task_set **out, weft_task_schedule_fn schedule,
+                void *sched, bool observed)
 {
 	struct weft_task_set *set;
 
 	if (!out || !schedule)
+		return -EINVAL;
+	/*
+	 * The observed core is handed out with its observation named for
+	 * the executor's init (weft__task_core_for): a set made outside that
+	 * init could not be found by weft_runtime_tasks either.
+	 */
+	if (observed && !(observe_hint && observe_hint->timing))
 		return -EINVAL;
 	set = weft__taskset_new(alloc_hint);
 	if (!set)
@@ -469,6 +558,22 @@ task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
 		atomic_store(&observe_hint->set, set);
 	*out = set;
 	return 0;
+}
+
+
+static int
+task_set_new(struct weft_task_set **out, weft_task_schedule_fn schedule,
+             void *sched)
+{
+	return task_set_new_as(out, schedule, sched, false);
+}
+
+
+static int
+task_set_new_observed(struct weft_task_set **out,
+                      weft_task_schedule_fn schedule, void *sched)
+{
+	return task_set_new_as(out, schedule, sched, true);
 }
 
 
@@ -516,7 +621,7 @@ task_set_free(struct weft_task_set *set)
  * A zeroed header followed by room for a size-byte future; with `facts`,
  * zeroed facts in front of the header.
  */
-static struct weft_task *
+TASK_INLINE struct weft_task *
 task_alloc(struct weft_task_set *set, size_t size, bool facts)
 {
 	size_t front = facts ? TASK_FACTS_SIZE : 0;
@@ -542,8 +647,21 @@ task_alloc(struct weft_task_set *set, size_t size, bool facts)
 }
 
 
-/* Fills the facts of a task spawned into an observing set. */
-static __attribute__((noinline)) void
+/* Forgets this thread's spawn label (see spawn_label). */
+static __attribute__((noinline, cold)) void
+task_label_clear(void)
+{
+	spawn_label.file = spawn_label.name = NULL;
+	spawn_label.line = 0;
+}
+
+
+/*
+ * Fills the facts of a task spawned into an observing set, taking this
+ * thread's label.  The spawn time is the monitor's last tick: a clock
+ * read per spawn would cost more than the rest of the facts.
+ */
+static void
 task_observe_spawn(struct weft_task *t, struct weft__observe *obs)
 {
 	struct weft__task_facts *f = weft__task_facts(t);
@@ -552,32 +670,37 @@ task_observe_spawn(struct weft_task *t, struct weft__observe *obs)
 		snprintf(f->name, sizeof(f->name), "%s", spawn_label.name);
 	f->file = spawn_label.file;
 	f->line = spawn_label.line > 0 ? (uint32_t)spawn_label.line : 0;
-	if (obs->timing) {
-		f->spawn_ns = weft__observe_now();
-		atomic_init(&f->woke_ns, f->spawn_ns);
-	}
+	spawn_label.file = spawn_label.name = NULL;
+	f->spawn_ns = atomic_load_explicit(&obs->now_ns, memory_order_relaxed);
 }
 
 
-static int
-task_spawn(struct weft_task_set *set, struct weft_future *future,
-           struct weft_task **task, struct weft_join **join)
+TASK_INLINE int
+task_spawn_as(struct weft_task_set *set, struct weft_future *future,
+              struct weft_task **task, struct weft_join **join, bool observed)
 {
 	size_t size = future->vtable->size;
-	struct weft__observe *obs = set->obs;
+	struct weft__observe *obs = observed ? set->obs : NULL;
 	struct weft_task *t;
 	int rc;
 
+	/*
+	 * A label left for a spawn into a runtime that does not observe must
+	 * not name the next task of one that does.
+	 */
+	if (!observed &&
+	    __builtin_expect(atomic_load_explicit(&weft__observing,
+	                                          memory_order_relaxed) != 0,
+	                     0))
+		task_label_clear();
 	if (size < sizeof(struct weft_future)) {
-		weft_future_drop(future);
-		spawn_label.file = spawn_label.name = NULL;
-		return -EINVAL;
+		rc = -EINVAL;
+		goto fail;
 	}
-	t = task_alloc(set, size, obs != NULL);
+	t = task_alloc(set, size, observed);
 	if (!t) {
-		weft_future_drop(future);
-		spawn_label.file = spawn_label.name = NULL;
-		return -ENOMEM;
+		rc = -ENOMEM;
+		goto fail;
 	}
 	memcpy(task_future(t), future, size); /* the move (F5) */
 	t->join.version = 1;
@@ -590,13 +713,12 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 	            (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
 	                (join ? TASK_HANDLE : 0u) |
 	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u) |
-	                (obs ? TASK_FACTS : 0u));
-	if (obs)
+	                (observed ? TASK_FACTS : 0u));
+	if (observed)
 		task_observe_spawn(t, obs);
-	if (spawn_label.file || spawn_label.name)
-		spawn_label.file = spawn_label.name = NULL;
 	WEFT__PROBE1(task__spawn, t->id);
 
+	/* After the join's members: the slot may share their padding. */
 	rc = weft__taskset_link(set, t);
 	if (rc < 0) {
 		weft_future_drop(task_future(t));
@@ -607,12 +729,34 @@ task_spawn(struct weft_task_set *set, struct weft_future *future,
 	if (join)
 		*join = &t->join;
 	return 0;
+
+fail:
+	weft_future_drop(future);
+	if (observed)
+		task_label_clear();
+	return rc;
+}
+
+
+static int
+task_spawn(struct weft_task_set *set, struct weft_future *future,
+           struct weft_task **task, struct weft_join **join)
+{
+	return task_spawn_as(set, future, task, join, false);
+}
+
+
+static int
+task_spawn_observed(struct weft_task_set *set, struct weft_future *future,
+                    struct weft_task **task, struct weft_join **join)
+{
+	return task_spawn_as(set, future, task, join, true);
 }
 
 
 /* After a pending poll: requeue, drop if aborted meanwhile, or idle. */
-static void
-task_after_pending(struct weft_task *t, struct weft__observe *obs)
+TASK_INLINE void
+task_after_pending(struct weft_task *t, bool observed)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	uint64_t next;
@@ -641,63 +785,60 @@ task_after_pending(struct weft_task *t, struct weft__observe *obs)
 	 */
 	if (s & TASK_SCHEDULED) {
 		WEFT__PROBE1(task__wake, t->id);
-		if (__builtin_expect(obs != NULL, 0))
-			task_observe_wake(t, obs);
+		if (observed)
+			task_observe_wake(t);
 		t->set->schedule(t->set->sched, t);
 	}
 }
 
 
 /*
- * The observed poll: counts it and, with timing, measures it; the poll
- * itself is the caller's f->vtable->poll.
+ * The observed poll (see observe.h): the task's poll counted, this
+ * thread's seq odd while it runs, and the clock read only by a timed poll
+ * or one the monitor flagged as long.
  */
-static __attribute__((noinline)) weft_poll
-task_poll_observed(struct weft_task *t, struct weft__observe *obs,
-                   struct weft_future *f, struct weft_context *cx)
+TASK_INLINE weft_poll
+task_poll_observed(struct weft_task *t, struct weft_future *f,
+                   struct weft_context *cx)
 {
+	struct weft__observe *obs = t->set->obs;
 	struct weft__task_facts *facts = weft__task_facts(t);
-	uint64_t start = 0, woke, end, d;
+	struct weft__poller *p = weft__observe_poller(obs);
+	uint64_t polls, s;
 	weft_poll r;
 
-	atomic_store_explicit(
-	    &facts->polls,
-	    atomic_load_explicit(&facts->polls, memory_order_relaxed) + 1,
-	    memory_order_relaxed);
-	if (!obs->timing)
-		return f->vtable->poll(f, cx);
-	start = weft__observe_now();
-	woke =
-	    atomic_exchange_explicit(&facts->woke_ns, 0, memory_order_relaxed);
-	if (woke && woke <= start)
-		atomic_store_explicit(
-		    &facts->sched_ns,
-		    atomic_load_explicit(&facts->sched_ns,
-		                         memory_order_relaxed) +
-		        (start - woke),
-		    memory_order_relaxed);
+	polls = atomic_load_explicit(&facts->polls, memory_order_relaxed) + 1;
+	atomic_store_explicit(&facts->polls, polls, memory_order_relaxed);
+	if (__builtin_expect(p == NULL, 0))
+		return f->vtable->poll(f, cx); /* no poller: counted only */
+	s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	if (__builtin_expect(
+	        (s & 1) || --p->countdown == 0 || polls == 2 ||
+	            atomic_load_explicit(&facts->woke_ns, memory_order_relaxed),
+	        0))
+		return weft__observe_poll_timed(obs, p, t, f, cx);
+	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
 	r = f->vtable->poll(f, cx);
-	end = weft__observe_now();
-	d = end > start ? end - start : 0;
-	atomic_store_explicit(
-	    &facts->busy_ns,
-	    atomic_load_explicit(&facts->busy_ns, memory_order_relaxed) + d,
-	    memory_order_relaxed);
-	if (d > atomic_load_explicit(&facts->max_poll_ns, memory_order_relaxed))
-		atomic_store_explicit(&facts->max_poll_ns, d,
-		                      memory_order_relaxed);
-	weft__observe_poll(obs, t, d);
+	/*
+	 * Read again rather than kept across the call: a poll nested in
+	 * this one leaves seq alone, and fewer values live across a call
+	 * are fewer spills.
+	 */
+	s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	if (__builtin_expect(
+	        atomic_load_explicit(&p->flag, memory_order_relaxed) == s, 0))
+		weft__observe_poll_long(t->set->obs, p, t, s, 0, false);
 	return r;
 }
 
 
 /* Polls t once; 1 when that poll completed it (run_done), else 0. */
-static int
-task_run_done(struct weft_task *t, struct weft_context *cx)
+TASK_INLINE int
+task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	struct weft_future *f = task_future(t);
-	struct weft__observe *obs;
 	uint64_t next;
 	weft_poll ready;
 
@@ -722,16 +863,17 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 	 * Wakes made during the poll, and by the drop that completes it,
 	 * skip the guard.  A nested run (block_on of another runtime inside
 	 * this poll) leaves NULL behind: the rest of this poll then takes
-	 * the guarded path, which is only slower.
+	 * the guarded path, which is only slower.  Every task of an observed
+	 * set has facts, and the set its observation (task_set_new).
 	 */
-	/* Read before the stores below, which the compiler may not see past. */
-	obs = t->set->obs;
+	WEFT_ASSERT(!observed || (s & TASK_FACTS));
 	weft__taskset_running = t->set;
-	cx->waker.vtable = &task_waker_vtable;
+	cx->waker.vtable =
+	    observed ? &task_waker_vtable_observed : &task_waker_vtable;
 	cx->waker.data = t;
 	WEFT__PROBE1(poll__begin, t->id);
-	if (__builtin_expect(obs != NULL, 0))
-		ready = task_poll_observed(t, obs, f, cx);
+	if (observed)
+		ready = task_poll_observed(t, f, cx);
 	else
 		ready = f->vtable->poll(f, cx);
 	WEFT__PROBE2(poll__end, t->id, ready);
@@ -741,15 +883,36 @@ task_run_done(struct weft_task *t, struct weft_context *cx)
 		return 1;
 	}
 	weft__taskset_running = NULL;
-	task_after_pending(t, obs);
+	task_after_pending(t, observed);
 	return 0;
+}
+
+
+static int
+task_run_done(struct weft_task *t, struct weft_context *cx)
+{
+	return task_run_done_as(t, cx, false);
 }
 
 
 static void
 task_run(struct weft_task *t, struct weft_context *cx)
 {
-	(void)task_run_done(t, cx);
+	(void)task_run_done_as(t, cx, false);
+}
+
+
+static int
+task_run_done_observed(struct weft_task *t, struct weft_context *cx)
+{
+	return task_run_done_as(t, cx, true);
+}
+
+
+static void
+task_run_observed(struct weft_task *t, struct weft_context *cx)
+{
+	(void)task_run_done_as(t, cx, true);
 }
 
 
@@ -877,7 +1040,7 @@ task_join_abort(struct weft_join *j)
 			break;
 	}
 	if (!(s & (TASK_SCHEDULED | TASK_RUNNING)))
-		task_schedule(t);
+		task_schedule(t, s & TASK_FACTS);
 }
 
 
@@ -918,6 +1081,28 @@ const struct weft_task_core weft__task_core = {
     .id = task_id,
 };
 
+/* The same core for a runtime that observes (see observe.h). */
+static const struct weft_task_core task_core_observed = {
+    .version = WEFT_TASK_CORE_VERSION,
+    .set_new = task_set_new_observed,
+    .set_close = task_set_close,
+    .set_free = task_set_free,
+    .spawn = task_spawn_observed,
+    .run = task_run_observed,
+    .drop_runnable = task_drop_runnable,
+    .link = task_link,
+    .root_waker = task_root_waker,
+    .run_done = task_run_done_observed,
+    .id = task_id,
+};
+
+
+const struct weft_task_core *
+weft__task_core_for(const struct weft__observe *obs)
+{
+	return obs && obs->timing ? &task_core_observed : &weft__task_core;
+}
+
 
 struct weft__observe *
 weft__task_observe_hint(struct weft__observe *obs)
@@ -932,6 +1117,8 @@ weft__task_observe_hint(struct weft__observe *obs)
 WEFT_EXPORT void
 weft_spawn_label(const char *name, const char *file, int line)
 {
+	if (!atomic_load_explicit(&weft__observing, memory_order_relaxed))
+		return; /* nobody keeps labels */
 	if (name)
 		spawn_label.name = name;
 	spawn_label.file = file;

@@ -40,42 +40,74 @@ enum {
 #define TASK_REF_ONE     ((uint64_t)1 << 32)
 #define TASK_REFS(state) ((state) >> 32)
 
+/*
+ * On LP64 struct weft_join is a 4-byte version, 4 bytes of padding and a
+ * pointer: the slot lives in that padding, so that the header stays 64
+ * bytes with the id (issue 18's per-task budget).  Only the header's own
+ * code writes the join's members, once, in spawn and before the slot;
+ * holders of the handle only read them.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+#define TASK_SLOT_IN_JOIN 1
+#endif
+
 struct weft_task {
-	struct weft_join join;  /* first: a join handle is the task pointer */
+#ifdef TASK_SLOT_IN_JOIN
+	union {
+		struct weft_join join; /* first: a join handle is the task */
+		struct {
+			uint32_t join_version_;
+			/*
+			 * Where the set keeps the task while its future
+			 * lives: the shard in the low TASK_SHARD_BITS, the
+			 * index in that shard's array above.  Written once,
+			 * by spawn, before anyone else can see the task.
+			 */
+			uint32_t slot;
+		};
+	};
+#else
+	struct weft_join join;
+	uint32_t slot;
+#endif
 	_Atomic uint64_t state; /* flags | references << 32 */
 	struct weft_task_set *set;
 	void *link; /* the executor's */
 	struct weft_waker awaiter;
-	/*
-	 * Where the set keeps the task while its future lives: the shard in
-	 * the low TASK_SHARD_BITS, the index in that shard's array above.
-	 * Written once, by spawn, before anyone else can see the task.
-	 */
-	uint32_t slot;
 	/* The task's number (T6): given by spawn, never changed. */
 	uint64_t id;
 };
 
+#ifdef TASK_SLOT_IN_JOIN
+_Static_assert(offsetof(struct weft_task, slot) == sizeof(uint32_t) &&
+                   offsetof(struct weft_join, ops) >= 2 * sizeof(uint32_t),
+               "the slot must sit in the join handle's padding");
+#endif
+
 /*
  * What a task's set keeps about it while its runtime observes (set->obs):
  * in the same allocation, just before the header, so that a task of a
- * runtime that does not observe carries none of it.  name, file and line
- * are written by spawn before the task is seen; the counters are relaxed
- * atomics written by the poller (or, for wakes and woke_ns, by the waker)
- * and read by weft_runtime_tasks from any thread.  Timings stay 0 unless
- * obs->timing.
+ * runtime that does not observe carries none of it.  name, file, line and
+ * spawn_ns are written by spawn before the task is seen.  The counters
+ * have one writer each, the thread that owns the poll (RUNNING), except
+ * woke_ns (any waker); they are relaxed atomics so that weft_runtime_tasks
+ * may read them from any thread.  Timings are sampled: see observe.h.
+ * The fields every poll touches come last, next to the header.
  */
 struct weft__task_facts {
 	char name[32];
 	const char *file; /* a string literal of the spawning code: __FILE__ */
 	uint32_t line;
-	uint64_t spawn_ns;
-	_Atomic uint64_t polls;
-	_Atomic uint64_t wakes; /* wakes that led to a poll */
-	_Atomic uint64_t busy_ns;
-	_Atomic uint64_t sched_ns;
+	uint64_t spawn_ns;           /* the monitor's clock: within a period */
+	_Atomic uint64_t timed;      /* short polls timed exactly ... */
+	_Atomic uint64_t timed_ns;   /* ... and their total */
+	_Atomic uint64_t long_polls; /* polls the monitor saw run long ... */
+	_Atomic uint64_t long_ns;    /* ... and their total (estimated) */
 	_Atomic uint64_t max_poll_ns;
-	_Atomic uint64_t woke_ns; /* when the pending wake came, or 0 */
+	_Atomic uint64_t sched;    /* wakes timed to their poll ... */
+	_Atomic uint64_t sched_ns; /* ... and their total */
+	_Atomic uint64_t woke_ns;  /* a timed wake not yet polled, or 0 */
+	_Atomic uint64_t polls;
 };
 
 #define TASK_FACTS_SIZE                                                        \
@@ -89,12 +121,11 @@ weft__task_facts(struct weft_task *t)
 }
 
 /*
- * The per-task overhead: 64 bytes until ABI 1.2's id took the header to
- * 72, which the future's alignment rounds to 80; the rest of those 80
- * bytes is spoken for (see task.c), so nothing more fits without cost.
+ * The per-task overhead (issue 18): 64 bytes, the id (ABI 1.2, T6)
+ * included, with the slot in the join handle's padding.
  */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 80,
-               "the task header grew past 80 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 64,
+               "the task header grew past 64 bytes");
 
 /*
  * The live-task set, in shards: a thread links the tasks it spawns into a

@@ -312,11 +312,30 @@ weft__taskset_claim(struct weft_task_set *set)
 
 /* ---- looking inside ------------------------------------------------- */
 
-/* One task's snapshot; the caller holds its shard's lock. */
+/* The runtime's means, for a task none of whose polls was timed. */
+struct taskset_means {
+	uint64_t now, poll_ns, sched_ns;
+};
+
+/* n times sum / count, in 128 bits: sums of ns times counts overflow. */
+static uint64_t
+taskset_scale(uint64_t sum, uint64_t n, uint64_t count)
+{
+	return count ? (uint64_t)((unsigned __int128)sum * n / count) : 0;
+}
+
+/*
+ * One task's snapshot; the caller holds its shard's lock.  Busy and
+ * scheduling times are estimates from the sampled polls (observe.h): the
+ * long polls as measured, the others at the mean of the task's timed
+ * ones, or of the runtime's while the task has none.
+ */
 static void
-taskset_fill(struct weft_task *t, struct weft_task_info *info, uint64_t now)
+taskset_fill(struct weft_task *t, struct weft_task_info *info,
+             const struct taskset_means *mean)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	uint64_t polls, longs, timed, sched;
 	struct weft__task_facts *f;
 
 	memset(info, 0, sizeof(*info));
@@ -345,15 +364,30 @@ taskset_fill(struct weft_task *t, struct weft_task_info *info, uint64_t now)
 		snprintf(info->location, sizeof(info->location), "%s:%u", file,
 		         f->line);
 	}
-	info->polls = atomic_load_explicit(&f->polls, memory_order_relaxed);
-	info->wakes = atomic_load_explicit(&f->wakes, memory_order_relaxed);
-	info->busy_ns = atomic_load_explicit(&f->busy_ns, memory_order_relaxed);
+	polls = atomic_load_explicit(&f->polls, memory_order_relaxed);
+	longs = atomic_load_explicit(&f->long_polls, memory_order_relaxed);
+	timed = atomic_load_explicit(&f->timed, memory_order_relaxed);
+	sched = atomic_load_explicit(&f->sched, memory_order_relaxed);
+	info->polls = polls;
+	/* Every poll but the first is the work of a wake. */
+	info->wakes = polls ? polls - 1 : 0;
+	info->busy_ns = atomic_load_explicit(&f->long_ns, memory_order_relaxed);
+	if (polls > longs)
+		info->busy_ns +=
+		    timed
+		        ? taskset_scale(atomic_load_explicit(
+		                            &f->timed_ns, memory_order_relaxed),
+		                        polls - longs, timed)
+		        : (polls - longs) * mean->poll_ns;
 	info->sched_ns =
-	    atomic_load_explicit(&f->sched_ns, memory_order_relaxed);
+	    sched ? taskset_scale(atomic_load_explicit(&f->sched_ns,
+	                                               memory_order_relaxed),
+	                          info->wakes, sched)
+	          : info->wakes * mean->sched_ns;
 	info->max_poll_ns =
 	    atomic_load_explicit(&f->max_poll_ns, memory_order_relaxed);
-	if (f->spawn_ns && now > f->spawn_ns)
-		info->age_ns = now - f->spawn_ns;
+	if (mean->now > f->spawn_ns)
+		info->age_ns = mean->now - f->spawn_ns;
 }
 
 
@@ -362,12 +396,13 @@ weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 {
 	enum { BATCH = 16 };
 	struct weft_task_info batch[BATCH];
-	uint64_t now = weft__observe_now();
+	struct taskset_means mean = {.now = weft__observe_now()};
 	unsigned i, n, k;
 	uint32_t at;
 	uintptr_t e;
 	int r;
 
+	weft__observe_means(set->obs, &mean.poll_ns, &mean.sched_ns);
 	for (i = 0; i < TASK_SHARDS; i++) {
 		struct weft_task_shard *sh = &set->shards[i];
 
@@ -380,7 +415,7 @@ weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 				e = sh->entries[at];
 				if (!(e & TASK_FREE_ENTRY))
 					taskset_fill((struct weft_task *)e,
-					             &batch[n++], now);
+					             &batch[n++], &mean);
 			}
 			weft__taskset_unlock(sh);
 			for (k = 0; k < n; k++) {
