@@ -9,28 +9,19 @@
  *
  *   weft-sim: seed=S mode=M polls=N trace=HHHHHHHHHHHHHHHH
  *
- * Each run is a child in a process group of its own, so that a wall-clock
- * timeout kills whatever it started too; its stdout and stderr go into one
- * pipe, kept so that the first failing run's last lines can be shown.
+ * This file reads the options and reports; sim_run.c runs the program.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <weft/weft.h>
 
-int weft_sim_main(int argc, char **argv, const char *config);
-
-extern char **environ;
+#include "sim.h"
 
 static const char sim_usage[] =
     "usage: weft sim [OPTIONS] -- PROGRAM [ARGS...]\n"
@@ -57,51 +48,12 @@ static const char sim_usage[] =
     "\n"
     "exit status: 0 every seed passed, 1 some failed, 2 usage error\n";
 
-/* sim_seed's largest value (config_values.c, check_seed). */
-#define SEED_MAX (UINT64_MAX / 10 - 1)
-#define KEEP_MAX (256u * 1024u) /* bytes of a run's output kept */
-
-struct sim_opts {
-	uint64_t first;
-	uint64_t count;
-	const char *mode;    /* canonical, from the scratch config */
-	const char *depth;   /* NULL: not given */
-	const char *faults;  /* NULL: not given */
-	const char *timeout; /* as written, NULL: not given */
-	double wall;         /* seconds, 0: no limit */
-	unsigned long tail;
-	int stop;
-	const char *config; /* weft --config FILE, passed on as WEFT_CONFIG */
-	char **prog;
-};
-
-enum outcome { RUN_PASS, RUN_EXIT, RUN_SIGNAL, RUN_DEADLINE, RUN_WALL };
-
-struct run {
-	enum outcome outcome;
-	int code;       /* exit status or signal number */
-	char trace[17]; /* "" when the run printed none */
-	char *out;      /* the last KEEP_MAX bytes of stdout and stderr */
-	size_t len;
-};
-
-static volatile sig_atomic_t interrupted;
 
 static void
 on_interrupt(int sig)
 {
 	(void)sig;
-	interrupted = 1;
-}
-
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	weft_sim_interrupted = 1;
 }
 
 
@@ -278,45 +230,6 @@ parse_opts(int argc, char **argv, struct weft_config *scratch,
 }
 
 
-/* ---- the child's environment and the replay command ------------------ */
-
-static int
-is_ours(const char *var)
-{
-	return strncmp(var, "WEFT_SIM_", 9) == 0 ||
-	       strncmp(var, "WEFT_EXECUTOR=", 14) == 0 ||
-	       strncmp(var, "WEFT_REACTOR=", 13) == 0 ||
-	       (strncmp(var, "WEFT_CONFIG=", 12) == 0);
-}
-
-
-/*
- * The variables a run sets, as NAME=VALUE strings in vars; returns how
- * many.  Every WEFT_SIM_* the runner was given is set, and those it was
- * not are left out of the child's environment, so the replay command
- * printed from the same list runs exactly the same configuration.
- */
-static size_t
-sim_vars(const struct sim_opts *o, uint64_t seed, char vars[][600])
-{
-	size_t n = 0;
-
-	snprintf(vars[n++], 600, "WEFT_EXECUTOR=sim");
-	snprintf(vars[n++], 600, "WEFT_REACTOR=sim");
-	snprintf(vars[n++], 600, "WEFT_SIM_SEED=%" PRIu64, seed);
-	snprintf(vars[n++], 600, "WEFT_SIM_MODE=%s", o->mode);
-	if (o->depth)
-		snprintf(vars[n++], 600, "WEFT_SIM_PCT_DEPTH=%s", o->depth);
-	if (o->faults)
-		snprintf(vars[n++], 600, "WEFT_SIM_FAULTS=%s", o->faults);
-	if (o->timeout)
-		snprintf(vars[n++], 600, "WEFT_SIM_TIMEOUT=%.580s", o->timeout);
-	if (o->config)
-		snprintf(vars[n++], 600, "WEFT_CONFIG=%.580s", o->config);
-	return n;
-}
-
-
 /* Prints s as one shell word. */
 static void
 put_word(FILE *f, const char *s)
@@ -347,8 +260,8 @@ put_word(FILE *f, const char *s)
 static void
 put_replay(FILE *f, const struct sim_opts *o, uint64_t seed)
 {
-	char vars[8][600];
-	size_t i, n = sim_vars(o, seed, vars);
+	char vars[SIM_VARS_MAX][SIM_VAR_LEN];
+	size_t i, n = weft_sim_vars(o, seed, vars);
 	char **a;
 
 	fputs("  replay: ", f);
@@ -383,177 +296,6 @@ put_replay(FILE *f, const struct sim_opts *o, uint64_t seed)
 }
 
 
-/* ---- one run ---------------------------------------------------------- */
-
-/* Appends n bytes, n <= KEEP_MAX, dropping the oldest beyond KEEP_MAX. */
-static void
-keep(struct run *r, const char *buf, size_t n)
-{
-	if (r->len + n > KEEP_MAX) {
-		size_t drop = r->len + n - KEEP_MAX;
-
-		memmove(r->out, r->out + drop, r->len - drop);
-		r->len -= drop;
-	}
-	memcpy(r->out + r->len, buf, n);
-	r->len += n;
-}
-
-
-/* The trace hash of the last "weft-sim: seed=" line of the output. */
-static void
-find_trace(struct run *r)
-{
-	const char *p, *t, *found = NULL;
-	size_t i;
-
-	r->trace[0] = '\0';
-	for (p = r->out; (size_t)(p - r->out) < r->len; p++) {
-		p = memchr(p, 'w', r->len - (size_t)(p - r->out));
-		if (!p)
-			break;
-		if ((p == r->out || p[-1] == '\n') &&
-		    (size_t)(r->out + r->len - p) > 15 &&
-		    memcmp(p, "weft-sim: seed=", 15) == 0)
-			found = p;
-	}
-	if (!found)
-		return;
-	for (t = found; t < r->out + r->len && *t != '\n'; t++)
-		if (t + 6 <= r->out + r->len && memcmp(t, "trace=", 6) == 0)
-			break;
-	if (t >= r->out + r->len || *t == '\n' ||
-	    (size_t)(r->out + r->len - t) < 6 + 16)
-		return;
-	for (i = 0; i < 16; i++)
-		r->trace[i] = t[6 + i];
-	r->trace[16] = '\0';
-}
-
-
-/*
- * Runs the program with seed; fills r.  Returns 0, or a negative errno
- * when the program could not be started.
- */
-static int
-run_seed(const struct sim_opts *o, uint64_t seed, struct run *r)
-{
-	char vars[8][600];
-	size_t nv = sim_vars(o, seed, vars), ne = 0, i;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	char **env, **e;
-	int fds[2], rc, status = 0, exited = 0, killed = 0;
-	double deadline = o->wall > 0 ? now_s() + o->wall : 0;
-	double linger = 0, kill_time = 0;
-	sigset_t none;
-	siginfo_t si;
-	pid_t pid;
-
-	r->len = 0;
-	r->outcome = RUN_PASS;
-	r->code = 0;
-	for (e = environ; *e; e++)
-		ne++;
-	env = calloc(ne + nv + 1, sizeof(*env));
-	if (!env)
-		return -ENOMEM;
-	ne = 0;
-	for (e = environ; *e; e++)
-		if (!is_ours(*e))
-			env[ne++] = *e;
-	for (i = 0; i < nv; i++)
-		env[ne++] = vars[i];
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		rc = -errno;
-		free(env);
-		return rc;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	                                  POSIX_SPAWN_SETSIGMASK);
-	rc = -posix_spawnp(&pid, o->prog[0], &fa, &at, o->prog, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	free(env);
-	close(fds[1]);
-	if (rc < 0) {
-		close(fds[0]);
-		return rc;
-	}
-	/*
-	 * Read until the pipe closes and the child has exited.  A child that
-	 * exits while something it started holds the pipe gets a second to
-	 * let go; then its group is killed.
-	 */
-	while (fds[0] >= 0 || !exited) {
-		struct pollfd pf = {fds[0], POLLIN, 0};
-		double now = now_s();
-		char buf[8192];
-		ssize_t n;
-
-		if (!killed && (interrupted || (deadline && now >= deadline) ||
-		                (linger && now >= linger))) {
-			kill(-pid, SIGKILL);
-			killed = 1;
-			kill_time = now;
-			if (!interrupted && deadline && now >= deadline)
-				r->outcome = RUN_WALL;
-		}
-		/* Only a process that left the group can hold it now. */
-		if (killed && fds[0] >= 0 && now >= kill_time + 1.0) {
-			close(fds[0]);
-			fds[0] = -1;
-		}
-		if (fds[0] >= 0 &&
-		    poll(&pf, 1, exited || killed ? 10 : 50) > 0) {
-			n = read(fds[0], buf, sizeof(buf));
-			if (n > 0) {
-				keep(r, buf, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				close(fds[0]);
-				fds[0] = -1;
-			}
-		} else if (fds[0] < 0 && !exited) {
-			usleep(2000);
-		}
-		if (!exited) {
-			memset(&si, 0, sizeof(si));
-			/* WNOWAIT: the group id stays ours until the reap. */
-			if (waitid(P_PID, (id_t)pid, &si,
-			           WEXITED | WNOHANG | WNOWAIT) == 0 &&
-			    si.si_pid == pid) {
-				exited = 1;
-				linger = now_s() + 1.0;
-			}
-		}
-	}
-	kill(-pid, SIGKILL); /* anything the program left in its group */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	find_trace(r);
-	if (r->outcome == RUN_WALL)
-		return 0;
-	if (WIFSIGNALED(status)) {
-		r->outcome = RUN_SIGNAL;
-		r->code = WTERMSIG(status);
-	} else if (WEXITSTATUS(status) == 125) {
-		r->outcome = RUN_DEADLINE;
-		r->code = 125;
-	} else if (WEXITSTATUS(status) != 0) {
-		r->outcome = RUN_EXIT;
-		r->code = WEXITSTATUS(status);
-	}
-	return 0;
-}
-
-
 /* ---- reporting -------------------------------------------------------- */
 
 static void
@@ -572,19 +314,19 @@ put_signal(FILE *f, int sig)
 
 
 static void
-put_reason(FILE *f, const struct run *r)
+put_reason(FILE *f, const struct sim_run *r)
 {
 	switch (r->outcome) {
-	case RUN_EXIT:
+	case SIM_RUN_EXIT:
 		fprintf(f, "exit status %d", r->code);
 		break;
-	case RUN_SIGNAL:
+	case SIM_RUN_SIGNAL:
 		put_signal(f, r->code);
 		break;
-	case RUN_DEADLINE:
+	case SIM_RUN_DEADLINE:
 		fputs("virtual-time deadline passed", f);
 		break;
-	case RUN_WALL:
+	case SIM_RUN_WALL:
 		fputs("wall-clock timeout", f);
 		break;
 	default:
@@ -595,7 +337,7 @@ put_reason(FILE *f, const struct run *r)
 
 /* The last n lines of the run's output, indented. */
 static void
-put_tail(FILE *f, const struct run *r, unsigned long n)
+put_tail(FILE *f, const struct sim_run *r, unsigned long n)
 {
 	size_t start = r->len, end = r->len;
 	unsigned long lines = 0;
@@ -626,8 +368,8 @@ struct progress {
 	int tty;
 	int shown;    /* a \r line is on the terminal */
 	int decile;   /* the last tenth printed, without a terminal */
-	double start; /* now_s() at the first run */
-	double last;  /* now_s() at the last \r line */
+	double start; /* weft_sim_now() at the first run */
+	double last;  /* weft_sim_now() at the last \r line */
 };
 
 static void
@@ -644,7 +386,7 @@ static void
 show_progress(struct progress *p, uint64_t done, uint64_t total,
               uint64_t failed, int final)
 {
-	double now = now_s(), rate;
+	double now = weft_sim_now(), rate;
 	int decile = (int)(done * 10 / total);
 
 	if (p->tty ? (!final && now - p->last < 0.1 && done < total)
@@ -672,7 +414,7 @@ weft_sim_main(int argc, char **argv, const char *config)
 	struct progress prog = {0};
 	struct weft_config *scratch;
 	struct sigaction sa, old_int, old_term;
-	struct run r = {0};
+	struct sim_run r = {0};
 	uint64_t done = 0, failed = 0, first_failed = 0, traceless = 0;
 	int rc, status = 0;
 
@@ -701,11 +443,11 @@ weft_sim_main(int argc, char **argv, const char *config)
 	sigaction(SIGTERM, &sa, &old_term);
 	prog.tty = isatty(2);
 	prog.decile = 0;
-	prog.start = now_s();
-	for (done = 0; done < o.count && !interrupted; done++) {
+	prog.start = weft_sim_now();
+	for (done = 0; done < o.count && !weft_sim_interrupted; done++) {
 		uint64_t seed = o.first + done;
 
-		rc = run_seed(&o, seed, &r);
+		rc = weft_sim_run_seed(&o, seed, &r);
 		if (rc < 0) {
 			clear_progress(&prog);
 			fprintf(stderr, "weft sim: cannot run %s: %s\n",
@@ -713,13 +455,13 @@ weft_sim_main(int argc, char **argv, const char *config)
 			status = 2;
 			break;
 		}
-		if (interrupted)
+		if (weft_sim_interrupted)
 			break;
 		/* A run that passed has closed its runtime: the sim executor
 		 * has printed its line, if it was in use. */
-		if (!r.trace[0] && r.outcome == RUN_PASS)
+		if (!r.trace[0] && r.outcome == SIM_RUN_PASS)
 			traceless++;
-		if (r.outcome != RUN_PASS) {
+		if (r.outcome != SIM_RUN_PASS) {
 			clear_progress(&prog);
 			if (failed++ == 0)
 				first_failed = seed;
@@ -747,16 +489,16 @@ weft_sim_main(int argc, char **argv, const char *config)
 		if (failed)
 			printf(" (the first: seed %" PRIu64 ")", first_failed);
 		printf(", %.1f runs/s%s\n",
-		       now_s() > prog.start
-		           ? (double)done / (now_s() - prog.start)
+		       weft_sim_now() > prog.start
+		           ? (double)done / (weft_sim_now() - prog.start)
 		           : 0.0,
-		       interrupted ? ", interrupted" : "");
+		       weft_sim_interrupted ? ", weft_sim_interrupted" : "");
 		if (traceless)
 			printf("weft sim: %" PRIu64 " run(s) printed no "
 			       "weft-sim trace line: does the program open a "
 			       "weft runtime that reads WEFT_EXECUTOR?\n",
 			       traceless);
-		status = interrupted ? 130 : failed ? 1 : 0;
+		status = weft_sim_interrupted ? 130 : failed ? 1 : 0;
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
