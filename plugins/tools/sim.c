@@ -457,9 +457,11 @@ weft_sim_main(int argc, char **argv, const char *config)
 		}
 		if (weft_sim_interrupted)
 			break;
-		/* A run that passed has closed its runtime: the sim executor
-		 * has printed its line, if it was in use. */
-		if (!r.trace[0] && r.outcome == SIM_RUN_PASS)
+		/* A run that returned from main has closed its runtime: the
+		 * sim executor has printed its line, if it was in use (a
+		 * missing plugin fails the open with exit status 1). */
+		if (!r.trace[0] &&
+		    (r.outcome == SIM_RUN_PASS || r.outcome == SIM_RUN_EXIT))
 			traceless++;
 		if (r.outcome != SIM_RUN_PASS) {
 			clear_progress(&prog);
@@ -492,11 +494,12 @@ weft_sim_main(int argc, char **argv, const char *config)
 		       weft_sim_now() > prog.start
 		           ? (double)done / (weft_sim_now() - prog.start)
 		           : 0.0,
-		       weft_sim_interrupted ? ", weft_sim_interrupted" : "");
+		       weft_sim_interrupted ? ", interrupted" : "");
 		if (traceless)
 			printf("weft sim: %" PRIu64 " run(s) printed no "
-			       "weft-sim trace line: does the program open a "
-			       "weft runtime that reads WEFT_EXECUTOR?\n",
+			       "weft-sim trace line: is the program a weft "
+			       "program, and is the sim executor in its plugin "
+			       "path?\n",
 			       traceless);
 		status = weft_sim_interrupted ? 130 : failed ? 1 : 0;
 	}

@@ -90,6 +90,17 @@ status=0
 [ "$status" = 1 ] || fail "--stop: exit status $status"
 expect_line "$tmp/out" '^weft sim: 3 of 10 seeds run, 1 failed'
 
+# SIGTERM stops the runner: the run in progress (seed 9 hangs, with a
+# child of its own) is killed, the summary says so, the status is 130.
+"$weft" sim --seed 9 -- "$fake" >"$tmp/out" 2>&1 &
+runner=$!
+sleep 0.5
+kill -TERM "$runner"
+status=0
+wait "$runner" || status=$?
+[ "$status" = 130 ] || fail "interrupted: exit status $status, not 130"
+expect_line "$tmp/out" '^weft sim: 0 of 1 seeds run, 0 failed, .*, interrupted$'
+
 # Usage errors: exit 2, and the message names the option.
 usage() { # PATTERN ARGS...
   local pattern=$1 status=0
