@@ -268,6 +268,13 @@ static void
 test_await_until_race(void **state)
 {
 	(void)state;
+	/*
+	 * The publisher is a plain thread: while the fiber waits for it, the
+	 * sim executor sees nothing runnable and virtual time jumps past
+	 * the 60 s bound.
+	 */
+	if (pair_is_sim())
+		skip();
 	assert_int_equal(run_fiber(race_fiber, NULL), 0);
 }
 
