@@ -15,12 +15,12 @@
  * Guarantees of Finding Bugs" (ASPLOS 2010).  Each task gets a random
  * priority, distinct from every other, when it is first seen; the runnable
  * entity of highest priority always runs; d - 1 priority-change points are
- * drawn at random among the steps 1..k, and at the step of change point i
- * the entity chosen to run gets priority d - i, below every initial
- * priority.  For a program of n tasks and k steps, a bug of depth d is then
- * found by one run with probability at least 1 / (n k^(d-1)).  Here tasks
- * appear as they are spawned, so a task's initial priority is a hash of the
- * seed and its id: the same for the task's whole life, random across seeds,
+ * drawn at random among the steps 1..k (k drawn per run, below), and at the
+ * step of change point i the entity chosen to run gets priority d - i, below
+ * every initial priority.  For a program of n tasks and k steps, a bug of depth
+ * d is then found by one run with probability at least 1 / (n k^(d-1)).  Here
+ * tasks appear as they are spawned, so a task's initial priority is a hash of
+ * the seed and its id: the same for the task's whole life, random across seeds,
  * and distinct in practice (63 random bits; a tie goes to the smaller id).
  */
 #include <errno.h>
@@ -31,11 +31,15 @@
 #include "sim.h"
 
 /*
- * PCT's k, the number of steps the change points are drawn among.  A run
- * longer than this has no change point past it; a shorter one may miss
- * some, which only lowers the depth actually explored.
+ * PCT's k, the number of steps the change points are drawn among.  The
+ * length of a run is not known when it starts, so each run draws its own
+ * k = 2^j with j uniform in [SIM_PCT_LOG_MIN, SIM_PCT_LOG_MAX]: across
+ * seeds, a program of a dozen steps gets change points inside it as often
+ * as one of a million does.  A fixed k of 10,000 left a 12-step race with
+ * no change point in 1,000 seeds.
  */
-#define SIM_PCT_STEPS 10000
+#define SIM_PCT_LOG_MIN 3
+#define SIM_PCT_LOG_MAX 20
 
 /* Initial priorities lie in [2^62, 2^63); change points give 1..d-1. */
 #define SIM_PRIO_BASE ((uint64_t)1 << 62)
@@ -94,6 +98,7 @@ void
 weft__sim_seed(struct sim *ex)
 {
 	uint64_t sm = ex->seed;
+	uint64_t k;
 	uint32_t i;
 
 	for (i = 0; i < 4; i++)
@@ -104,9 +109,12 @@ weft__sim_seed(struct sim *ex)
 	ex->streak_id = UINT64_MAX;
 	if (ex->mode != SIM_PCT)
 		return;
+	k = (uint64_t)1 << (SIM_PCT_LOG_MIN +
+	                    sim_below(ex,
+	                              SIM_PCT_LOG_MAX - SIM_PCT_LOG_MIN + 1));
 	/* Change point i (1..d-1) at a step drawn in [1, k]. */
 	for (i = 1; i < ex->depth; i++)
-		ex->change_at[i] = 1 + sim_below(ex, SIM_PCT_STEPS);
+		ex->change_at[i] = 1 + sim_below(ex, k);
 }
 
 
