@@ -103,6 +103,37 @@ observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
 }
 
 
+/*
+ * Notes the set's last id at this tick, when it moved: a task with a
+ * larger id was spawned after the tick before.  When the log is full every
+ * other entry goes and entries come half as often, so that the log covers
+ * the runtime's whole life at a precision that halves as it ages.  Under
+ * obs->lock.
+ */
+static void
+observe_log_ids(struct weft__observe *obs, uint64_t now)
+{
+	struct weft_task_set *set = atomic_load(&obs->set);
+	struct weft__id_time *last;
+	uint64_t id;
+	unsigned i;
+
+	if (!set)
+		return;
+	id = atomic_load_explicit(&set->last_id, memory_order_relaxed);
+	last = &obs->id_log[obs->id_log_len - 1];
+	if (id == last->id || now - last->ns < obs->id_log_gap_ns)
+		return;
+	if (obs->id_log_len == WEFT__ID_LOG) {
+		for (i = 1; i < WEFT__ID_LOG / 2; i++)
+			obs->id_log[i] = obs->id_log[2 * i];
+		obs->id_log_len = WEFT__ID_LOG / 2;
+		obs->id_log_gap_ns *= 2;
+	}
+	obs->id_log[obs->id_log_len++] = (struct weft__id_time){id, now};
+}
+
+
 static void *
 observe_monitor(void *arg)
 {
@@ -119,7 +150,7 @@ observe_monitor(void *arg)
 		if (obs->stop)
 			break;
 		now = weft__observe_now();
-		atomic_store_explicit(&obs->now_ns, now, memory_order_relaxed);
+		observe_log_ids(obs, now);
 		observe_tick(obs, prev, now);
 		prev = now;
 	}
@@ -172,7 +203,9 @@ weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
 	obs->timing = console || slow_poll_ms;
 	obs->gen = 1 + atomic_fetch_add(&observe_gens, 1);
 	obs->open_ns = weft__observe_now();
-	atomic_init(&obs->now_ns, obs->open_ns);
+	/* No task before the observation. */
+	obs->id_log[0] = (struct weft__id_time){0, obs->open_ns};
+	obs->id_log_len = 1;
 	pthread_mutex_init(&obs->lock, NULL);
 	/*
 	 * The console shows busy times: a fine period.  The detector alone
@@ -184,6 +217,7 @@ weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
 	if (period > 10 * MSEC)
 		period = 10 * MSEC;
 	obs->period_ns = period;
+	obs->id_log_gap_ns = period;
 	if (obs->timing) {
 		r = observe_start(obs);
 		if (r < 0) {
@@ -202,6 +236,8 @@ void
 weft__observe_free(struct weft__observe *obs)
 {
 	struct weft__poller *p, *next;
+	struct weft__label *l, *lnext;
+	size_t i;
 
 	if (!obs)
 		return;
@@ -219,6 +255,11 @@ weft__observe_free(struct weft__observe *obs)
 		next = atomic_load(&p->next);
 		observe_free_line(obs->alloc, p);
 	}
+	for (i = 0; i < sizeof(obs->labels) / sizeof(obs->labels[0]); i++)
+		for (l = obs->labels[i]; l; l = lnext) {
+			lnext = l->next;
+			weft__mem_free(obs->alloc, l);
+		}
 	pthread_mutex_destroy(&obs->lock);
 	observe_free_line(obs->alloc, obs);
 }
@@ -268,6 +309,54 @@ weft__observe_register(struct weft__observe *obs)
 }
 
 
+/* ---- labels --------------------------------------------------------- */
+
+static unsigned
+label_hash(const char *name, const char *file, int line)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)line; /* FNV-1a */
+	size_t i;
+
+	h = (h ^ (uint32_t)((uintptr_t)file >> 4)) * 16777619u;
+	for (i = 0;
+	     name && name[i] && i < sizeof(((struct weft__label *)0)->name) - 1;
+	     i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h % (sizeof(((struct weft__observe *)0)->labels) /
+	            sizeof(struct weft__label *));
+}
+
+
+const struct weft__label *
+weft__observe_label(struct weft__observe *obs, const char *name,
+                    const char *file, int line)
+{
+	struct weft__label *l;
+	unsigned h;
+
+	if (!name)
+		name = "";
+	pthread_mutex_lock(&obs->lock);
+	if (obs->nlabels >= WEFT__LABELS_MAX)
+		name = ""; /* a name per task would grow the table forever */
+	h = label_hash(name, file, line);
+	for (l = obs->labels[h]; l; l = l->next)
+		if (l->file == file && l->line == (uint32_t)line &&
+		    strncmp(l->name, name, sizeof(l->name) - 1) == 0)
+			break;
+	if (!l && (l = weft__mem_calloc(obs->alloc, 1, sizeof(*l)))) {
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		l->file = file;
+		l->line = line > 0 ? (uint32_t)line : 0;
+		l->next = obs->labels[h];
+		obs->labels[h] = l;
+		obs->nlabels++;
+	}
+	pthread_mutex_unlock(&obs->lock);
+	return l;
+}
+
+
 /* Polls until the next timed one: 1..127, 64 on average. */
 static uint32_t
 observe_countdown(struct weft__poller *p)
@@ -309,9 +398,11 @@ observe_max(_Atomic uint64_t *m, uint64_t ns)
  * many were left out.
  */
 static void
-observe_slow(struct weft__observe *obs, struct weft_task *t, uint64_t ns)
+observe_slow(struct weft__observe *obs, struct weft_task *t,
+             _Atomic uintptr_t *slot, uint64_t ns)
 {
-	struct weft__task_facts *f = weft__task_facts(t);
+	const struct weft__label *l =
+	    weft__slot_label(atomic_load_explicit(slot, memory_order_acquire));
 	uint64_t now = weft__observe_now();
 	uint64_t next =
 	    atomic_load_explicit(&obs->log_next_ns, memory_order_relaxed);
@@ -330,28 +421,27 @@ observe_slow(struct weft__observe *obs, struct weft_task *t, uint64_t ns)
 	}
 	skipped =
 	    atomic_exchange_explicit(&obs->suppressed, 0, memory_order_relaxed);
-	if (f->file)
-		snprintf(where, sizeof(where), " (%s:%" PRIu32 ")", f->file,
-		         f->line);
+	if (l && l->file)
+		snprintf(where, sizeof(where), " (%s:%" PRIu32 ")", l->file,
+		         l->line);
 	if (skipped)
 		snprintf(more, sizeof(more), "; %" PRIu64 " more not shown",
 		         skipped);
 	fprintf(stderr,
 	        "weft: slow poll: task %" PRIu64 " \"%s\"%s ran %.1f ms in "
 	        "one poll (blocking call in async code?)%s\n",
-	        t->id, f->name, where, (double)ns / 1e6, more);
+	        t->id, l ? l->name : "", where, (double)ns / 1e6, more);
 }
 
 
 void
 weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
-                        struct weft_task *t, uint64_t seq, uint64_t exact_ns,
-                        bool exact)
+                        struct weft_task *t, _Atomic uintptr_t *slot,
+                        uint64_t exact_ns, bool exact)
 {
-	struct weft__task_facts *f = weft__task_facts(t);
 	uint64_t end, since, seen, lo = exact_ns, hi = exact_ns, mid = exact_ns;
+	struct weft__task_facts *f;
 
-	(void)seq;
 	if (!exact) {
 		/* Pairs with the monitor's release of the flag. */
 		atomic_thread_fence(memory_order_acquire);
@@ -365,31 +455,33 @@ weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
 	}
 	weft__bump(&p->long_polls, 1);
 	weft__bump(&p->hist_long[poll_bucket(mid)], 1);
-	weft__bump(&f->long_polls, 1);
-	weft__bump(&f->long_ns, mid);
-	observe_max(&f->max_poll_ns, hi);
+	f = weft__task_facts_new(t, slot);
+	if (f) {
+		weft__bump(&f->long_polls, 1);
+		weft__bump(&f->long_ns, mid);
+		observe_max(&f->max_poll_ns, hi);
+	}
 	if (obs->slow_poll_ns && lo >= obs->slow_poll_ns)
-		observe_slow(obs, t, hi);
+		observe_slow(obs, t, slot, hi);
 }
 
 
-weft_poll
-weft__observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
-                         struct weft_task *t, struct weft_future *f,
-                         struct weft_context *cx)
+/* Measures one poll, both ends on the clock. */
+static weft_poll
+observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
+                   struct weft_task *t, _Atomic uintptr_t *slot,
+                   struct weft_future *f, struct weft_context *cx, uint64_t s)
 {
-	struct weft__task_facts *facts = weft__task_facts(t);
-	uint64_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	/* Measured polls are the task's samples: it needs its facts. */
+	struct weft__task_facts *facts = weft__task_facts_new(t, slot);
 	uint64_t start, woke, end, d;
 	weft_poll r;
 
-	if (s & 1) /* inside another poll of this thread: counted only */
-		return f->vtable->poll(f, cx);
-	if (p->countdown == 0)
-		p->countdown = observe_countdown(p);
 	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
 	start = weft__observe_now();
-	woke = atomic_load_explicit(&facts->woke_ns, memory_order_relaxed);
+	woke = facts
+	           ? atomic_load_explicit(&facts->woke_ns, memory_order_relaxed)
+	           : 0;
 	if (woke) {
 		woke = atomic_exchange_explicit(&facts->woke_ns, 0,
 		                                memory_order_relaxed);
@@ -405,15 +497,56 @@ weft__observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
 	d = end > start ? end - start : 0;
 	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1) {
-		weft__observe_poll_long(obs, p, t, s + 1, d, true);
+		weft__observe_poll_long(obs, p, t, slot, d, true);
 		return r;
 	}
-	weft__bump(&facts->timed, 1);
-	weft__bump(&facts->timed_ns, d);
-	observe_max(&facts->max_poll_ns, d);
 	weft__bump(&p->timed, 1);
 	weft__bump(&p->timed_ns, d);
 	weft__bump(&p->hist_timed[poll_bucket(d)], 1);
+	if (facts) {
+		weft__bump(&facts->timed, 1);
+		weft__bump(&facts->timed_ns, d);
+		observe_max(&facts->max_poll_ns, d);
+	}
+	return r;
+}
+
+
+weft_poll
+weft__observe_poll_slow(struct weft__observe *obs, struct weft__poller *p,
+                        struct weft_task *t, _Atomic uintptr_t *slot,
+                        struct weft_future *f, struct weft_context *cx)
+{
+	bool first = !(atomic_load_explicit(slot, memory_order_relaxed) &
+	               TASK_SLOT_FACTS);
+	bool timed = true;
+	uint64_t s;
+	weft_poll r;
+
+	if (!p ||
+	    ((s = atomic_load_explicit(&p->seq, memory_order_relaxed)) & 1)) {
+		/* No poller, or inside another poll of this thread. */
+		r = f->vtable->poll(f, cx);
+		goto out;
+	}
+	/* The fast path counted down for the others. */
+	if (first)
+		timed = --p->countdown == 0;
+	if (p->countdown == 0)
+		p->countdown = observe_countdown(p);
+	if (timed) {
+		r = observe_poll_timed(obs, p, t, slot, f, cx, s);
+		goto out;
+	}
+	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	r = f->vtable->poll(f, cx);
+	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
+	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1)
+		weft__observe_poll_long(obs, p, t, slot, 0, false);
+out:
+	/* A task that will be polled again gets facts of its own. */
+	if (first && r == WEFT_PENDING)
+		weft__task_facts_new(t, slot);
 	return r;
 }
 
@@ -423,12 +556,12 @@ weft__observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 void
-weft__observe_means(struct weft__observe *obs, uint64_t *poll_ns,
-                    uint64_t *sched_ns)
+weft__observe_view(struct weft__observe *obs, struct weft__observe_view *v)
 {
 	uint64_t timed = 0, timed_ns = 0, sched = 0, sched_sum = 0;
 	struct weft__poller *p;
 
+	v->now = weft__observe_now();
 	for (p = obs ? atomic_load(&obs->pollers) : NULL; p;
 	     p = atomic_load(&p->next)) {
 		timed += LOAD(p->timed);
@@ -436,8 +569,40 @@ weft__observe_means(struct weft__observe *obs, uint64_t *poll_ns,
 		sched += LOAD(p->sched);
 		sched_sum += LOAD(p->sched_ns);
 	}
-	*poll_ns = timed ? timed_ns / timed : 0;
-	*sched_ns = sched ? sched_sum / sched : 0;
+	v->poll_ns = timed ? timed_ns / timed : 0;
+	v->sched_ns = sched ? sched_sum / sched : 0;
+	v->log_len = 0;
+	if (!obs || !obs->timing)
+		return;
+	pthread_mutex_lock(&obs->lock);
+	v->log_len = obs->id_log_len;
+	memcpy(v->log, obs->id_log, v->log_len * sizeof(v->log[0]));
+	pthread_mutex_unlock(&obs->lock);
+}
+
+
+/*
+ * Task `id` was spawned after the last entry below it and before the first
+ * at or above it (or now): the middle of that span.
+ */
+uint64_t
+weft__observe_spawn_ns(const struct weft__observe_view *v, uint64_t id)
+{
+	unsigned lo = 0, hi = v->log_len, mid;
+	uint64_t after, before;
+
+	if (!v->log_len)
+		return v->now;
+	while (lo < hi) { /* the first entry with log[].id >= id */
+		mid = (lo + hi) / 2;
+		if (v->log[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	before = lo < v->log_len ? v->log[lo].ns : v->now;
+	after = lo > 0 ? v->log[lo - 1].ns : v->log[0].ns;
+	return after + (before - after) / 2;
 }
 
 

@@ -87,6 +87,18 @@ struct weft__poller {
 	struct weft__poller *_Atomic next; /* in obs->pollers */
 };
 
+/* The monitor's log of ids given by when (see observe.c). */
+#define WEFT__ID_LOG 512
+struct weft__id_time {
+	uint64_t id; /* the last id given ... */
+	uint64_t ns; /* ... by this time */
+};
+struct weft__observe_view {
+	uint64_t now, poll_ns, sched_ns;
+	unsigned log_len;
+	struct weft__id_time log[WEFT__ID_LOG];
+};
+
 /*
  * One runtime's observation.  `timing`: the console or a slow-poll
  * threshold is on, the runtime's tasks keep facts, a monitor thread runs
@@ -108,8 +120,13 @@ struct weft__observe {
 	bool stop;
 	bool monitor_started;
 	pthread_t monitor;
-	/* The monitor's clock at its last tick: spawn times, cheaply. */
-	alignas(64) _Atomic uint64_t now_ns;
+	/* Interned labels (under lock), in a table of chains. */
+	struct weft__label *labels[256];
+	unsigned nlabels;
+	/* Ids given by when (under lock): spawn times without a clock read. */
+	struct weft__id_time id_log[WEFT__ID_LOG];
+	unsigned id_log_len;
+	uint64_t id_log_gap_ns; /* doubles each time the log is thinned */
 	/* Slow polls: rare, so shared. */
 	alignas(64) _Atomic uint64_t slow_polls;
 	_Atomic uint64_t log_next_ns; /* no slow-poll line before this */
@@ -162,26 +179,46 @@ weft__observe_poller(struct weft__observe *obs)
 }
 
 /*
- * A poll the fast path does not measure alone: timed exactly (the
- * countdown ran out, its wake was timed, or it is the task's second poll)
- * or nested in another poll on this thread.  Polls f and returns its
- * result; the caller has counted the poll.
+ * A poll the fast path leaves out of line: a task's first (it has no
+ * facts yet: they come if it returns pending), a poll to time exactly (the
+ * countdown ran out, its wake was timed, or it is the task's second), or
+ * one nested in another poll on this thread.  Polls f and returns its
+ * result; a poll of a task with facts is counted by the caller.
  */
-WEFT__HIDDEN weft_poll weft__observe_poll_timed(struct weft__observe *obs,
-                                                struct weft__poller *p,
-                                                struct weft_task *t,
-                                                struct weft_future *f,
-                                                struct weft_context *cx);
+WEFT__HIDDEN weft_poll weft__observe_poll_slow(
+    struct weft__observe *obs, struct weft__poller *p, struct weft_task *t,
+    _Atomic uintptr_t *slot, struct weft_future *f, struct weft_context *cx);
 
-/* The end of a poll the monitor flagged as long (seq: the poll's). */
+/*
+ * The end of a poll the monitor flagged as long: exact_ns is its duration
+ * when it was also timed (exact), else the bounds come from the monitor.
+ */
 WEFT__HIDDEN void weft__observe_poll_long(struct weft__observe *obs,
                                           struct weft__poller *p,
-                                          struct weft_task *t, uint64_t seq,
+                                          struct weft_task *t,
+                                          _Atomic uintptr_t *slot,
                                           uint64_t exact_ns, bool exact);
 
-/* Means over the runtime's timed polls and wakes (0 without any). */
-WEFT__HIDDEN void weft__observe_means(struct weft__observe *obs,
-                                      uint64_t *poll_ns, uint64_t *sched_ns);
+/*
+ * The interned label for a spawn's name (copied: at most 31 bytes), file
+ * and line, or NULL when out of memory.  Labels live as long as obs; past
+ * WEFT__LABELS_MAX of them a new name is dropped and only file:line kept.
+ */
+#define WEFT__LABELS_MAX 4096
+WEFT__HIDDEN const struct weft__label *
+weft__observe_label(struct weft__observe *obs, const char *name,
+                    const char *file, int line);
+
+/*
+ * What weft_runtime_tasks needs besides the tasks: the time, the runtime's
+ * means over timed polls and wakes (for a task with none of its own), and
+ * a copy of the monitor's log of ids given by when.
+ */
+WEFT__HIDDEN void weft__observe_view(struct weft__observe *obs,
+                                     struct weft__observe_view *v);
+/* When task `id` was spawned, as nearly as the log says. */
+WEFT__HIDDEN uint64_t weft__observe_spawn_ns(const struct weft__observe_view *v,
+                                             uint64_t id);
 
 /*
  * The observation the sets made on this thread report to (NULL: none),

@@ -69,10 +69,6 @@ static _Thread_local uint32_t wake_countdown
 static _Thread_local uint32_t wake_rng
     __attribute__((tls_model("initial-exec")));
 
-#define TASK_HEADER_SIZE                                                       \
-	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
-	 ~(alignof(max_align_t) - 1))
-
 /* The task is finished: a wake does nothing (W2). */
 #define TASK_FINISHED (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED)
 
@@ -95,6 +91,29 @@ task_future(struct weft_task *t)
 }
 
 
+/* task_free's rest: a task with facts or an allocator of its own. */
+static __attribute__((noinline)) void
+task_free_rest(struct weft_task *t, uint64_t s)
+{
+	struct weft__task_facts *facts = NULL;
+	struct weft_allocator a;
+	char *base = (char *)t;
+
+	if (s & TASK_FACTS)
+		facts = weft__slot_facts(atomic_load_explicit(
+		    weft__task_slot(t, s), memory_order_acquire));
+	if (!(s & TASK_OWN_ALLOC)) {
+		free(facts);
+		free(base);
+		return;
+	}
+	base -= TASK_PREFIX_SIZE;
+	memcpy(&a, base, sizeof(a));
+	weft__mem_free(&a, facts);
+	weft__mem_free(&a, base);
+}
+
+
 /*
  * Frees the allocation of t, whose future is already gone or never was.
  * Out of line: it is the cold end of every path that lets go of a task.
@@ -103,22 +122,40 @@ static __attribute__((noinline)) void
 task_free(struct weft_task *t)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-	struct weft_allocator a;
-	char *base = (char *)t;
 
-	if (!(s & (TASK_OWN_ALLOC | TASK_FACTS))) {
+	if (__builtin_expect(!(s & (TASK_OWN_ALLOC | TASK_FACTS)), 1))
 		free(t);
-		return;
-	}
-	if (s & TASK_FACTS)
-		base -= TASK_FACTS_SIZE;
-	if (!(s & TASK_OWN_ALLOC)) {
-		free(base);
-		return;
-	}
-	base -= TASK_PREFIX_SIZE;
-	memcpy(&a, base, sizeof(a));
-	weft__mem_free(&a, base);
+	else
+		task_free_rest(t, s);
+}
+
+
+/*
+ * Gives a task its facts, at the end of its first poll that returned
+ * pending (or of a first poll that is timed): from the same allocator as
+ * the task, freed with it.  NULL when out of memory: the task is then
+ * only counted as it was, by its label.
+ */
+struct weft__task_facts *
+weft__task_facts_new(struct weft_task *t, _Atomic uintptr_t *slot)
+{
+	struct weft_task_set *set = t->set;
+	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
+	struct weft__task_facts *facts;
+
+	if (v & TASK_SLOT_FACTS)
+		return weft__slot_facts(v);
+	facts =
+	    weft__mem_calloc(weft__mem_custom(&set->alloc) ? &set->alloc : NULL,
+	                     1, sizeof(*facts));
+	if (!facts)
+		return NULL;
+	facts->label = (const struct weft__label *)v;
+	/* The first poll is the one that ends now. */
+	atomic_init(&facts->polls, 1);
+	atomic_store_explicit(slot, (uintptr_t)facts | TASK_SLOT_FACTS,
+	                      memory_order_release);
+	return facts;
 }
 
 
@@ -216,6 +253,8 @@ task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 static __attribute__((noinline, cold)) void
 task_time_wake(struct weft_task *t)
 {
+	struct weft__task_facts *facts;
+	uint64_t s;
 	uint32_t x = wake_rng ? wake_rng : 0x9e3779b9u ^ (uint32_t)(uintptr_t)t;
 
 	x ^= x << 13; /* xorshift32 */
@@ -223,8 +262,15 @@ task_time_wake(struct weft_task *t)
 	x ^= x << 5;
 	wake_rng = x;
 	wake_countdown = x % 127; /* the next one after 1..127 wakes */
-	atomic_store_explicit(&weft__task_facts(t)->woke_ns,
-	                      weft__observe_now(), memory_order_relaxed);
+	s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	if (!(s & TASK_FACTS))
+		return;
+	/* Not before its first poll has ended: the sample is let go. */
+	facts = weft__slot_facts(
+	    atomic_load_explicit(weft__task_slot(t, s), memory_order_acquire));
+	if (facts)
+		atomic_store_explicit(&facts->woke_ns, weft__observe_now(),
+		                      memory_order_relaxed);
 }
 
 
@@ -618,32 +664,31 @@ task_set_free(struct weft_task_set *set)
 /* ---- spawn and run -------------------------------------------------- */
 
 /*
- * A zeroed header followed by room for a size-byte future; with `facts`,
- * zeroed facts in front of the header.
+ * A zeroed header followed by room for a size-byte future and `extra`
+ * bytes.
  */
 TASK_INLINE struct weft_task *
-task_alloc(struct weft_task_set *set, size_t size, bool facts)
+task_alloc(struct weft_task_set *set, size_t size, size_t extra)
 {
-	size_t front = facts ? TASK_FACTS_SIZE : 0;
 	char *base;
 
-	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE - front)
+	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE - extra)
 		return NULL;
 	if (!weft__mem_custom(&set->alloc)) {
-		base = malloc(front + TASK_HEADER_SIZE + size);
+		base = malloc(TASK_HEADER_SIZE + size + extra);
 		if (!base)
 			return NULL;
 	} else {
-		base =
-		    weft__mem_alloc(&set->alloc, TASK_PREFIX_SIZE + front +
-		                                     TASK_HEADER_SIZE + size);
+		base = weft__mem_alloc(&set->alloc, TASK_PREFIX_SIZE +
+		                                        TASK_HEADER_SIZE +
+		                                        size + extra);
 		if (!base)
 			return NULL;
 		memcpy(base, &set->alloc, sizeof(set->alloc));
 		base += TASK_PREFIX_SIZE;
 	}
-	memset(base, 0, front + sizeof(struct weft_task));
-	return (struct weft_task *)(base + front);
+	memset(base, 0, sizeof(struct weft_task));
+	return (struct weft_task *)base;
 }
 
 
@@ -657,21 +702,37 @@ task_label_clear(void)
 
 
 /*
- * Fills the facts of a task spawned into an observing set, taking this
- * thread's label.  The spawn time is the monitor's last tick: a clock
- * read per spawn would cost more than the rest of the facts.
+ * The last label this thread interned, so that a loop of spawns from one
+ * place finds it without the observation's lock.
  */
-static void
-task_observe_spawn(struct weft_task *t, struct weft__observe *obs)
-{
-	struct weft__task_facts *f = weft__task_facts(t);
+static _Thread_local struct {
+	uint64_t gen;
+	const char *file;
+	int line;
+	const struct weft__label *label;
+} label_cache __attribute__((tls_model("initial-exec")));
 
-	if (spawn_label.name)
-		snprintf(f->name, sizeof(f->name), "%s", spawn_label.name);
-	f->file = spawn_label.file;
-	f->line = spawn_label.line > 0 ? (uint32_t)spawn_label.line : 0;
+/* This thread's label for its spawn into obs, taken (and cleared). */
+static const struct weft__label *
+task_take_label(struct weft__observe *obs)
+{
+	const char *name = spawn_label.name, *file = spawn_label.file;
+	int line = spawn_label.line;
+	const struct weft__label *l = label_cache.label;
+
+	if (!name && !file)
+		return NULL;
 	spawn_label.file = spawn_label.name = NULL;
-	f->spawn_ns = atomic_load_explicit(&obs->now_ns, memory_order_relaxed);
+	if (!(l && label_cache.gen == obs->gen && label_cache.file == file &&
+	      label_cache.line == line &&
+	      strncmp(l->name, name ? name : "", sizeof(l->name) - 1) == 0)) {
+		l = weft__observe_label(obs, name, file, line);
+		label_cache.gen = obs->gen;
+		label_cache.file = file;
+		label_cache.line = line;
+		label_cache.label = l;
+	}
+	return l;
 }
 
 
@@ -680,8 +741,11 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
               struct weft_task **task, struct weft_join **join, bool observed)
 {
 	size_t size = future->vtable->size;
-	struct weft__observe *obs = observed ? set->obs : NULL;
+	/* An observed task's facts slot follows its future's words. */
+	size_t words = (size + 7) / 8;
+	bool facts = observed && words <= TASK_WORDS_MAX;
 	struct weft_task *t;
+	uint64_t s;
 	int rc;
 
 	/*
@@ -697,7 +761,8 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 		rc = -EINVAL;
 		goto fail;
 	}
-	t = task_alloc(set, size, observed);
+	t = task_alloc(set, facts ? words * 8 : size,
+	               facts ? sizeof(uintptr_t) : 0);
 	if (!t) {
 		rc = -ENOMEM;
 		goto fail;
@@ -706,25 +771,30 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 	t->join.version = 1;
 	t->join.ops = &task_join_ops;
 	t->set = set;
-	t->id = 1 + atomic_fetch_add_explicit(&set->last_id, 1,
-	                                      memory_order_relaxed);
 	/* The set's reference, the runnable one and the join handle's. */
-	atomic_init(&t->state,
-	            (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
-	                (join ? TASK_HANDLE : 0u) |
-	                (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u) |
-	                (observed ? TASK_FACTS : 0u));
-	if (observed)
-		task_observe_spawn(t, obs);
-	WEFT__PROBE1(task__spawn, t->id);
+	s = (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
+	    (join ? TASK_HANDLE : 0u) |
+	    (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u);
+	if (facts) {
+		s |= TASK_FACTS | (uint64_t)words << TASK_WORDS_SHIFT;
+		atomic_init(weft__task_slot(t, s),
+		            (uintptr_t)task_take_label(set->obs));
+	} else if (observed) {
+		task_label_clear(); /* a future of over 32 MiB: no facts */
+	}
+	atomic_init(&t->state, s);
 
-	/* After the join's members: the slot may share their padding. */
+	/*
+	 * The id comes with the link.  After the join's members: the slot
+	 * may share their padding.
+	 */
 	rc = weft__taskset_link(set, t);
 	if (rc < 0) {
 		weft_future_drop(task_future(t));
 		task_free(t);
 		return rc;
 	}
+	WEFT__PROBE1(task__spawn, t->id);
 	*task = t;
 	if (join)
 		*join = &t->join;
@@ -798,49 +868,91 @@ task_after_pending(struct weft_task *t, bool observed)
  * or one the monitor flagged as long.
  */
 TASK_INLINE weft_poll
-task_poll_observed(struct weft_task *t, struct weft_future *f,
+task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
                    struct weft_context *cx)
 {
 	struct weft__observe *obs = t->set->obs;
-	struct weft__task_facts *facts = weft__task_facts(t);
+	_Atomic uintptr_t *slot = weft__task_slot(t, s);
+	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
 	struct weft__poller *p = weft__observe_poller(obs);
-	uint64_t polls, s;
+	struct weft__task_facts *facts;
+	uint64_t polls, seq;
 	weft_poll r;
 
+	/* A first poll (no facts yet): out of line. */
+	if (__builtin_expect(!(v & TASK_SLOT_FACTS), 0))
+		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
+	facts = weft__slot_facts(v);
 	polls = atomic_load_explicit(&facts->polls, memory_order_relaxed) + 1;
 	atomic_store_explicit(&facts->polls, polls, memory_order_relaxed);
 	if (__builtin_expect(p == NULL, 0))
 		return f->vtable->poll(f, cx); /* no poller: counted only */
-	s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	if (__builtin_expect(
-	        (s & 1) || --p->countdown == 0 || polls == 2 ||
-	            atomic_load_explicit(&facts->woke_ns, memory_order_relaxed),
+	        (seq & 1) | (--p->countdown == 0) | (polls == 2) |
+	            (atomic_load_explicit(&facts->woke_ns,
+	                                  memory_order_relaxed) != 0),
 	        0))
-		return weft__observe_poll_timed(obs, p, t, f, cx);
-	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
+	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	r = f->vtable->poll(f, cx);
 	/*
 	 * Read again rather than kept across the call: a poll nested in
 	 * this one leaves seq alone, and fewer values live across a call
 	 * are fewer spills.
 	 */
-	s = atomic_load_explicit(&p->seq, memory_order_relaxed);
-	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	if (__builtin_expect(
-	        atomic_load_explicit(&p->flag, memory_order_relaxed) == s, 0))
-		weft__observe_poll_long(t->set->obs, p, t, s, 0, false);
+	        atomic_load_explicit(&p->flag, memory_order_relaxed) == seq, 0))
+		weft__observe_poll_long(t->set->obs, p, t, slot, 0, false);
 	return r;
 }
 
+
+/*
+ * The poll of run_done, with RUNNING held and s the state before.  Wakes
+ * made during the poll, and by the drop that completes it, skip the
+ * guard.  A nested run (block_on of another runtime inside this poll)
+ * leaves NULL behind: the rest of this poll then takes the guarded path,
+ * which is only slower.
+ */
+TASK_INLINE int
+task_poll_as(struct weft_task *t, struct weft_context *cx, uint64_t s,
+             bool observed)
+{
+	struct weft_future *f = task_future(t);
+	weft_poll ready;
+
+	weft__taskset_running = t->set;
+	cx->waker.vtable =
+	    observed ? &task_waker_vtable_observed : &task_waker_vtable;
+	cx->waker.data = t;
+	WEFT__PROBE1(poll__begin, t->id);
+	if (observed)
+		ready = task_poll_observed(t, s, f, cx);
+	else
+		ready = f->vtable->poll(f, cx);
+	WEFT__PROBE2(poll__end, t->id, ready);
+	if (ready == WEFT_READY) {
+		task_drop_future(t, TASK_COMPLETED, 2);
+		weft__taskset_running = NULL;
+		return 1;
+	}
+	weft__taskset_running = NULL;
+	task_after_pending(t, observed);
+	return 0;
+}
+
+
+static int task_poll_plain(struct weft_task *t, struct weft_context *cx);
 
 /* Polls t once; 1 when that poll completed it (run_done), else 0. */
 TASK_INLINE int
 task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-	struct weft_future *f = task_future(t);
 	uint64_t next;
-	weft_poll ready;
 
 	for (;;) {
 		if (s & TASK_DROPPED) {
@@ -860,31 +972,20 @@ task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 	}
 
 	/*
-	 * Wakes made during the poll, and by the drop that completes it,
-	 * skip the guard.  A nested run (block_on of another runtime inside
-	 * this poll) leaves NULL behind: the rest of this poll then takes
-	 * the guarded path, which is only slower.  Every task of an observed
-	 * set has facts, and the set its observation (task_set_new).
+	 * An observed set has its observation (task_set_new); its tasks have
+	 * a facts slot, but for a future too large to say where.
 	 */
-	WEFT_ASSERT(!observed || (s & TASK_FACTS));
-	weft__taskset_running = t->set;
-	cx->waker.vtable =
-	    observed ? &task_waker_vtable_observed : &task_waker_vtable;
-	cx->waker.data = t;
-	WEFT__PROBE1(poll__begin, t->id);
-	if (observed)
-		ready = task_poll_observed(t, f, cx);
-	else
-		ready = f->vtable->poll(f, cx);
-	WEFT__PROBE2(poll__end, t->id, ready);
-	if (ready == WEFT_READY) {
-		task_drop_future(t, TASK_COMPLETED, 2);
-		weft__taskset_running = NULL;
-		return 1;
-	}
-	weft__taskset_running = NULL;
-	task_after_pending(t, observed);
-	return 0;
+	if (observed && __builtin_expect(!(s & TASK_FACTS), 0))
+		return task_poll_plain(t, cx);
+	return task_poll_as(t, cx, s, observed);
+}
+
+
+/* An observed set's task without facts: polled as an unobserved one. */
+static __attribute__((noinline, cold)) int
+task_poll_plain(struct weft_task *t, struct weft_context *cx)
+{
+	return task_poll_as(t, cx, 0, false);
 }
 
 

@@ -34,8 +34,16 @@ enum {
 	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
 	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
 	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
-	TASK_FACTS = 1u << 9,     /* struct weft__task_facts before header */
+	TASK_FACTS = 1u << 9,     /* a facts slot follows the future */
 };
+
+/*
+ * Bits 10..31 of the state hold, for a task with TASK_FACTS, the size of
+ * its future in 8-byte words: where its facts slot is.  Written by spawn,
+ * never changed (every transition keeps the bits it does not own).
+ */
+#define TASK_WORDS_SHIFT 10
+#define TASK_WORDS_MAX   ((1u << 22) - 1)
 
 #define TASK_REF_ONE     ((uint64_t)1 << 32)
 #define TASK_REFS(state) ((state) >> 32)
@@ -84,21 +92,37 @@ _Static_assert(offsetof(struct weft_task, slot) == sizeof(uint32_t) &&
                "the slot must sit in the join handle's padding");
 #endif
 
+#define TASK_HEADER_SIZE                                                       \
+	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
+	 ~(alignof(max_align_t) - 1))
+
 /*
- * What a task's set keeps about it while its runtime observes (set->obs):
- * in the same allocation, just before the header, so that a task of a
- * runtime that does not observe carries none of it.  name, file, line and
- * spawn_ns are written by spawn before the task is seen.  The counters
- * have one writer each, the thread that owns the poll (RUNNING), except
- * woke_ns (any waker); they are relaxed atomics so that weft_runtime_tasks
- * may read them from any thread.  Timings are sampled: see observe.h.
- * The fields every poll touches come last, next to the header.
+ * What an observed runtime keeps about a task.  Memory is the price that
+ * shows (a task that is spawned, polled once and done is the common case),
+ * so a task carries one word more than its future, its facts slot, just
+ * after the future: the spawn's label (interned, see observe.c), and once
+ * the task has returned pending from a poll, a struct weft__task_facts of
+ * its own (tagged with bit 0), which holds the label from then on.  The
+ * spawn time is not kept per task: the monitor logs which ids were given
+ * by when (observe.c).
  */
-struct weft__task_facts {
+struct weft__label {
 	char name[32];
 	const char *file; /* a string literal of the spawning code: __FILE__ */
 	uint32_t line;
-	uint64_t spawn_ns;           /* the monitor's clock: within a period */
+	struct weft__label *next; /* in the observation's table */
+};
+
+/*
+ * The counters have one writer each, the thread that owns the poll
+ * (RUNNING), except woke_ns (any waker); they are relaxed atomics so that
+ * weft_runtime_tasks may read them from any thread.  Timings are sampled:
+ * see observe.h.
+ */
+struct weft__task_facts {
+	const struct weft__label *label;
+	_Atomic uint64_t polls;
+	_Atomic uint64_t woke_ns;    /* a timed wake not yet polled, or 0 */
 	_Atomic uint64_t timed;      /* short polls timed exactly ... */
 	_Atomic uint64_t timed_ns;   /* ... and their total */
 	_Atomic uint64_t long_polls; /* polls the monitor saw run long ... */
@@ -106,18 +130,40 @@ struct weft__task_facts {
 	_Atomic uint64_t max_poll_ns;
 	_Atomic uint64_t sched;    /* wakes timed to their poll ... */
 	_Atomic uint64_t sched_ns; /* ... and their total */
-	_Atomic uint64_t woke_ns;  /* a timed wake not yet polled, or 0 */
-	_Atomic uint64_t polls;
 };
 
-#define TASK_FACTS_SIZE                                                        \
-	((sizeof(struct weft__task_facts) + alignof(max_align_t) - 1) &        \
-	 ~(alignof(max_align_t) - 1))
+#define TASK_SLOT_FACTS ((uintptr_t)1)
 
-static inline struct weft__task_facts *
-weft__task_facts(struct weft_task *t)
+/* The facts slot of a task with TASK_FACTS, given its state s. */
+static inline _Atomic uintptr_t *
+weft__task_slot(struct weft_task *t, uint64_t s)
 {
-	return (struct weft__task_facts *)((char *)t - TASK_FACTS_SIZE);
+	uint64_t words = (s >> TASK_WORDS_SHIFT) & TASK_WORDS_MAX;
+
+	return (_Atomic uintptr_t *)((char *)t + TASK_HEADER_SIZE + words * 8);
+}
+
+/* The facts in a slot's value, or NULL while the task has none. */
+static inline struct weft__task_facts *
+weft__slot_facts(uintptr_t v)
+{
+	return v & TASK_SLOT_FACTS ? (struct weft__task_facts *)(v - 1) : NULL;
+}
+
+/*
+ * Gives an observed task its facts (task.c), at the end of its first poll
+ * that returned pending, or of a first poll that was measured; returns
+ * them, or NULL when out of memory.  Called by the task's poller.
+ */
+WEFT__HIDDEN struct weft__task_facts *
+weft__task_facts_new(struct weft_task *t, _Atomic uintptr_t *slot);
+
+/* The label in a slot's value, or NULL. */
+static inline const struct weft__label *
+weft__slot_label(uintptr_t v)
+{
+	return v & TASK_SLOT_FACTS ? weft__slot_facts(v)->label
+	                           : (const struct weft__label *)v;
 }
 
 /*
@@ -175,10 +221,15 @@ struct weft__root {
 struct weft_task_set {
 	struct weft_task_shard shards[TASK_SHARDS];
 	/*
-	 * The last id given (T6): one atomic add per spawn, on a line of
-	 * its own so that it costs the spawners only each other.
+	 * The last id given (T6), on a line of its own.  Ids are given in
+	 * link, under the spawner's shard lock.  While the tasks are spawned
+	 * from one shard only (one thread, the common case), that lock
+	 * orders them and the count is a plain add; the first spawn from
+	 * another shard takes the owner's lock to switch every later one to
+	 * an atomic add (weft__taskset_id_slow).
 	 */
 	alignas(64) _Atomic uint64_t last_id;
+	atomic_uint id_owner; /* 0: none yet, shard + 1, or TASK_ID_SHARED */
 	/*
 	 * The guard around every call into the executor that may come from
 	 * outside its own threads: calls in flight, and whether set_close
@@ -266,6 +317,15 @@ WEFT__HIDDEN int weft__taskset_grow(struct weft_task_set *set,
 WEFT__HIDDEN int weft__taskset_visit(struct weft_task_set *set,
                                      weft_task_visit_fn fn, void *arg);
 
+#define TASK_ID_SHARED (~0u)
+
+/*
+ * The next id for a spawn linking into shard i + 1 (held), when that
+ * shard does not own the count.
+ */
+WEFT__HIDDEN uint64_t weft__taskset_id_slow(struct weft_task_set *set,
+                                            unsigned i);
+
 /* Tasks linked now, summed over the shards. */
 WEFT__HIDDEN uint64_t weft__taskset_live(struct weft_task_set *set);
 
@@ -292,8 +352,8 @@ weft__taskset_unlock(struct weft_task_shard *sh)
 }
 
 /*
- * Adds t to this thread's shard: 0, WEFT_ECLOSED once the set is closed,
- * or -ENOMEM.
+ * Adds t to this thread's shard and gives it its id (T6): 0, WEFT_ECLOSED
+ * once the set is closed, or -ENOMEM.
  */
 static inline int
 weft__taskset_link(struct weft_task_set *set, struct weft_task *t)
@@ -328,6 +388,19 @@ weft__taskset_link(struct weft_task_set *set, struct weft_task *t)
 	}
 	if (rc == 0) {
 		WEFT_ASSERT(at < sh->len && sh->len <= sh->cap);
+		if (__builtin_expect(
+		        atomic_load_explicit(&set->id_owner,
+		                             memory_order_relaxed) == i,
+		        1)) {
+			/* Ours: the lock orders the spawns. */
+			t->id = atomic_load_explicit(&set->last_id,
+			                             memory_order_relaxed) +
+			        1;
+			atomic_store_explicit(&set->last_id, t->id,
+			                      memory_order_relaxed);
+		} else {
+			t->id = weft__taskset_id_slow(set, i);
+		}
 		sh->entries[at] = (uintptr_t)t;
 		sh->live++;
 		t->slot = at << TASK_SHARD_BITS | (i - 1);

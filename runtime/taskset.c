@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -66,6 +67,47 @@ weft__taskset_lock_wait(struct weft_task_shard *sh)
 		while (atomic_load_explicit(&sh->lock, memory_order_relaxed))
 			weft__spin_backoff(&spins);
 	} while (atomic_exchange_explicit(&sh->lock, 1, memory_order_acquire));
+}
+
+
+/*
+ * The count's owner is the shard whose lock orders its plain adds, so a
+ * switch to atomic adds is made under that lock: every add of the owner
+ * before it is seen, none after it is plain.  Taking the owner's lock
+ * with our own held cannot deadlock: the owner never waits for another
+ * shard's lock while it holds its own, and neither does anyone once the
+ * count is shared.
+ */
+uint64_t
+weft__taskset_id_slow(struct weft_task_set *set, unsigned i)
+{
+	unsigned o, none = 0;
+	uint64_t id;
+
+	for (;;) {
+		o = atomic_load_explicit(&set->id_owner, memory_order_acquire);
+		if (o == TASK_ID_SHARED)
+			return 1 + atomic_fetch_add_explicit(
+			               &set->last_id, 1, memory_order_relaxed);
+		if (o == 0 &&
+		    !atomic_compare_exchange_strong(&set->id_owner, &none, i)) {
+			none = 0;
+			continue;
+		}
+		if (o == 0 || o == i) {
+			/* Ours now; our lock is held. */
+			id = atomic_load_explicit(&set->last_id,
+			                          memory_order_relaxed) +
+			     1;
+			atomic_store_explicit(&set->last_id, id,
+			                      memory_order_relaxed);
+			return id;
+		}
+		weft__taskset_lock(&set->shards[o - 1]);
+		atomic_store_explicit(&set->id_owner, TASK_ID_SHARED,
+		                      memory_order_release);
+		weft__taskset_unlock(&set->shards[o - 1]);
+	}
 }
 
 
@@ -180,6 +222,7 @@ weft__taskset_new(const struct weft_allocator *alloc)
 	set->root = NULL;
 	set->next_free = NULL;
 	atomic_store_explicit(&set->last_id, 0, memory_order_relaxed);
+	atomic_store_explicit(&set->id_owner, 0, memory_order_relaxed);
 	set->alloc = (struct weft_allocator){0};
 	if (weft__mem_custom(alloc))
 		set->alloc = *alloc;
@@ -312,11 +355,6 @@ weft__taskset_claim(struct weft_task_set *set)
 
 /* ---- looking inside ------------------------------------------------- */
 
-/* The runtime's means, for a task none of whose polls was timed. */
-struct taskset_means {
-	uint64_t now, poll_ns, sched_ns;
-};
-
 /* n times sum / count, in 128 bits: sums of ns times counts overflow. */
 static uint64_t
 taskset_scale(uint64_t sum, uint64_t n, uint64_t count)
@@ -324,19 +362,24 @@ taskset_scale(uint64_t sum, uint64_t n, uint64_t count)
 	return count ? (uint64_t)((unsigned __int128)sum * n / count) : 0;
 }
 
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
 /*
  * One task's snapshot; the caller holds its shard's lock.  Busy and
  * scheduling times are estimates from the sampled polls (observe.h): the
  * long polls as measured, the others at the mean of the task's timed
- * ones, or of the runtime's while the task has none.
+ * ones, or of the runtime's while the task has none.  A task that has not
+ * yet returned pending has no facts but its label: one poll at most.
  */
 static void
 taskset_fill(struct weft_task *t, struct weft_task_info *info,
-             const struct taskset_means *mean)
+             const struct weft__observe_view *view)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 	uint64_t polls, longs, timed, sched;
-	struct weft__task_facts *f;
+	const struct weft__task_facts *f;
+	const struct weft__label *l;
+	uintptr_t slot;
 
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
@@ -351,43 +394,47 @@ taskset_fill(struct weft_task *t, struct weft_task_info *info,
 		info->state = WEFT_TASK_IDLE;
 	if (!(s & TASK_FACTS))
 		return;
-	f = weft__task_facts(t);
-	memcpy(info->name, f->name, sizeof(f->name));
-	info->name[sizeof(info->name) - 1] = '\0';
-	if (f->file) {
-		const char *file = f->file;
+	info->age_ns = view->now - weft__observe_spawn_ns(view, t->id);
+	slot =
+	    atomic_load_explicit(weft__task_slot(t, s), memory_order_acquire);
+	l = weft__slot_label(slot);
+	if (l) {
+		const char *file = l->file ? l->file : "";
 		size_t n = strlen(file), room = sizeof(info->location) - 12;
 
+		memcpy(info->name, l->name, sizeof(l->name));
+		info->name[sizeof(info->name) - 1] = '\0';
 		/* Keep the end of a long path: it names the file. */
 		if (n > room)
 			file += n - room;
-		snprintf(info->location, sizeof(info->location), "%s:%u", file,
-		         f->line);
+		if (l->file)
+			snprintf(info->location, sizeof(info->location),
+			         "%s:%u", file, l->line);
 	}
-	polls = atomic_load_explicit(&f->polls, memory_order_relaxed);
-	longs = atomic_load_explicit(&f->long_polls, memory_order_relaxed);
-	timed = atomic_load_explicit(&f->timed, memory_order_relaxed);
-	sched = atomic_load_explicit(&f->sched, memory_order_relaxed);
+	f = weft__slot_facts(slot);
+	if (!f) {
+		/* Running its first poll, or queued for it. */
+		info->polls = info->state == WEFT_TASK_RUNNING;
+		return;
+	}
+	polls = LOAD(f->polls);
+	longs = LOAD(f->long_polls);
+	timed = LOAD(f->timed);
+	sched = LOAD(f->sched);
 	info->polls = polls;
 	/* Every poll but the first is the work of a wake. */
 	info->wakes = polls ? polls - 1 : 0;
-	info->busy_ns = atomic_load_explicit(&f->long_ns, memory_order_relaxed);
+	info->busy_ns = LOAD(f->long_ns);
 	if (polls > longs)
-		info->busy_ns +=
-		    timed
-		        ? taskset_scale(atomic_load_explicit(
-		                            &f->timed_ns, memory_order_relaxed),
-		                        polls - longs, timed)
-		        : (polls - longs) * mean->poll_ns;
+		info->busy_ns += timed ? taskset_scale(LOAD(f->timed_ns),
+		                                       polls - longs, timed)
+		                       : (polls - longs) * view->poll_ns;
 	info->sched_ns =
-	    sched ? taskset_scale(atomic_load_explicit(&f->sched_ns,
-	                                               memory_order_relaxed),
-	                          info->wakes, sched)
-	          : info->wakes * mean->sched_ns;
-	info->max_poll_ns =
-	    atomic_load_explicit(&f->max_poll_ns, memory_order_relaxed);
-	if (mean->now > f->spawn_ns)
-		info->age_ns = mean->now - f->spawn_ns;
+	    sched ? taskset_scale(LOAD(f->sched_ns), info->wakes, sched)
+	          : info->wakes * view->sched_ns;
+	info->max_poll_ns = LOAD(f->max_poll_ns);
+	if (!info->max_poll_ns && polls > longs)
+		info->max_poll_ns = view->poll_ns; /* no sample yet */
 }
 
 
@@ -396,14 +443,18 @@ weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 {
 	enum { BATCH = 16 };
 	struct weft_task_info batch[BATCH];
-	struct taskset_means mean = {.now = weft__observe_now()};
+	struct weft__observe_view *view;
 	unsigned i, n, k;
 	uint32_t at;
 	uintptr_t e;
-	int r;
+	int r = 0;
 
-	weft__observe_means(set->obs, &mean.poll_ns, &mean.sched_ns);
-	for (i = 0; i < TASK_SHARDS; i++) {
+	/* Not on the stack: the log makes it 8 KiB. */
+	view = malloc(sizeof(*view));
+	if (!view)
+		return -ENOMEM;
+	weft__observe_view(set->obs, view);
+	for (i = 0; i < TASK_SHARDS && !r; i++) {
 		struct weft_task_shard *sh = &set->shards[i];
 
 		at = 0;
@@ -415,17 +466,15 @@ weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 				e = sh->entries[at];
 				if (!(e & TASK_FREE_ENTRY))
 					taskset_fill((struct weft_task *)e,
-					             &batch[n++], &mean);
+					             &batch[n++], view);
 			}
 			weft__taskset_unlock(sh);
-			for (k = 0; k < n; k++) {
+			for (k = 0; k < n && !r; k++)
 				r = fn(arg, &batch[k]);
-				if (r)
-					return r;
-			}
-		} while (n == BATCH);
+		} while (n == BATCH && !r);
 	}
-	return 0;
+	free(view);
+	return r;
 }
 
 
