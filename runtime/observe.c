@@ -461,7 +461,12 @@ weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
 		weft__bump(&f->long_ns, mid);
 		observe_max(&f->max_poll_ns, hi);
 	}
-	if (obs->slow_poll_ns && lo >= obs->slow_poll_ns)
+	/*
+	 * Judged by the middle of the bounds: by the lower one alone, a
+	 * monitor kept off its CPU past the poll's start would miss it.
+	 * Reported with the upper one, never less than the poll took.
+	 */
+	if (obs->slow_poll_ns && mid >= obs->slow_poll_ns)
 		observe_slow(obs, t, slot, hi);
 }
 

@@ -46,17 +46,19 @@
  * first saw it (`since`, before the poll began) and the tick that first
  * saw it (`seen`, after).  The poller looks at the flag as its poll ends;
  * only a flagged poll reads the clock, to measure its end: its duration
- * lies between end - seen and end - since.  The slow-poll detector counts
- * a poll as slow by the smaller bound (never a false alarm) and reports the
- * larger (never less than the poll took).
+ * lies between end - seen and end - since.  The slow-poll detector judges
+ * a poll by the middle of the two and reports the larger (never less than
+ * the poll took); while the monitor runs on time the two are a period
+ * apart.
  *
  * Short polls are timed exactly, both clock reads, on a sample: one poll in
  * 64 on average per thread (a countdown reset at random, so that no task
- * is always or never picked), the second poll of every task, and every
+ * is always or never picked; a thread's first poll is one), and every
  * poll whose wake was timed (one wake in 64 per waking thread, for the
  * time from wake to poll).  A task's busy time is then its long polls plus
- * its other polls times the mean of its timed ones; the runtime's
- * histogram scales each thread's timed polls to that thread's count.
+ * its other polls times the mean of its timed ones (the runtime's mean
+ * while it has none); the runtime's histogram scales each thread's timed
+ * polls to that thread's count.
  *
  * So an observed poll costs plain stores to the thread's own line and the
  * task's facts, no clock read and no locked instruction; the monitor's
@@ -181,8 +183,8 @@ weft__observe_poller(struct weft__observe *obs)
 /*
  * A poll the fast path leaves out of line: a task's first (it has no
  * facts yet: they come if it returns pending), a poll to time exactly (the
- * countdown ran out, its wake was timed, or it is the task's second), or
- * one nested in another poll on this thread.  Polls f and returns its
+ * countdown ran out or its wake was timed), or one nested in another poll
+ * on this thread.  Polls f and returns its
  * result; a poll of a task with facts is counted by the caller.
  */
 WEFT__HIDDEN weft_poll weft__observe_poll_slow(

@@ -876,24 +876,26 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
 	struct weft__poller *p = weft__observe_poller(obs);
 	struct weft__task_facts *facts;
-	uint64_t polls, seq;
+	uint64_t seq;
 	weft_poll r;
 
 	/* A first poll (no facts yet): out of line. */
 	if (__builtin_expect(!(v & TASK_SLOT_FACTS), 0))
 		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
 	facts = weft__slot_facts(v);
-	polls = atomic_load_explicit(&facts->polls, memory_order_relaxed) + 1;
-	atomic_store_explicit(&facts->polls, polls, memory_order_relaxed);
+	weft__bump(&facts->polls, 1);
 	if (__builtin_expect(p == NULL, 0))
 		return f->vtable->poll(f, cx); /* no poller: counted only */
-	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	/*
+	 * A poll nested in another of this thread needs no test here: it
+	 * leaves seq as it found it, but for the while it runs.
+	 */
 	if (__builtin_expect(
-	        (seq & 1) | (--p->countdown == 0) | (polls == 2) |
-	            (atomic_load_explicit(&facts->woke_ns,
-	                                  memory_order_relaxed) != 0),
+	        --p->countdown == 0 ||
+	            atomic_load_explicit(&facts->woke_ns, memory_order_relaxed),
 	        0))
 		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
+	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	r = f->vtable->poll(f, cx);
 	/*
