@@ -524,7 +524,6 @@ weft__observe_poll_slow(struct weft__observe *obs, struct weft__poller *p,
 {
 	bool first = !(atomic_load_explicit(slot, memory_order_relaxed) &
 	               TASK_SLOT_FACTS);
-	bool timed = true;
 	uint64_t s;
 	weft_poll r;
 
@@ -534,20 +533,10 @@ weft__observe_poll_slow(struct weft__observe *obs, struct weft__poller *p,
 		r = f->vtable->poll(f, cx);
 		goto out;
 	}
-	/* The fast path counted down for the others. */
-	if (first)
-		timed = --p->countdown == 0;
+	/* Sent here by the countdown or a timed wake: measure this one. */
 	if (p->countdown == 0)
 		p->countdown = observe_countdown(p);
-	if (timed) {
-		r = observe_poll_timed(obs, p, t, slot, f, cx, s);
-		goto out;
-	}
-	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
-	r = f->vtable->poll(f, cx);
-	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
-	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1)
-		weft__observe_poll_long(obs, p, t, slot, 0, false);
+	r = observe_poll_timed(obs, p, t, slot, f, cx, s);
 out:
 	/* A task that will be polled again gets facts of its own. */
 	if (first && r == WEFT_PENDING)

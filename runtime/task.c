@@ -123,8 +123,12 @@ task_free(struct weft_task *t)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 
-	if (__builtin_expect(!(s & (TASK_OWN_ALLOC | TASK_FACTS)), 1))
-		free(t);
+	if (__builtin_expect(!(s & (TASK_OWN_ALLOC | TASK_FACTS)), 1) ||
+	    (!(s & TASK_OWN_ALLOC) &&
+	     !(atomic_load_explicit(weft__task_slot(t, s),
+	                            memory_order_relaxed) &
+	       TASK_SLOT_FACTS)))
+		free(t); /* no facts of its own: one block */
 	else
 		task_free_rest(t, s);
 }
@@ -875,24 +879,21 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	_Atomic uintptr_t *slot = weft__task_slot(t, s);
 	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
 	struct weft__poller *p = weft__observe_poller(obs);
-	struct weft__task_facts *facts;
+	struct weft__task_facts *facts = weft__slot_facts(v);
 	uint64_t seq;
 	weft_poll r;
 
-	/* A first poll (no facts yet): out of line. */
-	if (__builtin_expect(!(v & TASK_SLOT_FACTS), 0))
-		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
-	facts = weft__slot_facts(v);
-	weft__bump(&facts->polls, 1);
-	if (__builtin_expect(p == NULL, 0))
-		return f->vtable->poll(f, cx); /* no poller: counted only */
+	if (facts)
+		weft__bump(&facts->polls, 1); /* a first poll: counted later */
 	/*
+	 * Out of line: no poller, a poll to time, or a wake that was timed.
 	 * A poll nested in another of this thread needs no test here: it
 	 * leaves seq as it found it, but for the while it runs.
 	 */
 	if (__builtin_expect(
-	        --p->countdown == 0 ||
-	            atomic_load_explicit(&facts->woke_ns, memory_order_relaxed),
+	        p == NULL || --p->countdown == 0 ||
+	            (facts && atomic_load_explicit(&facts->woke_ns,
+	                                           memory_order_relaxed)),
 	        0))
 		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
@@ -908,6 +909,13 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	if (__builtin_expect(
 	        atomic_load_explicit(&p->flag, memory_order_relaxed) == seq, 0))
 		weft__observe_poll_long(t->set->obs, p, t, slot, 0, false);
+	/* A task that will be polled again gets facts of its own. */
+	if (r == WEFT_PENDING &&
+	    __builtin_expect(
+	        !(atomic_load_explicit(slot, memory_order_relaxed) &
+	          TASK_SLOT_FACTS),
+	        0))
+		weft__task_facts_new(t, slot);
 	return r;
 }
 
