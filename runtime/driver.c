@@ -102,10 +102,14 @@ delayed(struct weft__driver *d, uint64_t deadline)
 }
 
 
+static const struct weft_driver_ops driver_ops, driver_ops_faults;
+
 void
 weft__driver_set_faults(struct weft__driver *d, uint64_t seed, double p)
 {
 	d->faults = p > 0.0;
+	/* Before the executor starts: nothing reads ops concurrently yet. */
+	d->pub.ops = d->faults ? &driver_ops_faults : &driver_ops;
 	d->fault_cut =
 	    p >= 1.0 ? 1ull << 53 : (uint64_t)(p * 9007199254740992.0);
 	atomic_store(&d->rng, seed);
@@ -451,28 +455,35 @@ weft__driver_shutdown(struct weft__driver *d)
 }
 
 
-static const struct weft_driver_ops driver_ops = {
-    .version = WEFT_DRIVER_OPS_VERSION,
-    .now = driver_now,
-    .timer_add = driver_timer_add,
-    .timer_poll = driver_timer_poll,
-    .timer_del = driver_timer_del,
-    .io_add = weft__driver_io_add,
-    .io_poll = weft__driver_io_poll,
-    .io_clear = weft__driver_io_clear,
-    .io_del = weft__driver_io_del,
-    .park = driver_park,
-    .unpark = driver_unpark,
-    .blocking = driver_blocking,
-    .clock_advance = driver_clock_advance,
-    .fault = driver_fault,
-};
+/*
+ * Two tables: a driver without faults publishes no fault method at all, so
+ * that the I/O library, which checks for the method once per object, pays
+ * nothing on its hot paths (asking a method that answers 0 cost 7 % of an
+ * echo round trip's instructions).
+ */
+#define DRIVER_OPS(fault_fn)                                                   \
+	{                                                                      \
+		.version = WEFT_DRIVER_OPS_VERSION, .now = driver_now,         \
+		.timer_add = driver_timer_add,                                 \
+		.timer_poll = driver_timer_poll,                               \
+		.timer_del = driver_timer_del, .io_add = weft__driver_io_add,  \
+		.io_poll = weft__driver_io_poll,                               \
+		.io_clear = weft__driver_io_clear,                             \
+		.io_del = weft__driver_io_del, .park = driver_park,            \
+		.unpark = driver_unpark, .blocking = driver_blocking,          \
+		.clock_advance = driver_clock_advance, .fault = fault_fn,      \
+	}
+
+static const struct weft_driver_ops driver_ops = DRIVER_OPS(NULL);
+static const struct weft_driver_ops driver_ops_faults =
+    DRIVER_OPS(driver_fault);
 
 
 bool
 weft__driver_is_host(const struct weft_driver *pub)
 {
-	return pub && pub->ops == &driver_ops;
+	return pub &&
+	       (pub->ops == &driver_ops || pub->ops == &driver_ops_faults);
 }
 
 
