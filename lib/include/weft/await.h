@@ -174,8 +174,11 @@ int weft_spawn_blocking(void (*fn)(void *data), void *data, size_t size);
  * fiber, its driver's clock (weft_driver_now(cx->driver), what stackless
  * code reads); anywhere else (stackless code, a thread of the
  * application's, before the runtime starts) CLOCK_MONOTONIC, which is the
- * clock of every runtime's driver (the driver is the host's), so a
- * deadline computed outside a fiber holds inside one.
+ * clock of every runtime's driver on a real reactor, so a deadline
+ * computed outside a fiber holds inside one.  Under a reactor that keeps
+ * its own clock (the sim reactor's virtual time, ABI rule R12) only the
+ * driver's clock is the runtime's: outside a fiber, read it with
+ * weft_driver_now(weft_runtime_driver(rt)).
  */
 uint64_t weft_now(void);
 

@@ -299,7 +299,9 @@ enum weft_task_state {
  * on, or a slow-poll threshold set): name, location, counters and
  * timings are zero then, so that a program that does not look pays no
  * memory for them and no clock reads.  wakes counts the wakes that led
- * to a poll.
+ * to a poll.  The timings are estimated from sampled polls
+ * (docs/observability.md gives their precision).  awaiting is kept for a
+ * later version and is "" for now.
  */
 struct weft_task_info {
 	uint32_t size;         /**< in: sizeof the struct; out: bytes filled */
@@ -310,9 +312,9 @@ struct weft_task_info {
 	char awaiting[48];     /**< what it awaits, where known, or "" */
 	uint64_t polls;        /**< times polled */
 	uint64_t wakes;        /**< times woken */
-	uint64_t busy_ns;      /**< total time inside its poll */
-	uint64_t sched_ns;     /**< total time from a wake to its poll */
-	uint64_t max_poll_ns;  /**< its longest single poll */
+	uint64_t busy_ns;      /**< total time inside its poll (sampled) */
+	uint64_t sched_ns;     /**< time from wakes to polls (sampled) */
+	uint64_t max_poll_ns;  /**< its longest poll seen (sampled) */
 	uint64_t age_ns;       /**< time since spawn */
 };
 
