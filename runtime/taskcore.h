@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The task core's private layout, shared by task.c (the state machine, the
- * waker and the join handle) and taskset.c (the live-task set).  Not
- * installed and not part of the ABI: executors see struct weft_task and
- * struct weft_task_set only as opaque pointers.
+ * The task core's private layout and the calls between its files: task.c
+ * (the state machine: spawn, run, drop), task_waker.c (the task's waker),
+ * task_join.c (the join handle), task_set.c (the set's operations and
+ * block_on's root waker), task_observe.c (what an observed runtime keeps)
+ * and taskset.c (the live-task set).  Not installed and not part of the
+ * ABI: executors see struct weft_task and struct weft_task_set only as
+ * opaque pointers.
  */
 #ifndef WEFT_TASKCORE_H
 #define WEFT_TASKCORE_H
@@ -151,8 +154,8 @@ weft__slot_facts(uintptr_t v)
 }
 
 /*
- * Gives an observed task its facts (task.c), at the end of its first poll
- * that returned pending, or of a first poll that was measured; returns
+ * Gives an observed task its facts (task_observe.c), at the end of its first
+ * poll that returned pending, or of a first poll that was measured; returns
  * them, or NULL when out of memory.  Called by the task's poller.
  */
 WEFT__HIDDEN struct weft__task_facts *
@@ -257,6 +260,109 @@ struct weft_task_set {
  */
 extern _Thread_local struct weft_task_set *weft__taskset_running
     __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+/* ---- the task core's files: task.c and its parts ------------------ */
+
+/* The task is finished: a wake does nothing (W2). */
+#define TASK_FINISHED (TASK_COMPLETED | TASK_CLOSED | TASK_DROPPED)
+
+/*
+ * Every hot function of the task core comes twice, from one always-inline
+ * body with a constant `observed`: the plain task core (weft__task_core,
+ * and wakers of weft__task_waker_vtable) has no trace of observation, and
+ * the observed one is handed only to the executor of a runtime that
+ * observes.  Both copies of a body live in the file that defines it.
+ */
+#define TASK_INLINE static inline __attribute__((always_inline))
+
+/* The task's future: its copy follows the header. */
+static inline struct weft_future *
+weft__task_future(struct weft_task *t)
+{
+	return (struct weft_future *)((char *)t + TASK_HEADER_SIZE);
+}
+
+/*
+ * Frees the allocation of t, whose future is already gone or never was
+ * (task.c).  Out of line: the cold end of every path that lets go of a
+ * task.
+ */
+WEFT__HIDDEN void weft__task_free(struct weft_task *t);
+
+/* Gives back n references of t; the last one frees it. */
+static inline void
+weft__task_release(struct weft_task *t, uint64_t n)
+{
+	uint64_t s = atomic_fetch_sub_explicit(&t->state, n * TASK_REF_ONE,
+	                                       memory_order_acq_rel);
+
+	WEFT_ASSERT(TASK_REFS(s) >= n); /* a reference given back twice */
+	if (TASK_REFS(s) == n)
+		weft__task_free(t);
+}
+
+/*
+ * Drops t's future and publishes DROPPED with done_bits, giving back
+ * `refs` references (task.c).  The caller holds RUNNING.
+ */
+WEFT__HIDDEN void weft__task_drop_future(struct weft_task *t,
+                                         uint64_t done_bits, uint64_t refs);
+
+/* task_waker.c: the task's wakers, plain and observed. */
+extern const struct weft_waker_vtable weft__task_waker_vtable
+    __attribute__((visibility("hidden")));
+extern const struct weft_waker_vtable weft__task_waker_vtable_observed
+    __attribute__((visibility("hidden")));
+
+/*
+ * Hands t, made runnable by the caller (SCHEDULED and its reference), to
+ * its executor, as a wake would.
+ */
+WEFT__HIDDEN void weft__task_schedule(struct weft_task *t, bool observed);
+
+/* task_join.c: the join handle's ops, and the wake of its awaiter. */
+extern const struct weft_join_ops weft__task_join_ops
+    __attribute__((visibility("hidden")));
+WEFT__HIDDEN void weft__task_notify_awaiter(struct weft_task *t);
+
+/* task_set.c: the core's set operations (see abi.h) and root waker. */
+WEFT__HIDDEN int weft__task_set_new(struct weft_task_set **out,
+                                    weft_task_schedule_fn schedule,
+                                    void *sched);
+WEFT__HIDDEN int weft__task_set_new_observed(struct weft_task_set **out,
+                                             weft_task_schedule_fn schedule,
+                                             void *sched);
+WEFT__HIDDEN void weft__task_set_close(struct weft_task_set *set);
+WEFT__HIDDEN int weft__task_set_free(struct weft_task_set *set);
+WEFT__HIDDEN struct weft_waker weft__task_root_waker(struct weft_task_set *set,
+                                                     void (*wake)(void *sched));
+
+/*
+ * task_observe.c: this thread's label for its spawn into obs, taken (and
+ * cleared), or NULL; and the label forgotten, for a spawn that keeps none.
+ */
+WEFT__HIDDEN const struct weft__label *
+weft__task_take_label(struct weft__observe *obs);
+WEFT__HIDDEN void weft__task_label_clear(void);
+
+/*
+ * Wakes until this thread times the next one (see observe.h), and the
+ * timing itself.
+ */
+extern _Thread_local uint32_t weft__task_wake_countdown
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+WEFT__HIDDEN void weft__task_time_wake(struct weft_task *t);
+
+/*
+ * A wake that queues t, a task with facts: one in 64 on this thread is
+ * timed.  A countdown in a thread-local, no shared write.
+ */
+static inline void
+weft__task_observe_wake(struct weft_task *t)
+{
+	if (__builtin_expect(weft__task_wake_countdown-- == 0, 0))
+		weft__task_time_wake(t);
+}
 
 /* ---- taskset.c: the set's cold paths ------------------------------ */
 
