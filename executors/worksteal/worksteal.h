@@ -140,4 +140,10 @@ struct weft_task *weft__ws_inject_pop(struct ws *ex);
 /* worksteal.c */
 bool weft__ws_work_available(struct ws *ex);
 
+/* stats.c: the iface's stats and worker_stats. */
+int weft__ws_stats(struct weft_executor *self,
+                   struct weft_executor_stats *stats);
+int weft__ws_worker_stats(struct weft_executor *self, uint32_t worker,
+                          struct weft_worker_stats *stats);
+
 #endif /* WEFT_WORKSTEAL_H */
