@@ -892,18 +892,32 @@ weft_executor_shutdown(struct weft_executor *e)
  * or -22 (EINVAL) when dst cannot hold even its size field.
  */
 static inline int
+weft__sized_fill(void *dst, const void *src, size_t src_size)
+{
+	uint32_t have;
+	size_t n, i;
+
+	if (!dst)
+		return -22;
+	for (i = 0; i < sizeof(have); i++) /* no memcpy: no <string.h> */
+		((unsigned char *)&have)[i] = ((const unsigned char *)dst)[i];
+	if (have < sizeof(uint32_t))
+		return -22;
+	n = have < src_size ? have : src_size;
+	for (i = 0; i < n; i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+	have = (uint32_t)n;
+	for (i = 0; i < sizeof(have); i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)&have)[i];
+	return 0;
+}
+
+/** See above: the executor's statistics. */
+static inline int
 weft_executor_stats_fill(struct weft_executor_stats *dst,
 			 const struct weft_executor_stats *src)
 {
-	size_t n, i;
-
-	if (!dst || dst->size < sizeof(uint32_t))
-		return -22;
-	n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
-	for (i = 0; i < n; i++)
-		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
-	dst->size = (uint32_t)n;
-	return 0;
+	return weft__sized_fill(dst, src, sizeof(*src));
 }
 
 /** weft_executor_iface.stats, or WEFT_ENOTSUP. */
@@ -918,15 +932,7 @@ static inline int
 weft_worker_stats_fill(struct weft_worker_stats *dst,
 		       const struct weft_worker_stats *src)
 {
-	size_t n, i;
-
-	if (!dst || dst->size < sizeof(uint32_t))
-		return -22;
-	n = dst->size < sizeof(*src) ? dst->size : sizeof(*src);
-	for (i = 0; i < n; i++)
-		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
-	dst->size = (uint32_t)n;
-	return 0;
+	return weft__sized_fill(dst, src, sizeof(*src));
 }
 
 /** weft_executor_iface.worker_stats, or WEFT_ENOTSUP (E12). */
