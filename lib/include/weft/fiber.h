@@ -134,6 +134,7 @@ int weft_fiber_spawn(struct weft_executor *ex, weft_fiber_fn fn, void *arg,
                      const struct weft_fiber_opts *opts,
                      struct weft_join **join);
 #ifndef WEFT_NO_SPAWN_LABELS /* the call site, for weft_runtime_tasks */
+/** The function above, recording its call site for weft_runtime_tasks. */
 #define weft_fiber_spawn(ex, fn, arg, opts, join)                              \
 	WEFT__SPAWN_HERE((weft_fiber_spawn)(ex, fn, arg, opts, join))
 #endif

@@ -48,6 +48,7 @@ int weft_spawn_join(struct weft_executor *ex, struct weft_future *fut,
                     struct weft_join_future *handle, void *out,
                     size_t out_size);
 #ifndef WEFT_NO_SPAWN_LABELS /* the call site, for weft_runtime_tasks */
+/** The function above, recording its call site for weft_runtime_tasks. */
 #define weft_spawn_join(ex, fut, handle, out, out_size)                        \
 	WEFT__SPAWN_HERE((weft_spawn_join)(ex, fut, handle, out, out_size))
 #endif
@@ -114,6 +115,7 @@ void weft_tracker_free(struct weft_tracker *tracker);
 int weft_tracker_spawn(struct weft_tracker *tracker, struct weft_executor *ex,
                        struct weft_future *fut, struct weft_join **join);
 #ifndef WEFT_NO_SPAWN_LABELS
+/** The function above, recording its call site for weft_runtime_tasks. */
 #define weft_tracker_spawn(tracker, ex, fut, join)                             \
 	WEFT__SPAWN_HERE((weft_tracker_spawn)(tracker, ex, fut, join))
 #endif
@@ -193,6 +195,7 @@ void weft_joinset_free(struct weft_joinset *set);
 int weft_joinset_spawn(struct weft_joinset *set, struct weft_executor *ex,
                        struct weft_future *fut, uint64_t *id);
 #ifndef WEFT_NO_SPAWN_LABELS
+/** The function above, recording its call site for weft_runtime_tasks. */
 #define weft_joinset_spawn(set, ex, fut, id)                                   \
 	WEFT__SPAWN_HERE((weft_joinset_spawn)(set, ex, fut, id))
 #endif

@@ -389,6 +389,7 @@ void weft_spawn_label(const char *name, const char *file, int line);
 #ifndef WEFT_NO_SPAWN_LABELS
 #define WEFT__SPAWN_HERE(call)                                             \
 	(weft_spawn_label(NULL, __FILE__, __LINE__), (call))
+/** The function above, recording its call site for weft_runtime_tasks. */
 #define weft_spawn(rt, fut, join) WEFT__SPAWN_HERE((weft_spawn)(rt, fut, join))
 #endif
 
