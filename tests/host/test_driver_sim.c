@@ -439,8 +439,9 @@ test_delayed_timers(void **state)
 #define JOBS 8
 
 static struct {
-	pthread_t thread[JOBS];
-	int order[JOBS];
+	/* JOBS at park, then two more at shutdown. */
+	pthread_t thread[JOBS + 2];
+	int order[JOBS + 2];
 	int ran;
 } jobs;
 
