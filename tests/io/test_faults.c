@@ -559,8 +559,14 @@ host_faults_keep_a_prefix(void **state)
 		assert_true(p.got <= p.len);
 		if (p.got < p.len) {
 			ended_early++;
-			assert_true(p.wstatus == -ECONNRESET ||
-			            p.wstatus == -EPIPE);
+			/*
+			 * A reset on the writer's side, or on the reader's
+			 * after the writer had put its last byte in the
+			 * socket's buffer (small sizes, under Valgrind).
+			 */
+			assert_true(
+			    p.wstatus == -ECONNRESET || p.wstatus == -EPIPE ||
+			    (p.wstatus == 0 && p.rstatus == -ECONNRESET));
 			assert_true(p.rstatus == -ECONNRESET || p.rstatus == 0);
 		} else {
 			assert_int_equal(p.wstatus, 0);
