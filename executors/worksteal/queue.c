@@ -53,10 +53,9 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 	/* Only this thread stores the tail: relaxed reads its own value. */
 	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-	uint32_t real, i;
+	uint32_t keep, i;
 
 	for (;;) {
-		real = ws_real(head);
 		if (tail - ws_steal(head) < WS_LOCAL_CAP) {
 			atomic_store_explicit(&q->slot[tail & WS_LOCAL_MASK], t,
 			                      memory_order_relaxed);
@@ -64,26 +63,40 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 			                      memory_order_release);
 			return 0;
 		}
-		if (ws_steal(head) != real) {
+		if (ws_steal(head) != ws_real(head)) {
 			/* A thief will free room soon; do not wait for it. */
 			overflow[0] = t;
 			return 1;
 		}
 		/*
-		 * Full: claim the older half as a thief would, but for the
-		 * injection queue.  These slots were written by this thread,
-		 * so reading them needs no more ordering.  A failed CAS
-		 * means a thief took some tasks: there may be room now.
+		 * Full: the newer half goes, with t, to the injection queue,
+		 * and the older half stays.  The older tasks include those
+		 * just taken from the injection queue (ws_inject_take): the
+		 * newer half are the ones this worker made itself, which are
+		 * sent back only once.
+		 *
+		 * The tail comes down, and only the head says whether a
+		 * thief may still claim above it.  A thief reads the head,
+		 * then the tail, then moves the head by CAS; with all of
+		 * these sequentially consistent, one that read the old tail
+		 * either read the head unchanged since our snapshot, so it
+		 * claims at most the older half, or read it after another
+		 * thief moved it, so our load below sees the move.  Then the
+		 * tail goes back up (the slots are intact: nobody writes
+		 * them but us) and we look again.
 		 */
-		if (atomic_compare_exchange_weak_explicit(
-		        &q->head, &head,
-		        ws_pack(real + WS_LOCAL_HALF, real + WS_LOCAL_HALF),
-		        memory_order_acq_rel, memory_order_acquire))
+		keep = tail - WS_LOCAL_HALF;
+		atomic_store_explicit(&q->tail, keep, memory_order_seq_cst);
+		if (atomic_load_explicit(&q->head, memory_order_seq_cst) ==
+		    head)
 			break;
+		atomic_store_explicit(&q->tail, tail, memory_order_release);
+		head = atomic_load_explicit(&q->head, memory_order_acquire);
 	}
+	/* These slots were written by this thread: no ordering needed. */
 	for (i = 0; i < WS_LOCAL_HALF; i++)
 		overflow[i] = atomic_load_explicit(
-		    &q->slot[(real + i) & WS_LOCAL_MASK], memory_order_relaxed);
+		    &q->slot[(keep + i) & WS_LOCAL_MASK], memory_order_relaxed);
 	overflow[i] = t;
 	return WS_LOCAL_HALF + 1;
 }
@@ -118,14 +131,18 @@ weft__ws_local_pop(struct weft__ws_local *q)
 static uint32_t
 ws_claim(struct weft__ws_local *src, uint32_t *first)
 {
-	uint64_t head = atomic_load_explicit(&src->head, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&src->head, memory_order_seq_cst);
 	uint32_t real, tail, n;
 
+	/*
+	 * Sequentially consistent, with the CAS below: the owner's spill
+	 * of its newer half relies on it (weft__ws_local_push).
+	 */
 	for (;;) {
 		real = ws_real(head);
 		if (ws_steal(head) != real)
 			return 0; /* another thief is copying */
-		tail = atomic_load_explicit(&src->tail, memory_order_acquire);
+		tail = atomic_load_explicit(&src->tail, memory_order_seq_cst);
 		n = tail - real;
 		/*
 		 * The tail was read after the head, and the tail only grows,
@@ -139,7 +156,7 @@ ws_claim(struct weft__ws_local *src, uint32_t *first)
 			n = WS_LOCAL_HALF;
 		if (atomic_compare_exchange_weak_explicit(
 		        &src->head, &head, ws_pack(real, real + n),
-		        memory_order_acq_rel, memory_order_acquire))
+		        memory_order_seq_cst, memory_order_seq_cst))
 			break;
 	}
 	*first = real;

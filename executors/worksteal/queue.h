@@ -41,8 +41,9 @@ void weft__ws_local_init(struct weft__ws_local *q);
  * Owner only.  Pushes t at the tail.  Returns 0 when it fit.  When the
  * ring is full it returns n > 0 and fills overflow[0..n) (room for
  * WS_LOCAL_HALF + 1) with tasks that the caller must move to the injection
- * queue: the older half of the ring and t, or t alone while a thief is
- * still copying out.
+ * queue, oldest first: the newer half of the ring and t, or t alone while a
+ * thief is still copying out.  The older half stays, so that tasks just
+ * taken from the injection queue do not go straight back to it.
  */
 uint32_t weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
                              struct weft_task **overflow);
