@@ -1,7 +1,15 @@
 # SPDX-License-Identifier: MIT
 """The report half of bench/runner.py: the table, issue 8's targets with
-met or missed, the markdown in bench/results/results.md and the chart."""
+met or missed, the markdown in bench/results/results.md and the chart.
+
+Every ratio between two systems is taken round by round (the runner
+interleaves the systems, so the two runs of a round are close in time) and
+shown as its median with its spread over the rounds, `0.62x (0.58–0.67)`.
+A target is met only when it holds at the worst end of that spread: on a
+machine whose noise is larger than some of the effects, a claim that holds
+only in the median round is not a claim."""
 import os
+import statistics
 import subprocess
 
 TASK_WORKLOADS = ("spawn_many", "yield_many", "ping_pong", "chained_spawn")
@@ -29,22 +37,37 @@ def tokio_flavour(name):
             else "tokio multi_thread")
 
 
-def x_tokio(rows, r):
-    t = tokio_flavour(r.s.name)
-    p = find(rows, r.w, t) if t else None
-    if r.ns is None or not p or p.ns is None:
+def per_round(a, b, i=0):
+    """Field i of row a divided by the same field of row b, round by
+    round (the runner's rounds are aligned: round k of every system ran in
+    the same pass)."""
+    if not a or not b or a.ns is None or b.ns is None:
         return None
-    return r.ns / p.ns
+    v = [x[i] / y[i] for x, y in zip(a.samples, b.samples) if y[i]]
+    return v or None
+
+
+def spread(v, fmt="{:.2f}", suffix=""):
+    """'median (min–max)' of per-round values."""
+    m = fmt.format(statistics.median(v)) + suffix
+    if len(v) < 2 or min(v) == max(v):
+        return m
+    return f"{m} ({fmt.format(min(v))}–{fmt.format(max(v))})"
+
+
+def x_tokio(rows, r):
+    """Per-round ratios of a weft row to the tokio runtime it is held to."""
+    t = tokio_flavour(r.s.name)
+    return per_round(r, find(rows, r.w, t)) if t else None
 
 
 def boundary(rows, r):
-    """How much slower the plugin build is than its static twin."""
-    if not r.s.twin or r.ns is None:
+    """Per round, how much slower the plugin build is than its static
+    twin (wall clock; bench/boundary prices it in instructions)."""
+    if not r.s.twin:
         return None
-    t = find(rows, r.w, r.s.twin.name)
-    if not t or t.ns is None:
-        return None
-    return r.ns / t.ns - 1
+    v = per_round(r, find(rows, r.w, r.s.twin.name))
+    return [x - 1 for x in v] if v else None
 
 
 def note_of(r, div):
@@ -80,8 +103,9 @@ def table(rows, workloads, div):
                 f"{r.ns:,.1f}" if r.ns is not None else "—",
                 f"{r.rss / 1024:,.1f}" if r.rss is not None else "—",
                 f"{r.ns / b:.2f}" if (r.ns is not None and b) else "—",
-                f"{xt:.2f}" if xt is not None else "—",
-                f"{bd * 100:+.1f} %" if bd is not None else "—",
+                spread(xt) if xt else "—",
+                spread([b * 100 for b in bd], "{:+.1f}", " %") if bd
+                else "—",
                 note_of(r, div)))
     return out
 
@@ -94,8 +118,14 @@ def target(lines, what, value, limit, met):
     lines.append((what, value, limit, "met" if met else "MISSED"))
 
 
+def rss_per_task(r, div, beyond=0):
+    """Peak RSS per task in each round, less `beyond` bytes."""
+    return [x[1] * 1024 / (1000000 // div) - beyond for x in r.samples]
+
+
 def targets(rows, systems, div):
-    """Issue 8's targets, each (what, measured, target, met/missed)."""
+    """Issue 8's targets, each (what, measured, target, met/missed); met
+    only at the worst end of the spread over the rounds."""
     lines = []
     pairs = [s.name for s in systems if s.name.startswith("weft ")
              and not s.name.endswith(" static")]
@@ -107,58 +137,48 @@ def targets(rows, systems, div):
         for w in TASK_WORKLOADS + ("sleeps",):
             r = find(rows, w, name) if name else None
             xt = x_tokio(rows, r) if r else None
-            if xt is None:
+            if not xt:
                 continue
             limit = 0.35 if w == "sleeps" else 0.7
             target(lines, f"{w}: {name} vs {tokio_flavour(name)}",
-                   f"{xt:.2f}x", f"<= {limit}x", xt <= limit)
+                   spread(xt, suffix="x"), f"<= {limit}x", max(xt) <= limit)
         r = find(rows, "sleeps", name) if name else None
         if r and r.rss is not None:
-            per = r.rss * 1024 / (1000000 // div)
+            per = rss_per_task(r, div)
             target(lines, f"sleeps: resident bytes per sleeping task, "
-                   f"{name}", f"{per:,.0f} B", "<= 200 B", per <= 200)
+                   f"{name}", spread(per, "{:,.0f}", " B"), "<= 200 B",
+                   max(per) <= 200)
         r = find(rows, "pending_tasks", name) if name else None
         if r and r.rss is not None:
-            per = r.rss * 1024 / (1000000 // div) - r.future
+            per = rss_per_task(r, div, r.future)
             target(lines, f"memory: runtime bytes per pending task beyond "
-                   f"its {r.future} B future, {name}", f"{per:,.0f} B",
-                   "<= 64 B", per <= 64)
+                   f"its {r.future} B future, {name}",
+                   spread(per, "{:,.0f}", " B"), "<= 64 B", max(per) <= 64)
     for w in ECHO_TARGETS:
         uv = find(rows, w, "libuv")
         cand = [r for r in rows if r.w == w and r.s.name in pairs and r.echo]
         if not uv or not uv.echo or not cand:
             continue
-        # "At equal or lower p99": the fastest pair among those whose p99
-        # is no worse than libuv's, else the fastest of all.
+        # "At equal or lower p99": the fastest pair among those whose
+        # median p99 is no worse than libuv's, else the fastest of all.
         fair = [r for r in cand if r.echo[2] <= uv.echo[2]]
         best = max(fair or cand, key=lambda r: r.echo[0])
-        rps, _, p99, cpu = best.echo
-        target(lines, f"{w}: requests/s, best pair ({best.s.name}) vs "
-               "libuv", f"{rps / uv.echo[0]:.2f}x", ">= 1.1x",
-               rps >= 1.1 * uv.echo[0])
-        target(lines, f"{w}: p99, {best.s.name} vs libuv",
-               f"{p99:,.0f} vs {uv.echo[2]:,.0f} us", "<= libuv's",
-               p99 <= uv.echo[2])
-        target(lines, f"{w}: server CPU per request, {best.s.name} vs "
-               "libuv", f"{cpu:.1f} vs {uv.echo[3]:.1f} us", "<= libuv's",
-               cpu <= uv.echo[3])
-    for n in pairs:
-        bds = [(boundary(rows, r), r.w) for r in rows
-               if r.s.name == n and r.w in TASK_WORKLOADS + PER_TASK]
-        bds = [b for b in bds if b[0] is not None]
-        if bds:
-            # One cell moves by more than 3 % between runs on a shared
-            # machine, so the verdict is on the geometric mean over the
-            # workloads; the worst cell is shown beside it.
-            prod = 1.0
-            for b, _ in bds:
-                prod *= 1 + b
-            mean = prod ** (1 / len(bds)) - 1
-            worst = max(bds)
-            target(lines, f"plugin boundary: {n} vs its static build, "
-                   f"geometric mean of {len(bds)} workloads (worst: "
-                   f"{worst[1]} {worst[0] * 100:+.1f} %)",
-                   f"{mean * 100:+.1f} %", "<= +3 %", mean <= 0.03)
+        n = best.s.name
+        rps = per_round(best, uv, 2)
+        target(lines, f"{w}: requests/s, best pair ({n}) vs libuv",
+               spread(rps, suffix="x"), ">= 1.1x", min(rps) >= 1.1)
+        p99 = per_round(best, uv, 4)
+        target(lines, f"{w}: p99, {n} vs libuv ({best.echo[2]:,.0f} vs "
+               f"{uv.echo[2]:,.0f} us)", spread(p99, suffix="x"),
+               "<= 1x", max(p99) <= 1)
+        cpu = per_round(best, uv, 5)
+        target(lines, f"{w}: server CPU per request, {n} vs libuv "
+               f"({best.echo[3]:.1f} vs {uv.echo[3]:.1f} us)",
+               spread(cpu, suffix="x"), "<= 1x", max(cpu) <= 1)
+    # The plugin boundary is a target too, but one priced in instructions
+    # (bench/boundary, which bench/run runs after this table): in wall
+    # time its 3 % is inside this machine's noise, so the "vs static"
+    # column is shown for information only.
     return lines
 
 
@@ -195,7 +215,7 @@ def md_table(f, head, body, align):
 
 
 def write(rows, workloads, systems, opts, elapsed, results):
-    div, runs, warmup = opts["div"], opts["runs"], opts["warmup"]
+    div, runs, warmup = opts["div"], opts["rounds"], opts["warmup"]
     body = table(rows, workloads, div)
     goals = targets(rows, systems, div)
     print()
@@ -203,15 +223,23 @@ def write(rows, workloads, systems, opts, elapsed, results):
     print()
     print_table(("target", "measured", "goal", ""), goals)
     met = sum(1 for g in goals if g[3] == "met")
-    print(f"\ntargets: {met} of {len(goals)} met; scale factor 1/{div}; "
-          f"{runs} runs per cell after {warmup} warm-up; {elapsed:.0f} s")
+    how = (f"at the worst end of their spread over {runs} interleaved "
+           "rounds (median (min–max))" if not opts.get("legacy") else
+           f"on the medians of {runs} consecutive runs (a run from before "
+           "the rounds: no spread)")
+    print(f"\ntargets: {met} of {len(goals)} met {how}; scale factor "
+          f"1/{div}; {warmup} warm-up; {elapsed:.0f} s; the plugin "
+          "boundary's target is judged by bench/boundary (instructions)")
 
     os.makedirs(results, exist_ok=True)
     with open(os.path.join(results, "results.md"), "w") as f:
         f.write("# Benchmark results\n\n")
         f.write(f"Machine: {machine()}.  Scale factor 1/{div}; median of "
-                f"{runs} runs after {warmup} warm-up; {elapsed:.0f} s in "
-                "all.  \"x best peer\" is ns/op divided by the fastest of "
+                f"{runs} interleaved rounds after {warmup} warm-up; "
+                f"{elapsed:.0f} s in all.  Ratios are the median of the "
+                "per-round ratios with their spread, median (min–max); a "
+                "target is met only at the worst end of its spread.  "
+                "\"x best peer\" is ns/op divided by the fastest of "
                 "tokio, libuv and libevent on that workload; \"x tokio\" "
                 "divides by tokio current_thread for weft single and by "
                 "tokio multi_thread for the threaded executors; \"vs "

@@ -3,10 +3,13 @@
 
 Runs every workload on every weft executor x reactor pair, on the static
 build of each executor (plugins linked in: the price of the plugin
-boundary) and on the peers, prints one table and the issue's targets, and
-writes both to bench/results/results.md with a chart in results.png.
+boundary) and on the peers, interleaved in rounds (every system once per
+round), prints one table with each ratio's spread over the rounds and the
+issue's targets, met only at the worst end of that spread, and writes both
+to bench/results/results.md with a chart in results.png.
 Environment: BENCH_BUILD (the release build folder), BENCH_TOKIO (the tokio
-peer's binary, or empty).  Options: see bench/README.md.
+peer's binary, or empty), BENCH_RESULTS (the results folder, default
+bench/results).  Options: see bench/README.md.
 """
 import json
 import os
@@ -22,22 +25,27 @@ import time
 build = os.environ["BENCH_BUILD"]
 tokio = os.environ.get("BENCH_TOKIO", "")
 peers_dir = os.path.join(build, "bench", "peers")
-results = os.path.join("bench", "results")
+# BENCH_RESULTS: where results.md, .json and .png go (a trial run need not
+# overwrite the committed ones).
+results = (os.environ.get("BENCH_RESULTS") or
+           os.path.join("bench", "results"))
 
 
 def parse_args(args):
-    opts = {"runs": 5, "div": 1, "only": None, "systems": None,
+    opts = {"rounds": 3, "div": 1, "only": None, "systems": None,
             "quick": "--quick" in args, "syscalls": True,
             "report_only": False}
+    rounds_given = False
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--runs", "--div", "--only", "--systems"):
+        if a in ("--rounds", "--runs", "--div", "--only", "--systems"):
             if i + 1 >= len(args):
                 sys.exit(f"bench: {a} needs a value")
             v = args[i + 1]
-            key = a[2:]
-            opts[key] = int(v) if key in ("runs", "div") else v.split(",")
+            key = "rounds" if a == "--runs" else a[2:]
+            opts[key] = int(v) if key in ("rounds", "div") else v.split(",")
+            rounds_given |= key == "rounds"
             i += 2
             continue
         if a == "--no-syscalls":
@@ -48,13 +56,16 @@ def parse_args(args):
             sys.exit(f"bench: unknown option {a}")
         i += 1
     if opts["quick"]:
-        opts["runs"] = 1
+        # Two rounds, so that even a quick run shows a spread.
+        opts["rounds"] = opts["rounds"] if rounds_given else 2
         opts["div"] = max(opts["div"], 10)
+    opts["rounds"] = max(opts["rounds"], 1)
     opts["warmup"] = 0 if opts["quick"] else 1
     return opts
 
 
-OPTS = parse_args(sys.argv[1:])
+# Imported (bench/scaling), the runner takes the default options.
+OPTS = parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 DIV = OPTS["div"]
 
 # Echo: (connections, round trips per connection).  Rounds are a fraction
@@ -145,6 +156,12 @@ def systems():
             print(f"bench: {lib} peer not built (library missing): skipped")
     if OPTS["systems"]:
         out = [s for s in out if any(k in s.name for k in OPTS["systems"])]
+    else:
+        # The simulation plugins are for tests (one thread, virtual time,
+        # replay by seed), not for speed: left out unless --systems names
+        # them, which also keeps a full run's time down.
+        out = [s for s in out if s.peer or "sim" not in
+               s.name.split()[1].split("/")]
     return out
 
 
@@ -271,58 +288,96 @@ class Row:
         self.echo = None       # (req/s, p50, p99, cpu)
         self.syscalls = None   # (per request, {name: per request})
         self.note = ""
+        # One tuple per round, in round order: (ns, rss, future) or, for
+        # echo, (ns, rss, req/s, p50, p99, cpu).  A ratio between two
+        # systems is taken round by round, between runs made minutes
+        # apart at most, and its spread is over the rounds.
+        self.samples = []
 
 
-def measure(w, s):
-    row = Row(w, s)
-    if (w in ECHO and not s.echo_argv) or (w not in ECHO and not s.argv):
-        row.note = "no equivalent"
-        return row
-    samples = []
-    for k in range(OPTS["warmup"] + OPTS["runs"]):
-        if w in ECHO:
-            conns, rounds = ECHO[w]
-            r = run_echo(s.echo_argv, conns, max(rounds // DIV, 1))
-        else:
-            r = run_once(s.argv + [w, str(DIV)])
-        if r == "n/a":
-            row.note = "no equivalent"
-            return row
-        if r is None:
-            row.note = "failed"
-            return row
-        if k >= OPTS["warmup"]:
-            samples.append(r)
-    med = [statistics.median(x[i] for x in samples)
-           for i in range(len(samples[0]))]
-    row.ns, row.rss = med[0], med[1]
+def run_cell(w, s):
+    """One run of a workload on a system: a sample, 'n/a' or None."""
     if w in ECHO:
+        conns, rounds = ECHO[w]
+        return run_echo(s.echo_argv, conns, max(rounds // DIV, 1))
+    return run_once(s.argv + [w, str(DIV)])
+
+
+def finish(row):
+    """The medians of a row's rounds."""
+    if not row.samples or row.note:
+        row.samples = [] if row.note else row.samples
+        return
+    med = [statistics.median(x[i] for x in row.samples)
+           for i in range(len(row.samples[0]))]
+    row.ns, row.rss = med[0], med[1]
+    if row.w in ECHO:
         row.echo = tuple(med[2:6])
     else:
         row.future = int(med[2])
-    if w == "echo_100" and STRACE:
-        conns, rounds = ECHO[w]
-        rounds = max(rounds // DIV, 1)
-        trace = os.path.join(build, "bench-strace.txt")
-        if run_echo(s.echo_argv, conns, rounds, trace):
-            c = strace_counts(trace)
-            n = conns * rounds
-            row.syscalls = (sum(c.values()) / n,
-                            {k: v / n for k, v in c.items()})
-    return row
+
+
+def count_syscalls(row):
+    conns, rounds = ECHO[row.w]
+    rounds = max(rounds // DIV, 1)
+    trace = os.path.join(build, "bench-strace.txt")
+    if run_echo(row.s.echo_argv, conns, rounds, trace):
+        c = strace_counts(trace)
+        n = conns * rounds
+        row.syscalls = (sum(c.values()) / n,
+                        {k: v / n for k, v in c.items()})
+
+
+def measure_workload(w, systems_):
+    """Every system on one workload, interleaved: a warm-up of each, then
+    R rounds, each running every system once (ABAB..., never all the runs
+    of one system in a row), each round starting one system further on, so
+    that the machine's drift and bursts of other work hit every system
+    alike."""
+    rows = [Row(w, s) for s in systems_]
+    live = []
+    for row in rows:
+        s = row.s
+        if (w in ECHO and not s.echo_argv) or (w not in ECHO and not s.argv):
+            row.note = "no equivalent"
+        else:
+            live.append(row)
+
+    def one(row, keep):
+        r = run_cell(w, row.s)
+        if r == "n/a" or r is None:
+            row.note = "no equivalent" if r == "n/a" else "failed"
+            live.remove(row)
+        elif keep:
+            row.samples.append(r)
+
+    for _ in range(OPTS["warmup"]):
+        for row in list(live):
+            one(row, False)
+    for k in range(OPTS["rounds"]):
+        order = live[k % len(live):] + live[:k % len(live)] if live else []
+        for row in order:
+            if row in live:
+                one(row, True)
+    for row in rows:
+        finish(row)
+        if w == "echo_100" and STRACE and row.ns is not None:
+            count_syscalls(row)
+    return rows
 
 
 def save(rows, elapsed):
     """The measurements, so that --report-only can render them again."""
     os.makedirs(results, exist_ok=True)
-    data = {"opts": {k: OPTS[k] for k in ("div", "runs", "warmup")},
+    data = {"opts": {k: OPTS[k] for k in ("div", "rounds", "warmup")},
             "elapsed": elapsed,
             "systems": [{"name": s.name, "peer": s.peer,
                          "twin": s.twin.name if s.twin else None}
                         for s in SYSTEMS],
             "rows": [{"w": r.w, "s": r.s.name, "ns": r.ns, "rss": r.rss,
                       "future": r.future, "echo": r.echo,
-                      "syscalls": r.syscalls, "note": r.note}
+                      "syscalls": r.syscalls, "note": r.note,
+                      "samples": r.samples}
                      for r in rows]}
     with open(os.path.join(results, "results.json"), "w") as f:
         json.dump(data, f, indent=1)
@@ -344,14 +399,33 @@ def load():
             d["note"]
         r.echo = tuple(d["echo"]) if d["echo"] else None
         r.syscalls = tuple(d["syscalls"]) if d["syscalls"] else None
+        r.samples = [tuple(x) for x in d.get("samples", [])]
+        if not r.samples and r.ns is not None:
+            # A run from before the rounds kept only its medians: one
+            # sample, so no spread.
+            r.samples = [(r.ns, r.rss) + (r.echo if r.echo
+                                          else (r.future,))]
         rows.append(r)
     opts = dict(OPTS, **data["opts"])
+    if "rounds" not in data["opts"]:
+        # Made before the rounds: medians of consecutive runs, no spread.
+        opts["rounds"], opts["legacy"] = data["opts"].get("runs", 1), True
     seen = []
     for r in rows:
         if r.w not in seen:
             seen.append(r.w)
     workloads = [w for w in ALL_WORKLOADS if w[0] in seen]
     return rows, workloads, list(systems.values()), opts, data["elapsed"]
+
+
+def spread_text(values, fmt="{:.1f}"):
+    """'median (min–max)' of a list of numbers."""
+    if not values:
+        return "—"
+    m = fmt.format(statistics.median(values))
+    if len(values) < 2:
+        return m
+    return f"{m} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
 def main():
@@ -362,16 +436,19 @@ def main():
         return
     print(f"bench: {len(SYSTEMS)} systems, {len(WORKLOADS)} workloads; "
           f"scale factor 1/{DIV} (every count divided by {DIV}); "
-          f"{OPTS['warmup']} warm-up + {OPTS['runs']} runs per cell, "
-          "median reported")
+          f"{OPTS['warmup']} warm-up + {OPTS['rounds']} interleaved rounds "
+          "per workload; medians and ratios per round, with their spread")
     t_start = time.time()
     rows = []
     for w, _ in WORKLOADS:
-        for s in SYSTEMS:
-            row = measure(w, s)
-            rows.append(row)
-            shown = f"{row.ns:.1f} ns/op" if row.ns is not None else row.note
-            print(f"  {w:<14} {s.name:<28} {shown}", flush=True)
+        t = time.time()
+        got = measure_workload(w, SYSTEMS)
+        rows += got
+        for row in got:
+            shown = (spread_text([x[0] for x in row.samples]) + " ns/op"
+                     if row.ns is not None else row.note)
+            print(f"  {w:<14} {row.s.name:<28} {shown}", flush=True)
+        print(f"  {w}: {time.time() - t:.0f} s", flush=True)
     elapsed = time.time() - t_start
     save(rows, elapsed)
     report.write(rows, WORKLOADS, SYSTEMS, OPTS, elapsed, results)
