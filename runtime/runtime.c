@@ -90,6 +90,19 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 	if (r < 0) {
 		weft__mem_free(rt->alloc, rt->reactor);
 		rt->reactor = NULL;
+		/*
+		 * EPERM and ENOSYS: the system refused what the reactor is
+		 * built on (a sysctl, a seccomp profile, a kernel without it);
+		 * the plugin's description is the only text of its own the
+		 * ABI carries, so it comes along to say what that is.
+		 */
+		if (r == -EPERM || r == -ENOSYS)
+			return weft__fail(err, errlen, r,
+			                  "%s: reactor init failed: %s, refused "
+			                  "by the system (%s: %s)",
+			                  rt->reactor_plugin.path, weft_strerror(r),
+			                  rt->reactor_plugin.desc->name,
+			                  rt->reactor_plugin.desc->description);
 		return weft__fail(err, errlen, r, "%s: reactor init failed: %s",
 		                  rt->reactor_plugin.path, weft_strerror(r));
 	}
