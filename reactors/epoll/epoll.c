@@ -6,12 +6,18 @@
  * once; the host remembers it until the caller sees EAGAIN.  A cross-thread
  * wakeup is an eventfd that sits in the same epoll set under a reserved
  * token; its events are drained here and never reported.
+ *
+ * Timeouts: epoll_pwait2 (Linux 5.11, glibc 2.35) takes a timespec, so a
+ * timer due in 200 us is waited for 200 us, not a whole millisecond.
+ * Where the kernel lacks it (ENOSYS) or a seccomp profile refuses it
+ * (EPERM), the first wait finds out and every later one uses epoll_wait.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <weft/abi.h>
@@ -26,12 +32,19 @@
 /* The batch size used when the host gives no hint. */
 #define IMPL_DEFAULT_EVENTS 256u
 
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 35)
+#define IMPL_HAVE_PWAIT2 1
+#endif
+#endif
+
 struct impl {
 	struct weft_reactor head; /* must come first: the host's view */
 	int epfd;
 	int wakefd;
 	uint32_t capacity;
 	struct epoll_event *buf;
+	int ms_only; /* epoll_pwait2 was refused: epoll_wait from now on */
 };
 
 static int
@@ -115,17 +128,14 @@ ep_ctl(struct impl *r, int op, int fd, uint32_t interest, uint64_t token)
 static int
 ep_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
-	return ep_ctl((struct impl *)self, EPOLL_CTL_ADD, fd, interest,
-	                token);
+	return ep_ctl((struct impl *)self, EPOLL_CTL_ADD, fd, interest, token);
 }
 
 
 static int
-ep_modify(struct weft_reactor *self, int fd, uint32_t interest,
-            uint64_t token)
+ep_modify(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
-	return ep_ctl((struct impl *)self, EPOLL_CTL_MOD, fd, interest,
-	                token);
+	return ep_ctl((struct impl *)self, EPOLL_CTL_MOD, fd, interest, token);
 }
 
 
@@ -146,8 +156,8 @@ ep_del(struct weft_reactor *self, int fd)
 
 /*
  * epoll_wait counts in milliseconds.  Round up so that a timer due in
- * 1.2 ms is not woken 0.2 ms early by truncation, which would make the
- * host park again for nothing; negative means no limit.
+ * 1.2 ms is not woken 0.2 ms early by truncation (R3: never early), which
+ * would make the host park again for nothing; negative means no limit.
  */
 static int
 ep_timeout_ms(int64_t timeout_ns)
@@ -192,9 +202,35 @@ ep_drain(struct impl *r)
 }
 
 
+/* One epoll wait of at most timeout_ns (negative: no limit): n or -1. */
+static int
+ep_poll(struct impl *r, int max, int64_t timeout_ns)
+{
+#ifdef IMPL_HAVE_PWAIT2
+	if (!r->ms_only) {
+		struct timespec ts;
+		int n;
+
+		ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+		ts.tv_nsec = (long)(timeout_ns % 1000000000);
+		n = epoll_pwait2(r->epfd, r->buf, max,
+		                 timeout_ns < 0 ? NULL : &ts, NULL);
+		/*
+		 * An old kernel answers ENOSYS; an old container profile
+		 * EPERM.  Neither changes later, so ask only once.
+		 */
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
+			return n;
+		r->ms_only = 1;
+	}
+#endif
+	return epoll_wait(r->epfd, r->buf, max, ep_timeout_ms(timeout_ns));
+}
+
+
 static int
 ep_wait(struct weft_reactor *self, struct weft_reactor_event *events,
-          uint32_t capacity, int64_t timeout_ns)
+        uint32_t capacity, int64_t timeout_ns)
 {
 	struct impl *r = (struct impl *)self;
 	uint32_t max = capacity < r->capacity ? capacity : r->capacity;
@@ -202,7 +238,7 @@ ep_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 	if (max == 0)
 		return -EINVAL;
-	n = epoll_wait(r->epfd, r->buf, (int)max, ep_timeout_ms(timeout_ns));
+	n = ep_poll(r, (int)max, timeout_ns);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	for (i = 0; i < n; i++) {
