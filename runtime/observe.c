@@ -538,26 +538,17 @@ weft__observe_poll_slow(struct weft__observe *obs, struct weft__poller *p,
                         struct weft_task *t, _Atomic uintptr_t *slot,
                         struct weft_future *f, struct weft_context *cx)
 {
-	bool first = !(atomic_load_explicit(slot, memory_order_relaxed) &
-	               TASK_SLOT_FACTS);
 	uint64_t s;
-	weft_poll r;
 
 	if (!p ||
 	    ((s = atomic_load_explicit(&p->seq, memory_order_relaxed)) & 1)) {
 		/* No poller, or inside another poll of this thread. */
-		r = f->vtable->poll(f, cx);
-		goto out;
+		return f->vtable->poll(f, cx);
 	}
 	/* Sent here by the countdown or a timed wake: measure this one. */
 	if (p->countdown == 0)
 		p->countdown = observe_countdown(p);
-	r = observe_poll_timed(obs, p, t, slot, f, cx, s);
-out:
-	/* A task that will be polled again gets facts of its own. */
-	if (first && r == WEFT_PENDING)
-		weft__task_facts_new(t, slot);
-	return r;
+	return observe_poll_timed(obs, p, t, slot, f, cx, s);
 }
 
 

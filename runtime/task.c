@@ -296,6 +296,28 @@ task_after_pending(struct weft_task *t, bool observed)
 
 
 /*
+ * After an observed poll: a task that will be polled again gets facts of
+ * its own (the slow path gave them already), and keeps what it awaits.
+ */
+TASK_INLINE weft_poll
+task_note_pending(struct weft_task *t, _Atomic uintptr_t *slot, weft_poll r)
+{
+	struct weft__task_facts *facts;
+
+	if (r != WEFT_PENDING)
+		return r;
+	facts =
+	    weft__slot_facts(atomic_load_explicit(slot, memory_order_relaxed));
+	if (__builtin_expect(!facts, 0))
+		facts = weft__task_facts_new(t, slot);
+	if (facts)
+		atomic_store_explicit(&facts->awaiting, weft__await_note,
+		                      memory_order_relaxed);
+	return r;
+}
+
+
+/*
  * The observed poll (see observe.h): the task's poll counted, this
  * thread's seq odd while it runs, and the clock read only by a timed poll
  * or one the monitor flagged as long.
@@ -314,6 +336,7 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 
 	if (facts)
 		weft__bump(&facts->polls, 1); /* a first poll: counted later */
+	weft__await_note = NULL;
 	/*
 	 * Out of line: no poller, a poll to time, or a wake that was timed.
 	 * A poll nested in another of this thread needs no test here: it
@@ -324,7 +347,8 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	            (facts && atomic_load_explicit(&facts->woke_ns,
 	                                           memory_order_relaxed)),
 	        0))
-		return weft__observe_poll_slow(obs, p, t, slot, f, cx);
+		return task_note_pending(
+		    t, slot, weft__observe_poll_slow(obs, p, t, slot, f, cx));
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	r = f->vtable->poll(f, cx);
@@ -338,14 +362,7 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	if (__builtin_expect(
 	        atomic_load_explicit(&p->flag, memory_order_relaxed) == seq, 0))
 		weft__observe_poll_long(t->set->obs, p, t, slot, 0, false);
-	/* A task that will be polled again gets facts of its own. */
-	if (r == WEFT_PENDING &&
-	    __builtin_expect(
-	        !(atomic_load_explicit(slot, memory_order_relaxed) &
-	          TASK_SLOT_FACTS),
-	        0))
-		weft__task_facts_new(t, slot);
-	return r;
+	return task_note_pending(t, slot, r);
 }
 
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <weft/coro.h>
+
 #include "alloc.h"
 #include "internal.h"
 #include "observe.h"
@@ -38,6 +40,24 @@ weft_spawn_label(const char *name, const char *file, int line)
 		spawn_label.name = name;
 	spawn_label.file = file;
 	spawn_label.line = line;
+}
+
+
+/*
+ * The innermost await the running poll of this thread pends on
+ * (weft_task_note_await); an observed poll clears it before and reads it
+ * after.  Written only while some runtime observes, as spawn_label is.
+ */
+_Thread_local const struct weft_await_site *weft__await_note
+    __attribute__((tls_model("initial-exec")));
+
+WEFT_EXPORT void
+weft_task_note_await(const struct weft_await_site *site)
+{
+	if (!atomic_load_explicit(&weft__observing, memory_order_relaxed))
+		return;
+	if (!weft__await_note)
+		weft__await_note = site;
 }
 
 

@@ -109,6 +109,8 @@ _Static_assert(offsetof(struct weft_task, slot) == sizeof(uint32_t) &&
  * spawn time is not kept per task: the monitor logs which ids were given
  * by when (observe.c).
  */
+struct weft_await_site; /* <weft/coro.h> */
+
 struct weft__label {
 	char name[32];
 	const char *file; /* a string literal of the spawning code: __FILE__ */
@@ -133,6 +135,8 @@ struct weft__task_facts {
 	_Atomic uint64_t max_poll_ns;
 	_Atomic uint64_t sched;    /* wakes timed to their poll ... */
 	_Atomic uint64_t sched_ns; /* ... and their total */
+	/* Where its last pending poll awaited (coro.h), or NULL. */
+	const struct weft_await_site *_Atomic awaiting;
 };
 
 #define TASK_SLOT_FACTS ((uintptr_t)1)
@@ -352,6 +356,10 @@ WEFT__HIDDEN void weft__task_label_clear(void);
 extern _Thread_local uint32_t weft__task_wake_countdown
     __attribute__((visibility("hidden"), tls_model("initial-exec")));
 WEFT__HIDDEN void weft__task_time_wake(struct weft_task *t);
+
+/* The await this thread's running poll pends on (task_observe.c). */
+extern _Thread_local const struct weft_await_site *weft__await_note
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 /*
  * A wake that queues t, a task with facts: one in 64 on this thread is

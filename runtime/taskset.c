@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <weft/coro.h>
+
 #include "alloc.h"
 #include "taskcore.h"
 
@@ -371,6 +373,24 @@ taskset_scale(uint64_t sum, uint64_t n, uint64_t count)
  * ones, or of the runtime's while the task has none.  A task that has not
  * yet returned pending has no facts but its label: one poll at most.
  */
+/* "what file.c:12": the expression first, the file without its folder. */
+static void
+taskset_fill_awaiting(struct weft_task_info *info,
+                      const struct weft_await_site *site)
+{
+	const char *file, *slash;
+
+	if (!site)
+		return;
+	file = site->file ? site->file : "";
+	slash = strrchr(file, '/');
+	if (slash)
+		file = slash + 1;
+	snprintf(info->awaiting, sizeof(info->awaiting), "%s %s:%d",
+	         site->what ? site->what : "", file, site->line);
+}
+
+
 static void
 taskset_fill(struct weft_task *t, struct weft_task_info *info,
              const struct weft__observe_view *view)
@@ -417,6 +437,8 @@ taskset_fill(struct weft_task *t, struct weft_task_info *info,
 		info->polls = info->state == WEFT_TASK_RUNNING;
 		return;
 	}
+	taskset_fill_awaiting(
+	    info, atomic_load_explicit(&f->awaiting, memory_order_relaxed));
 	polls = LOAD(f->polls);
 	longs = LOAD(f->long_polls);
 	timed = LOAD(f->timed);

@@ -212,6 +212,27 @@ weft_coro_drop_future(void *f)
 	weft_future_drop((struct weft_future *)f);
 }
 
+/**
+ * Where a coroutine awaits: the awaited expression as written and its
+ * file:line.  The await macros keep one in static storage per await and
+ * hand it to weft_task_note_await when the await pends, so that an
+ * observing runtime (console on, or a slow-poll threshold) can say what a
+ * task awaits (weft_task_info's awaiting).  Lives as long as the code that
+ * holds it.
+ */
+struct weft_await_site {
+	const char *what; /**< the awaited expression */
+	const char *file; /**< __FILE__ of the await */
+	int line;         /**< __LINE__ of the await */
+};
+
+/**
+ * Notes that the task being polled on this thread now pends on `site`.
+ * The innermost await of a poll is kept.  Returns at once when no runtime
+ * in the process observes; outside a poll the note is ignored.
+ */
+void weft_task_note_await(const struct weft_await_site *site);
+
 /** Opens the body of a poll function; a finished coroutine stays ready. */
 #define WEFT_BEGIN(co)                                                         \
 	switch ((co)->line) {                                                  \
@@ -227,12 +248,16 @@ weft_coro_drop_future(void *f)
 #define WEFT_AWAIT(co, cx, fut) WEFT__AWAIT(co, cx, fut, WEFT__CORO_ID)
 #define WEFT__AWAIT(co, cx, fut, id)                                           \
 	do {                                                                   \
+		static const struct weft_await_site weft__site = {             \
+		    #fut, __FILE__, __LINE__};                                 \
 		(co)->line = (id) + 1;                                         \
 		(co)->child = (struct weft_future *)(fut);                     \
 		WEFT__FALLTHROUGH;                                             \
 	case (id) + 1:                                                         \
-		if (weft_future_poll((co)->child, (cx)) == WEFT_PENDING)       \
+		if (weft_future_poll((co)->child, (cx)) == WEFT_PENDING) {     \
+			weft_task_note_await(&weft__site);                     \
 			return WEFT_PENDING;                                   \
+		}                                                              \
 		weft_future_drop((co)->child);                                 \
 		(co)->child = NULL;                                            \
 	} while (0)
@@ -279,11 +304,15 @@ weft_coro_drop_future(void *f)
 #define WEFT_AWAIT_POLL(co, expr) WEFT__AWAIT_POLL(co, expr, WEFT__CORO_ID)
 #define WEFT__AWAIT_POLL(co, expr, id)                                         \
 	do {                                                                   \
+		static const struct weft_await_site weft__site = {             \
+		    #expr, __FILE__, __LINE__};                                \
 		(co)->line = (id) + 1;                                         \
 		WEFT__FALLTHROUGH;                                             \
 	case (id) + 1:                                                         \
-		if (!(expr))                                                   \
+		if (!(expr)) {                                                 \
+			weft_task_note_await(&weft__site);                     \
 			return WEFT_PENDING;                                   \
+		}                                                              \
 	} while (0)
 
 /** Gives other tasks a turn: wakes itself and returns pending once. */

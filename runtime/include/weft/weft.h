@@ -300,8 +300,9 @@ enum weft_task_state {
  * timings are zero then, so that a program that does not look pays no
  * memory for them and no clock reads.  wakes counts the wakes that led
  * to a poll.  The timings are estimated from sampled polls
- * (docs/observability.md gives their precision).  awaiting is kept for a
- * later version and is "" for now.
+ * (docs/observability.md gives their precision).  awaiting names what a
+ * coroutine's last pending poll awaited ("expr file.c:12", from the
+ * <weft/coro.h> await macros); "" for a hand-written future.
  */
 struct weft_task_info {
 	uint32_t size;         /**< in: sizeof the struct; out: bytes filled */
