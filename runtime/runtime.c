@@ -32,6 +32,12 @@ struct weft_runtime {
 	 * libc); it points at settings.alloc, which lives as long as rt.
 	 */
 	const struct weft_allocator *alloc;
+	/*
+	 * How each plugin was chosen from a fallback list ("from \"io_uring,
+	 * epoll\"; io_uring refused: ..."), [0] the executor's, [1] the
+	 * reactor's; "" when the key named one plugin.
+	 */
+	char choice[2][WEFT__CHOICE_LEN];
 };
 
 
@@ -174,6 +180,57 @@ runtime_start_executor(struct weft_runtime *rt, char *err, size_t errlen)
 }
 
 
+static int
+start_reactor(void *rt, char *err, size_t errlen)
+{
+	return runtime_start_reactor(rt, err, errlen);
+}
+
+
+static int
+start_executor(void *rt, char *err, size_t errlen)
+{
+	return runtime_start_executor(rt, err, errlen);
+}
+
+
+/*
+ * Picks the executor and the reactor, each the first entry of its list
+ * (pick.c) that loads and starts.  The executor is loaded first, so that
+ * a missing one is reported before any reactor is tried, but started
+ * last: its init takes the driver, which wraps the reactor.
+ */
+static int
+runtime_pick(struct weft_runtime *rt, char *err, size_t errlen)
+{
+	struct weft__pick ex, re;
+	int r;
+
+	weft__pick_begin(&ex, WEFT_PLUGIN_EXECUTOR, rt->settings.executor,
+	                 &rt->executor_plugin, load_flags(rt),
+	                 rt->settings.plugin_path, rt->choice[0]);
+	weft__pick_begin(&re, WEFT_PLUGIN_REACTOR, rt->settings.reactor,
+	                 &rt->reactor_plugin, load_flags(rt),
+	                 rt->settings.plugin_path, rt->choice[1]);
+	if (weft__pick_load(&ex) < 0)
+		return weft__pick_fail(&ex, err, errlen);
+	if (weft__pick_load(&re) < 0 ||
+	    weft__pick_start(&re, start_reactor, rt) < 0) {
+		weft__plugin_unload(&rt->executor_plugin);
+		return weft__pick_fail(&re, err, errlen);
+	}
+	if (weft__pick_start(&ex, start_executor, rt) < 0) {
+		r = weft__pick_fail(&ex, err, errlen);
+		weft__driver_free(rt->driver);
+		reactor_iface(rt)->fini(rt->reactor);
+		weft__mem_free(rt->alloc, rt->reactor);
+		weft__plugin_unload(&rt->reactor_plugin);
+		return r;
+	}
+	return 0;
+}
+
+
 WEFT_EXPORT int
 weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
                   char *err, size_t errlen)
@@ -202,22 +259,9 @@ weft_runtime_open(struct weft_runtime **out, const struct weft_config *cfg,
 	}
 	rt->settings = settings;
 	rt->alloc = alloc ? &rt->settings.alloc : NULL;
-	r = weft__plugin_load(&rt->executor_plugin, rt->settings.executor,
-	                      WEFT_PLUGIN_EXECUTOR, load_flags(rt),
-	                      rt->settings.plugin_path, err, errlen);
+	r = runtime_pick(rt, err, errlen);
 	if (r < 0)
 		goto fail;
-	r = weft__plugin_load(&rt->reactor_plugin, rt->settings.reactor,
-	                      WEFT_PLUGIN_REACTOR, load_flags(rt),
-	                      rt->settings.plugin_path, err, errlen);
-	if (r < 0)
-		goto fail_executor_plugin;
-	r = runtime_start_reactor(rt, err, errlen);
-	if (r < 0)
-		goto fail_reactor_plugin;
-	r = runtime_start_executor(rt, err, errlen);
-	if (r < 0)
-		goto fail_reactor;
 	if (rt->settings.console &&
 	    (r = weft__console_start(&rt->console, rt, rt->alloc, err,
 	                             errlen)) < 0)
@@ -229,13 +273,10 @@ fail_executor:
 	executor_iface(rt)->fini(rt->executor);
 	weft__mem_free(rt->alloc, rt->executor);
 	weft__observe_free(rt->obs);
-fail_reactor:
 	weft__driver_free(rt->driver);
 	reactor_iface(rt)->fini(rt->reactor);
 	weft__mem_free(rt->alloc, rt->reactor);
-fail_reactor_plugin:
 	weft__plugin_unload(&rt->reactor_plugin);
-fail_executor_plugin:
 	weft__plugin_unload(&rt->executor_plugin);
 fail:
 	weft__settings_release(&rt->settings);
@@ -357,6 +398,15 @@ weft_runtime_plugin_path(struct weft_runtime *rt, enum weft_plugin_kind kind)
 		return NULL;
 	return kind == WEFT_PLUGIN_EXECUTOR ? rt->executor_plugin.path
 	                                    : rt->reactor_plugin.path;
+}
+
+
+WEFT_EXPORT const char *
+weft_runtime_plugin_choice(struct weft_runtime *rt, enum weft_plugin_kind kind)
+{
+	if (!rt)
+		return NULL;
+	return rt->choice[kind == WEFT_PLUGIN_REACTOR];
 }
 
 

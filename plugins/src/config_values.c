@@ -106,6 +106,91 @@ check_plugin(const char *key, const char *val, char *dst, size_t dstlen,
 }
 
 
+/*
+ * The next entry of a plugin list ("io_uring, epoll"), its blanks around
+ * it trimmed, into name; advances *cursor past it and its comma.  Returns
+ * the entry's length (0 for an empty one), or -1 at the end of the list.
+ * An entry longer than namelen - 1 is cut; the caller sees the length.
+ */
+int
+weft__plugin_list_next(const char **cursor, char *name, size_t namelen)
+{
+	const char *p = *cursor;
+	const char *end;
+	size_t n;
+
+	if (!p)
+		return -1;
+	end = strchr(p, ',');
+	*cursor = end ? end + 1 : NULL;
+	if (!end)
+		end = p + strlen(p);
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	n = (size_t)(end - p);
+	if (namelen) {
+		size_t k = n < namelen - 1 ? n : namelen - 1;
+
+		memcpy(name, p, k);
+		name[k] = '\0';
+	}
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+
+/*
+ * executor and reactor: one plugin, or a fallback list of up to
+ * WEFT__PLUGIN_LIST_MAX tried in order when the runtime opens ("io_uring,
+ * epoll"), each entry a name or a path (so a path cannot hold a comma).
+ * The canonical form separates entries with ", ".
+ */
+static int
+check_plugin_list(const char *key, const char *val, char *dst, size_t dstlen,
+                  char *why, size_t whylen)
+{
+	char q[96];
+	char entry[256];
+	char one[256];
+	const char *cur = val;
+	size_t o = 0;
+	int count = 0;
+	int n;
+	int rc;
+
+	if (!strchr(val, ','))
+		return check_plugin(key, val, dst, dstlen, why, whylen);
+	while ((n = weft__plugin_list_next(&cur, entry, sizeof(entry))) >= 0) {
+		if (++count > WEFT__PLUGIN_LIST_MAX)
+			return weft__fail(
+			    why, whylen, WEFT_ECONFIG,
+			    "%s lists more than %d plugins in %s", key,
+			    WEFT__PLUGIN_LIST_MAX,
+			    weft__config_quote(q, sizeof(q), val, strlen(val)));
+		if (n == 0)
+			return weft__fail(
+			    why, whylen, WEFT_ECONFIG,
+			    "%s: entry %d of %s is empty (a fallback list is "
+			    "names or paths separated by commas)",
+			    key, count,
+			    weft__config_quote(q, sizeof(q), val, strlen(val)));
+		/* Canonical forms are never longer than what was given. */
+		rc = check_plugin(key, entry, one, sizeof(one), why, whylen);
+		if (rc < 0)
+			return rc;
+		o += (size_t)snprintf(dst + o, dstlen - o, "%s%s",
+		                      count > 1 ? ", " : "", one);
+		if (o >= dstlen)
+			return weft__fail(
+			    why, whylen, WEFT_ECONFIG,
+			    "%s: the list %s is too long", key,
+			    weft__config_quote(q, sizeof(q), val, strlen(val)));
+	}
+	return 0;
+}
+
+
 static int
 check_workers(const char *key, const char *val, char *dst, size_t dstlen,
               char *why, size_t whylen)
@@ -319,8 +404,8 @@ check_any(const char *key, const char *val, char *dst, size_t dstlen, char *why,
 	        sizeof(((struct weft_config *)0)->field), fn}
 
 static const struct key_desc keys[KEY_COUNT] = {
-    KEY(KEY_EXECUTOR, executor, check_plugin),
-    KEY(KEY_REACTOR, reactor, check_plugin),
+    KEY(KEY_EXECUTOR, executor, check_plugin_list),
+    KEY(KEY_REACTOR, reactor, check_plugin_list),
     KEY(KEY_WORKERS, workers, check_workers),
     KEY(KEY_PLUGIN_PATH, plugin_path, check_any),
     KEY(KEY_USE_ENV, use_env, check_bool),

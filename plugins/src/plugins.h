@@ -55,6 +55,67 @@ weft__settings_resolve_config(struct weft__settings *out,
 /* Frees what weft__settings_resolve_config kept; idempotent. */
 WEFT__HIDDEN void weft__settings_release(struct weft__settings *s);
 
+/* ---- config_values.c ---------------------------------------------- */
+
+/* The most entries an executor or reactor fallback list may hold. */
+#define WEFT__PLUGIN_LIST_MAX 8
+
+/*
+ * The next entry of an executor or reactor list ("io_uring, epoll"),
+ * trimmed, copied into name (cut to namelen - 1 bytes); advances *cursor.
+ * Returns the entry's full length, 0 for an empty entry, -1 at the end.
+ */
+WEFT__HIDDEN int weft__plugin_list_next(const char **cursor, char *name,
+                                        size_t namelen);
+
+/* ---- pick.c ------------------------------------------------------- */
+
+/* The longest account of a fallback list's refusals that is kept. */
+#define WEFT__CHOICE_LEN 2048
+
+/* Starts the plugin just loaded: 0, or an error with its reason in err. */
+typedef int (*weft__pick_start_fn)(void *ctx, char *err, size_t errlen);
+
+/* A walk through an executor or reactor list; all of it the caller's. */
+struct weft__pick {
+	enum weft_plugin_kind kind;
+	const char *list;        /* the key's value, as resolved */
+	const char *cur;         /* the entries not tried yet */
+	struct weft__plugin *plugin; /* where the entry tried is loaded */
+	unsigned flags;          /* of weft__plugin_load */
+	const char *plugin_path;
+	char *note;  /* WEFT__CHOICE_LEN bytes: "from \"LIST\"; X refused: ..." */
+	size_t head; /* the note's length before the first refusal */
+	int tried;
+	int r;         /* the last refusal's error */
+	char name[256];  /* the entry tried */
+	char why[1024];  /* the last refusal's reason */
+};
+
+WEFT__HIDDEN void weft__pick_begin(struct weft__pick *pk,
+                                   enum weft_plugin_kind kind,
+                                   const char *list,
+                                   struct weft__plugin *plugin, unsigned flags,
+                                   const char *plugin_path, char *note);
+
+/*
+ * Loads the next entry that loads into pk->plugin: 0, or once the list is
+ * done the last refusal's error.  Each refusal is noted.
+ */
+WEFT__HIDDEN int weft__pick_load(struct weft__pick *pk);
+
+/*
+ * Starts the loaded entry with start(ctx, ...); when that fails, unloads
+ * it, notes why, and goes on with the next entry that loads.  0, or the
+ * last error once the list is done (nothing then stays loaded).
+ */
+WEFT__HIDDEN int weft__pick_start(struct weft__pick *pk,
+                                  weft__pick_start_fn start, void *ctx);
+
+/* The error of a list none of which started, every reason in err. */
+WEFT__HIDDEN int weft__pick_fail(const struct weft__pick *pk, char *err,
+                                 size_t errlen);
+
 /* ---- loader.c ----------------------------------------------------- */
 
 /* A loaded and checked plugin. */

@@ -22,7 +22,9 @@ static const char usage[] =
     "            each would load; name the libraries there that are not\n"
     "            named like plugins, which no name finds\n"
     "  info      show the executor, reactor, workers and plugin path the\n"
-    "            configuration resolves to, by opening a runtime with it\n"
+    "            configuration resolves to, by opening a runtime with it;\n"
+    "            for a fallback list (reactor = io_uring, epoll), which\n"
+    "            entry was used and why each one before it was refused\n"
     "  sim       run a program once per seed on the sim executor and\n"
     "            reactor and print the command that replays each failing\n"
     "            seed (weft sim --help shows its options)\n"
@@ -284,6 +286,7 @@ print_loaded(struct weft_runtime *rt, enum weft_plugin_kind kind)
 {
 	const struct weft_plugin_descriptor *d = weft_runtime_plugin(rt, kind);
 	const char *path = weft_runtime_plugin_path(rt, kind);
+	const char *choice;
 	uint32_t v;
 
 	if (!d) {
@@ -294,6 +297,10 @@ print_loaded(struct weft_runtime *rt, enum weft_plugin_kind kind)
 	printf("%-12s %s %u.%u.%u (ABI %u.%u) %s\n", kind_name(kind), d->name,
 	       (v >> 16) & 0xffffu, (v >> 8) & 0xffu, v & 0xffu, d->abi_major,
 	       d->abi_minor, path ? path : "?");
+	/* A fallback list: which entries were refused before this one. */
+	choice = weft_runtime_plugin_choice(rt, kind);
+	if (choice && *choice)
+		printf("%-12s (%s)\n", "", choice);
 }
 
 
@@ -369,6 +376,9 @@ explain(struct weft_config *cfg)
 		printf("  %-22s = %-16s  from %s\n", keys[i],
 		       weft_config_get(cfg, keys[i]),
 		       weft_config_origin(cfg, keys[i]));
+	printf("executor and reactor may name a fallback list, tried in "
+	       "order: reactor = io_uring, epoll\nuses the first that loads "
+	       "and starts; info shows why the earlier ones were refused.\n");
 	printf("\n");
 	return 0;
 }

@@ -258,6 +258,16 @@ weft_runtime_plugin(struct weft_runtime *rt, enum weft_plugin_kind kind);
 const char *weft_runtime_plugin_path(struct weft_runtime *rt,
 				     enum weft_plugin_kind kind);
 
+/**
+ * How the plugin of kind was chosen when its key named a fallback list
+ * (`reactor = io_uring, epoll`): `from "io_uring, epoll"`, then one
+ * `; NAME refused: REASON` per entry tried before the one that was loaded.
+ * "" when the key named one plugin; NULL for a NULL rt.  Valid until the
+ * runtime is closed.
+ */
+const char *weft_runtime_plugin_choice(struct weft_runtime *rt,
+				       enum weft_plugin_kind kind);
+
 /** The executor's statistics: see weft_executor_iface.stats. */
 int weft_runtime_stats(struct weft_runtime *rt,
 		       struct weft_executor_stats *stats);
