@@ -9,12 +9,15 @@
  * runtime.  A sleep is never early (R3), so lateness is never negative.
  *
  * Usage: weft-bench-lateness EXECUTOR REACTOR [COUNT]   (default 2000)
- * Prints one line: the median and the 99th percentile lateness in ns, and
- * the smallest and the largest.  Exit 1 when the runtime cannot open.
+ * Prints one line: the median lateness in ns, the peak RSS in KiB, then
+ * the 99th percentile, the smallest and the largest lateness in ns (the
+ * first three in the order bench/runner.py reads every workload's line).
+ * Exit 1 when the runtime cannot open.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <weft/weft.h>
@@ -127,6 +130,7 @@ main(int argc, char **argv)
 {
 	struct sleeper s = {.base.vtable = &sleeper_vtable};
 	struct weft_runtime *rt;
+	struct rusage ru;
 	int rc;
 
 	if (argc < 3 || argc > 4 ||
@@ -155,7 +159,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	qsort(s.late, (size_t)s.count, sizeof(*s.late), cmp_u64);
-	printf("%llu %llu %llu %llu\n", (unsigned long long)s.late[s.count / 2],
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%llu %ld %llu %llu %llu\n",
+	       (unsigned long long)s.late[s.count / 2], ru.ru_maxrss,
 	       (unsigned long long)s.late[(s.count * 99) / 100],
 	       (unsigned long long)s.late[0],
 	       (unsigned long long)s.late[s.count - 1]);

@@ -80,7 +80,9 @@ WORKLOADS = [
     ("sleeps", "1,000,000 sleeps, random deadlines 0..100 ms"),
     ("pending_tasks", "1,000,000 tasks that never finish (memory)"),
 ] + [(w, f"echo server, {c:,} connections x {r} round trips of 64 bytes; "
-      "ns/op is wall time per request") for w, (c, r) in ECHO.items()]
+      "ns/op is wall time per request") for w, (c, r) in ECHO.items()] + [
+    ("timer_lateness", "2,000 sleeps of 200 us in one task (weft pairs "
+     "only); ns/op is the median lateness, the note its p99")]
 ALL_WORKLOADS = list(WORKLOADS)
 if OPTS["only"]:
     WORKLOADS = [w for w in WORKLOADS if w[0] in OPTS["only"]]
@@ -295,8 +297,18 @@ class Row:
         self.samples = []
 
 
+def lateness_cell(s):
+    """bench/lateness.c on a weft pair: (median ns, RSS, p99 ns)."""
+    if not s.name.startswith("weft ") or s.name.endswith(" static"):
+        return "n/a"
+    return run_once([os.path.join(build, "bench", "weft-bench-lateness"),
+                     s.argv[1], s.argv[2], str(max(2000 // DIV, 100))])
+
+
 def run_cell(w, s):
     """One run of a workload on a system: a sample, 'n/a' or None."""
+    if w == "timer_lateness":
+        return lateness_cell(s)
     if w in ECHO:
         conns, rounds = ECHO[w]
         return run_echo(s.echo_argv, conns, max(rounds // DIV, 1))
