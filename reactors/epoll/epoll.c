@@ -216,8 +216,10 @@ ep_poll(struct impl *r, int max, int64_t timeout_ns)
 		n = epoll_pwait2(r->epfd, r->buf, max,
 		                 timeout_ns < 0 ? NULL : &ts, NULL);
 		/*
-		 * An old kernel answers ENOSYS; an old container profile
-		 * EPERM.  Neither changes later, so ask only once.
+		 * An old kernel answers ENOSYS, and so does a Valgrind
+		 * that does not know the call (with a warning); an old
+		 * container profile EPERM.  Neither changes later, so
+		 * ask only once.
 		 */
 		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
 			return n;
