@@ -376,9 +376,10 @@ explain(struct weft_config *cfg)
 		printf("  %-22s = %-16s  from %s\n", keys[i],
 		       weft_config_get(cfg, keys[i]),
 		       weft_config_origin(cfg, keys[i]));
-	printf("executor and reactor may name a fallback list, tried in "
-	       "order: reactor = io_uring, epoll\nuses the first that loads "
-	       "and starts; info shows why the earlier ones were refused.\n");
+	printf("note: executor and reactor may be fallback lists (reactor = "
+	       "io_uring, epoll):\n      the first entry that loads and "
+	       "starts is used; below, under it,\n      why each entry before "
+	       "it was refused\n");
 	printf("\n");
 	return 0;
 }
