@@ -286,6 +286,7 @@ static void
 test_info(const char *weft)
 {
 	char *const argv[] = {(char *)weft, "info", NULL};
+	char *const argv_explain[] = {(char *)weft, "info", "--explain", NULL};
 	char out[8192];
 	int rc;
 
@@ -302,6 +303,12 @@ test_info(const char *weft)
 	    ", epoll\"; nosuch refused: not in the plugin path; " BAD_REACTOR
 	    " refused: ");
 	CHECK_IN(out, "reactor init failed: Function not implemented");
+	/* --explain shows the list as the key's value, and the syntax. */
+	rc = run(argv_explain, NULL, out, sizeof(out));
+	CHECK(rc == 0, "weft info --explain exited %d", rc);
+	CHECK_IN(out, "reactor                = nosuch, " BAD_REACTOR
+	              ", epoll  from WEFT_REACTOR");
+	CHECK_IN(out, "executor and reactor may be fallback lists");
 	setenv("WEFT_REACTOR", "nosuch, " BAD_REACTOR, 1);
 	rc = run(argv, NULL, out, sizeof(out));
 	printf("weft info, a list none of which starts (exit %d):\n%s", rc,
