@@ -90,11 +90,11 @@ observe_free_line(const struct weft_allocator *alloc, void *p)
  * One look at every poller: a poll whose odd seq was already there at the
  * last tick is flagged, with the bounds of its start (observe.h).
  */
-static void
+static uint64_t
 observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
 {
+	uint64_t s, stuck = 0;
 	struct weft__poller *p;
-	uint64_t s;
 
 	for (p = atomic_load_explicit(&obs->pollers, memory_order_acquire); p;
 	     p = atomic_load_explicit(&p->next, memory_order_relaxed)) {
@@ -105,10 +105,20 @@ observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
 			p->mon_since = prev;
 			p->mon_seen = now;
 			p->mon_flagged = false;
+			p->mon_stuck = false;
 			continue;
 		}
-		if (p->mon_flagged)
+		if (p->mon_flagged) {
+			/* Reported once, when it has run long past the
+			 * threshold without returning. */
+			if (!p->mon_stuck &&
+			    now - p->mon_seen >= obs->stuck_ns) {
+				p->mon_stuck = true;
+				if (now - p->mon_seen > stuck)
+					stuck = now - p->mon_seen;
+			}
 			continue;
+		}
 		atomic_store_explicit(&p->since_ns, p->mon_since,
 		                      memory_order_relaxed);
 		atomic_store_explicit(&p->seen_ns, p->mon_seen,
@@ -116,6 +126,75 @@ observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
 		atomic_store_explicit(&p->flag, s, memory_order_release);
 		p->mon_flagged = true;
 	}
+	return stuck;
+}
+
+
+/* The tasks running now, for the line about a poll that has not returned. */
+struct stuck_walk {
+	char names[256];
+	size_t len;
+	unsigned running;
+};
+
+static int
+stuck_visit(void *arg, const struct weft_task_info *t)
+{
+	struct stuck_walk *w = arg;
+	int n;
+
+	if (t->state != WEFT_TASK_RUNNING)
+		return 0;
+	if (w->running++ < 4 && w->len < sizeof(w->names)) {
+		n = snprintf(w->names + w->len, sizeof(w->names) - w->len,
+		             "%s task %" PRIu64 " \"%s\"%s%s%s",
+		             w->running > 1 ? "," : "", t->id, t->name,
+		             t->location[0] ? " (" : "", t->location,
+		             t->location[0] ? ")" : "");
+		if (n > 0)
+			w->len += (size_t)n;
+	}
+	return 0;
+}
+
+
+/*
+ * A poll flagged long that has still not returned after stuck_ns: the
+ * line the end of the poll would give may never come (a deadlock, a
+ * blocking read), so the monitor says it now, naming the tasks running
+ * at this moment (the poller's own is among them).  Without obs->lock:
+ * the walk reads the observation's view, which takes it.
+ */
+static void
+observe_report_stuck(struct weft__observe *obs, uint64_t ns)
+{
+	struct stuck_walk w = {.len = 0};
+	struct weft_task_set *set;
+
+	pthread_mutex_lock(&obs->set_lock);
+	set = atomic_load(&obs->set);
+	if (set)
+		(void)weft__taskset_visit(set, stuck_visit, &w);
+	pthread_mutex_unlock(&obs->set_lock);
+	atomic_fetch_add_explicit(&obs->slow_polls, 1, memory_order_relaxed);
+	fprintf(stderr,
+	        "weft: slow poll: a poll has run %.0f ms and not returned "
+	        "(blocking call or deadlock in async code?); running:%s%s\n",
+	        (double)ns / 1e6, w.running ? w.names : " none seen",
+	        w.running > 4 ? ", ..." : "");
+}
+
+
+void
+weft__observe_forget_set(struct weft__observe *obs, struct weft_task_set *set)
+{
+	struct weft_task_set *expected = set;
+
+	pthread_mutex_lock(&obs->set_lock);
+	pthread_mutex_lock(&obs->lock);
+	atomic_compare_exchange_strong(&obs->set, &expected, NULL);
+	pthread_mutex_unlock(&obs->lock);
+	pthread_mutex_unlock(&obs->set_lock);
 }
 
 
@@ -154,7 +233,7 @@ static void *
 observe_monitor(void *arg)
 {
 	struct weft__observe *obs = arg;
-	uint64_t prev = weft__observe_now(), now, at;
+	uint64_t prev = weft__observe_now(), now, at, stuck;
 	struct timespec until;
 
 	pthread_mutex_lock(&obs->lock);
@@ -167,8 +246,13 @@ observe_monitor(void *arg)
 			break;
 		now = weft__observe_now();
 		observe_log_ids(obs, now);
-		observe_tick(obs, prev, now);
+		stuck = observe_tick(obs, prev, now);
 		prev = now;
+		if (stuck) {
+			pthread_mutex_unlock(&obs->lock);
+			observe_report_stuck(obs, stuck);
+			pthread_mutex_lock(&obs->lock);
+		}
 	}
 	pthread_mutex_unlock(&obs->lock);
 	return NULL;
@@ -223,6 +307,15 @@ weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
 	obs->id_log[0] = (struct weft__id_time){0, obs->open_ns};
 	obs->id_log_len = 1;
 	pthread_mutex_init(&obs->lock, NULL);
+	pthread_mutex_init(&obs->set_lock, NULL);
+	/*
+	 * A poll that has not returned is reported while it runs once it is
+	 * ten times past the threshold, and never before a second: the line
+	 * at its end, with its exact time, is the better one.
+	 */
+	obs->stuck_ns = 10 * obs->slow_poll_ns;
+	if (obs->stuck_ns < 1000 * MSEC)
+		obs->stuck_ns = 1000 * MSEC;
 	/*
 	 * The console shows busy times: a fine period.  The detector alone
 	 * needs a few looks within its threshold.
@@ -238,6 +331,7 @@ weft__observe_new(struct weft__observe **out, unsigned slow_poll_ms,
 		r = observe_start(obs);
 		if (r < 0) {
 			pthread_mutex_destroy(&obs->lock);
+			pthread_mutex_destroy(&obs->set_lock);
 			observe_free_line(alloc, obs);
 			return r;
 		}
@@ -277,6 +371,7 @@ weft__observe_free(struct weft__observe *obs)
 			weft__mem_free(obs->alloc, l);
 		}
 	pthread_mutex_destroy(&obs->lock);
+	pthread_mutex_destroy(&obs->set_lock);
 	observe_free_line(obs->alloc, obs);
 }
 

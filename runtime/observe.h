@@ -85,6 +85,7 @@ struct weft__poller {
 	uint64_t mon_since;
 	uint64_t mon_seen;
 	bool mon_flagged;
+	bool mon_stuck; /* its flagged poll was reported still running */
 	pthread_t thread;
 	struct weft__poller *_Atomic next; /* in obs->pollers */
 };
@@ -111,11 +112,17 @@ struct weft__observe {
 	bool timing;
 	uint64_t gen;          /* unique to this observation, never 0 */
 	uint64_t slow_poll_ns; /* 0: no slow-poll detector */
+	uint64_t stuck_ns;     /* a poll still running this long is told */
 	uint64_t period_ns;    /* the monitor's */
 	uint64_t open_ns;      /* CLOCK_MONOTONIC at open */
 	const struct weft_allocator *alloc;
-	/* The executor's set, made during its init (NULL before). */
+	/*
+	 * The executor's set, made during its init (NULL before), until its
+	 * set_free (weft__observe_forget_set).  set_lock keeps it alive for
+	 * the monitor's walk of it; lock keeps it for the monitor's tick.
+	 */
 	struct weft_task_set *_Atomic set;
+	pthread_mutex_t set_lock; /* before lock when both are held */
 	struct weft__poller *_Atomic pollers; /* pushed, never removed */
 	pthread_mutex_t lock;                 /* registration; the monitor */
 	pthread_cond_t wake;                  /* stops the monitor */
@@ -167,6 +174,10 @@ struct weft__poller_tls {
 };
 extern _Thread_local struct weft__poller_tls weft__poller_tls
     __attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+/* The set is being freed: the monitor lets go of it (task_set.c). */
+WEFT__HIDDEN void weft__observe_forget_set(struct weft__observe *obs,
+                                           struct weft_task_set *set);
 
 /* Registers (or finds) this thread's poller; NULL when out of memory. */
 WEFT__HIDDEN struct weft__poller *

@@ -215,6 +215,8 @@ weft__task_set_free(struct weft_task_set *set)
 	if (!set)
 		return 0;
 	root = set->root;
+	if (set->obs) /* its monitor walks the set: not once it is gone */
+		weft__observe_forget_set(set->obs, set);
 	r = weft__taskset_free(set);
 	if (r == 0 && root)
 		/* The set's reference; clones keep theirs. */
