@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +33,9 @@
 
 static struct weft_runtime *rt;
 static struct weft_addr addr;
-static unsigned seconds;                 /* 0: until a signal */
-static volatile unsigned long long sink; /* keeps the crunching */
+static unsigned seconds; /* 0: until a signal */
+/* Keeps the crunching; atomic: crunchers run on several workers. */
+static _Atomic unsigned long long sink;
 
 /* ---- the workload --------------------------------------------------- */
 
@@ -54,7 +56,7 @@ cruncher(void *arg)
 	for (;;) {
 		for (int i = 0; i < 20000; i++)
 			x = x * 6364136223846793005ull + 1442695040888963407ull;
-		sink = x;
+		atomic_store_explicit(&sink, x, memory_order_relaxed);
 		if (weft_sleep_for(2 * WEFT_MSEC) < 0)
 			return 0;
 	}

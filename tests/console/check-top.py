@@ -28,8 +28,11 @@ def tmux(*args, check=True):
     return out
 
 
+target = "top"  # the session top runs in
+
+
 def capture():
-    return tmux("capture-pane", "-p", "-t", "top").stdout
+    return tmux("capture-pane", "-p", "-t", target).stdout
 
 
 def polls(screen):
@@ -60,7 +63,7 @@ try:
         fail("%d cruncher rows:\n%s" % (len(rows), two))
 
     # A smaller terminal: the next frame fits it.
-    tmux("resize-window", "-t", "top", "-x", "90", "-y", "20")
+    tmux("resize-window", "-t", target, "-x", "90", "-y", "20")
     time.sleep(0.6)
     small = capture()
     lines = small.rstrip("\n").splitlines()
@@ -81,11 +84,14 @@ try:
     cmd = "env XDG_RUNTIME_DIR=%s %s top %d --interval 200; " \
           "echo top-exit=$?; sleep 30" % (shlex.quote(prog.dir),
                                            shlex.quote(weft), prog.pid)
+    # The new session first: a server left with no session exits, and a
+    # new-session racing that exit fails.
+    tmux("new-session", "-d", "-s", "top2", "-x", "160", "-y", "40", cmd)
     tmux("kill-session", "-t", "top")
-    tmux("new-session", "-d", "-s", "top", "-x", "160", "-y", "40", cmd)
+    target = "top2"
     if not wait_for(lambda: "cruncher" in capture(), 10):
         fail("the second top shows no tasks:\n" + capture())
-    tmux("send-keys", "-t", "top", "q")
+    tmux("send-keys", "-t", target, "q")
     if not wait_for(lambda: "top-exit=0" in capture(), 5):
         fail("q did not quit:\n" + capture())
 finally:
