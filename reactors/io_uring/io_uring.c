@@ -74,6 +74,9 @@
 #define IMPL_SQ_ENTRIES 256u
 #define IMPL_CQ_ENTRIES 4096u
 
+/* The longest single sleep in the kernel: an hour (see block). */
+#define BLOCK_MAX_NS (3600 * INT64_C(1000000000))
+
 /* Poll bits that mean what the host asked for, or HUP and ERROR. */
 #define POLL_READ  (POLLIN | POLLRDHUP)
 #define POLL_WRITE POLLOUT
@@ -553,6 +556,13 @@ block(struct impl *r, int64_t timeout_ns)
 
 	if (timeout_ns < 0)
 		return io_uring_wait_cqe(&r->ring, &cqe);
+	/*
+	 * The kernel adds the timeout to its clock; a sum past its range
+	 * would wrap into the past and end the wait at once.  An hour at a
+	 * time, and wait loops for the rest.
+	 */
+	if (timeout_ns > BLOCK_MAX_NS)
+		timeout_ns = BLOCK_MAX_NS;
 	ts.tv_sec = timeout_ns / 1000000000;
 	ts.tv_nsec = timeout_ns % 1000000000;
 	return io_uring_wait_cqes(&r->ring, &cqe, 1, &ts, NULL);
@@ -571,8 +581,13 @@ ur_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 
 	if (capacity == 0)
 		return -EINVAL;
-	if (timeout_ns > 0)
-		deadline = now_ns() + timeout_ns;
+	if (timeout_ns > 0) {
+		/* R3: a timeout past the clock's range is clamped. */
+		deadline = now_ns();
+		deadline = deadline > INT64_MAX - timeout_ns
+		               ? INT64_MAX
+		               : deadline + timeout_ns;
+	}
 	for (;;) {
 		got = reap(r, events, capacity, &woken);
 		if (got > 0 || woken || timeout_ns == 0)
@@ -590,12 +605,9 @@ ur_wait(struct weft_reactor *self, struct weft_reactor_event *events,
 		err = block(r, left);
 		if (err == -EINTR)
 			return 0;
-		if (err == -ETIME) {
-			/* One last look: what came with the deadline. */
-			got = reap(r, events, capacity, &woken);
-			return (int)got;
-		}
-		if (err < 0)
+		/* -ETIME: the loop looks once more, then checks the deadline.
+		 */
+		if (err < 0 && err != -ETIME)
 			return err;
 	}
 }
