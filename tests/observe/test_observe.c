@@ -187,7 +187,11 @@ read_all(int fd, char *buf, size_t len)
 static void
 observed(const char *exe, const char *reactor)
 {
-	struct weft_runtime *rt = open_rt(exe, reactor, "20");
+	/*
+	 * 40 ms: under the sleepers' 50, and above what a loaded machine
+	 * may keep an instant poll off its CPU, which would take the line.
+	 */
+	struct weft_runtime *rt = open_rt(exe, reactor, "40");
 	struct weft_executor *ex = weft_runtime_executor(rt);
 	struct weft_runtime_metrics m = {.size = sizeof(m)};
 	struct weft_worker_stats ws;
