@@ -33,6 +33,7 @@
 #include "alloc.h"
 #include "internal.h"
 #include "observe.h"
+#include "task_block.h"
 #include "taskcore.h"
 
 /*
@@ -63,7 +64,7 @@ task_free_rest(struct weft_task *t, uint64_t s)
 		    weft__task_slot(t, s), memory_order_acquire));
 	if (!(s & TASK_OWN_ALLOC)) {
 		free(facts);
-		free(base);
+		weft__task_block_free(base);
 		return;
 	}
 	base -= TASK_PREFIX_SIZE;
@@ -87,7 +88,7 @@ weft__task_free(struct weft_task *t)
 	     !(atomic_load_explicit(weft__task_slot(t, s),
 	                            memory_order_relaxed) &
 	       TASK_SLOT_FACTS)))
-		free(t); /* no facts of its own: one block */
+		weft__task_block_free(t); /* no facts of its own */
 	else
 		task_free_rest(t, s);
 }
@@ -141,7 +142,9 @@ weft__task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 
 /*
  * A zeroed header followed by room for a size-byte future and `extra`
- * bytes.
+ * bytes.  Without an allocator of the runtime's own, from this thread's
+ * task blocks (task_block.h): a future whose size is a multiple of 16 may
+ * need that alignment, any other one needs at most 8.
  */
 TASK_INLINE struct weft_task *
 task_alloc(struct weft_task_set *set, size_t size, size_t extra)
@@ -151,7 +154,8 @@ task_alloc(struct weft_task_set *set, size_t size, size_t extra)
 	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE - extra)
 		return NULL;
 	if (!weft__mem_custom(&set->alloc)) {
-		base = malloc(TASK_HEADER_SIZE + size + extra);
+		base = weft__task_block_alloc(TASK_HEADER_SIZE + size + extra,
+		                              size % 16 == 0);
 		if (!base)
 			return NULL;
 	} else {

@@ -26,6 +26,7 @@
 #include <weft/coro.h>
 
 #include "alloc.h"
+#include "task_block.h"
 #include "taskcore.h"
 
 _Thread_local unsigned weft__taskset_thread_shard;
@@ -169,6 +170,8 @@ weft__taskset_quiesce(struct weft_task_set *set)
  */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct weft_task_set *pool;
+/* Sets taken and not yet freed, under pool_lock: at 0, blocks are trimmed. */
+static unsigned long sets_open;
 
 
 static struct weft_task_set *
@@ -182,6 +185,7 @@ taskset_take(void)
 	set = pool;
 	if (set)
 		pool = set->next_free;
+	sets_open++;
 	pthread_mutex_unlock(&pool_lock);
 	if (set)
 		return set;
@@ -189,8 +193,12 @@ taskset_take(void)
 	 * The shards start on a line of their own.  The pool points at the
 	 * start of the block, so a leak checker sees kept sets as reachable.
 	 */
-	if (posix_memalign(&mem, align, sizeof(*set)))
+	if (posix_memalign(&mem, align, sizeof(*set))) {
+		pthread_mutex_lock(&pool_lock);
+		sets_open--;
+		pthread_mutex_unlock(&pool_lock);
 		return NULL;
+	}
 	memset(mem, 0, sizeof(*set));
 	set = mem;
 	set->mem = mem;
@@ -238,6 +246,7 @@ weft__taskset_free(struct weft_task_set *set)
 {
 	uint32_t live;
 	unsigned i;
+	bool last;
 
 	for (i = 0; i < TASK_SHARDS; i++) {
 		weft__taskset_lock(&set->shards[i]);
@@ -255,7 +264,15 @@ weft__taskset_free(struct weft_task_set *set)
 	pthread_mutex_lock(&pool_lock);
 	set->next_free = pool;
 	pool = set;
+	last = --sets_open == 0;
 	pthread_mutex_unlock(&pool_lock);
+	/*
+	 * The last runtime closed: the task blocks all came back but for
+	 * tasks still held by a join handle or a waker, so this thread's
+	 * pages and those of exited threads go back to libc.
+	 */
+	if (last)
+		weft__task_block_trim();
 	return 0;
 }
 

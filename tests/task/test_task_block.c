@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Task blocks (runtime/task_block.c), linked in and tested alone.  The
+ * pages they take from libc are counted by wrapping posix_memalign and
+ * free at link time (-Wl,--wrap), so the tests can say when a page is
+ * made and when it goes back.
+ *
+ * - Sizes and alignment: 8-byte grain, 16 where asked, no header.
+ * - Blocks freed on another thread come back to their page, and the
+ *   spawning thread reuses them: no new page in steady state.
+ * - A thread that exits with blocks still out leaves its pages to the
+ *   process; once the blocks are freed, a trim gives every page back.
+ * - A block larger than the largest class lives and dies alone.
+ *
+ * Under Valgrind the pages are bypassed (malloc per block): the page
+ * counts are then not asserted, the rest is.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "task_block.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* ---- the page count ------------------------------------------------- */
+
+#define MAX_PAGES 4096
+
+int __real_posix_memalign(void **p, size_t align, size_t n);
+void __real_free(void *p);
+
+static pthread_mutex_t pages_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *pages[MAX_PAGES];
+static int pages_live, pages_made;
+
+int
+__wrap_posix_memalign(void **p, size_t align, size_t n)
+{
+	int rc = __real_posix_memalign(p, align, n);
+	int i;
+
+	if (rc == 0) {
+		pthread_mutex_lock(&pages_lock);
+		for (i = 0; i < MAX_PAGES && pages[i]; i++)
+			;
+		if (i < MAX_PAGES)
+			pages[i] = *p;
+		pages_live++;
+		pages_made++;
+		pthread_mutex_unlock(&pages_lock);
+	}
+	return rc;
+}
+
+void
+__wrap_free(void *p)
+{
+	int i;
+
+	if (p) {
+		pthread_mutex_lock(&pages_lock);
+		for (i = 0; i < MAX_PAGES; i++) {
+			if (pages[i] == p) {
+				pages[i] = NULL;
+				pages_live--;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&pages_lock);
+	}
+	__real_free(p);
+}
+
+static int
+live_pages(void)
+{
+	int n;
+
+	pthread_mutex_lock(&pages_lock);
+	n = pages_live;
+	pthread_mutex_unlock(&pages_lock);
+	return n;
+}
+
+static int
+made_pages(void)
+{
+	int n;
+
+	pthread_mutex_lock(&pages_lock);
+	n = pages_made;
+	pthread_mutex_unlock(&pages_lock);
+	return n;
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static void
+test_sizes_and_alignment(void **state)
+{
+	void *b[64];
+	size_t n;
+	int i = 0;
+
+	(void)state;
+	assert_int_equal(weft__task_block_size(72, false), 72);
+	assert_int_equal(weft__task_block_size(73, false), 80);
+	assert_int_equal(weft__task_block_size(88, true), 96);
+	assert_int_equal(weft__task_block_size(80, true), 80);
+	for (n = 72; n <= 1024 && i < 64; n += 24, i++) {
+		bool a16 = (n / 8) % 2 == 0;
+
+		b[i] = weft__task_block_alloc(n, a16);
+		assert_non_null(b[i]);
+		assert_int_equal((uintptr_t)b[i] % (a16 ? 16 : 8), 0);
+		memset(b[i], 0xab, n); /* all of it is ours */
+	}
+	while (i--)
+		weft__task_block_free(b[i]);
+	weft__task_block_trim();
+	if (!RUNNING_ON_VALGRIND)
+		assert_int_equal(live_pages(), 0);
+}
+
+
+#define BATCH 5000
+
+struct batch {
+	void *b[BATCH];
+};
+
+static void *
+free_batch(void *arg)
+{
+	struct batch *bt = arg;
+
+	for (int i = 0; i < BATCH; i++)
+		weft__task_block_free(bt->b[i]);
+	return NULL;
+}
+
+
+static void
+test_remote_frees_are_reused(void **state)
+{
+	struct batch *bt = calloc(1, sizeof(*bt));
+	int round, i, made = 0, before = made_pages();
+	pthread_t th;
+
+	(void)state;
+	assert_non_null(bt);
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < BATCH; i++) {
+			bt->b[i] = weft__task_block_alloc(72, false);
+			assert_non_null(bt->b[i]);
+			memset(bt->b[i], round, 72);
+		}
+		if (round == 0)
+			made = made_pages();
+		/* Steady state: every page after the first round is reused. */
+		if (round > 0 && !RUNNING_ON_VALGRIND)
+			assert_int_equal(made_pages(), made);
+		assert_int_equal(pthread_create(&th, NULL, free_batch, bt), 0);
+		assert_int_equal(pthread_join(th, NULL), 0);
+	}
+	if (!RUNNING_ON_VALGRIND)
+		assert_true(made > before &&
+		            made - before <= BATCH * 72 / (60 * 1024) + 2);
+	weft__task_block_trim();
+	if (!RUNNING_ON_VALGRIND)
+		assert_int_equal(live_pages(), 0);
+	free(bt);
+}
+
+
+static void *
+alloc_batch(void *arg)
+{
+	struct batch *bt = arg;
+
+	for (int i = 0; i < BATCH; i++) {
+		bt->b[i] = weft__task_block_alloc(i % 2 ? 96 : 72, i % 2);
+		assert_non_null(bt->b[i]);
+	}
+	return NULL; /* exits with every block still out */
+}
+
+
+static void
+test_exited_thread_pages_freed_by_trim(void **state)
+{
+	struct batch *bt = calloc(1, sizeof(*bt));
+	pthread_t th;
+	int i;
+
+	(void)state;
+	assert_non_null(bt);
+	assert_int_equal(pthread_create(&th, NULL, alloc_batch, bt), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	if (!RUNNING_ON_VALGRIND)
+		assert_true(live_pages() > 0); /* the blocks are out */
+	for (i = 0; i < BATCH; i++)
+		weft__task_block_free(bt->b[i]);
+	weft__task_block_trim();
+	if (!RUNNING_ON_VALGRIND)
+		assert_int_equal(live_pages(), 0);
+	free(bt);
+}
+
+
+static void *
+free_one(void *arg)
+{
+	weft__task_block_free(arg);
+	return NULL;
+}
+
+
+static void
+test_large_block(void **state)
+{
+	char *b = weft__task_block_alloc(100000, true);
+	pthread_t th;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal((uintptr_t)b % 16, 0);
+	memset(b, 1, 100000);
+	assert_int_equal(pthread_create(&th, NULL, free_one, b), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	weft__task_block_trim();
+	if (!RUNNING_ON_VALGRIND)
+		assert_int_equal(live_pages(), 0);
+}
+
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sizes_and_alignment),
+	    cmocka_unit_test(test_remote_frees_are_reused),
+	    cmocka_unit_test(test_exited_thread_pages_freed_by_trim),
+	    cmocka_unit_test(test_large_block),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
