@@ -23,20 +23,40 @@
 #define STICKY     (WEFT_HUP | WEFT_ERROR)
 #define ALL_READY  (DIRECTIONS | STICKY)
 
+/*
+ * The registrations live in pages that are never freed or moved while the
+ * driver lives: page k holds IO_PAGE0 << k slots, so 27 pages cover every
+ * 32-bit slot number, and a slot found from an id stays valid memory even
+ * after io_del (see the lifetime rule in driver_io.c).
+ */
+#define IO_PAGE0 64u
+#define IO_PAGES 27
+
+/*
+ * A waker slot: the task to wake when a direction becomes ready.  Its
+ * state (IO_IDLE, IO_REGISTERING, IO_WAKING; see driver_io.c) says who may
+ * touch w, so that io_poll stores a waker and a park takes it without a
+ * lock.
+ */
+struct io_waker {
+	_Atomic uint32_t state;
+	struct weft_waker w;
+};
+
 /* One registered fd. */
 struct io {
+	/*
+	 * Generation (high 32 bits), in use, interest, readiness and what
+	 * each direction has seen: every lock-free method compares and swaps
+	 * this word (the layout is in driver_io.c).
+	 */
+	_Atomic uint64_t word;
+	struct io_waker reader, writer;
+	/* The rest only under the mutex. */
 	int fd;
-	uint32_t gen;
 	uint32_t next_free;
-	bool used;
-	bool detached;           /* level mode: taken out of the reactor */
-	uint32_t interest;       /* what io_add asked for */
-	uint32_t armed;          /* what the reactor watches now */
-	uint32_t ready;          /* readiness not yet cleared */
-	uint32_t rtick, wtick;   /* events seen, per direction */
-	uint32_t rseen, wseen;   /* the tick io_poll last reported ready */
-	uint32_t racked, wacked; /* STICKY bits a direction has cleared */
-	struct weft_waker reader, writer;
+	bool detached;  /* level mode: taken out of the reactor */
+	uint32_t armed; /* what the reactor watches now */
 };
 
 struct weft__driver {
@@ -46,8 +66,8 @@ struct weft__driver {
 	struct weft_reactor *reactor;
 	bool level;
 	struct weft__timers timers;
-	struct io *io;
-	uint32_t io_len, io_cap, io_free;
+	struct io *_Atomic io_pages[IO_PAGES]; /* published once, release */
+	uint32_t io_len, io_free; /* slots ever used; first free one */
 	uint32_t gen_seed;
 	bool parking;         /* a thread is inside park */
 	bool in_wait;         /* ... and inside the reactor's wait */
@@ -62,8 +82,8 @@ struct weft__driver {
 	bool clock;    /* the reactor keeps the clock (R12); constant */
 	bool deferred; /* blocking jobs run at park (E13); constant */
 	/* Faults (D9): a draw's top 53 bits below fault_cut inject one. */
-	bool faults;       /* sim_faults > 0; constant once shared */
-	uint64_t fault_cut; /* 2^53: always */
+	bool faults;          /* sim_faults > 0; constant once shared */
+	uint64_t fault_cut;   /* 2^53: always */
 	_Atomic uint64_t rng; /* splitmix64's state, from the seed */
 	struct weft_reactor_event events[EVENT_BATCH];
 };
