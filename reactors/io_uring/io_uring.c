@@ -22,19 +22,19 @@
  * submit, and each message is a completion of its own, so a burst of
  * wakes could fill the CQ where the eventfd coalesces them.
  *
- * Timeouts go to the kernel as a timespec with the wait itself
- * (IORING_ENTER_EXT_ARG, through io_uring_wait_cqes), so they are exact to
- * the nanosecond instead of rounded to a millisecond.  A zero timeout only
- * looks at the CQ ring, without a system call unless the kernel holds
- * completions back (overflow, deferred task work).
+ * The wait sleeps in ppoll(2) on the ring's fd with a timespec, so
+ * timeouts are exact to the nanosecond (plus the kernel's timer slack)
+ * instead of rounded to a millisecond; see block for why not in
+ * io_uring_enter.  A zero timeout only looks at the CQ ring, without a
+ * system call unless the kernel holds completions back (an overflow).
  *
  * Threads: the host may add, modify and del while another thread waits
  * (WEFT_REACTOR_CONCURRENT_CTL).  The SQ ring has one producer at a time,
  * so its use and the registration table are under one mutex; the waiter
  * holds it while it turns completions into events, never while it sleeps
- * in the kernel (it submits nothing then: the timeout travels as an
- * argument, not as an SQE).  A request submitted from a ctl thread takes
- * effect in the wait already under way: its completion wakes that wait.
+ * in the kernel (it submits nothing then, and needs no timeout SQE).  A request
+ * submitted from a ctl thread takes effect in the wait already under way: its
+ * completion wakes that wait.
  *
  * Refusal: io_uring_setup fails with EPERM under kernel.io_uring_disabled
  * or a seccomp profile, and with ENOSYS on a kernel built without it;
@@ -211,12 +211,10 @@ ur_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 	if (err < 0)
 		return err; /* -EPERM: refused by sysctl or seccomp */
 	/*
-	 * Timeouts as an argument of the wait (EXT_ARG, 5.11) keep the waiter
-	 * off the SQ; edge-triggered multishot polls and SUBMIT_ALL are there
-	 * by 6.0, whose LINKED_FILE marks it.
+	 * Edge-triggered multishot polls and SUBMIT_ALL are there by 6.0,
+	 * whose LINKED_FILE marks it.
 	 */
-	if (!(p.features & IORING_FEAT_EXT_ARG) ||
-	    !(p.features & IORING_FEAT_LINKED_FILE)) {
+	if (!(p.features & IORING_FEAT_LINKED_FILE)) {
 		err = -ENOSYS;
 		goto fail_ring;
 	}
@@ -508,6 +506,14 @@ reap(struct impl *r, struct weft_reactor_event *events, uint32_t capacity,
 	bool rearmed = false, wake = false;
 
 	pthread_mutex_lock(&r->lock);
+	/*
+	 * Completions the CQ had no room for wait in the kernel's overflow
+	 * list; peeking an empty CQ flushes them (it enters the kernel only
+	 * then).
+	 */
+	if (io_uring_cq_ready(&r->ring) == 0 &&
+	    io_uring_cq_has_overflow(&r->ring))
+		(void)io_uring_peek_cqe(&r->ring, &cqe);
 	r->round = r->round == UINT32_MAX ? 1 : r->round + 1;
 	io_uring_for_each_cqe(&r->ring, head, cqe)
 	{
@@ -547,25 +553,31 @@ now_ns(void)
 /*
  * Blocks until the CQ holds a completion or timeout_ns passes (negative:
  * no limit).  Returns 0, or -ETIME, -EINTR or another error.
+ *
+ * The wait is ppoll(2) on the ring's fd, which is readable while the CQ
+ * holds completions (or the kernel holds some back): one system call, as
+ * io_uring_enter with IORING_ENTER_GETEVENTS would be, with a timespec
+ * (nanoseconds), and one that every tool knows blocks.  Valgrind 3.19
+ * runs io_uring_enter as a call that returns at once and keeps its
+ * scheduler lock through it, so a wait there would keep the thread that
+ * is to wake it off the CPU for good.
  */
 static int
 block(struct impl *r, int64_t timeout_ns)
 {
-	struct io_uring_cqe *cqe;
-	struct __kernel_timespec ts;
+	struct pollfd pfd = {.fd = r->ring.ring_fd, .events = POLLIN};
+	struct timespec ts;
+	int n;
 
-	if (timeout_ns < 0)
-		return io_uring_wait_cqe(&r->ring, &cqe);
-	/*
-	 * The kernel adds the timeout to its clock; a sum past its range
-	 * would wrap into the past and end the wait at once.  An hour at a
-	 * time, and wait loops for the rest.
-	 */
+	/* An hour at most at a time: wait loops for the rest. */
 	if (timeout_ns > BLOCK_MAX_NS)
 		timeout_ns = BLOCK_MAX_NS;
 	ts.tv_sec = timeout_ns / 1000000000;
 	ts.tv_nsec = timeout_ns % 1000000000;
-	return io_uring_wait_cqes(&r->ring, &cqe, 1, &ts, NULL);
+	n = ppoll(&pfd, 1, timeout_ns < 0 ? NULL : &ts, NULL);
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIME : 0;
 }
 
 
