@@ -154,7 +154,7 @@ timers_ok(void)
 	bool ok;
 
 	pthread_mutex_lock(&fx.drv->lock);
-	ok = weft__timer_check(&fx.drv->shards[0].timers);
+	ok = weft__timer_check(&fx.drv->timers);
 	pthread_mutex_unlock(&fx.drv->lock);
 	return ok;
 }
