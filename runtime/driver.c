@@ -3,15 +3,11 @@
  * The I/O driver: readiness of registered fds and the timers, over one
  * reactor plugin.  The contract is in <weft/abi.h> above weft_driver_ops.
  *
- * Locking.  One mutex guards the registrations' slab, the park state and
- * the reactor's use; readiness itself takes no lock (driver_io.c).  The
- * timers are sharded (driver.h): each shard has a lock of its own, taken
- * after the mutex when both are held, and the shards' earliest deadlines
- * and the end of the park's wait are atomics, so that arming a timer takes
- * only its shard's lock.  Wakers are cloned under a lock but never woken or
- * dropped under one: a waker's drop may free a task whose future's drop
- * calls back into the driver.  Whatever a method takes out of a slot is
- * woken or dropped after unlocking.
+ * Locking.  One mutex guards the registrations, the timers and the park
+ * state.  Wakers are cloned under it but never woken or dropped under it: a
+ * waker's drop may free a task whose future's drop calls back into the
+ * driver.  Whatever a method takes out of a slot is woken or dropped after
+ * unlocking.
  *
  * The reactor.  Its methods other than wakeup may only be called by one
  * thread at a time, and park waits in it without the mutex.  So a thread
@@ -124,8 +120,6 @@ void
 weft__driver_set_deterministic(struct weft__driver *d, bool on)
 {
 	d->deferred = on;
-	/* Before the executor starts: one shard keeps timers in one order. */
-	d->nshards = on || d->clock ? 1 : TIMER_SHARDS;
 }
 
 
@@ -142,116 +136,36 @@ wake_all(struct weft_waker *batch, uint32_t n)
 }
 
 
-/* The shard of the calling thread: a number given once per thread. */
-static uint32_t
-my_shard(const struct weft__driver *d)
-{
-	static atomic_uint serial;
-	static _Thread_local unsigned mine; /* 0: none yet */
-
-	if (d->nshards == 1)
-		return 0;
-	if (mine == 0)
-		mine = atomic_fetch_add_explicit(&serial, 1,
-		                                 memory_order_relaxed) +
-		       1;
-	return (mine - 1) & (d->nshards - 1);
-}
-
-
-/* The shard an id names (its number in *shard), or NULL. */
-static struct timer_shard *
-shard_of(struct weft__driver *d, uint64_t id, uint32_t *shard)
-{
-	*shard = (uint32_t)id >> SHARD_SHIFT;
-	return *shard < d->nshards ? &d->shards[*shard] : NULL;
-}
-
-
-/* An id of the shard's timers as the driver's callers see it, and back. */
-static uint64_t
-outer_id(uint64_t id, uint32_t shard)
-{
-	return id | (uint64_t)shard << SHARD_SHIFT;
-}
-
-
-static uint64_t
-inner_id(uint64_t id)
-{
-	return id & ~((uint64_t)(TIMER_SHARDS - 1) << SHARD_SHIFT);
-}
-
-
-/* With the shard's lock held: park may read the earliest deadline. */
-static void
-publish_next(struct timer_shard *s)
-{
-	atomic_store(&s->next, weft__timer_next_deadline(&s->timers));
-}
-
-
-/* With the shard's lock held, after a timer was armed at deadline. */
-static void
-lower_next(struct timer_shard *s, uint64_t deadline)
-{
-	if (deadline < atomic_load_explicit(&s->next, memory_order_relaxed))
-		atomic_store(&s->next, deadline);
-}
-
-
-/*
- * After a timer was armed at deadline and its shard's next published: a
- * park already waiting (or reading the shards) would sleep past it, so
- * make it return and compute its timeout again.  No lock: park publishes
- * park_until before it reads the shards, and this reads park_until after
- * the shard was published, so one of the two sees the other (both
- * sequentially consistent).
- */
+/* Called with the mutex held, after a timer was armed at deadline. */
 static void
 timer_armed(struct weft__driver *d, uint64_t deadline)
 {
-	uint64_t until = atomic_load(&d->park_until);
-
-	if (until != 0 && deadline < until &&
-	    !atomic_exchange(&d->wake_sent, true))
+	/*
+	 * A park already waiting would sleep past the new deadline: make it
+	 * return and compute its timeout again.
+	 */
+	if (d->in_wait && deadline < d->wait_until && !d->wake_sent) {
+		d->wake_sent = true;
 		weft_reactor_wakeup(d->reactor);
-}
-
-
-/* Arms in the calling thread's shard; a clone of waker when not NULL. */
-static int
-arm(struct weft__driver *d, uint64_t deadline, uint64_t *id,
-    const struct weft_waker *waker)
-{
-	uint32_t k = my_shard(d);
-	struct timer_shard *s = &d->shards[k];
-	uint64_t inner;
-	int err;
-
-	if (!id)
-		return -EINVAL;
-	deadline = delayed(d, deadline);
-	pthread_mutex_lock(&s->lock);
-	if (s->timers.pending == 0)
-		weft__timer_start(&s->timers, driver_now(&d->pub));
-	err = waker ? weft__timer_add_waker(&s->timers, deadline, &inner, waker)
-	            : weft__timer_add(&s->timers, deadline, &inner);
-	if (err == 0)
-		lower_next(s, deadline);
-	pthread_mutex_unlock(&s->lock);
-	if (err < 0)
-		return err;
-	*id = outer_id(inner, k);
-	timer_armed(d, deadline);
-	return 0;
+	}
 }
 
 
 static int
 driver_timer_add(struct weft_driver *pub, uint64_t deadline, uint64_t *id)
 {
-	return arm(driver_of(pub), deadline, id, NULL);
+	struct weft__driver *d = driver_of(pub);
+	int err;
+
+	if (!id)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	deadline = delayed(d, deadline);
+	err = weft__timer_add(&d->timers, deadline, id);
+	if (err == 0)
+		timer_armed(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+	return err;
 }
 
 
@@ -259,7 +173,16 @@ int
 weft__driver_timer_arm(struct weft_driver *pub, uint64_t deadline, uint64_t *id,
                        const struct weft_waker *waker)
 {
-	return arm(driver_of(pub), deadline, id, waker);
+	struct weft__driver *d = driver_of(pub);
+	int err;
+
+	pthread_mutex_lock(&d->lock);
+	deadline = delayed(d, deadline);
+	err = weft__timer_add_waker(&d->timers, deadline, id, waker);
+	if (err == 0)
+		timer_armed(d, deadline);
+	pthread_mutex_unlock(&d->lock);
+	return err;
 }
 
 
@@ -268,20 +191,14 @@ weft__driver_timer_reset(struct weft_driver *pub, uint64_t id,
                          uint64_t deadline)
 {
 	struct weft__driver *d = driver_of(pub);
-	struct timer_shard *s;
-	uint32_t k;
 	int err;
 
-	if (!(s = shard_of(d, id, &k)))
-		return -ENOENT;
+	pthread_mutex_lock(&d->lock);
 	deadline = delayed(d, deadline);
-	pthread_mutex_lock(&s->lock);
-	err = weft__timer_reset(&s->timers, inner_id(id), deadline);
-	if (err == 0)
-		lower_next(s, deadline);
-	pthread_mutex_unlock(&s->lock);
+	err = weft__timer_reset(&d->timers, id, deadline);
 	if (err == 0)
 		timer_armed(d, deadline);
+	pthread_mutex_unlock(&d->lock);
 	return err;
 }
 
@@ -291,127 +208,111 @@ driver_timer_poll(struct weft_driver *pub, uint64_t id, struct weft_context *cx)
 {
 	struct weft__driver *d = driver_of(pub);
 	struct weft_waker old = {0, 0};
-	struct timer_shard *s;
 	uint64_t deadline;
-	uint32_t k;
 	int state;
 
 	if (!cx)
 		return -EINVAL;
-	if (!(s = shard_of(d, id, &k)))
-		return -ENOENT;
-	pthread_mutex_lock(&s->lock);
-	state = weft__timer_state(&s->timers, inner_id(id), &deadline);
+	pthread_mutex_lock(&d->lock);
+	state = weft__timer_state(&d->timers, id, &deadline);
 	if (state == 0 && deadline <= driver_now(pub))
 		state = 1;
 	if (state == 0)
-		weft__timer_set_waker(&s->timers, inner_id(id), &cx->waker,
-		                      &old);
-	pthread_mutex_unlock(&s->lock);
+		weft__timer_set_waker(&d->timers, id, &cx->waker, &old);
+	pthread_mutex_unlock(&d->lock);
 	weft_waker_drop(&old);
 	return state;
 }
 
 
-/*
- * From any thread: the timer's shard lock makes a cancel and a firing of
- * the same timer exclusive, so its waker is either woken by the park or
- * dropped here, once.
- */
 static void
 driver_timer_del(struct weft_driver *pub, uint64_t id)
 {
 	struct weft__driver *d = driver_of(pub);
 	struct weft_waker old = {0, 0};
-	struct timer_shard *s;
-	uint32_t k;
 
-	if (!(s = shard_of(d, id, &k)))
-		return;
-	pthread_mutex_lock(&s->lock);
-	/* The shard's next may stay earlier: a park then wakes for nothing. */
-	weft__timer_del(&s->timers, inner_id(id), &old);
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&d->lock);
+	weft__timer_del(&d->timers, id, &old);
+	pthread_mutex_unlock(&d->lock);
 	weft_waker_drop(&old);
 }
 
 
 /*
  * The wait for this park: the caller's timeout, shortened to the next
- * timer.  Publishes when the wait will end, for timer_armed; called with
- * the mutex held and park_until at UINT64_MAX already.
+ * timer.  Also records when the wait will end, for timer_add.
  *
- * A shard's next may be the start of the wheel slot holding its next
- * timer, earlier than its deadline: a real clock just wakes a little early
- * and waits again.  A virtual clock would jump to that instant, fire
- * nothing and come back, so there (one shard) the deadline is made exact
- * first.
+ * The wheel's answer may be the start of the slot holding the next timer,
+ * earlier than its deadline: a real clock just wakes a little early and
+ * waits again.  A virtual clock would jump to that instant, fire nothing
+ * and come back, so there the deadline is made exact first.
  */
 static int64_t
 park_timeout(struct weft__driver *d, int64_t timeout_ns, uint64_t now)
 {
-	uint64_t next = WEFT__TIMER_NONE, n, until;
+	uint64_t next = weft__timer_next_deadline(&d->timers);
 	uint64_t limit = timeout_ns < 0 ? UINT64_MAX : (uint64_t)timeout_ns;
-	uint32_t k;
 
-	for (k = 0; k < d->nshards; k++) {
-		n = atomic_load(&d->shards[k].next);
-		next = n < next ? n : next;
-	}
 	if (d->clock && next != WEFT__TIMER_NONE && next > now &&
-	    next - now < limit) {
-		pthread_mutex_lock(&d->shards[0].lock);
-		next = weft__timer_settle(&d->shards[0].timers);
-		publish_next(&d->shards[0]);
-		pthread_mutex_unlock(&d->shards[0].lock);
-	}
+	    next - now < limit)
+		next = weft__timer_settle(&d->timers);
 	if (next != WEFT__TIMER_NONE && (next <= now || next - now < limit))
 		limit = next <= now ? 0 : next - now;
 	if (limit > INT64_MAX) {
-		atomic_store(&d->park_until, UINT64_MAX);
+		d->wait_until = UINT64_MAX;
 		return WEFT_TIMEOUT_INFINITE;
 	}
-	until = now + limit < now ? UINT64_MAX : now + limit;
-	atomic_store(&d->park_until, until ? until : 1);
+	d->wait_until = now + limit < now ? UINT64_MAX : now + limit;
 	return (int64_t)limit;
 }
 
 
+/* Applies one reported event; collects the wakers it releases. */
+
+
 /*
- * Fires the due timers of every shard into batch[n...], waking a full
- * batch at a time with no lock held; wakes what is left at the end.
- * Returns how many wakers were woken.
+ * Fires due timers into the batch until it is full.  Returns true when
+ * more may be due, so that the caller wakes this batch and comes back.
+ */
+static bool
+pop_timers(struct weft__driver *d, struct weft_waker *batch, uint32_t *n)
+{
+	uint32_t room = WAKE_BATCH - *n;
+	uint32_t got;
+
+	/* Even with no timer pending, this keeps the wheel's clock current. */
+	got =
+	    weft__timer_fire(&d->timers, driver_now(&d->pub), batch + *n, room);
+	*n += got;
+	return got == room;
+}
+
+
+/*
+ * With the lock held and batch[0..n) filled: adds the due timers, unlocks
+ * and wakes the batch, as many rounds as the timers need.  end_park: the
+ * park ends under the last round's lock.  Returns unlocked, with how many
+ * wakers were woken.
  */
 static uint32_t
-fire_and_wake(struct weft__driver *d, struct weft_waker *batch, uint32_t n)
+fire_unlock(struct weft__driver *d, struct weft_waker *batch, uint32_t n,
+            bool end_park)
 {
-	uint64_t now = driver_now(&d->pub);
-	uint32_t total = 0, k, got;
+	uint32_t total = 0;
+	bool more;
 
-	for (k = 0; k < d->nshards; k++) {
-		struct timer_shard *s = &d->shards[k];
-
-		if (atomic_load(&s->next) > now)
-			continue;
-		pthread_mutex_lock(&s->lock);
-		for (;;) {
-			got = weft__timer_fire(&s->timers, now, batch + n,
-			                       WAKE_BATCH - n);
-			n += got;
-			if (n < WAKE_BATCH)
-				break;
-			/* Full: more may be due. */
-			pthread_mutex_unlock(&s->lock);
-			wake_all(batch, n);
-			total += n;
-			n = 0;
-			pthread_mutex_lock(&s->lock);
-		}
-		publish_next(s);
-		pthread_mutex_unlock(&s->lock);
-	}
-	wake_all(batch, n);
-	return total + n;
+	do {
+		more = pop_timers(d, batch, &n);
+		if (!more && end_park)
+			d->parking = false;
+		pthread_mutex_unlock(&d->lock);
+		wake_all(batch, n);
+		total += n;
+		n = 0;
+		if (more)
+			pthread_mutex_lock(&d->lock);
+	} while (more);
+	return total;
 }
 
 
@@ -446,25 +347,19 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 	 */
 	if (total > 0 || (d->deferred && weft__blocking_queued(d->pool)))
 		timeout_ns = 0;
-	d->in_wait = true;
-	atomic_store(&d->wake_sent, false);
-	/* Before reading the shards: see timer_armed. */
-	atomic_store(&d->park_until, UINT64_MAX);
 	wait_ns = park_timeout(d, timeout_ns, driver_now(pub));
+	d->in_wait = true;
+	d->wake_sent = false;
 	pthread_mutex_unlock(&d->lock);
 
 	got = weft_reactor_wait(d->reactor, d->events, EVENT_BATCH, wait_ns);
 
 	pthread_mutex_lock(&d->lock);
 	d->in_wait = false;
-	atomic_store(&d->park_until, 0);
 	pthread_cond_broadcast(&d->idle);
 	for (i = 0; i < got; i++)
 		weft__driver_dispatch(d, &d->events[i], batch, &n);
-	d->parking = false;
-	pthread_mutex_unlock(&d->lock);
-	/* The timers, each shard under its own lock, and the wakes. */
-	total += fire_and_wake(d, batch, n);
+	total += fire_unlock(d, batch, n, true);
 	if (got < 0)
 		return got;
 	return total > INT32_MAX ? INT32_MAX : (int)total;
@@ -504,8 +399,10 @@ driver_blocking(struct weft_driver *pub, void (*fn)(void *arg), void *arg,
 	err = weft__blocking_spawn(d->pool, fn, arg, done);
 	if (err == 0 && d->deferred) {
 		pthread_mutex_lock(&d->lock);
-		if (d->in_wait && !atomic_exchange(&d->wake_sent, true))
+		if (d->in_wait && !d->wake_sent) {
+			d->wake_sent = true;
 			weft_reactor_wakeup(d->reactor);
+		}
 		pthread_mutex_unlock(&d->lock);
 	}
 	return err;
@@ -525,11 +422,13 @@ driver_clock_advance(struct weft_driver *pub, uint64_t ns)
 	err = d->reactor->ops->advance(d->reactor, ns);
 	if (err < 0)
 		return err;
+	pthread_mutex_lock(&d->lock);
 	/* A park waiting for a deadline computes its wait again. */
-	if (atomic_load(&d->park_until) != 0 &&
-	    !atomic_exchange(&d->wake_sent, true))
+	if (d->in_wait && !d->wake_sent) {
+		d->wake_sent = true;
 		weft_reactor_wakeup(d->reactor);
-	fire_and_wake(d, batch, 0);
+	}
+	fire_unlock(d, batch, 0, false);
 	return 0;
 }
 
@@ -607,7 +506,6 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	/* Spreads ids of different drivers apart; see io_find. */
 	static atomic_uint serial;
 	struct weft__driver *d;
-	uint32_t k;
 	int rc;
 
 	if (!out || !reactor)
@@ -633,27 +531,13 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	d->pool_max = blocking_threads;
 	d->gen_seed = (atomic_fetch_add(&serial, 1) + 1) * 0x9e3779b9u;
 	d->io_free = NO_SLOT;
-	d->nshards = d->clock ? 1 : TIMER_SHARDS;
-	for (k = 0; k < TIMER_SHARDS; k++) {
-		struct timer_shard *s = &d->shards[k];
-
-		rc = pthread_mutex_init(&s->lock, NULL);
-		if (rc != 0)
-			goto fail_shards;
-		/* Timer ids get other seeds so they do not pass for io ids. */
-		weft__timer_init(&s->timers,
-		                 (d->gen_seed ^ 0x55555555u) + k * 0x10001u);
-		weft__timer_start(&s->timers, driver_now(&d->pub));
-		s->timers.alloc = alloc;
-		atomic_init(&s->next, WEFT__TIMER_NONE);
-	}
+	/* Timer ids get another seed so they do not pass for io ids. */
+	weft__timer_init(&d->timers, d->gen_seed ^ 0x55555555u);
+	weft__timer_start(&d->timers, driver_now(&d->pub));
+	d->timers.alloc = alloc;
 	*out = d;
 	return 0;
 
-fail_shards:
-	while (k-- > 0)
-		pthread_mutex_destroy(&d->shards[k].lock);
-	pthread_cond_destroy(&d->idle);
 fail_mutex:
 	pthread_mutex_destroy(&d->lock);
 fail_free:
@@ -673,17 +557,12 @@ weft__driver_public(struct weft__driver *d)
 void
 weft__driver_free(struct weft__driver *d)
 {
-	uint32_t k;
-
 	if (!d)
 		return;
 	/* Queued jobs still run: their callers' memory is theirs to free. */
 	weft__blocking_free(d->pool);
 	weft__driver_io_fini(d);
-	for (k = 0; k < TIMER_SHARDS; k++) {
-		weft__timer_fini(&d->shards[k].timers);
-		pthread_mutex_destroy(&d->shards[k].lock);
-	}
+	weft__timer_fini(&d->timers);
 	pthread_cond_destroy(&d->idle);
 	pthread_mutex_destroy(&d->lock);
 	weft__mem_free(d->alloc, d);

@@ -43,25 +43,6 @@ struct io_waker {
 	struct weft_waker w;
 };
 
-/*
- * Timer shards: a thread arms its timers in the shard it was given (one
- * per thread, round robin), each behind a lock of its own, so workers
- * arming sleeps do not meet on one lock.  A timer's id carries its shard
- * above bit SHARD_SHIFT of its low word, so polling, resetting or deleting
- * it from another thread finds it.  One shard when time or the schedule
- * must be a function of the seed (a clock reactor, a deterministic
- * executor).
- */
-#define TIMER_SHARDS 8
-#define SHARD_SHIFT  WEFT__TIMER_ID_BITS
-
-struct timer_shard {
-	pthread_mutex_t lock;
-	/* Never later than the shard's earliest deadline: what park reads. */
-	_Atomic uint64_t next;
-	struct weft__timers timers;
-};
-
 /* One registered fd. */
 struct io {
 	/*
@@ -84,21 +65,15 @@ struct weft__driver {
 	pthread_cond_t idle; /* the reactor left wait, or ctl queue emptied */
 	struct weft_reactor *reactor;
 	bool level;
-	struct timer_shard shards[TIMER_SHARDS];
-	uint32_t nshards; /* 1 or TIMER_SHARDS; constant once shared */
+	struct weft__timers timers;
 	struct io *_Atomic io_pages[IO_PAGES]; /* published once, release */
 	uint32_t io_len, io_free; /* slots ever used; first free one */
 	uint32_t gen_seed;
 	bool parking;         /* a thread is inside park */
 	bool in_wait;         /* ... and inside the reactor's wait */
+	bool wake_sent;       /* this wait has been woken already */
 	uint32_t ctl_waiters; /* threads waiting to use the reactor */
-	/*
-	 * No lock: when the park's wait ends at the latest (0: no park is
-	 * about to wait; UINT64_MAX while it reads the shards), and whether
-	 * this wait has been woken already.
-	 */
-	_Atomic uint64_t park_until;
-	atomic_bool wake_sent;
+	uint64_t wait_until;  /* when the current wait ends at the latest */
 	struct weft__blocking *pool; /* made on first use; then constant */
 	unsigned pool_max;
 	bool concurrent_ctl; /* the reactor allows ctl during wait */

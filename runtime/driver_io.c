@@ -290,8 +290,10 @@ reactor_acquire(struct weft__driver *d)
 		return;
 	d->ctl_waiters++;
 	while (d->in_wait) {
-		if (!atomic_exchange(&d->wake_sent, true))
+		if (!d->wake_sent) {
+			d->wake_sent = true;
 			weft_reactor_wakeup(d->reactor);
+		}
 		pthread_cond_wait(&d->idle, &d->lock);
 	}
 	if (--d->ctl_waiters == 0)

@@ -12,11 +12,8 @@
 #define NONE WEFT__WHEEL_NONE
 /* handle.ref of a timer that has fired. */
 #define FIRED (UINT32_MAX - 1)
-/*
- * Handle numbers stop below this so that handle + 1 fits the low 29 bits:
- * the driver marks a timer's shard above them (timer.h).
- */
-#define MAX_HANDLES ((1u << WEFT__TIMER_ID_BITS) - 1)
+/* Handle numbers stop below this so that handle + 1 fits the low 32 bits. */
+#define MAX_HANDLES (UINT32_MAX - 1)
 /* Node numbers stop below FIRED. */
 #define MAX_NODES (UINT32_MAX - 2)
 

@@ -35,12 +35,9 @@
  *
  * An id is (generation << 32) | (handle + 1): never 0, and not reused
  * while the timer lives because a handle's generation changes each time
- * it is freed (odd while in use).  handle + 1 stays below
- * 2^WEFT__TIMER_ID_BITS, so that the driver, which keeps one set per
- * shard, marks the shard in the bits above.
+ * it is freed (odd while in use).
  *
- * Not thread-safe: the driver calls everything here under the lock of the
- * set's shard.
+ * Not thread-safe: the driver calls everything here under its mutex.
  * Nothing here calls a waker except weft__timer_fini; the functions that
  * give up a waker hand it to the caller, who drops or wakes it after
  * unlocking, because a waker's drop may free a task whose future calls back
@@ -56,9 +53,6 @@
 
 /* What weft__timer_next_deadline returns when no timer is pending. */
 #define WEFT__TIMER_NONE UINT64_MAX
-
-/* The bits of an id's low word that name the handle. */
-#define WEFT__TIMER_ID_BITS 29
 
 /* A tick is 2^WEFT__TIMER_TICK_SHIFT ns. */
 #define WEFT__TIMER_TICK_SHIFT 17
@@ -141,7 +135,7 @@ WEFT__HIDDEN void weft__timer_fini(struct weft__timers *t);
 
 /*
  * Arms a timer at an absolute deadline (ns on the driver's clock).  0 with
- * *id set, or -ENOMEM (nothing changed), or -EOVERFLOW past 2^29 - 1
+ * *id set, or -ENOMEM (nothing changed), or -EOVERFLOW past 2^32 - 2
  * timers.
  */
 WEFT__HIDDEN int weft__timer_add(struct weft__timers *t, uint64_t deadline,
@@ -242,8 +236,8 @@ WEFT__HIDDEN bool weft__timer_check(const struct weft__timers *t);
  */
 WEFT__HIDDEN bool weft__driver_is_host(const struct weft_driver *d);
 /*
- * weft__timer_reset under the lock of the timer's shard, waking a park that
- * would sleep past the new deadline.
+ * weft__timer_reset under the driver's lock, waking a park that would
+ * sleep past the new deadline.
  */
 WEFT__HIDDEN int weft__driver_timer_reset(struct weft_driver *d, uint64_t id,
                                           uint64_t deadline);

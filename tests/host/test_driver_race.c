@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Races on the driver's lock-free paths (runtime/driver_io.c) and its
- * timer shards (runtime/driver.c), over the real epoll reactor: a park on
- * one thread dispatching readiness and firing timers while others poll,
- * clear and delete.  Each test is bounded in rounds and
+ * Races on the driver's lock-free paths (runtime/driver_io.c), over the
+ * real epoll reactor: a park on one thread dispatching readiness while
+ * another polls, clears and deletes.  Each test is bounded in rounds and
  * fails, rather than hangs, when a round makes no progress for seconds.
  */
 #include <errno.h>
@@ -274,91 +273,6 @@ poll_racing_del_loses_no_waker(void **state)
 }
 
 
-/* ---- sleeps dropped from another thread as they fire ----------------- */
-
-#define DROP_ROUNDS 3000
-
-struct dropper {
-	_Atomic uint64_t id[DROP_ROUNDS];
-	uint64_t deadline[DROP_ROUNDS];
-	struct counter c[DROP_ROUNDS];
-	atomic_int done; /* timers deleted */
-	int rounds;
-};
-
-/* Deletes timer i at about its deadline, from a thread that never armed
- * it, while the park may be firing it. */
-static void *
-dropper_main(void *arg)
-{
-	struct dropper *p = arg;
-	uint64_t id;
-	int i;
-
-	for (i = 0; i < p->rounds; i++) {
-		while ((id = atomic_load(&p->id[i])) == 0)
-			sched_yield();
-		/* Just before, at or after the deadline, by the round. */
-		while (now_ns() + (uint64_t)(i % 3) * 20000 < p->deadline[i])
-			sched_yield();
-		weft_driver_timer_del(fx.d, id);
-		atomic_store(&p->done, i + 1);
-	}
-	return NULL;
-}
-
-
-/*
- * This thread arms timers (a sleep's timer_add and timer_poll, storing a
- * waker) due within 150 us; another deletes each near its deadline while
- * a third parks and fires them.  Each waker clone is either woken by the
- * park or dropped by the delete, exactly once: every counter ends with no
- * clone left and at most one wake, and a timer woken was due.
- */
-static void
-sleep_dropped_while_it_fires(void **state)
-{
-	struct dropper *p = calloc(1, sizeof(*p));
-	struct weft_context cx;
-	pthread_t pk, dr;
-	uint64_t id, until;
-	int i, rc;
-
-	(void)state;
-	assert_non_null(p);
-	p->rounds = rounds(DROP_ROUNDS);
-	start_parker(&pk);
-	assert_int_equal(pthread_create(&dr, NULL, dropper_main, p), 0);
-	for (i = 0; i < p->rounds; i++) {
-		cx = context_of(&p->c[i], fx.d);
-		p->deadline[i] =
-		    weft_driver_now(fx.d) + (uint64_t)(i % 16) * 10000;
-		assert_int_equal(
-		    weft_driver_timer_add(fx.d, p->deadline[i], &id), 0);
-		rc = weft_driver_timer_poll(fx.d, id, &cx);
-		assert_true(rc == WEFT_PENDING || rc == WEFT_READY);
-		/* Never early: ready only once due. */
-		if (rc == WEFT_READY)
-			assert_true(weft_driver_now(fx.d) >= p->deadline[i]);
-		atomic_store(&p->id[i], id);
-		/* Keep a few in flight, not thousands. */
-		while (atomic_load(&p->done) < i - 8)
-			sched_yield();
-	}
-	pthread_join(dr, NULL);
-	/* A wake taken just before its delete may still be on its way. */
-	until = now_ns() + STUCK_NS;
-	for (i = 0; i < p->rounds; i++) {
-		while (atomic_load(&p->c[i].refs) != 0 && now_ns() < until)
-			sched_yield();
-		assert_int_equal(atomic_load(&p->c[i].refs), 0);
-		assert_true(atomic_load(&p->c[i].wakes) <= 1);
-	}
-	stop_parker(pk);
-	free(p);
-}
-
-
 int
 main(void)
 {
@@ -366,8 +280,6 @@ main(void)
 	    cmocka_unit_test(edge_between_poll_and_clear_is_kept),
 	    cmocka_unit_test(edge_between_poll_and_clear_is_kept_level),
 	    cmocka_unit_test_setup_teardown(poll_racing_del_loses_no_waker,
-	                                    open_edge, close_driver),
-	    cmocka_unit_test_setup_teardown(sleep_dropped_while_it_fires,
 	                                    open_edge, close_driver),
 	};
 
