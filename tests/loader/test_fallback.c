@@ -35,10 +35,10 @@
 #error "MOCK_DIR must name the mock plugins' folder"
 #endif
 
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
+#include "../common/seccomp_refuse.h"
+
+#if WEFT_TEST_SECCOMP
+#define ARCH 1
 #endif
 
 #define BAD_REACTOR  MOCK_DIR "/weft-reactor-good.so"  /* init: -ENOSYS */
@@ -331,25 +331,10 @@ test_info(const char *weft)
 static void
 refuse_io_uring(void)
 {
-	struct sock_filter prog[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	             offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	             offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog fprog = {
-	    .len = sizeof(prog) / sizeof(prog[0]),
-	    .filter = prog,
-	};
+	int rc = test_refuse_syscall(__NR_io_uring_setup, EPERM);
 
-	/* An unprivileged filter needs no_new_privs, kept across exec. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0) {
+	if (rc < 0) {
+		errno = -rc;
 		perror("seccomp");
 		_exit(126);
 	}

@@ -25,10 +25,10 @@
 
 #include <weft/weft.h>
 
-#if defined(__x86_64__)
-#define ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ARCH AUDIT_ARCH_AARCH64
+#include "../common/seccomp_refuse.h"
+
+#if WEFT_TEST_SECCOMP
+#define ARCH 1
 #endif
 
 static int failures;
@@ -48,29 +48,7 @@ static int failures;
 static int
 refuse_io_uring(int code)
 {
-	struct sock_filter prog[] = {
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	             offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-	             offsetof(struct seccomp_data, nr)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-	    BPF_STMT(BPF_RET | BPF_K,
-	             SECCOMP_RET_ERRNO | ((unsigned)code & SECCOMP_RET_DATA)),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog fprog = {
-	    .len = sizeof(prog) / sizeof(prog[0]),
-	    .filter = prog,
-	};
-
-	/* Unprivileged filters need no_new_privs. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
-		return -errno;
-	return 0;
+	return test_refuse_syscall(__NR_io_uring_setup, code);
 }
 
 
