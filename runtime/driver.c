@@ -117,6 +117,20 @@ weft__driver_set_faults(struct weft__driver *d, uint64_t seed, double p)
 
 
 void
+weft__driver_set_completion(struct weft__driver *d, bool on)
+{
+	d->completion = on && weft_reactor_has_completion(d->reactor);
+}
+
+
+bool
+weft__driver_completion(const struct weft__driver *d)
+{
+	return d && d->completion;
+}
+
+
+void
 weft__driver_set_deterministic(struct weft__driver *d, bool on)
 {
 	d->deferred = on;
@@ -340,12 +354,16 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 	}
 	while (d->ctl_waiters > 0)
 		pthread_cond_wait(&d->idle, &d->lock);
+	/* One batch of submissions and cancels per park (D10, R14). */
+	if (d->sq_len > 0 || d->cq_len > 0)
+		weft__driver_op_flush(d, batch, &n);
 	/*
 	 * Jobs that ran woke their tasks, and one queued since must run at the
 	 * next park: either way this one only collects what is ready.  A job
 	 * queued after this check wakes the wait (driver_blocking).
 	 */
-	if (total > 0 || (d->deferred && weft__blocking_queued(d->pool)))
+	if (total > 0 || n > 0 ||
+	    (d->deferred && weft__blocking_queued(d->pool)))
 		timeout_ns = 0;
 	wait_ns = park_timeout(d, timeout_ns, driver_now(pub));
 	d->in_wait = true;
@@ -357,8 +375,12 @@ driver_park(struct weft_driver *pub, int64_t timeout_ns)
 	pthread_mutex_lock(&d->lock);
 	d->in_wait = false;
 	pthread_cond_broadcast(&d->idle);
-	for (i = 0; i < got; i++)
-		weft__driver_dispatch(d, &d->events[i], batch, &n);
+	for (i = 0; i < got; i++) {
+		if (d->events[i].ready & WEFT_COMPLETE)
+			weft__driver_op_dispatch(d, &d->events[i], batch, &n);
+		else
+			weft__driver_dispatch(d, &d->events[i], batch, &n);
+	}
 	total += fire_unlock(d, batch, n, true);
 	if (got < 0)
 		return got;
@@ -472,6 +494,9 @@ weft__driver_shutdown(struct weft__driver *d)
 		.io_del = weft__driver_io_del, .park = driver_park,            \
 		.unpark = driver_unpark, .blocking = driver_blocking,          \
 		.clock_advance = driver_clock_advance, .fault = fault_fn,      \
+		.op_submit = weft__driver_op_submit,                           \
+		.op_poll = weft__driver_op_poll,                               \
+		.op_del = weft__driver_op_del,                                 \
 	}
 
 static const struct weft_driver_ops driver_ops = DRIVER_OPS(NULL);
@@ -531,6 +556,10 @@ weft__driver_new_with(struct weft__driver **out, struct weft_reactor *reactor,
 	d->pool_max = blocking_threads;
 	d->gen_seed = (atomic_fetch_add(&serial, 1) + 1) * 0x9e3779b9u;
 	d->io_free = NO_SLOT;
+	d->ops_free = NO_SLOT;
+	/* Completion I/O where the reactor runs it (D10); a setting may
+	 * turn it off before the driver is shared. */
+	d->completion = weft_reactor_has_completion(reactor);
 	/* Timer ids get another seed so they do not pass for io ids. */
 	weft__timer_init(&d->timers, d->gen_seed ^ 0x55555555u);
 	weft__timer_start(&d->timers, driver_now(&d->pub));
@@ -561,6 +590,8 @@ weft__driver_free(struct weft__driver *d)
 		return;
 	/* Queued jobs still run: their callers' memory is theirs to free. */
 	weft__blocking_free(d->pool);
+	/* Before the registrations: its waits may report their events. */
+	weft__driver_op_fini(d);
 	weft__driver_io_fini(d);
 	weft__timer_fini(&d->timers);
 	pthread_cond_destroy(&d->idle);

@@ -85,6 +85,14 @@ struct weft__driver {
 	bool faults;          /* sim_faults > 0; constant once shared */
 	uint64_t fault_cut;   /* 2^53: always */
 	_Atomic uint64_t rng; /* splitmix64's state, from the seed */
+	/* Completion operations (driver_op.c), under the mutex. */
+	bool completion; /* the reactor runs them and the setting allows */
+	struct weft__op **ops; /* records by slot; each allocated once */
+	uint32_t ops_len, ops_cap, ops_free;
+	uint32_t *sq; /* slots to hand to the reactor at the next park */
+	uint32_t sq_len, sq_cap;
+	uint64_t *cq; /* ids to cancel at the next park */
+	uint32_t cq_len, cq_cap;
 	struct weft_reactor_event events[EVENT_BATCH];
 };
 
@@ -110,5 +118,32 @@ void weft__driver_dispatch(struct weft__driver *d,
 
 /* At free: deregisters what is left and drops its wakers unwoken. */
 void weft__driver_io_fini(struct weft__driver *d);
+
+/* The driver_ops methods of driver_op.c (D10, D11). */
+int weft__driver_op_submit(struct weft_driver *pub, const struct weft_io_op *o,
+                           uint64_t *id);
+int weft__driver_op_poll(struct weft_driver *pub, uint64_t id,
+                         struct weft_context *cx, int32_t *result,
+                         const void **data);
+void weft__driver_op_del(struct weft_driver *pub, uint64_t id);
+
+/*
+ * At the start of a park, with the mutex held: hands the queued cancels
+ * and submissions to the reactor; the wakers of operations it refused go
+ * into batch[*n...].
+ */
+void weft__driver_op_flush(struct weft__driver *d, struct weft_waker *batch,
+                           uint32_t *n);
+
+/* Routes one completion (ready has WEFT_COMPLETE), the mutex held. */
+void weft__driver_op_dispatch(struct weft__driver *d,
+                              const struct weft_reactor_event *ev,
+                              struct weft_waker *batch, uint32_t *n);
+
+/*
+ * At free, the reactor still alive: cancels what is in flight, collects
+ * the final completions, then frees every record and buffer.
+ */
+void weft__driver_op_fini(struct weft__driver *d);
 
 #endif

@@ -50,6 +50,14 @@ WEFT__HIDDEN void weft__driver_set_faults(struct weft__driver *d,
 					  uint64_t seed, double p);
 
 /*
+ * Completion I/O (D10): on only where the reactor claims it; off makes
+ * op_submit answer WEFT_ENOTSUP, so the I/O library uses readiness.
+ * Before the driver is shared.  _completion: whether it is on.
+ */
+WEFT__HIDDEN void weft__driver_set_completion(struct weft__driver *d, bool on);
+WEFT__HIDDEN bool weft__driver_completion(const struct weft__driver *d);
+
+/*
  * Under a deterministic executor (E13): blocking jobs are queued and the
  * next park runs them on the parking thread, in submission order.  Before
  * the first blocking call.
