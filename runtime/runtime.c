@@ -124,6 +124,8 @@ runtime_start_reactor(struct weft_runtime *rt, char *err, size_t errlen)
 	/* The same seed as the plugins', so a run's faults replay (D9). */
 	weft__driver_set_faults(rt->driver, rt->settings.sim_seed,
 	                        rt->settings.sim_faults);
+	/* io_completion = false: readiness even on a completion reactor. */
+	weft__driver_set_completion(rt->driver, rt->settings.io_completion);
 	return 0;
 }
 

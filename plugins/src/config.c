@@ -85,6 +85,7 @@ static const struct {
     {"WEFT_SIM_TIMEOUT", KEY_SIM_TIMEOUT},
     {"WEFT_SLOW_POLL_MS", KEY_SLOW_POLL_MS},
     {"WEFT_CONSOLE", KEY_CONSOLE},
+    {"WEFT_IO_COMPLETION", KEY_IO_COMPLETION},
 };
 
 
@@ -428,6 +429,7 @@ resolve(struct weft__settings *out, const struct weft_config *cfg,
 	out->allow_writable = strcmp(work.allow_writable_plugins, "true") == 0;
 	out->slow_poll_ms = (unsigned)strtoul(work.slow_poll_ms, NULL, 10);
 	out->console = strcmp(work.console, "true") == 0;
+	out->io_completion = strcmp(work.io_completion, "true") == 0;
 	out->alloc = work.alloc;
 	resolve_sim(out, &work);
 	if (keep)

@@ -27,6 +27,7 @@ enum key_id {
 	KEY_SIM_TIMEOUT,
 	KEY_SLOW_POLL_MS,
 	KEY_CONSOLE,
+	KEY_IO_COMPLETION,
 	KEY_COUNT,
 };
 
@@ -51,6 +52,7 @@ struct weft_config {
 	char sim_timeout[24];
 	char slow_poll_ms[16];
 	char console[8];
+	char io_completion[8];
 	/* Not keys. */
 	struct weft_allocator alloc; /* weft_config_set_allocator; 0: none */
 	char program[PROGRAM_LEN];   /* weft_config_set_program; "": none */

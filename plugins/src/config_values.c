@@ -418,6 +418,7 @@ static const struct key_desc keys[KEY_COUNT] = {
     KEY(KEY_SIM_TIMEOUT, sim_timeout, check_duration),
     KEY(KEY_SLOW_POLL_MS, slow_poll_ms, check_slow_poll),
     KEY(KEY_CONSOLE, console, check_bool),
+    KEY(KEY_IO_COMPLETION, io_completion, check_bool),
 };
 
 int
@@ -462,6 +463,7 @@ weft__config_defaults(struct weft_config *cfg)
 	snprintf(cfg->sim_timeout, sizeof(cfg->sim_timeout), "0");
 	snprintf(cfg->slow_poll_ms, sizeof(cfg->slow_poll_ms), "0");
 	snprintf(cfg->console, sizeof(cfg->console), "false");
+	snprintf(cfg->io_completion, sizeof(cfg->io_completion), "true");
 	for (i = 0; i < KEY_COUNT; i++)
 		snprintf(cfg->origin[i], sizeof(cfg->origin[i]), "default");
 }

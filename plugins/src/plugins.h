@@ -23,6 +23,7 @@ struct weft__settings {
 	int allow_writable; /* load plugins that other users could replace */
 	unsigned slow_poll_ms; /* the slow-poll detector's threshold; 0: off */
 	int console; /* console = on: serve weft top (runtime/console.c) */
+	int io_completion; /* completion I/O where the reactor has it (D10) */
 	struct weft_allocator alloc; /* version 0: none configured */
 	uint64_t sim_seed; /* sim_seed, drawn below 2^60 when "random" */
 	double sim_faults; /* the probability of an injected fault (D9) */

@@ -319,6 +319,7 @@ static const char *const keys[] = {
     "sim_timeout",
     "slow_poll_ms",
     "console",
+    "io_completion",
 };
 
 static const char *
@@ -385,6 +386,33 @@ explain(struct weft_config *cfg)
 }
 
 
+/*
+ * How the I/O library runs on the reactor loaded: completion (operations
+ * submitted in batches, D10) where the reactor claims it and io_completion
+ * allows, readiness otherwise, with the reason.
+ */
+static void
+print_io_mode(struct weft_runtime *rt, struct weft_config *cfg)
+{
+	const struct weft_plugin_descriptor *d =
+	    weft_runtime_plugin(rt, WEFT_PLUGIN_REACTOR);
+	const struct weft_reactor_iface *ops = d ? d->iface : NULL;
+	bool claims = ops && ops->version >= 3 && ops->submit &&
+	              ops->cancel && (ops->flags & WEFT_REACTOR_COMPLETION);
+	const char *on = weft_config_get(cfg, "io_completion");
+
+	if (!ops)
+		return;
+	if (claims && on && strcmp(on, "true") == 0)
+		printf("%-12s completion\n", "io");
+	else if (claims)
+		printf("%-12s readiness (io_completion = false)\n", "io");
+	else
+		printf("%-12s readiness (the reactor has no completion I/O)\n",
+		       "io");
+}
+
+
 /* Opens a runtime with cfg and shows what it loaded. */
 static int
 info_runtime(struct weft_config *cfg)
@@ -403,6 +431,7 @@ info_runtime(struct weft_config *cfg)
 	}
 	print_loaded(rt, WEFT_PLUGIN_EXECUTOR);
 	print_loaded(rt, WEFT_PLUGIN_REACTOR);
+	print_io_mode(rt, cfg);
 	printf("%-12s %s", "workers", weft_config_get(cfg, "workers"));
 	memset(&stats, 0, sizeof(stats));
 	stats.size = sizeof(stats);
