@@ -118,13 +118,13 @@ d_blocking(struct weft_driver *d, void (*fn)(void *), void *arg,
 static const struct weft_driver_ops full_driver_ops = {
     1,         d_now,      d_timer_add, d_timer_poll, d_timer_del, d_io_add,
     d_io_poll, d_io_clear, d_io_del,    d_park,       d_unpark,    d_blocking,
-    NULL,      NULL,
+    NULL,      NULL,       NULL,        NULL,         NULL,
 };
 /* The same methods, under a version no helper accepts. */
 static const struct weft_driver_ops v0_driver_ops = {
     0,         d_now,      d_timer_add, d_timer_poll, d_timer_del, d_io_add,
     d_io_poll, d_io_clear, d_io_del,    d_park,       d_unpark,    d_blocking,
-    NULL,      NULL,
+    NULL,      NULL,       NULL,        NULL,         NULL,
 };
 static const struct weft_driver_ops empty_driver_ops = {.version = 1};
 

@@ -39,7 +39,7 @@ extern "C" {
 /** The ABI major version: plugins of another major are refused (P rules). */
 #define WEFT_ABI_MAJOR 1
 /** The ABI minor version: minors only append members. */
-#define WEFT_ABI_MINOR 2
+#define WEFT_ABI_MINOR 3
 /** Packs a major and a minor version into one uint32_t. */
 #define WEFT_ABI_MAKE(major, minor) \
 	((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor) & 0xffffu)))
@@ -571,8 +571,32 @@ struct weft_task_core {
  *               deterministic executor replays the same faults; always 0
  *               when faults are off (D9).  A library that gets 1 fails the
  *               call only in a way the system itself could.
+ *
+ * Version >= 3 (ABI 1.3), completion I/O (D10, D11):
+ * op_submit:    starts an operation on a reactor that claims
+ *               WEFT_REACTOR_COMPLETION: 0 with *id set, WEFT_ENOTSUP when
+ *               the reactor does not claim it (the caller then uses
+ *               readiness: io_add and io_poll), or a negative error.  The
+ *               driver owns every buffer it lends the system: it copies
+ *               what the operation sends (data of SEND and WRITE, the
+ *               address of CONNECT) and allocates len bytes for what it
+ *               receives, so the caller's memory is free again at once.
+ *               Submissions are handed to the reactor at the next park,
+ *               one batch per park.  Any thread.
+ * op_poll:      WEFT_READY with *result set (bytes, a new fd, 0, or -errno)
+ *               once the operation has completed, and for RECV and READ
+ *               *data pointing at the bytes received, readable until
+ *               op_del; a multishot accept is ready once per connection,
+ *               in order, until its final result.  WEFT_PENDING after
+ *               storing cx->waker; negative on a bad id.  Any thread.
+ * op_del:       ends the operation and frees the id: one still in flight
+ *               is cancelled, its waker dropped unwoken; the driver keeps
+ *               its buffer until the reactor reports the final completion
+ *               (R16) and closes fds an accept produced that nobody took.
+ *               Any thread.
  */
-#define WEFT_DRIVER_OPS_VERSION 2 /**< layout of the struct below */
+struct weft_io_op;
+#define WEFT_DRIVER_OPS_VERSION 3 /**< layout of the struct below */
 struct weft_driver_ops {
 	uint32_t version; /**< WEFT_DRIVER_OPS_VERSION */
 	/** monotonic time in ns (D1) */
@@ -605,6 +629,32 @@ struct weft_driver_ops {
 	int (*clock_advance)(struct weft_driver *d, uint64_t ns);
 	/** version >= 2: 1 to inject a fault of kind site (D9) */
 	int (*fault)(struct weft_driver *d, uint32_t site);
+	/** version >= 3: starts a completion operation (D10) */
+	int (*op_submit)(struct weft_driver *d, const struct weft_io_op *op,
+			 uint64_t *id);
+	/** version >= 3: ready with the operation's result (D10) */
+	int (*op_poll)(struct weft_driver *d, uint64_t id,
+		       struct weft_context *cx, int32_t *result,
+		       const void **data);
+	/** version >= 3: ends the operation, cancelling it in flight (D11) */
+	void (*op_del)(struct weft_driver *d, uint64_t id);
+};
+
+/**
+ * @struct weft_io_op
+ * One operation for weft_driver_ops.op_submit (D10).  opcode and flags are
+ * those of struct weft_reactor_op (WEFT_OP_*).  Read during op_submit only.
+ */
+#define WEFT_IO_OP_VERSION 1 /**< layout of the struct below */
+struct weft_io_op {
+	uint32_t version; /**< WEFT_IO_OP_VERSION */
+	uint32_t opcode; /**< WEFT_OP_* */
+	int32_t fd; /**< the fd the operation acts on */
+	uint32_t flags; /**< WEFT_OP_MULTISHOT, for accept only */
+	const void *data; /**< SEND, WRITE: the bytes; CONNECT: the address */
+	uint32_t len; /**< bytes of data, or bytes to receive (RECV, READ) */
+	uint32_t reserved; /**< 0 */
+	int64_t offset; /**< READ and WRITE: file offset, or -1 */
 };
 
 /** Fault kinds for weft_driver_ops.fault (D9). */
@@ -725,6 +775,33 @@ static inline int
 weft_driver_fault(struct weft_driver *d, uint32_t site)
 {
 	return WEFT__HAS(d, fault, 2) ? d->ops->fault(d, site) : 0;
+}
+
+/** weft_driver_ops.op_submit, or WEFT_ENOTSUP (D10). */
+static inline int
+weft_driver_op_submit(struct weft_driver *d, const struct weft_io_op *op,
+		      uint64_t *id)
+{
+	return WEFT__HAS(d, op_submit, 3) ? d->ops->op_submit(d, op, id)
+					  : WEFT_ENOTSUP;
+}
+
+/** weft_driver_ops.op_poll, or WEFT_ENOTSUP (D10). */
+static inline int
+weft_driver_op_poll(struct weft_driver *d, uint64_t id,
+		    struct weft_context *cx, int32_t *result, const void **data)
+{
+	return WEFT__HAS(d, op_poll, 3)
+		       ? d->ops->op_poll(d, id, cx, result, data)
+		       : WEFT_ENOTSUP;
+}
+
+/** weft_driver_ops.op_del (D11); nothing on an older driver. */
+static inline void
+weft_driver_op_del(struct weft_driver *d, uint64_t id)
+{
+	if (WEFT__HAS(d, op_del, 3))
+		d->ops->op_del(d, id);
 }
 
 /**
@@ -963,6 +1040,12 @@ struct weft_reactor;
 #define WEFT_REACTOR_CLOCK 0x8u
 
 /**
+ * The reactor runs operations the host submits and reports their
+ * completions (R13-R17).  ABI 1.3; needs an interface of version 3.
+ */
+#define WEFT_REACTOR_COMPLETION 0x10u
+
+/**
  * One readiness report, in an array the host owns.  Frozen: its layout is
  * part of the ABI signature.
  */
@@ -970,6 +1053,76 @@ struct weft_reactor_event {
 	uint64_t token; /**< the token given to add or modify */
 	uint32_t ready; /**< WEFT_READABLE | WEFT_WRITABLE | WEFT_HUP | WEFT_ERROR */
 	uint32_t reserved; /**< 0 */
+};
+
+/**
+ * Bits of weft_reactor_event.ready that mark a completion (ABI 1.3, R13).
+ * A completion carries the token of its operation, WEFT_COMPLETE, and
+ * WEFT_MORE when the operation stays active and will complete again (a
+ * multishot accept); its result is read with weft_reactor_event_result().
+ * A completion never carries readiness bits, and readiness events never
+ * carry these.
+ */
+#define WEFT_COMPLETE 0x100u
+#define WEFT_MORE 0x200u /**< with WEFT_COMPLETE: not the final completion */
+
+/**
+ * The result of a completion (R13): a count of bytes, a new fd or 0 on
+ * success, -errno on failure.  It travels in the frozen event's last
+ * member, so the event's layout is that of 1.0.
+ */
+static inline int32_t
+weft_reactor_event_result(const struct weft_reactor_event *ev)
+{
+	return (int32_t)ev->reserved;
+}
+
+/**
+ * Operations a completion reactor runs (R13).  Each does what the named
+ * system call does, with its result as that call's return value or -errno.
+ *
+ * WEFT_OP_RECV     recv(fd, buf, len, 0) on a stream socket; 0 at EOF.
+ * WEFT_OP_SEND     send(fd, buf, len, MSG_NOSIGNAL); bytes sent.
+ * WEFT_OP_ACCEPT   accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+ *                  the new fd.  With WEFT_OP_MULTISHOT, one completion per
+ *                  connection, each with WEFT_MORE while it stays armed.
+ *                  buf and len are unused.
+ * WEFT_OP_CONNECT  connect(fd, buf, len) on a non-blocking socket, with buf
+ *                  a struct sockaddr of len bytes; 0 once connected.
+ * WEFT_OP_READ     pread(fd, buf, len, offset), or read(fd, buf, len) when
+ *                  offset is -1.
+ * WEFT_OP_WRITE    pwrite(fd, buf, len, offset), or write when offset is -1.
+ * WEFT_OP_CLOSE    close(fd); buf and len are unused.
+ */
+#define WEFT_OP_RECV 1u /**< recv on a stream socket */
+#define WEFT_OP_SEND 2u /**< send, MSG_NOSIGNAL */
+#define WEFT_OP_ACCEPT 3u /**< accept4, non-blocking, close-on-exec */
+#define WEFT_OP_CONNECT 4u /**< connect to the address at buf */
+#define WEFT_OP_READ 5u /**< pread, or read at offset -1 */
+#define WEFT_OP_WRITE 6u /**< pwrite, or write at offset -1 */
+#define WEFT_OP_CLOSE 7u /**< close */
+
+/** weft_reactor_op.flags: complete once per result until cancelled. */
+#define WEFT_OP_MULTISHOT 0x1u
+
+/**
+ * @struct weft_reactor_op
+ * One operation, given to a completion reactor's submit (R13).  The struct
+ * is read during submit only; buf is owned by the host and lent to the
+ * reactor (and the system) from submit until the operation's final
+ * completion is reported, and not a moment longer (R16).
+ */
+#define WEFT_REACTOR_OP_VERSION 1 /**< layout of the struct below */
+struct weft_reactor_op {
+	uint32_t version; /**< WEFT_REACTOR_OP_VERSION */
+	uint32_t opcode; /**< WEFT_OP_* */
+	uint64_t token; /**< reported back with each completion */
+	int32_t fd; /**< the fd the operation acts on */
+	uint32_t flags; /**< WEFT_OP_MULTISHOT, for accept only */
+	void *buf; /**< the data, the destination, or the address */
+	uint32_t len; /**< bytes at buf, at most INT32_MAX */
+	uint32_t reserved; /**< 0 */
+	int64_t offset; /**< READ and WRITE: file offset, or -1 */
 };
 
 #define WEFT_REACTOR_PARAMS_VERSION 2 /**< layout of the struct below */
@@ -1011,8 +1164,24 @@ struct weft_reactor_params {
  * With a clock, a wait with a finite timeout that finds no event returns 0
  * at once with the clock moved forward by exactly the timeout (time jumps
  * to the next deadline), and R3's "never early" holds on this clock.
+ *
+ * Version >= 3 (ABI 1.3), only with WEFT_REACTOR_COMPLETION (R13-R17):
+ * submit:     queues an operation; 0 when accepted (exactly one final
+ *             completion will be reported for it), or a negative error
+ *             and nothing is ever reported for it (-EINVAL for an opcode,
+ *             flag or version it does not know).  Never blocks: the
+ *             operation starts at the latest in the next wait, which is
+ *             how the submissions of a round are batched (R14).  Called
+ *             under the same one-thread rule as add.
+ * cancel:     asks the operation with this token to end (R15): 0, and its
+ *             final completion follows in a later wait, with -ECANCELED
+ *             or with its own result if it finished first; -ENOENT when
+ *             no operation with this token is in flight.  Same thread
+ *             rule as add.
+ * With operations in flight, fini returns only once the system has let go
+ * of every buffer lent to it (R17).
  */
-#define WEFT_REACTOR_IFACE_VERSION 2 /**< layout of the struct below */
+#define WEFT_REACTOR_IFACE_VERSION 3 /**< layout of the struct below */
 struct weft_reactor_iface {
 	uint32_t version; /**< WEFT_REACTOR_IFACE_VERSION */
 	uint32_t flags; /**< WEFT_REACTOR_* capability flags */
@@ -1036,6 +1205,11 @@ struct weft_reactor_iface {
 	uint64_t (*now)(struct weft_reactor *self);
 	/** version >= 2, with WEFT_REACTOR_CLOCK: moves the clock (R12) */
 	int (*advance)(struct weft_reactor *self, uint64_t ns);
+	/** version >= 3, with WEFT_REACTOR_COMPLETION: queues an op (R13) */
+	int (*submit)(struct weft_reactor *self,
+		      const struct weft_reactor_op *op);
+	/** version >= 3, with WEFT_REACTOR_COMPLETION: ends an op (R15) */
+	int (*cancel)(struct weft_reactor *self, uint64_t token);
 };
 
 /** The public head of every reactor instance; filled as for executors. */
@@ -1099,6 +1273,30 @@ weft_reactor_advance(struct weft_reactor *r, uint64_t ns)
 {
 	return weft_reactor_has_clock(r) ? r->ops->advance(r, ns)
 					 : WEFT_ENOTSUP;
+}
+
+/** True when the reactor runs submitted operations (R13, ABI 1.3). */
+static inline bool
+weft_reactor_has_completion(const struct weft_reactor *r)
+{
+	return WEFT__HAS(r, submit, 3) && r->ops->cancel &&
+	       (r->ops->flags & WEFT_REACTOR_COMPLETION);
+}
+
+/** weft_reactor_iface.submit, or WEFT_ENOTSUP (R13). */
+static inline int
+weft_reactor_submit(struct weft_reactor *r, const struct weft_reactor_op *op)
+{
+	return weft_reactor_has_completion(r) ? r->ops->submit(r, op)
+					      : WEFT_ENOTSUP;
+}
+
+/** weft_reactor_iface.cancel, or WEFT_ENOTSUP (R15). */
+static inline int
+weft_reactor_cancel(struct weft_reactor *r, uint64_t token)
+{
+	return weft_reactor_has_completion(r) ? r->ops->cancel(r, token)
+					      : WEFT_ENOTSUP;
 }
 
 /* ------------------------------------------------------------------ */
