@@ -270,10 +270,13 @@ R7_flags_claim_edge_or_level(void **state)
 	(void)state;
 	assert_true(h_opt.resolved);
 	assert_true(mode == WEFT_REACTOR_EDGE || mode == WEFT_REACTOR_LEVEL);
-	/* CLOCK is ABI 1.2's; R12 checks the interface that goes with it. */
+	/*
+	 * CLOCK is ABI 1.2's, COMPLETION 1.3's; R12 and R13 check the
+	 * interface that goes with each.
+	 */
 	assert_int_equal(f & ~(WEFT_REACTOR_EDGE | WEFT_REACTOR_LEVEL |
 	                       WEFT_REACTOR_CONCURRENT_CTL |
-	                       WEFT_REACTOR_CLOCK),
+	                       WEFT_REACTOR_CLOCK | WEFT_REACTOR_COMPLETION),
 	                 0);
 }
 

@@ -35,7 +35,8 @@ static const struct h_group *const groups[] = {
     &h_group_outlive,  &h_group_future,    &h_group_task,
     &h_group_executor, &h_group_lifecycle, &h_group_sched,
     &h_group_driver,   &h_group_batch,     &h_group_clock,
-    &h_group_reactor,  &h_group_reactor_caps,
+    &h_group_reactor,  &h_group_reactor_caps, &h_group_completion,
+    &h_group_completion_cancel,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -262,6 +262,12 @@ check_reactor(const char *path, const struct weft_reactor_iface *ops, char *err,
 		missing = "now (it claims WEFT_REACTOR_CLOCK)";
 	else if ((ops->flags & WEFT_REACTOR_CLOCK) && !ops->advance)
 		missing = "advance (it claims WEFT_REACTOR_CLOCK)";
+	/* R13: the host would submit to a reactor that cannot take it. */
+	else if ((ops->flags & WEFT_REACTOR_COMPLETION) &&
+	         (ops->version < 3 || !ops->submit))
+		missing = "submit (it claims WEFT_REACTOR_COMPLETION)";
+	else if ((ops->flags & WEFT_REACTOR_COMPLETION) && !ops->cancel)
+		missing = "cancel (it claims WEFT_REACTOR_COMPLETION)";
 	if (missing)
 		return weft__fail(err, errlen, WEFT_EPLUGIN,
 		                  "%s: reactor interface lacks required "

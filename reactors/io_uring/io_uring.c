@@ -22,19 +22,30 @@
  * submit, and each message is a completion of its own, so a burst of
  * wakes could fill the CQ where the eventfd coalesces them.
  *
- * The wait sleeps in ppoll(2) on the ring's fd with a timespec, so
- * timeouts are exact to the nanosecond (plus the kernel's timer slack)
- * instead of rounded to a millisecond; see block for why not in
- * io_uring_enter.  A zero timeout only looks at the CQ ring, without a
- * system call unless the kernel holds completions back (an overflow).
+ * The wait sleeps in io_uring_enter with a timespec, so timeouts are
+ * exact to the nanosecond (plus the kernel's timer slack) instead of
+ * rounded to a millisecond, and under Valgrind in ppoll(2) on the ring's
+ * fd; see wait.c.  A zero timeout only looks at the CQ ring, without a
+ * system call unless something is queued or the kernel holds completions
+ * back (an overflow).
  *
- * Threads: the host may add, modify and del while another thread waits
- * (WEFT_REACTOR_CONCURRENT_CTL).  The SQ ring has one producer at a time,
- * so its use and the registration table are under one mutex; the waiter
- * holds it while it turns completions into events, never while it sleeps
- * in the kernel (it submits nothing then, and needs no timeout SQE).  A request
- * submitted from a ctl thread takes effect in the wait already under way: its
- * completion wakes that wait.
+ * Completion I/O (WEFT_REACTOR_COMPLETION, R13-R16): submit turns an
+ * operation into one SQE (recv, send, accept or multishot accept,
+ * connect, read, write, close) under a user_data of its own, and the
+ * completions come through the same CQ into the same host array; see
+ * ops.c.  Batching: add, modify, submit and cancel only queue SQEs, and
+ * the next wait hands them all to the kernel in the io_uring_enter it
+ * sleeps in (wait.c), so a round's requests cost no system call of their
+ * own.  del is the exception: its cancellation goes at once, since the
+ * poll holds a reference to the file the host is about to close.
+ *
+ * Threads: the host may add, modify, del, submit and cancel while another
+ * thread waits (WEFT_REACTOR_CONCURRENT_CTL).  The SQ ring has one
+ * producer at a time, so its use and the tables are under one mutex; the
+ * waiter holds it while it turns completions into events, never while it
+ * sleeps in the kernel.  A request queued while a wait sleeps there is
+ * submitted at once by the caller (weft__uring_kick), so it takes effect
+ * in the wait under way: its completion wakes that wait.
  *
  * Refusal: io_uring_setup fails with EPERM under kernel.io_uring_disabled
  * or a seccomp profile, and with ENOSYS on a kernel built without it;
@@ -43,27 +54,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <weft/abi.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define IMPL_UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define IMPL_UNDER_VALGRIND() 0
+#endif
 
-/*
- * user_data of a registration's poll is (generation << 32 | fd), with the
- * generation in 1..2^31-1, so the top bit is never set there and the
- * values below, which have it, name the ring's own requests.
- */
-#define UD_WAKE   UINT64_MAX       /* the eventfd's poll */
-#define UD_IGNORE (UINT64_MAX - 1) /* cancellations: their result is moot */
-#define GEN_MAX   0x7fffffffu
+#include "uring.h"
 
 /*
  * The SQ holds what one ctl call or one wait's re-arms need; the CQ is
@@ -74,45 +78,13 @@
 #define IMPL_SQ_ENTRIES 256u
 #define IMPL_CQ_ENTRIES 4096u
 
-/* The longest single sleep in the kernel: an hour (see block). */
-#define BLOCK_MAX_NS (3600 * INT64_C(1000000000))
-
 /* Poll bits that mean what the host asked for, or HUP and ERROR. */
 #define POLL_READ  (POLLIN | POLLRDHUP)
 #define POLL_WRITE POLLOUT
 
-/* One fd's registration; gen 0: not registered. */
-struct reg {
-	uint64_t token;
-	uint32_t interest;
-	uint32_t gen;
-	uint32_t round; /* the wait that last reported it, */
-	uint32_t slot;  /* and its index in that wait's events */
-};
 
-struct impl {
-	struct weft_reactor head; /* must come first: the host's view */
-	struct io_uring ring;
-	/* The SQ ring, regs, nregs, next_gen and round. */
-	pthread_mutex_t lock;
-	int wakefd;
-	bool live;        /* init succeeded: fini has a ring to tear down */
-	struct reg *regs; /* indexed by fd, grown on demand */
-	uint32_t nregs;
-	uint32_t next_gen;
-	uint32_t round;
-};
-
-
-static uint64_t
-ud_of(int fd, uint32_t gen)
-{
-	return (uint64_t)gen << 32 | (uint32_t)fd;
-}
-
-
-static uint32_t
-take_gen(struct impl *r)
+uint32_t
+weft__uring_take_gen(struct impl *r)
 {
 	uint32_t gen = r->next_gen;
 
@@ -125,20 +97,20 @@ take_gen(struct impl *r)
  * Returns an SQE, submitting what is queued if the ring is full; NULL only
  * when even that does not make room.  With the lock held.
  */
-static struct io_uring_sqe *
-get_sqe(struct impl *r)
+struct io_uring_sqe *
+weft__uring_get_sqe(struct impl *r)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 
-	if (!sqe && io_uring_submit(&r->ring) >= 0)
+	if (!sqe && weft__uring_submit(r) == 0)
 		sqe = io_uring_get_sqe(&r->ring);
 	return sqe;
 }
 
 
 /* Submits what is queued, retrying a signal's interruption. */
-static int
-submit(struct impl *r)
+int
+weft__uring_submit(struct impl *r)
 {
 	int n;
 
@@ -149,8 +121,15 @@ submit(struct impl *r)
 }
 
 
-static unsigned
-poll_mask_of(uint32_t interest)
+int
+weft__uring_kick(struct impl *r)
+{
+	return r->sleeping ? weft__uring_submit(r) : 0;
+}
+
+
+unsigned
+weft__uring_poll_mask(uint32_t interest)
 {
 	unsigned mask = 0;
 
@@ -167,10 +146,10 @@ poll_mask_of(uint32_t interest)
 
 
 /* Queues a multishot poll for fd under ud.  With the lock held. */
-static int
-queue_poll(struct impl *r, int fd, unsigned mask, uint64_t ud)
+int
+weft__uring_queue_poll(struct impl *r, int fd, unsigned mask, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = get_sqe(r);
+	struct io_uring_sqe *sqe = weft__uring_get_sqe(r);
 
 	if (!sqe)
 		return -EBUSY;
@@ -184,7 +163,7 @@ queue_poll(struct impl *r, int fd, unsigned mask, uint64_t ud)
 static int
 queue_cancel(struct impl *r, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = get_sqe(r);
+	struct io_uring_sqe *sqe = weft__uring_get_sqe(r);
 
 	if (!sqe)
 		return -EBUSY;
@@ -230,9 +209,11 @@ ur_init(struct weft_reactor *self, const struct weft_reactor_params *params)
 	}
 	r->next_gen = 1;
 	r->round = 1;
-	err = queue_poll(r, r->wakefd, POLLIN, UD_WAKE);
+	r->ops.next_gen = 1;
+	r->valgrind = IMPL_UNDER_VALGRIND() != 0;
+	err = weft__uring_queue_poll(r, r->wakefd, POLLIN, UD_WAKE);
 	if (err == 0)
-		err = submit(r);
+		err = weft__uring_submit(r);
 	if (err < 0)
 		goto fail_eventfd;
 	r->live = true;
@@ -291,8 +272,8 @@ check_fd(struct impl *r, int fd)
 
 
 /* The registration of fd, or NULL.  With the lock held. */
-static struct reg *
-find(struct impl *r, int fd)
+struct reg *
+weft__uring_find(struct impl *r, int fd)
 {
 	if (fd < 0 || (uint32_t)fd >= r->nregs || r->regs[fd].gen == 0)
 		return NULL;
@@ -318,17 +299,19 @@ ur_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	if (err < 0)
 		return err;
 	pthread_mutex_lock(&r->lock);
-	if (find(r, fd)) {
+	if (weft__uring_find(r, fd)) {
 		err = -EEXIST;
 		goto out;
 	}
 	err = grow(r, fd);
 	if (err < 0)
 		goto out;
-	gen = take_gen(r);
-	err = queue_poll(r, fd, poll_mask_of(interest), ud_of(fd, gen));
+	gen = weft__uring_take_gen(r);
+	/* The next wait submits it, or a wait under way at once. */
+	err = weft__uring_queue_poll(r, fd, weft__uring_poll_mask(interest),
+	                             ud_of(fd, gen));
 	if (err == 0)
-		err = submit(r);
+		err = weft__uring_kick(r);
 	if (err < 0) {
 		/*
 		 * The SQE may still sit in the ring for the next submit; its
@@ -348,8 +331,9 @@ out:
 
 /*
  * Cancels the current request and arms one for the new interest under a
- * new generation, in one submit: completions of the old request that are
- * still in the CQ carry the old generation and are dropped.
+ * new generation, in one submit (the next wait's, or at once during a
+ * wait): completions of the old request that are still in the CQ carry
+ * the old generation and are dropped.
  */
 static int
 ur_modify(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
@@ -362,17 +346,18 @@ ur_modify(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	if (fd == r->wakefd)
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
-	reg = find(r, fd);
+	reg = weft__uring_find(r, fd);
 	if (!reg) {
 		pthread_mutex_unlock(&r->lock);
 		return not_registered(fd);
 	}
-	gen = take_gen(r);
+	gen = weft__uring_take_gen(r);
 	err = queue_cancel(r, ud_of(fd, reg->gen));
 	if (err == 0)
-		err = queue_poll(r, fd, poll_mask_of(interest), ud_of(fd, gen));
+		err = weft__uring_queue_poll(
+		    r, fd, weft__uring_poll_mask(interest), ud_of(fd, gen));
 	if (err == 0)
-		err = submit(r);
+		err = weft__uring_kick(r);
 	if (err == 0)
 		*reg = (struct reg){
 		    .token = token, .interest = interest, .gen = gen};
@@ -391,7 +376,7 @@ ur_del(struct weft_reactor *self, int fd)
 	if (fd == r->wakefd)
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
-	reg = find(r, fd);
+	reg = weft__uring_find(r, fd);
 	if (!reg) {
 		pthread_mutex_unlock(&r->lock);
 		return not_registered(fd);
@@ -405,241 +390,10 @@ ur_del(struct weft_reactor *self, int fd)
 	 */
 	err = queue_cancel(r, ud_of(fd, reg->gen));
 	if (err == 0)
-		(void)submit(r);
+		(void)weft__uring_submit(r);
 	reg->gen = 0;
 	pthread_mutex_unlock(&r->lock);
 	return 0;
-}
-
-
-static uint32_t
-ready_of(int32_t res, uint32_t interest)
-{
-	uint32_t ready = 0;
-
-	if (res < 0)
-		return WEFT_ERROR;
-	if (res & POLLIN)
-		ready |= WEFT_READABLE;
-	if (res & POLLOUT)
-		ready |= WEFT_WRITABLE;
-	if (res & (POLLHUP | POLLRDHUP))
-		ready |= WEFT_HUP;
-	if (res & POLLERR)
-		ready |= WEFT_ERROR;
-	/* R2: only the interest registered, and HUP and ERROR. */
-	return ready & (interest | WEFT_HUP | WEFT_ERROR);
-}
-
-
-/*
- * A registration's completion: its readiness into events, one entry per
- * fd per wait (two edges seen in one wait are one report), and a new
- * request when the kernel ended this one.  With the lock held.
- */
-static void
-take_poll(struct impl *r, const struct io_uring_cqe *cqe,
-          struct weft_reactor_event *events, uint32_t *out, bool *rearmed)
-{
-	int fd = (int)(uint32_t)cqe->user_data;
-	uint32_t gen = (uint32_t)(cqe->user_data >> 32);
-	struct reg *reg = find(r, fd);
-	uint32_t ready;
-
-	if (!reg || reg->gen != gen)
-		return; /* cancelled, or an earlier registration of fd */
-	if (!(cqe->flags & IORING_CQE_F_MORE)) {
-		/*
-		 * Ended by the kernel: arm again.  The new request reports the
-		 * readiness there is now, so an edge lost in between is not.
-		 */
-		reg->gen = take_gen(r);
-		if (queue_poll(r, fd, poll_mask_of(reg->interest),
-		               ud_of(fd, reg->gen)) == 0)
-			*rearmed = true;
-		else
-			reg->gen = gen; /* no SQE: report the end instead */
-	}
-	/* A request cancelled by the kernel (not by us) is no readiness. */
-	if (cqe->res == -ECANCELED)
-		return;
-	ready = ready_of(cqe->res, reg->interest);
-	if (!ready)
-		return;
-	if (reg->round == r->round && reg->slot < *out &&
-	    events[reg->slot].token == reg->token) {
-		events[reg->slot].ready |= ready;
-		return;
-	}
-	reg->round = r->round;
-	reg->slot = *out;
-	events[*out].token = reg->token;
-	events[*out].ready = ready;
-	events[*out].reserved = 0;
-	(*out)++;
-}
-
-
-static void
-drain_wakefd(struct impl *r)
-{
-	uint64_t count;
-
-	/* EAGAIN only means the count was read already. */
-	while (read(r->wakefd, &count, sizeof(count)) < 0 && errno == EINTR)
-		;
-}
-
-
-/*
- * Turns what the CQ holds into events, at most capacity of them (R1: the
- * rest stays in the CQ for the next wait).  *woken: a wakeup was among
- * them.  Returns the count of events.
- */
-static uint32_t
-reap(struct impl *r, struct weft_reactor_event *events, uint32_t capacity,
-     bool *woken)
-{
-	struct io_uring_cqe *cqe;
-	unsigned head, seen = 0;
-	uint32_t out = 0;
-	bool rearmed = false, wake = false;
-
-	pthread_mutex_lock(&r->lock);
-	/*
-	 * Completions the CQ had no room for wait in the kernel's overflow
-	 * list; peeking an empty CQ flushes them (it enters the kernel only
-	 * then).
-	 */
-	if (io_uring_cq_ready(&r->ring) == 0 &&
-	    io_uring_cq_has_overflow(&r->ring))
-		(void)io_uring_peek_cqe(&r->ring, &cqe);
-	r->round = r->round == UINT32_MAX ? 1 : r->round + 1;
-	io_uring_for_each_cqe(&r->ring, head, cqe)
-	{
-		if (out == capacity)
-			break;
-		seen++;
-		if (cqe->user_data == UD_WAKE) {
-			wake = true;
-			if (!(cqe->flags & IORING_CQE_F_MORE) &&
-			    queue_poll(r, r->wakefd, POLLIN, UD_WAKE) == 0)
-				rearmed = true;
-		} else if (cqe->user_data != UD_IGNORE) {
-			take_poll(r, cqe, events, &out, &rearmed);
-		}
-	}
-	io_uring_cq_advance(&r->ring, seen);
-	if (rearmed)
-		(void)submit(r);
-	pthread_mutex_unlock(&r->lock);
-	if (wake)
-		drain_wakefd(r);
-	*woken = wake;
-	return out;
-}
-
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-
-/*
- * Blocks until the CQ holds a completion or timeout_ns passes (negative:
- * no limit).  Returns 0, or -ETIME, -EINTR or another error.
- *
- * The wait is ppoll(2) on the ring's fd, which is readable while the CQ
- * holds completions (or the kernel holds some back): one system call, as
- * io_uring_enter with IORING_ENTER_GETEVENTS would be, with a timespec
- * (nanoseconds), and one that every tool knows blocks.  Valgrind 3.19
- * runs io_uring_enter as a call that returns at once and keeps its
- * scheduler lock through it, so a wait there would keep the thread that
- * is to wake it off the CPU for good.
- */
-static int
-block(struct impl *r, int64_t timeout_ns)
-{
-	struct pollfd pfd = {.fd = r->ring.ring_fd, .events = POLLIN};
-	struct timespec ts;
-	int n;
-
-	/* An hour at most at a time: wait loops for the rest. */
-	if (timeout_ns > BLOCK_MAX_NS)
-		timeout_ns = BLOCK_MAX_NS;
-	ts.tv_sec = timeout_ns / 1000000000;
-	ts.tv_nsec = timeout_ns % 1000000000;
-	n = ppoll(&pfd, 1, timeout_ns < 0 ? NULL : &ts, NULL);
-	if (n < 0)
-		return -errno;
-	return n == 0 ? -ETIME : 0;
-}
-
-
-static int
-ur_wait(struct weft_reactor *self, struct weft_reactor_event *events,
-        uint32_t capacity, int64_t timeout_ns)
-{
-	struct impl *r = (struct impl *)self;
-	int64_t deadline = 0, left = timeout_ns;
-	uint32_t got;
-	bool woken;
-	int err;
-
-	if (capacity == 0)
-		return -EINVAL;
-	if (timeout_ns > 0) {
-		/* R3: a timeout past the clock's range is clamped. */
-		deadline = now_ns();
-		deadline = deadline > INT64_MAX - timeout_ns
-		               ? INT64_MAX
-		               : deadline + timeout_ns;
-	}
-	for (;;) {
-		got = reap(r, events, capacity, &woken);
-		if (got > 0 || woken || timeout_ns == 0)
-			return (int)got;
-		/*
-		 * Completions that were no event (a cancellation, a stale
-		 * generation) end the kernel's wait too; R3 wants the rest of
-		 * the timeout slept, so wait again for what is left.
-		 */
-		if (timeout_ns > 0) {
-			left = deadline - now_ns();
-			if (left <= 0)
-				return 0;
-		}
-		err = block(r, left);
-		if (err == -EINTR)
-			return 0;
-		/* -ETIME: the loop looks once more, then checks the deadline.
-		 */
-		if (err < 0 && err != -ETIME)
-			return err;
-	}
-}
-
-
-static int
-ur_wakeup(struct weft_reactor *self)
-{
-	struct impl *r = (struct impl *)self;
-	uint64_t one = 1;
-
-	for (;;) {
-		if (write(r->wakefd, &one, sizeof(one)) == sizeof(one))
-			return 0;
-		/* EAGAIN: the counter is full, so a wakeup is pending. */
-		if (errno == EAGAIN)
-			return 0;
-		if (errno != EINTR)
-			return -errno;
-	}
 }
 
 
@@ -650,7 +404,13 @@ ur_fini(struct weft_reactor *self)
 
 	if (!r->live)
 		return;
-	/* Tearing the ring down cancels every request still armed. */
+	/*
+	 * Tearing the ring down cancels every request still armed, but
+	 * asynchronously: the kernel could still write into a buffer the
+	 * host frees once fini returns, so operations are cancelled and
+	 * reaped first (R16).  Polls hold no buffer.
+	 */
+	weft__uring_ops_fini(r);
 	io_uring_queue_exit(&r->ring);
 	close(r->wakefd);
 	pthread_mutex_destroy(&r->lock);
@@ -666,16 +426,20 @@ static const struct weft_reactor_iface ur_iface = {
      * Edge: multishot polls post once per readiness edge, as EPOLLET.
      * Concurrent ctl: the SQ is under the lock, and a request submitted
      * during a wait completes into the CQ that wait is sleeping on.
+     * Completion: operations are SQEs of their own (ops.c).
      */
-    .flags = WEFT_REACTOR_EDGE | WEFT_REACTOR_CONCURRENT_CTL,
+    .flags = WEFT_REACTOR_EDGE | WEFT_REACTOR_CONCURRENT_CTL |
+             WEFT_REACTOR_COMPLETION,
     .instance_size = sizeof(struct impl),
     .init = ur_init,
     .add = ur_add,
     .modify = ur_modify,
     .del = ur_del,
-    .wait = ur_wait,
-    .wakeup = ur_wakeup,
+    .wait = weft__uring_wait,
+    .wakeup = weft__uring_wakeup,
     .fini = ur_fini,
+    .submit = weft__uring_op_submit,
+    .cancel = weft__uring_op_cancel,
 };
 
 static const struct weft_plugin_descriptor ur_descriptor = {
@@ -688,7 +452,7 @@ static const struct weft_plugin_descriptor ur_descriptor = {
     .signature = WEFT_ABI_SIGNATURE,
     .name = "io_uring",
     .description = "Linux io_uring (liburing), multishot poll, eventfd "
-                   "wakeup; io_uring_setup is refused by "
+                   "wakeup, completion I/O; io_uring_setup is refused by "
                    "kernel.io_uring_disabled or a seccomp profile",
     .iface = &ur_iface,
 };
