@@ -81,9 +81,13 @@ def note_of(r, div):
             n += f" ({r.future} B future)"
         return n
     if r.echo:
-        rps, p50, p99, cpu = r.echo
+        rps, p50, p99, cpu = r.echo[:4]
         n = (f"{rps:,.0f} req/s, p50 {p50:,.0f} us, p99 {p99:,.0f} us, "
              f"server CPU {cpu:.1f} us/req")
+        if len(r.echo) >= 7:
+            # Older results.json files have neither.
+            n += (f", load generator CPU {r.echo[4]:.1f} us/req, "
+                  f"fairness {r.echo[5]:.2f}–{r.echo[6]:.2f}")
         if r.syscalls:
             per, by = r.syscalls
             top = sorted(by.items(), key=lambda kv: -kv[1])[:3]

@@ -243,9 +243,15 @@ def strace_counts(path):
 
 def run_echo(server_argv, conns, rounds, trace=None):
     """One server process facing the load generator: (ns per request,
-    server peak RSS KiB, req/s, p50 us, p99 us, server CPU us/request), or
-    None.  With trace (a file), the server's system calls during the load
-    are counted there by strace."""
+    server peak RSS KiB, req/s, p50 us, p99 us, server CPU us/request,
+    load generator CPU us/request, fairness min, fairness max), or None.
+    Fairness: when the first connection has made its round trips, the
+    fewest and the most any connection has made, as a fraction of the
+    rounds (1.0 and 1.0: every connection served alike).  The load
+    generator's CPU per request says whether the server is what limits
+    the rate: a load generator near a full core's worth (1e6 / req/s)
+    caps every server at its own rate.  With trace (a file), the server's
+    system calls during the load are counted there by strace."""
     port = free_port()
     srv = subprocess.Popen(PIN[0] + server_argv + [str(port)],
                            stdout=subprocess.DEVNULL,
@@ -260,9 +266,11 @@ def run_echo(server_argv, conns, rounds, trace=None):
                                        "-p", str(srv.pid)],
                                       stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(PIN[1] + [CLIENT, str(port), str(conns),
                                      str(rounds)],
                            capture_output=True, text=True, timeout=300)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         rss = vm_hwm(srv.pid)
     except subprocess.TimeoutExpired:
         return None
@@ -276,9 +284,14 @@ def run_echo(server_argv, conns, rounds, trace=None):
     if p.returncode != 0:
         sys.stderr.write(f"bench: echo client: {p.stderr.strip()}\n")
         return None
-    rps, p50, p99 = (float(x) for x in p.stdout.split()[:3])
+    out = [float(x) for x in p.stdout.split()]
+    rps, p50, p99 = out[:3]
+    fmin, fmax = (out[3] / rounds, out[5] / rounds) if len(out) >= 6 else (
+        0.0, 0.0)
     cpu = (ru.ru_utime + ru.ru_stime) * 1e6 / (conns * rounds)
-    return 1e9 / rps, rss, rps, p50, p99, cpu
+    ccpu = (after.ru_utime + after.ru_stime - before.ru_utime -
+            before.ru_stime) * 1e6 / (conns * rounds)
+    return 1e9 / rps, rss, rps, p50, p99, cpu, ccpu, fmin, fmax
 
 
 class Row:
@@ -287,11 +300,12 @@ class Row:
         self.s = system
         self.ns = self.rss = None
         self.future = 0
-        self.echo = None       # (req/s, p50, p99, cpu)
+        self.echo = None  # (req/s, p50, p99, cpu, client cpu, fair min, max)
         self.syscalls = None   # (per request, {name: per request})
         self.note = ""
         # One tuple per round, in round order: (ns, rss, future) or, for
-        # echo, (ns, rss, req/s, p50, p99, cpu).  A ratio between two
+        # echo, (ns, rss, req/s, p50, p99, cpu, client cpu, fairness min,
+        # fairness max).  A ratio between two
         # systems is taken round by round, between runs made minutes
         # apart at most, and its spread is over the rounds.
         self.samples = []
@@ -324,7 +338,7 @@ def finish(row):
            for i in range(len(row.samples[0]))]
     row.ns, row.rss = med[0], med[1]
     if row.w in ECHO:
-        row.echo = tuple(med[2:6])
+        row.echo = tuple(med[2:])
     else:
         row.future = int(med[2])
 
@@ -373,7 +387,7 @@ def measure_workload(w, systems_):
                 one(row, True)
     for row in rows:
         finish(row)
-        if w == "echo_100" and STRACE and row.ns is not None:
+        if w in ("echo_100", "echo_1000") and STRACE and row.ns is not None:
             count_syscalls(row)
     return rows
 

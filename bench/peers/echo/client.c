@@ -7,8 +7,12 @@
  * thread, so that the server is what is measured.
  *
  * Usage: weft-bench-echo-client PORT CONNS ROUNDS
- * Prints one line: requests per second, then the p50 and p99 round-trip
- * latency in microseconds.
+ * Prints one line: requests per second, the p50 and p99 round-trip latency
+ * in microseconds, then fairness between connections: when the first
+ * connection has made its ROUNDS round trips, how many each of the others
+ * has made, as the min, median and max over the connections (a fair server
+ * keeps them close together; a server that serves some connections more
+ * often than others leaves the min far below ROUNDS).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +52,25 @@ cmp_u32(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return (x > y) - (x < y);
+}
+
+
+static int
+cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+
+/* Each connection's count of round trips, sorted, into fair[]. */
+static void
+snapshot(const struct conn *conns, long n_conns, long *fair)
+{
+	for (long i = 0; i < n_conns; i++)
+		fair[i] = conns[i].done;
+	qsort(fair, (size_t)n_conns, sizeof(*fair), cmp_long);
 }
 
 static void
@@ -92,6 +115,7 @@ main(int argc, char **argv)
 	struct epoll_event evs[256];
 	struct conn *conns;
 	uint32_t *lat;
+	long *fair;
 	long n_conns, rounds, total, recorded = 0, finished = 0;
 	uint64_t t0, t1;
 	int ep;
@@ -104,8 +128,9 @@ main(int argc, char **argv)
 	total = n_conns * rounds;
 	conns = calloc((size_t)n_conns, sizeof(*conns));
 	lat = malloc(sizeof(*lat) * (size_t)total);
+	fair = malloc(sizeof(*fair) * (size_t)n_conns);
 	ep = epoll_create1(0);
-	if (!conns || !lat || ep < 0)
+	if (!conns || !lat || !fair || ep < 0)
 		fail("setup");
 	memset(msg, 'w', sizeof(msg));
 	for (long i = 0; i < n_conns; i++) {
@@ -142,15 +167,17 @@ main(int argc, char **argv)
 				continue;
 			c->got = 0;
 			lat[recorded++] = (uint32_t)(now_ns() - c->sent_at);
-			if (++c->done == rounds)
-				finished++;
-			else
+			if (++c->done == rounds && finished++ == 0)
+				snapshot(conns, n_conns, fair);
+			if (c->done < rounds)
 				send_msg(c, msg);
 		}
 	}
 	t1 = now_ns();
 	qsort(lat, (size_t)recorded, sizeof(*lat), cmp_u32);
-	printf("%.0f %.1f %.1f\n", (double)total * 1e9 / (double)(t1 - t0),
-	       lat[recorded / 2] / 1000.0, lat[recorded * 99 / 100] / 1000.0);
+	printf("%.0f %.1f %.1f %ld %ld %ld\n",
+	       (double)total * 1e9 / (double)(t1 - t0), lat[recorded / 2] / 1000.0,
+	       lat[recorded * 99 / 100] / 1000.0, fair[0], fair[n_conns / 2],
+	       fair[n_conns - 1]);
 	return 0;
 }
