@@ -1041,7 +1041,7 @@ struct weft_reactor;
 
 /**
  * The reactor runs operations the host submits and reports their
- * completions (R13-R17).  ABI 1.3; needs an interface of version 3.
+ * completions (R13-R16).  ABI 1.3; needs an interface of version 3.
  */
 #define WEFT_REACTOR_COMPLETION 0x10u
 
@@ -1165,7 +1165,7 @@ struct weft_reactor_params {
  * at once with the clock moved forward by exactly the timeout (time jumps
  * to the next deadline), and R3's "never early" holds on this clock.
  *
- * Version >= 3 (ABI 1.3), only with WEFT_REACTOR_COMPLETION (R13-R17):
+ * Version >= 3 (ABI 1.3), only with WEFT_REACTOR_COMPLETION (R13-R16):
  * submit:     queues an operation; 0 when accepted (exactly one final
  *             completion will be reported for it), or a negative error
  *             and nothing is ever reported for it (-EINVAL for an opcode,
@@ -1179,7 +1179,7 @@ struct weft_reactor_params {
  *             no operation with this token is in flight.  Same thread
  *             rule as add.
  * With operations in flight, fini returns only once the system has let go
- * of every buffer lent to it (R17).
+ * of every buffer lent to it (R16).
  */
 #define WEFT_REACTOR_IFACE_VERSION 3 /**< layout of the struct below */
 struct weft_reactor_iface {
