@@ -115,10 +115,11 @@
 	OFF(weft_negotiate, chosen, 12)
 
 /*
- * What ABI 1.1 and 1.2 appended on x86_64: the members after the 1.0 ends
+ * What ABI 1.1 to 1.3 appended on x86_64: the members after the 1.0 ends
  * above, at offsets that never change in later 1.x, and the sizes the
  * structs have grown to.  Expanded after WEFT_LAYOUT_X86_64 by the same
- * users.  weft_worker_stats is new in 1.2.
+ * users.  weft_worker_stats is new in 1.2, weft_reactor_op and weft_io_op
+ * in 1.3.
  */
 #define WEFT_LAYOUT_X86_64_ADDED                                               \
 	OFF(weft_driver_ops, blocking, 88)                                     \
@@ -151,7 +152,33 @@
 	OFF(weft_reactor_params, setting_ctx, 16) /* 1.2, version 2 */         \
 	GROWS(weft_reactor_iface, 88)                                          \
 	OFF(weft_reactor_iface, now, 72)     /* 1.2, version 2 */              \
-	OFF(weft_reactor_iface, advance, 80) /* 1.2, version 2 */
+	OFF(weft_reactor_iface, advance, 80) /* 1.2, version 2 */              \
+	GROWS(weft_reactor_iface, 104)                                         \
+	OFF(weft_reactor_iface, submit, 88) /* 1.3, version 3 */               \
+	OFF(weft_reactor_iface, cancel, 96) /* 1.3, version 3 */               \
+	GROWS(weft_reactor_op, 48) /* 1.3 */                                   \
+	OFF(weft_reactor_op, version, 0)                                       \
+	OFF(weft_reactor_op, opcode, 4)                                        \
+	OFF(weft_reactor_op, token, 8)                                         \
+	OFF(weft_reactor_op, fd, 16)                                           \
+	OFF(weft_reactor_op, flags, 20)                                        \
+	OFF(weft_reactor_op, buf, 24)                                          \
+	OFF(weft_reactor_op, len, 32)                                          \
+	OFF(weft_reactor_op, reserved, 36)                                     \
+	OFF(weft_reactor_op, offset, 40)                                       \
+	GROWS(weft_driver_ops, 136)                                            \
+	OFF(weft_driver_ops, op_submit, 112) /* 1.3, version 3 */              \
+	OFF(weft_driver_ops, op_poll, 120)   /* 1.3, version 3 */              \
+	OFF(weft_driver_ops, op_del, 128)    /* 1.3, version 3 */              \
+	GROWS(weft_io_op, 40) /* 1.3 */                                        \
+	OFF(weft_io_op, version, 0)                                            \
+	OFF(weft_io_op, opcode, 4)                                             \
+	OFF(weft_io_op, fd, 8)                                                 \
+	OFF(weft_io_op, flags, 12)                                             \
+	OFF(weft_io_op, data, 16)                                              \
+	OFF(weft_io_op, len, 24)                                               \
+	OFF(weft_io_op, reserved, 28)                                          \
+	OFF(weft_io_op, offset, 32)
 
 /* The 1.0 signature on x86_64 with the System V ABI. */
 #define WEFT_LAYOUT_X86_64_SIGNATURE 0x7710100804040808ull

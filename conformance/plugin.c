@@ -369,6 +369,18 @@ P7_constants_frozen(void **state)
 	assert_int_equal(WEFT_FAULT_SHORT_IO, 1);
 	assert_int_equal(WEFT_FAULT_SPURIOUS, 2);
 	assert_int_equal(WEFT_FAULT_RESET, 3);
+	/* ABI 1.3 */
+	assert_int_equal(WEFT_REACTOR_COMPLETION, 0x10);
+	assert_int_equal(WEFT_COMPLETE, 0x100);
+	assert_int_equal(WEFT_MORE, 0x200);
+	assert_int_equal(WEFT_OP_RECV, 1);
+	assert_int_equal(WEFT_OP_SEND, 2);
+	assert_int_equal(WEFT_OP_ACCEPT, 3);
+	assert_int_equal(WEFT_OP_CONNECT, 4);
+	assert_int_equal(WEFT_OP_READ, 5);
+	assert_int_equal(WEFT_OP_WRITE, 6);
+	assert_int_equal(WEFT_OP_CLOSE, 7);
+	assert_int_equal(WEFT_OP_MULTISHOT, 1);
 }
 
 
