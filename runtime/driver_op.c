@@ -416,6 +416,9 @@ weft__driver_op_poll(struct weft_driver *pub, uint64_t id,
 	} else if (op->qlen > 0) {
 		*result = op->q[op->qhead++];
 		op->qlen--;
+	} else if (op->state == OP_DONE && op->final_taken) {
+		/* Ready exactly once: nothing more will come (D10). */
+		rc = WEFT_ECLOSED;
 	} else if (op->state == OP_DONE) {
 		*result = op->result;
 		op->final_taken = true;

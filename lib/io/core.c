@@ -53,6 +53,10 @@ weft__io_unref(struct weft__io *io)
 {
 	if (atomic_fetch_sub_explicit(&io->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	/* Operations first: the driver keeps their buffers until the kernel
+	 * lets go, and an fd number is reused only after close. */
+	if (io->mode == WEFT__IO_MODE_OP)
+		weft__io_op_fini(io);
 	/* The driver must forget the fd before the number can be reused. */
 	if (atomic_load(&io->registered))
 		weft_driver_io_del(io->driver, io->id);

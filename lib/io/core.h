@@ -24,6 +24,18 @@
  * (weft__io_ready), a short transfer, a reset stream socket (weft__io_do).
  * `faults` is set at registration, so that an object on a driver without
  * the method pays one predictable branch per call.
+ *
+ * Completion I/O (op.c, D10).  On a driver whose reactor runs operations,
+ * a stream socket reads, writes, accepts and connects through submitted
+ * operations instead of readiness.  The operation in flight in each
+ * direction belongs to the object, not to the future that started it: a
+ * read future dropped while its RECV is in flight leaves it there, and the
+ * next read collects its bytes, so no data is lost (readiness mode loses
+ * none either).  Bytes a RECV brought that the caller could not take wait
+ * in the driver's record for the next read.  The last release op_del's
+ * what is in flight, before the fd is closed; the driver cancels it and
+ * keeps its buffer until the kernel lets go (D11).  An object whose driver
+ * has no completion, or injects faults (D9), stays on readiness.
  */
 #ifndef WEFT_IO_CORE_H
 #define WEFT_IO_CORE_H
@@ -33,6 +45,20 @@
 #include <sys/types.h>
 
 #include <weft/io.h>
+
+/* One direction's operation in flight (op.c). */
+struct weft__io_op {
+	uint64_t id;               /* the driver's id; 0: none */
+	const void *owner;         /* the future waiting on it; NULL: none */
+	const unsigned char *data; /* RECV: the bytes it brought */
+	uint32_t len, off;         /* ... how many, and how many were taken */
+	bool received;             /* data/len hold a finished RECV */
+};
+
+/* weft__io.mode */
+#define WEFT__IO_MODE_UNKNOWN 0
+#define WEFT__IO_MODE_READY   1 /* readiness: io_add and io_poll */
+#define WEFT__IO_MODE_OP      2 /* completion: op_submit and op_poll */
 
 struct weft__io {
 	atomic_uint refs;
@@ -49,6 +75,9 @@ struct weft__io {
 	struct weft_driver *driver;
 	uint64_t id;
 	struct weft_waker waiters[2]; /* read, write */
+	/* Completion I/O, under lock; mode set at first use. */
+	uint8_t mode;
+	struct weft__io_op ops[2]; /* read or accept; write or connect */
 };
 
 /*
@@ -137,6 +166,36 @@ int weft__io_reset(struct weft__io *io);
  * call and a SIGPIPE it raised is consumed.  -errno on failure.
  */
 ssize_t weft__writev_nosigpipe(int fd, const struct iovec *iov, int iovcnt);
+
+/* ---- completion I/O (op.c) ---- */
+
+/*
+ * Each returns WEFT_ENOTSUP when the object runs on readiness (the caller
+ * then takes the readiness path, which it must for this call), else 1
+ * with the result set or 0 pending, its waker stored.  owner is the future
+ * polling: the operation in flight is its until it completes or the
+ * future calls weft__io_op_forget.  One unit of budget per call.
+ */
+int weft__io_op_recv(struct weft__io *io, struct weft_context *cx,
+                     const void *owner, void *buf, size_t len, ssize_t *n);
+int weft__io_op_send(struct weft__io *io, struct weft_context *cx,
+                     const void *owner, const struct iovec *iov, int iovcnt,
+                     size_t len, ssize_t *n);
+/* A new connection's fd in *fd, or -errno there (multishot accept). */
+int weft__io_op_accept(struct weft__io *io, struct weft_context *cx,
+                       const void *owner, int *fd);
+/* *status 0 once connected, or -errno.  addr is copied at the first call. */
+int weft__io_op_connect(struct weft__io *io, struct weft_context *cx,
+                        const void *owner, const void *addr, uint32_t addrlen,
+                        int *status);
+/* Whether a connect on io would be submitted (decides the mode). */
+bool weft__io_op_usable(struct weft__io *io, struct weft_context *cx);
+
+/* The future owner is dropped: what it waited on stays with the object. */
+void weft__io_op_forget(struct weft__io *io, const void *owner);
+
+/* At the last release: ends the operations in flight (op_del). */
+void weft__io_op_fini(struct weft__io *io);
 
 /* A stream is an io object and nothing more. */
 struct weft_io {

@@ -223,30 +223,48 @@ do_write(int fd, void *arg, size_t max)
 }
 
 
-/* One read of at most INT_MAX bytes: 1 with *n, or 0 pending. */
+/*
+ * One read of at most INT_MAX bytes for the future owner: 1 with *n, or 0
+ * pending.  Completion where the object runs on it (op.c), else readiness.
+ */
 static int
-io_read(struct weft_io *s, struct weft_context *cx, void *buf, size_t len,
-        ssize_t *n)
+io_read(struct weft_io *s, struct weft_context *cx, const void *owner,
+        void *buf, size_t len, ssize_t *n)
 {
 	struct iovec iov = {buf, len > INT_MAX ? INT_MAX : len};
 	struct span sp = {&s->io, &iov, 1};
+	int r = weft__io_op_recv(&s->io, cx, owner, buf, iov.iov_len, n);
 
+	if (r != WEFT_ENOTSUP)
+		return r;
 	return weft__io_do(&s->io, cx, WEFT_READABLE, do_read, &sp, iov.iov_len,
 	                   n);
 }
 
 
 static int
-io_write(struct weft_io *s, struct weft_context *cx, const struct iovec *iov,
-         int iovcnt, ssize_t *n)
+io_write(struct weft_io *s, struct weft_context *cx, const void *owner,
+         const struct iovec *iov, int iovcnt, ssize_t *n)
 {
 	struct span sp = {&s->io, iov, iovcnt};
 	size_t len = 0;
-	int i;
+	int i, r;
 
 	for (i = 0; i < iovcnt; i++)
 		len += iov[i].iov_len;
+	r = weft__io_op_send(&s->io, cx, owner, iov, iovcnt, len, n);
+	if (r != WEFT_ENOTSUP)
+		return r;
 	return weft__io_do(&s->io, cx, WEFT_WRITABLE, do_write, &sp, len, n);
+}
+
+
+/* A future on s is dropped: its operation in flight stays with s. */
+static void
+io_drop(struct weft_io *s, const void *owner)
+{
+	weft__io_op_forget(&s->io, owner);
+	weft__io_unref(&s->io);
 }
 
 /* ---- read, read_exact ------------------------------------------------- */
@@ -261,7 +279,7 @@ read_poll(struct weft_future *f, struct weft_context *cx)
 		r->status = 0;
 		return WEFT_READY;
 	}
-	if (!io_read(r->io, cx, r->buf, r->len, &n))
+	if (!io_read(r->io, cx, r, r->buf, r->len, &n))
 		return WEFT_PENDING;
 	r->status = (int)n;
 	return WEFT_READY;
@@ -271,7 +289,7 @@ read_poll(struct weft_future *f, struct weft_context *cx)
 static void
 read_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_io_read *)f)->io->io);
+	io_drop(((struct weft_io_read *)f)->io, f);
 }
 
 WEFT_FUTURE_VTABLE(read_vtable, struct weft_io_read, status, read_poll,
@@ -295,7 +313,8 @@ read_exact_poll(struct weft_future *f, struct weft_context *cx)
 	ssize_t n;
 
 	while (r->done < r->len) {
-		if (!io_read(r->io, cx, r->buf + r->done, r->len - r->done, &n))
+		if (!io_read(r->io, cx, r, r->buf + r->done, r->len - r->done,
+		             &n))
 			return WEFT_PENDING;
 		if (n <= 0) {
 			r->status = n < 0 ? (int)n : -ENODATA;
@@ -311,7 +330,7 @@ read_exact_poll(struct weft_future *f, struct weft_context *cx)
 static void
 read_exact_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_io_read_exact *)f)->io->io);
+	io_drop(((struct weft_io_read_exact *)f)->io, f);
 }
 
 WEFT_FUTURE_VTABLE(read_exact_vtable, struct weft_io_read_exact, status,
@@ -341,7 +360,7 @@ write_poll(struct weft_future *f, struct weft_context *cx)
 		w->status = 0;
 		return WEFT_READY;
 	}
-	if (!io_write(w->io, cx, &iov, 1, &n))
+	if (!io_write(w->io, cx, w, &iov, 1, &n))
 		return WEFT_PENDING;
 	w->status = (int)n;
 	return WEFT_READY;
@@ -351,7 +370,7 @@ write_poll(struct weft_future *f, struct weft_context *cx)
 static void
 write_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_io_write *)f)->io->io);
+	io_drop(((struct weft_io_write *)f)->io, f);
 }
 
 WEFT_FUTURE_VTABLE(write_vtable, struct weft_io_write, status, write_poll,
@@ -378,7 +397,7 @@ write_all_poll(struct weft_future *f, struct weft_context *cx)
 	while (w->done < w->len) {
 		iov.iov_base = (void *)(w->buf + w->done);
 		iov.iov_len = w->len - w->done;
-		if (!io_write(w->io, cx, &iov, 1, &n))
+		if (!io_write(w->io, cx, w, &iov, 1, &n))
 			return WEFT_PENDING;
 		if (n < 0) {
 			w->status = (int)n;
@@ -394,7 +413,7 @@ write_all_poll(struct weft_future *f, struct weft_context *cx)
 static void
 write_all_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_io_write_all *)f)->io->io);
+	io_drop(((struct weft_io_write_all *)f)->io, f);
 }
 
 WEFT_FUTURE_VTABLE(write_all_vtable, struct weft_io_write_all, status,
@@ -440,7 +459,7 @@ writev_poll(struct weft_future *f, struct weft_context *cx)
 	while (w->first < w->iovcnt && w->iov[w->first].iov_len == 0)
 		w->first++;
 	while (w->first < w->iovcnt) {
-		if (!io_write(w->io, cx, &w->iov[w->first],
+		if (!io_write(w->io, cx, w, &w->iov[w->first],
 		              w->iovcnt - w->first, &n))
 			return WEFT_PENDING;
 		if (n < 0) {
@@ -457,7 +476,7 @@ writev_poll(struct weft_future *f, struct weft_context *cx)
 static void
 writev_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_io_writev *)f)->io->io);
+	io_drop(((struct weft_io_writev *)f)->io, f);
 }
 
 WEFT_FUTURE_VTABLE(writev_vtable, struct weft_io_writev, status, writev_poll,

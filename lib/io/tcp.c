@@ -202,17 +202,32 @@ do_accept(int fd, void *arg, size_t max)
 
 
 /*
- * One accept on l: 1 with *status set (and *out, *peer on success), or 0
- * pending.
+ * One accept on l for the future owner: 1 with *status set (and *out,
+ * *peer on success), or 0 pending.  On completion the listener keeps one
+ * multishot accept (op.c): connections that come while no future waits
+ * are queued for the next accept, and closed with the listener if none
+ * comes.
  */
 static int
-accept_once(struct weft_listener *l, struct weft_context *cx,
+accept_once(struct weft_listener *l, struct weft_context *cx, const void *owner,
             struct weft_addr *peer, struct weft_io **out, int *status)
 {
 	ssize_t fd;
+	int c, r;
 
-	if (!weft__io_do(&l->io, cx, WEFT_READABLE, do_accept, peer, 0, &fd))
+	r = weft__io_op_accept(&l->io, cx, owner, &c);
+	if (r == 0)
 		return 0;
+	if (r == 1) {
+		fd = c;
+		peer->len = sizeof(peer->ss);
+		if (c >= 0 && getpeername(c, (struct sockaddr *)&peer->ss,
+		                          &peer->len) < 0)
+			peer->len = 0;
+	} else if (!weft__io_do(&l->io, cx, WEFT_READABLE, do_accept, peer, 0,
+	                        &fd)) {
+		return 0;
+	}
 	if (fd < 0) {
 		*status = (int)fd;
 		return 1;
@@ -233,7 +248,7 @@ accept_poll(struct weft_future *f, struct weft_context *cx)
 {
 	struct weft_accept *a = (struct weft_accept *)f;
 
-	return accept_once(a->listener, cx, &a->peer, &a->stream, &a->status)
+	return accept_once(a->listener, cx, a, &a->peer, &a->stream, &a->status)
 	           ? WEFT_READY
 	           : WEFT_PENDING;
 }
@@ -242,7 +257,10 @@ accept_poll(struct weft_future *f, struct weft_context *cx)
 static void
 accept_drop(struct weft_future *f)
 {
-	weft__io_unref(&((struct weft_accept *)f)->listener->io);
+	struct weft__io *io = &((struct weft_accept *)f)->listener->io;
+
+	weft__io_op_forget(io, f);
+	weft__io_unref(io);
 }
 
 WEFT_FUTURE_VTABLE(accept_vtable, struct weft_accept, status, accept_poll,
@@ -335,7 +353,7 @@ backoff_poll(struct weft_future *f, struct weft_context *cx)
 		 * readable (the connection is still queued), and only the
 		 * pause stands between two tries.
 		 */
-		if (!accept_once(a->listener, cx, &a->peer, &a->stream, &r))
+		if (!accept_once(a->listener, cx, a, &a->peer, &a->stream, &r))
 			return WEFT_PENDING;
 		if (accept_starved(r))
 			backoff_start(a, r);
@@ -353,6 +371,7 @@ backoff_drop(struct weft_future *f)
 	struct weft_accept_backoff *a = (struct weft_accept_backoff *)f;
 
 	weft_future_drop(&a->pause.base);
+	weft__io_op_forget(&a->listener->io, a);
 	weft__io_unref(&a->listener->io);
 }
 
@@ -370,13 +389,29 @@ weft_accept_backoff_init(struct weft_accept_backoff *f, struct weft_listener *l)
 
 /* ---- connect ---------------------------------------------------------- */
 
+/*
+ * Completion (op.c): the CONNECT of c->pending, submitted at the first
+ * call.  1 done with *status, 0 pending, or WEFT_ENOTSUP: readiness.  Not
+ * for a Unix socket, whose connect never waits: a full queue must fail
+ * with EAGAIN at once, as on readiness, not wait for room.
+ */
+static int
+connect_op(struct weft_connect *c, struct weft_context *cx, int *status)
+{
+	if (c->addr.ss.ss_family == AF_UNIX)
+		return WEFT_ENOTSUP;
+	return weft__io_op_connect(&c->pending->io, cx, c, &c->addr.ss,
+	                           c->addr.len, status);
+}
+
+
 /* Starts the connection: 1 done, 0 in progress, or -errno. */
 static int
-connect_start(struct weft_connect *c)
+connect_start(struct weft_connect *c, struct weft_context *cx)
 {
 	int fd = socket(c->addr.ss.ss_family,
 	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int r;
+	int r, st = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -385,6 +420,11 @@ connect_start(struct weft_connect *c)
 		close(fd);
 		return -ENOMEM;
 	}
+	r = connect_op(c, cx, &st);
+	if (r == 0)
+		return 0;
+	if (r == 1)
+		return st < 0 ? st : 1;
 	do
 		r = connect(fd, (const struct sockaddr *)&c->addr.ss,
 		            c->addr.len);
@@ -406,9 +446,19 @@ connect_poll(struct weft_future *f, struct weft_context *cx)
 	if (!c->pending) {
 		if (!weft_budget_spend(cx))
 			return WEFT_PENDING;
-		r = connect_start(c);
+		r = connect_start(c, cx);
 		if (r != 0)
 			goto done;
+	}
+	/* The CONNECT submitted by connect_start, if there was one. */
+	if (c->pending->io.mode == WEFT__IO_MODE_OP) {
+		r = connect_op(c, cx, &err);
+		if (r == 0)
+			return WEFT_PENDING;
+		if (r == 1) {
+			r = err;
+			goto done;
+		}
 	}
 	/* Writable (or an error or hang-up) means the handshake is over. */
 	r = weft__io_ready(&c->pending->io, cx, WEFT_WRITABLE, &ready);

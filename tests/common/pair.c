@@ -31,6 +31,11 @@ rt_open_pair(struct weft_runtime **out)
 	weft_config_set(cfg, "reactor", test_reactor, NULL, 0);
 	if (path)
 		weft_config_set(cfg, "plugin_path", path, NULL, 0);
+	/* Completion I/O or readiness on a reactor that has both (D10). */
+	if (getenv("WEFT_IO_COMPLETION") &&
+	    weft_config_set(cfg, "io_completion", getenv("WEFT_IO_COMPLETION"),
+	                    err, sizeof(err)) < 0)
+		fprintf(stderr, "WEFT_IO_COMPLETION: %s\n", err);
 	/*
 	 * On the sim executor the run is `weft sim`'s: its seed, mode,
 	 * faults and deadline come through the environment (WEFT_SIM_*).

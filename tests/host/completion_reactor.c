@@ -5,6 +5,9 @@
  * when poll(2) says the fd is ready, and reports the result as a
  * completion.  Readiness registrations are level-triggered, also through
  * poll.  One thread at a time, as R rules require of the host.
+ *
+ * Built with -DCOMPLETION_PLUGIN it is also a reactor plugin ("ucompl"),
+ * on which the I/O suite runs the library's completion path.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,15 +15,17 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "completion_reactor.h"
 
-#define MAX_OPS  256
-#define MAX_REGS 64
+#define MAX_OPS  32768
+#define MAX_REGS 16384
 
 struct cop {
 	bool used, cancelled, connecting;
+	bool due; /* just submitted or cancelled, or its fd polled ready */
 	struct weft_reactor_op op;
 };
 
@@ -36,6 +41,7 @@ struct creactor {
 	struct cop ops[MAX_OPS];
 	struct reg regs[MAX_REGS];
 	uint32_t nregs;
+	uint32_t hi; /* ops[hi...] were never used */
 	struct completion_stats *stats;
 };
 
@@ -62,7 +68,13 @@ static int
 c_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 {
 	struct creactor *r = (struct creactor *)self;
+	struct stat st;
 
+	/* As epoll: a regular file has no readiness. */
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		return -EPERM;
 	if (r->nregs == MAX_REGS)
 		return -ENOMEM;
 	r->regs[r->nregs++] = (struct reg){fd, interest, token};
@@ -112,7 +124,10 @@ c_submit(struct weft_reactor *self, const struct weft_reactor_op *op)
 		return -EINVAL;
 	for (i = 0; i < MAX_OPS; i++)
 		if (!r->ops[i].used) {
-			r->ops[i] = (struct cop){.used = true, .op = *op};
+			r->ops[i] =
+			    (struct cop){.used = true, .due = true, .op = *op};
+			if (i >= r->hi)
+				r->hi = i + 1;
 			if (r->stats)
 				r->stats->submitted++;
 			return 0;
@@ -127,9 +142,10 @@ c_cancel(struct weft_reactor *self, uint64_t token)
 	struct creactor *r = (struct creactor *)self;
 	uint32_t i;
 
-	for (i = 0; i < MAX_OPS; i++)
+	for (i = 0; i < r->hi; i++)
 		if (r->ops[i].used && r->ops[i].op.token == token) {
 			r->ops[i].cancelled = true;
+			r->ops[i].due = true;
 			if (r->stats)
 				r->stats->cancels++;
 			return 0;
@@ -208,12 +224,13 @@ reap(struct creactor *r, struct weft_reactor_event *ev, uint32_t cap,
 	uint32_t i;
 	int32_t res;
 
-	for (i = 0; i < MAX_OPS && *got < cap; i++) {
+	for (i = 0; i < r->hi && *got < cap; i++) {
 		struct cop *c = &r->ops[i];
 		bool multi = c->op.flags & WEFT_OP_MULTISHOT;
 
-		if (!c->used)
+		if (!c->used || !c->due)
 			continue;
+		c->due = false;
 		res = c->cancelled ? -ECANCELED : run(c);
 		while (res != -EAGAIN && multi && res >= 0 && *got < cap) {
 			ev[(*got)++] = (struct weft_reactor_event){
@@ -237,7 +254,8 @@ c_wait(struct weft_reactor *self, struct weft_reactor_event *ev, uint32_t cap,
        int64_t timeout_ns)
 {
 	struct creactor *r = (struct creactor *)self;
-	struct pollfd pf[1 + MAX_OPS + MAX_REGS];
+	static _Thread_local struct pollfd pf[1 + MAX_OPS + MAX_REGS];
+	static _Thread_local uint32_t at[1 + MAX_OPS]; /* pf index -> op */
 	uint32_t i, n = 1, got = 0, regs_at;
 	uint64_t v;
 	int ms;
@@ -246,10 +264,12 @@ c_wait(struct weft_reactor *self, struct weft_reactor_event *ev, uint32_t cap,
 		r->stats->waits++;
 	reap(r, ev, cap, &got);
 	pf[0] = (struct pollfd){r->efd, POLLIN, 0};
-	for (i = 0; i < MAX_OPS; i++)
-		if (r->ops[i].used)
+	for (i = 0; i < r->hi; i++)
+		if (r->ops[i].used) {
+			at[n] = i;
 			pf[n++] = (struct pollfd){r->ops[i].op.fd,
 			                          op_events(&r->ops[i].op), 0};
+		}
 	regs_at = n;
 	for (i = 0; i < r->nregs; i++)
 		pf[n++] = (struct pollfd){
@@ -265,6 +285,10 @@ c_wait(struct weft_reactor *self, struct weft_reactor_event *ev, uint32_t cap,
 		return errno == EINTR ? (int)got : -errno;
 	if (pf[0].revents)
 		(void)read(r->efd, &v, sizeof(v));
+	/* Only what poll found ready is tried again (and what is new). */
+	for (i = 1; i < regs_at; i++)
+		if (pf[i].revents)
+			r->ops[at[i]].due = true;
 	reap(r, ev, cap, &got);
 	for (i = regs_at; i < n && got < cap; i++) {
 		uint32_t bits = 0;
@@ -352,3 +376,34 @@ completion_reactor_in_flight(struct weft_reactor *self)
 		n += r->ops[i].used;
 	return n;
 }
+
+
+#ifdef COMPLETION_PLUGIN
+static const struct weft_plugin_descriptor descriptor = {
+    .version = WEFT_PLUGIN_DESCRIPTOR_VERSION,
+    .magic = WEFT_PLUGIN_MAGIC,
+    .abi_major = WEFT_ABI_MAJOR,
+    .abi_minor = WEFT_ABI_MINOR,
+    .kind = WEFT_PLUGIN_REACTOR,
+    .plugin_version = WEFT_PLUGIN_VERSION(0, 0, 1),
+    .signature = WEFT_ABI_SIGNATURE,
+    .name = "ucompl",
+    .description = "completion I/O in userspace over poll(2), for tests",
+    .iface = &c_iface,
+};
+
+
+WEFT_EXPORT int
+WEFT_PLUGIN_ENTRY(struct weft_negotiate *neg, uint32_t index,
+                  const struct weft_plugin_descriptor **out)
+{
+	int r = weft_negotiate_pick(neg, WEFT_ABI_VERSION);
+
+	if (r < 0)
+		return r;
+	if (index > 0)
+		return 0;
+	*out = &descriptor;
+	return 1;
+}
+#endif

@@ -114,6 +114,7 @@ struct armed {
 	struct weft_future base;
 	struct weft_future *inner;
 	unsigned n;
+	bool each; /* armed at every poll until it fires */
 	bool polled;
 	bool fired;
 	int status;
@@ -125,12 +126,12 @@ armed_poll(struct weft_future *f, struct weft_context *cx)
 	struct armed *a = (struct armed *)f;
 	weft_poll r;
 
-	if (a->polled)
+	if (a->polled && (!a->each || a->fired))
 		return weft_future_poll(a->inner, cx);
 	a->polled = true;
 	fault_arm(a->n);
 	r = weft_future_poll(a->inner, cx);
-	a->fired = fault_fired();
+	a->fired = fault_fired() || a->fired;
 	return r;
 }
 
@@ -147,6 +148,17 @@ bool
 run_failing(struct weft_future *fut, unsigned n, unsigned seconds)
 {
 	struct armed a = {.base.vtable = &armed_vtable, .inner = fut, .n = n};
+
+	run_bounded(&a.base, seconds);
+	return a.fired;
+}
+
+
+bool
+run_failing_each(struct weft_future *fut, unsigned n, unsigned seconds)
+{
+	struct armed a = {
+	    .base.vtable = &armed_vtable, .inner = fut, .n = n, .each = true};
 
 	run_bounded(&a.base, seconds);
 	return a.fired;

@@ -150,4 +150,11 @@ bool fault_fired(void);
  */
 bool run_failing(struct weft_future *fut, unsigned n, unsigned seconds);
 
+/*
+ * The same, armed again at every poll until the failure fires: for an
+ * accept on completion I/O, whose first poll only submits the operation
+ * and whose stream is made by the poll after its completion.
+ */
+bool run_failing_each(struct weft_future *fut, unsigned n, unsigned seconds);
+
 #endif

@@ -288,7 +288,7 @@ accept_out_of_memory(void **state)
 	weft_io_close(acc.stream);
 	/* The second connection gets no stream: closed, and reported. */
 	weft_accept_init(&acc, l);
-	assert_true(run_failing(&acc.base, 1, 10));
+	assert_true(run_failing_each(&acc.base, 1, 10));
 	assert_int_equal(acc.status, -ENOMEM);
 	assert_null(acc.stream);
 	/* ... so its client reads the end of the stream. */
@@ -301,7 +301,7 @@ accept_out_of_memory(void **state)
 	 * is accepted.
 	 */
 	weft_accept_backoff_init(&bo, l);
-	assert_true(run_failing(&bo.base, 1, 10));
+	assert_true(run_failing_each(&bo.base, 1, 10));
 	assert_int_equal(bo.status, 0);
 	assert_non_null(bo.stream);
 	assert_int_equal(bo.backoffs, 1);
