@@ -112,6 +112,11 @@ conn_spawn(struct server *s, struct weft_context *cx, struct weft_io *st)
 {
 	struct conn c = {.base.vtable = &conn_vtable, .s = st};
 
+	/*
+	 * Each echo goes out at once, as the libuv and tokio echo servers
+	 * of bench/run do; a failure only leaves Nagle's algorithm on.
+	 */
+	(void)weft_io_set_nodelay(st, true);
 	if (weft_joinset_spawn(s->conns, cx->executor, &c.base, NULL) == 0)
 		s->served++;
 }
