@@ -53,7 +53,7 @@ extern const struct h_group h_group_plugin, h_group_waker, h_group_future,
     h_group_task, h_group_executor, h_group_lifecycle, h_group_driver,
     h_group_batch, h_group_reactor, h_group_reactor_caps, h_group_outlive,
     h_group_sched, h_group_clock, h_group_settings, h_group_completion,
-    h_group_completion_cancel;
+    h_group_completion_cancel, h_group_driver_op;
 
 /*
  * Every test runs under the watchdog: the setup arms it with the test's

@@ -70,6 +70,8 @@ static const struct r_rule rules[] = {
     {"D7", "blocking runs on the pool, then wakes"},
     {"D8", "clock_advance fires due timers, or ENOTSUP"},
     {"D9", "fault is 0 when faults are off, seeded when on"},
+    {"D10", "op_submit: ENOTSUP, or one result per op, data copied"},
+    {"D11", "op_del cancels, drops the waker, frees at the final"},
     {"P1", "one exported symbol: the entry"},
     {"P2", "descriptor: version, magic, name, interface"},
     {"P3", "version negotiation in both directions"},

@@ -36,7 +36,7 @@ static const struct h_group *const groups[] = {
     &h_group_executor, &h_group_lifecycle, &h_group_sched,
     &h_group_driver,   &h_group_batch,     &h_group_clock,
     &h_group_reactor,  &h_group_reactor_caps, &h_group_completion,
-    &h_group_completion_cancel,
+    &h_group_completion_cancel, &h_group_driver_op,
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
