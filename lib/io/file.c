@@ -4,6 +4,11 @@
  * travel in a chunk that weft_blocking copies into its job and back: the
  * pool thread works on the job's copy only, so dropping the future while
  * the call runs is safe (the job frees its copy when the call returns).
+ *
+ * Where the driver runs completion operations (D10), reads and writes are
+ * READ and WRITE operations instead, one per chunk: the driver copies what
+ * is written and owns what is read, and a future dropped mid-operation
+ * op_del's it (the driver keeps the buffer until the kernel lets go).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +26,18 @@ struct weft__file_open_args {
 	char path[PATH_MAX];
 };
 
+/* weft__file_chunk.mode: how the future runs, decided at its first poll. */
+#define CHUNK_UNKNOWN 0
+#define CHUNK_POOL    1 /* weft_blocking: the pool runs rw_run */
+#define CHUNK_OP      2 /* the driver's READ and WRITE operations */
+
 struct weft__file_chunk {
 	int fd;
 	bool write;
-	off_t offset; /* -1: the file position */
+	uint8_t mode;
+	struct weft_driver *drv; /* CHUNK_OP: the driver of op */
+	uint64_t op;             /* the operation in flight; 0: none */
+	off_t offset;            /* -1: the file position */
 	size_t len;
 	ssize_t result; /* bytes, or -errno */
 	unsigned char bytes[];
@@ -141,6 +154,73 @@ rw_run(void *data)
 }
 
 
+/* The next chunk's operation: 0, WEFT_ENOTSUP, or a negative error. */
+static int
+op_start(struct weft_file_rw *w, struct weft_context *cx)
+{
+	struct weft__file_chunk *c = w->chunk;
+	size_t n = w->len - w->done;
+	struct weft_io_op op = {
+	    .version = WEFT_IO_OP_VERSION,
+	    .opcode = w->write ? WEFT_OP_WRITE : WEFT_OP_READ,
+	    .fd = w->fd,
+	    .data = w->write ? w->buf + w->done : NULL,
+	    .len = (uint32_t)(n < WEFT_FILE_CHUNK ? n : WEFT_FILE_CHUNK),
+	    .offset = w->offset < 0 ? -1 : w->offset + (off_t)w->done};
+	int r = weft_driver_op_submit(cx->driver, &op, &c->op);
+
+	if (r == 0) {
+		c->mode = CHUNK_OP;
+		c->drv = cx->driver;
+		c->len = op.len;
+	}
+	return r;
+}
+
+
+/*
+ * The whole transfer on completion operations: WEFT_READY with status
+ * set, WEFT_PENDING, or WEFT_ENOTSUP before anything was started (the
+ * pool takes it then).
+ */
+static int
+rw_poll_op(struct weft_file_rw *w, struct weft_context *cx)
+{
+	struct weft__file_chunk *c = w->chunk;
+	const void *data = NULL;
+	int32_t res;
+	int r;
+
+	while (w->done < w->len) {
+		if (!c->op) {
+			r = op_start(w, cx);
+			if (r == WEFT_ENOTSUP && c->mode == CHUNK_UNKNOWN)
+				return r;
+			if (r < 0) {
+				w->status = r;
+				return WEFT_READY;
+			}
+		}
+		r = weft_driver_op_poll(c->drv, c->op, cx, &res, &data);
+		if (r == WEFT_PENDING)
+			return WEFT_PENDING;
+		if (r == WEFT_READY && res > 0 && !w->write)
+			memcpy(w->buf + w->done, data, (size_t)res);
+		weft_driver_op_del(c->drv, c->op);
+		c->op = 0;
+		if (r < 0 || res < 0) {
+			w->status = r < 0 ? r : res;
+			return WEFT_READY;
+		}
+		w->done += (size_t)res;
+		if (res == 0)
+			break; /* end of file, as rw_run sees it */
+	}
+	w->status = (int)(w->done > INT_MAX ? INT_MAX : w->done);
+	return WEFT_READY;
+}
+
+
 static weft_poll
 rw_poll(struct weft_future *f, struct weft_context *cx)
 {
@@ -148,6 +228,13 @@ rw_poll(struct weft_future *f, struct weft_context *cx)
 	struct weft__file_chunk *c = w->chunk;
 	size_t n;
 
+	if (c && c->mode != CHUNK_POOL && w->len > 0) {
+		int r = rw_poll_op(w, cx);
+
+		if (r != WEFT_ENOTSUP)
+			return (weft_poll)r;
+		c->mode = CHUNK_POOL;
+	}
 	WEFT_BEGIN(&w->co);
 	if (!c) {
 		w->status = -ENOMEM;
@@ -189,6 +276,9 @@ rw_drop(struct weft_future *f)
 	struct weft_file_rw *w = (struct weft_file_rw *)f;
 
 	weft_future_drop(&w->job.base);
+	/* Cancelled; the driver keeps its buffer until the kernel is done. */
+	if (w->chunk && w->chunk->op)
+		weft_driver_op_del(w->chunk->drv, w->chunk->op);
 	weft_free(w->chunk);
 	w->chunk = NULL;
 }
@@ -212,6 +302,9 @@ rw_init(struct weft_file_rw *f, int fd, bool write, void *buf, size_t len,
 	if (f->chunk) {
 		f->chunk->fd = fd;
 		f->chunk->write = write;
+		f->chunk->mode = CHUNK_UNKNOWN;
+		f->chunk->drv = NULL;
+		f->chunk->op = 0;
 	}
 }
 

@@ -425,3 +425,19 @@ drain_init(struct drain *d, struct weft_joinset *set)
 {
 	*d = (struct drain){.base.vtable = &drain_vtable, .set = set};
 }
+
+
+bool
+io_completion_on(void)
+{
+	const struct weft_plugin_descriptor *d =
+	    weft_runtime_plugin(rt, WEFT_PLUGIN_REACTOR);
+	const struct weft_reactor_iface *ops = d->iface;
+	const char *env = getenv("WEFT_IO_COMPLETION");
+
+	if (env && (strcmp(env, "false") == 0 || strcmp(env, "0") == 0 ||
+	            strcmp(env, "off") == 0 || strcmp(env, "no") == 0))
+		return false;
+	return ops->version >= 3 && ops->submit && ops->cancel &&
+	       (ops->flags & WEFT_REACTOR_COMPLETION);
+}

@@ -157,4 +157,10 @@ bool run_failing(struct weft_future *fut, unsigned n, unsigned seconds);
  */
 bool run_failing_each(struct weft_future *fut, unsigned n, unsigned seconds);
 
+/*
+ * Whether rt runs sockets and files on completion I/O: its reactor claims
+ * it and WEFT_IO_COMPLETION does not turn it off (D10).
+ */
+bool io_completion_on(void);
+
 #endif

@@ -71,23 +71,6 @@ count_fds(void)
 }
 
 
-/* Whether this pair runs on completion: the reactor and the setting. */
-static bool
-expect_completion(void)
-{
-	const struct weft_plugin_descriptor *d =
-	    weft_runtime_plugin(rt, WEFT_PLUGIN_REACTOR);
-	const struct weft_reactor_iface *ops = d->iface;
-	const char *env = getenv("WEFT_IO_COMPLETION");
-
-	if (env && (strcmp(env, "false") == 0 || strcmp(env, "0") == 0 ||
-	            strcmp(env, "off") == 0 || strcmp(env, "no") == 0))
-		return false;
-	return ops->version >= 3 && ops->submit && ops->cancel &&
-	       (ops->flags & WEFT_REACTOR_COMPLETION);
-}
-
-
 static void
 mode_as_configured(void **state)
 {
@@ -104,7 +87,7 @@ mode_as_configured(void **state)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	op.fd = sv[0];
 	r = weft_driver_op_submit(d, &op, &id);
-	if (expect_completion()) {
+	if (io_completion_on()) {
 		assert_int_equal(r, 0);
 		weft_driver_op_del(d, id);
 	} else {

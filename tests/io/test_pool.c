@@ -220,10 +220,15 @@ rw_errors(void **state)
 	assert_true(fault_fired());
 	run_bounded(&rw.base, 10);
 	assert_int_equal(rw.status, -ENOMEM);
+	/* On completion I/O no job is made: the driver's record is reused. */
 	weft_file_write_init(&rw, wo, "x", 1, 0);
-	assert_true(run_failing(&rw.base, 1, 10));
-	assert_int_equal(rw.status, -ENOMEM);
-	assert_int_equal(rw.done, 0);
+	if (io_completion_on()) {
+		weft_future_drop(&rw.base);
+	} else {
+		assert_true(run_failing(&rw.base, 1, 10));
+		assert_int_equal(rw.status, -ENOMEM);
+		assert_int_equal(rw.done, 0);
+	}
 	/* Nothing was written by either. */
 	assert_int_equal(lseek(wo, 0, SEEK_END), 0);
 	close(ro);
