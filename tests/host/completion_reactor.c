@@ -10,6 +10,7 @@
  * on which the I/O suite runs the library's completion path.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@
 
 struct cop {
 	bool used, cancelled, connecting;
-	bool due; /* just submitted or cancelled, or its fd polled ready */
+	bool due;    /* just submitted or cancelled, or its fd polled ready */
+	bool dupped; /* op.fd is a dup of the caller's, closed at the end */
+	int dup_err; /* why the dup failed: the operation's result then */
 	struct weft_reactor_op op;
 };
 
@@ -60,7 +63,14 @@ c_init(struct weft_reactor *self, const struct weft_reactor_params *p)
 static void
 c_fini(struct weft_reactor *self)
 {
-	close(((struct creactor *)self)->efd);
+	struct creactor *r = (struct creactor *)self;
+	uint32_t i;
+
+	/* Nothing runs after fini: every buffer is let go (R16). */
+	for (i = 0; i < r->hi; i++)
+		if (r->ops[i].used && r->ops[i].dupped)
+			close(r->ops[i].op.fd);
+	close(r->efd);
 }
 
 
@@ -126,6 +136,18 @@ c_submit(struct weft_reactor *self, const struct weft_reactor_op *op)
 		if (!r->ops[i].used) {
 			r->ops[i] =
 			    (struct cop){.used = true, .due = true, .op = *op};
+			/*
+			 * As the kernel holds the file, not its number: the
+			 * caller may close its fd while this is in flight.
+			 * A dup that fails leaves -1, and the call EBADF.
+			 */
+			if (op->opcode != WEFT_OP_CLOSE) {
+				r->ops[i].op.fd =
+				    fcntl(op->fd, F_DUPFD_CLOEXEC, 0);
+				r->ops[i].dupped = r->ops[i].op.fd >= 0;
+				r->ops[i].dup_err =
+				    r->ops[i].dupped ? 0 : errno;
+			}
 			if (i >= r->hi)
 				r->hi = i + 1;
 			if (r->stats)
@@ -163,6 +185,9 @@ run(struct cop *c)
 	ssize_t n = -1;
 	int err = 0;
 
+	/* Out of fds for the dup: as the kernel out of files would say. */
+	if (c->dup_err)
+		return -c->dup_err;
 	switch (op->opcode) {
 	case WEFT_OP_RECV:
 		n = recv(op->fd, op->buf, op->len, MSG_DONTWAIT);
@@ -243,6 +268,8 @@ reap(struct creactor *r, struct weft_reactor_event *ev, uint32_t cap,
 		ev[(*got)++] = (struct weft_reactor_event){
 		    c->op.token, WEFT_COMPLETE, (uint32_t)res};
 		c->used = false;
+		if (c->dupped)
+			close(c->op.fd);
 		if (r->stats)
 			r->stats->completed++;
 	}
