@@ -51,13 +51,21 @@ _Thread_local struct weft_task_set *weft__taskset_running
 
 /* ---- freeing -------------------------------------------------------- */
 
+/* Where t's allocation starts: in front of its header, its awaiter. */
+static inline char *
+task_base(struct weft_task *t, uint64_t s)
+{
+	return (char *)t - (s & TASK_AWAITER ? TASK_AWAITER_SIZE : 0);
+}
+
+
 /* weft__task_free's rest: a task with facts or an allocator of its own. */
 static __attribute__((noinline)) void
 task_free_rest(struct weft_task *t, uint64_t s)
 {
 	struct weft__task_facts *facts = NULL;
 	struct weft_allocator a;
-	char *base = (char *)t;
+	char *base = task_base(t, s);
 
 	if (s & TASK_FACTS)
 		facts = weft__slot_facts(atomic_load_explicit(
@@ -87,10 +95,12 @@ weft__task_free(struct weft_task *t)
 	    (!(s & TASK_OWN_ALLOC) &&
 	     !(atomic_load_explicit(weft__task_slot(t, s),
 	                            memory_order_relaxed) &
-	       TASK_SLOT_FACTS)))
-		weft__task_block_free(t); /* no facts of its own */
-	else
+	       TASK_SLOT_FACTS))) {
+		/* No facts of its own. */
+		weft__task_block_free(task_base(t, s));
+	} else {
 		task_free_rest(t, s);
+	}
 }
 
 
@@ -142,24 +152,27 @@ weft__task_drop_future(struct weft_task *t, uint64_t done_bits, uint64_t refs)
 
 /*
  * A zeroed header followed by room for a size-byte future and `extra`
- * bytes.  Without an allocator of the runtime's own, from this thread's
- * task blocks (task_block.h): a future whose size is a multiple of 16 may
- * need that alignment, any other one needs at most 8.
+ * bytes, preceded by a zeroed awaiter's waker when `awaiter` (a task with
+ * a join handle).  Without an allocator of the runtime's own, from this
+ * thread's task blocks (task_block.h): a future whose size is a multiple
+ * of 16 may need that alignment, any other one needs at most 8.
  */
 TASK_INLINE struct weft_task *
-task_alloc(struct weft_task_set *set, size_t size, size_t extra)
+task_alloc(struct weft_task_set *set, size_t size, size_t extra, bool awaiter)
 {
+	size_t front = awaiter ? TASK_AWAITER_SIZE : 0;
 	char *base;
 
-	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE - extra)
+	if (size > SIZE_MAX - TASK_HEADER_SIZE - TASK_PREFIX_SIZE -
+	               TASK_AWAITER_SIZE - extra)
 		return NULL;
 	if (!weft__mem_custom(&set->alloc)) {
-		base = weft__task_block_alloc(TASK_HEADER_SIZE + size + extra,
-		                              size % 16 == 0);
+		base = weft__task_block_alloc(
+		    front + TASK_HEADER_SIZE + size + extra, size % 16 == 0);
 		if (!base)
 			return NULL;
 	} else {
-		base = weft__mem_alloc(&set->alloc, TASK_PREFIX_SIZE +
+		base = weft__mem_alloc(&set->alloc, TASK_PREFIX_SIZE + front +
 		                                        TASK_HEADER_SIZE +
 		                                        size + extra);
 		if (!base)
@@ -167,8 +180,8 @@ task_alloc(struct weft_task_set *set, size_t size, size_t extra)
 		memcpy(base, &set->alloc, sizeof(set->alloc));
 		base += TASK_PREFIX_SIZE;
 	}
-	memset(base, 0, sizeof(struct weft_task));
-	return (struct weft_task *)base;
+	memset(base, 0, front + sizeof(struct weft_task));
+	return (struct weft_task *)(base + front);
 }
 
 
@@ -198,7 +211,7 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 		goto fail;
 	}
 	t = task_alloc(set, facts ? words * 8 : size,
-	               facts ? sizeof(uintptr_t) : 0);
+	               facts ? sizeof(uintptr_t) : 0, join != NULL);
 	if (!t) {
 		rc = -ENOMEM;
 		goto fail;
@@ -209,7 +222,7 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 	t->set = set;
 	/* The set's reference, the runnable one and the join handle's. */
 	s = (2u + (join ? 1u : 0u)) * TASK_REF_ONE | TASK_SCHEDULED |
-	    (join ? TASK_HANDLE : 0u) |
+	    (join ? TASK_HANDLE | TASK_AWAITER : 0u) |
 	    (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u);
 	if (facts) {
 		s |= TASK_FACTS | (uint64_t)words << TASK_WORDS_SHIFT;
@@ -222,7 +235,7 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 	atomic_init(&t->state, s);
 
 	/*
-	 * The id comes with the link.  After the join's members: the slot
+	 * The id comes with the link.  After the join's members: the shard
 	 * may share their padding.
 	 */
 	rc = weft__taskset_link(set, t);

@@ -78,7 +78,9 @@
  * Issue 18's budget, a compile-time fact for the block: a task whose future
  * is the smallest there is (a vtable pointer) takes its 64-byte header and
  * its future, nothing more: no allocator header, no rounding.  The set's
- * index of live tasks (taskset.c) is not in this block.
+ * index of live tasks is the node in that header (taskcore.h), so this is
+ * all a detached task costs; one spawned with a join handle has 16 bytes
+ * more, its awaiter's waker.
  */
 _Static_assert(sizeof(void *) != 8 ||
                    TB_SIZE(TASK_HEADER_SIZE + sizeof(struct weft_future), 8) -

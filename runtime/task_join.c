@@ -2,8 +2,9 @@
 /*
  * The join handle: a task's weft_join is its own header, so the handle
  * holds a task reference (TASK_HANDLE) and finds the output in the future
- * the completion left in place.  The awaiter's waker sits in the header
- * under the state word's lock bit; completion takes it and wakes it
+ * the completion left in place.  The awaiter's waker sits in front of the
+ * header (a task spawned with a handle has the room: TASK_AWAITER), under
+ * the state word's lock bit; completion takes it and wakes it
  * (weft__task_notify_awaiter, from weft__task_drop_future in task.c).
  */
 #include <errno.h>
@@ -50,8 +51,8 @@ weft__task_notify_awaiter(struct weft_task *t)
 	struct weft_waker w;
 
 	task_lock_awaiter(t);
-	w = t->awaiter;
-	t->awaiter.vtable = NULL;
+	w = *weft__task_awaiter(t);
+	weft__task_awaiter(t)->vtable = NULL;
 	task_unlock_awaiter(t);
 	weft_waker_wake(&w);
 }
@@ -86,18 +87,19 @@ task_join_take(struct weft_task *t, uint64_t s, void *out, size_t out_size)
 static void
 task_join_store_awaiter(struct weft_task *t, const struct weft_waker *w)
 {
+	struct weft_waker *mine = weft__task_awaiter(t);
 	struct weft_waker fresh, old;
 	bool same;
 
 	task_lock_awaiter(t);
-	same = t->awaiter.vtable && weft_waker_will_wake(&t->awaiter, w);
+	same = mine->vtable && weft_waker_will_wake(mine, w);
 	task_unlock_awaiter(t);
 	if (same)
 		return;
 	fresh = weft_waker_clone(w);
 	task_lock_awaiter(t);
-	old = t->awaiter;
-	t->awaiter = fresh;
+	old = *mine;
+	*mine = fresh;
 	task_unlock_awaiter(t);
 	weft_waker_drop(&old);
 }
@@ -156,8 +158,8 @@ task_join_release(struct weft_join *j)
 	struct weft_waker w;
 
 	task_lock_awaiter(t);
-	w = t->awaiter;
-	t->awaiter.vtable = NULL;
+	w = *weft__task_awaiter(t);
+	weft__task_awaiter(t)->vtable = NULL;
 	atomic_fetch_and(&t->state, ~(uint64_t)TASK_HANDLE);
 	task_unlock_awaiter(t);
 	weft_waker_drop(&w);

@@ -38,25 +38,41 @@ enum {
 	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
 	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
 	TASK_FACTS = 1u << 9,     /* a facts slot follows the future */
+	TASK_AWAITER = 1u << 10,  /* the awaiter's waker precedes the header */
 };
 
 /*
- * Bits 10..31 of the state hold, for a task with TASK_FACTS, the size of
+ * Bits 11..31 of the state hold, for a task with TASK_FACTS, the size of
  * its future in 8-byte words: where its facts slot is.  Written by spawn,
- * never changed (every transition keeps the bits it does not own).
+ * never changed (every transition keeps the bits it does not own), like
+ * TASK_OWN_ALLOC and TASK_AWAITER.
  */
-#define TASK_WORDS_SHIFT 10
-#define TASK_WORDS_MAX   ((1u << 22) - 1)
+#define TASK_WORDS_SHIFT 11
+#define TASK_WORDS_MAX   ((1u << 21) - 1)
 
 #define TASK_REF_ONE     ((uint64_t)1 << 32)
 #define TASK_REFS(state) ((state) >> 32)
 
 /*
+ * A task's place in its shard of the live-task set (taskset.c): a node of
+ * the shard's circular list, whose sentinel is the shard's head.  Written
+ * only under that shard's lock.
+ */
+struct weft__task_node {
+	struct weft__task_node *prev, *next;
+};
+
+/*
  * On LP64 struct weft_join is a 4-byte version, 4 bytes of padding and a
- * pointer: the slot lives in that padding, so that the header stays 64
- * bytes with the id (issue 18's per-task budget).  Only the header's own
- * code writes the join's members, once, in spawn and before the slot;
- * holders of the handle only read them.
+ * pointer: the shard lives in that padding.  Only the header's own code
+ * writes the join's members, once, in spawn and before the shard; holders
+ * of the handle only read them.
+ *
+ * Issue 18's budget is 64 bytes per task beyond its future, the live-task
+ * index included: so the index is the node in the header, and the join
+ * handle's awaiter, which a detached task never uses, is not in the
+ * header but in 16 bytes in front of it, given only to a task spawned with
+ * a join handle (TASK_AWAITER).
  */
 #if UINTPTR_MAX > 0xffffffffu
 #define TASK_SLOT_IN_JOIN 1
@@ -69,31 +85,54 @@ struct weft_task {
 		struct {
 			uint32_t join_version_;
 			/*
-			 * Where the set keeps the task while its future
-			 * lives: the shard in the low TASK_SHARD_BITS, the
-			 * index in that shard's array above.  Written once,
-			 * by spawn, before anyone else can see the task.
+			 * The shard of the set that lists the task while
+			 * its future lives.  Written once, by spawn, before
+			 * anyone else can see the task.
 			 */
-			uint32_t slot;
+			uint32_t shard;
 		};
 	};
 #else
 	struct weft_join join;
-	uint32_t slot;
+	uint32_t shard;
 #endif
 	_Atomic uint64_t state; /* flags | references << 32 */
 	struct weft_task_set *set;
 	void *link; /* the executor's */
-	struct weft_waker awaiter;
 	/* The task's number (T6): given by spawn, never changed. */
 	uint64_t id;
+	/* In the shard's list from spawn until the future is dropped. */
+	struct weft__task_node node;
 };
 
 #ifdef TASK_SLOT_IN_JOIN
-_Static_assert(offsetof(struct weft_task, slot) == sizeof(uint32_t) &&
+_Static_assert(offsetof(struct weft_task, shard) == sizeof(uint32_t) &&
                    offsetof(struct weft_join, ops) >= 2 * sizeof(uint32_t),
-               "the slot must sit in the join handle's padding");
+               "the shard must sit in the join handle's padding");
 #endif
+
+/* The task whose node n is. */
+static inline struct weft_task *
+weft__task_of_node(struct weft__task_node *n)
+{
+	return (struct weft_task *)((char *)n -
+	                            offsetof(struct weft_task, node));
+}
+
+/*
+ * The room of a join handle's awaiter, in front of the header of a task
+ * with TASK_AWAITER: a multiple of the alignment, so the header keeps it.
+ */
+#define TASK_AWAITER_SIZE                                                      \
+	((sizeof(struct weft_waker) + alignof(max_align_t) - 1) &              \
+	 ~(alignof(max_align_t) - 1))
+
+/* The awaiter's waker of a task with TASK_AWAITER (task_join.c). */
+static inline struct weft_waker *
+weft__task_awaiter(struct weft_task *t)
+{
+	return (struct weft_waker *)((char *)t - TASK_AWAITER_SIZE);
+}
 
 #define TASK_HEADER_SIZE                                                       \
 	((sizeof(struct weft_task) + alignof(max_align_t) - 1) &               \
@@ -174,35 +213,30 @@ weft__slot_label(uintptr_t v)
 }
 
 /*
- * The per-task overhead (issue 18): 64 bytes, the id (ABI 1.2, T6)
- * included, with the slot in the join handle's padding.
+ * The per-task overhead (issue 18): 64 bytes, the id (ABI 1.2, T6) and
+ * the live-task index (the node) included, the shard in the join handle's
+ * padding.  task_block.c checks that the block adds nothing to it.
  */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct weft_task) <= 64,
+_Static_assert(sizeof(void *) != 8 || TASK_HEADER_SIZE <= 64,
                "the task header grew past 64 bytes");
 
 /*
  * The live-task set, in shards: a thread links the tasks it spawns into a
  * shard of its own, so that spawning and completing on different threads
- * seldom meet on one lock.  A shard is an array of entries, each either a
- * live task or, with the low bit set, a free entry holding the index of
- * the next free one: O(1) link and unlink, and an unlink writes nothing but
- * the entry and the shard (no other task's header, so a task completed on
- * another thread costs that thread no line of the spawner's tasks).
+ * seldom meet on one lock.  A shard is a circular doubly linked list of
+ * its tasks' nodes, in the order they were linked, which is the order of
+ * their ids: O(1) link and unlink, and no memory of the set's own per
+ * task, so a spawn never allocates for the index and never fails for it.
  */
 #define TASK_SHARD_BITS 4
 #define TASK_SHARDS     (1u << TASK_SHARD_BITS)
-#define TASK_FREE_ENTRY ((uintptr_t)1)
 
 struct weft_task_shard {
-	/* A spinlock: held for a few stores, or for a grow.  One line each. */
+	/* A spinlock: held for a few stores.  One line each. */
 	alignas(64) atomic_uint lock;
 	bool closed;
-	uint32_t live;   /* tasks linked */
-	uint32_t len;    /* entries in use or free; the rest never used */
-	uint32_t cap;    /* entries allocated */
-	uint32_t free;   /* the first free entry, plus one (0: none) */
-	uint32_t cursor; /* claim has looked at every entry below */
-	uintptr_t *entries;
+	uint32_t live;               /* tasks linked */
+	struct weft__task_node head; /* the list's sentinel */
 };
 
 /*
@@ -415,18 +449,10 @@ WEFT__HIDDEN struct weft_task *weft__taskset_claim(struct weft_task_set *set);
 WEFT__HIDDEN void weft__taskset_lock_wait(struct weft_task_shard *sh);
 
 /*
- * Doubles a full shard's array: called and returning with its lock held,
- * but allocating and freeing with it released (no allocator call under a
- * spinlock), so the shard may have changed when it returns.  0 or -ENOMEM.
- */
-WEFT__HIDDEN int weft__taskset_grow(struct weft_task_set *set,
-                                    struct weft_task_shard *sh);
-
-/*
  * Calls fn with a snapshot of each live task's facts, a batch at a time
  * under each shard's lock (a linked task is alive while the lock is held:
  * unlink comes before the set's reference is given back) and fn outside
- * it.  A task is seen at most once.  0 or fn's non-zero return.
+ * it.  A task is seen at most once.  0, fn's non-zero return or -ENOMEM.
  */
 WEFT__HIDDEN int weft__taskset_visit(struct weft_task_set *set,
                                      weft_task_visit_fn fn, void *arg);
@@ -466,75 +492,65 @@ weft__taskset_unlock(struct weft_task_shard *sh)
 }
 
 /*
- * Adds t to this thread's shard and gives it its id (T6): 0, WEFT_ECLOSED
- * once the set is closed, or -ENOMEM.
+ * Adds t to this thread's shard and gives it its id (T6): 0, or
+ * WEFT_ECLOSED once the set is closed.  The id is given in the same hold
+ * of the lock as the link, so each shard's list is in the order of ids
+ * (weft__taskset_visit resumes by them).
  */
 static inline int
 weft__taskset_link(struct weft_task_set *set, struct weft_task *t)
 {
 	unsigned i = weft__taskset_thread_shard;
 	struct weft_task_shard *sh;
-	uint32_t at = 0;
-	int rc = 0;
+	struct weft__task_node *tail;
 
 	if (!i)
 		i = weft__taskset_deal();
 	sh = &set->shards[i - 1];
 	weft__taskset_lock(sh);
-	for (;;) {
-		if (sh->closed) {
-			rc = WEFT_ECLOSED;
-			break;
-		}
-		if (sh->free) {
-			at = sh->free - 1;
-			sh->free = (uint32_t)(sh->entries[at] >> 1);
-			break;
-		}
-		if (sh->len < sh->cap) {
-			at = sh->len++;
-			break;
-		}
-		/* Drops and retakes the lock: look at the shard again. */
-		rc = weft__taskset_grow(set, sh);
-		if (rc < 0)
-			break;
+	if (sh->closed) {
+		weft__taskset_unlock(sh);
+		return WEFT_ECLOSED;
 	}
-	if (rc == 0) {
-		WEFT_ASSERT(at < sh->len && sh->len <= sh->cap);
-		if (__builtin_expect(
-		        atomic_load_explicit(&set->id_owner,
-		                             memory_order_relaxed) == i,
-		        1)) {
-			/* Ours: the lock orders the spawns. */
-			t->id = atomic_load_explicit(&set->last_id,
-			                             memory_order_relaxed) +
-			        1;
-			atomic_store_explicit(&set->last_id, t->id,
-			                      memory_order_relaxed);
-		} else {
-			t->id = weft__taskset_id_slow(set, i);
-		}
-		sh->entries[at] = (uintptr_t)t;
-		sh->live++;
-		t->slot = at << TASK_SHARD_BITS | (i - 1);
+	if (__builtin_expect(
+	        atomic_load_explicit(&set->id_owner, memory_order_relaxed) == i,
+	        1)) {
+		/* Ours: the lock orders the spawns. */
+		t->id =
+		    atomic_load_explicit(&set->last_id, memory_order_relaxed) +
+		    1;
+		atomic_store_explicit(&set->last_id, t->id,
+		                      memory_order_relaxed);
+	} else {
+		t->id = weft__taskset_id_slow(set, i);
 	}
+	tail = sh->head.prev;
+	t->node.prev = tail;
+	t->node.next = &sh->head;
+	tail->next = &t->node;
+	sh->head.prev = &t->node;
+	sh->live++;
+	t->shard = i - 1;
 	weft__taskset_unlock(sh);
-	return rc;
+	return 0;
 }
 
-/* Takes t out of the set.  The caller owns t's future (RUNNING). */
+/*
+ * Takes t out of the set.  The caller owns t's future (RUNNING).  The
+ * node's next is left NULL: "no longer listed" to a visit that holds a
+ * reference to t.
+ */
 static inline void
 weft__taskset_unlink(struct weft_task_set *set, struct weft_task *t)
 {
-	struct weft_task_shard *sh = &set->shards[t->slot & (TASK_SHARDS - 1)];
-	uint32_t at = t->slot >> TASK_SHARD_BITS;
+	struct weft_task_shard *sh = &set->shards[t->shard];
 
 	weft__taskset_lock(sh);
-	WEFT_ASSERT(at < sh->len && sh->entries[at] == (uintptr_t)t);
+	WEFT_ASSERT(t->node.next && t->node.prev->next == &t->node);
 	WEFT_ASSERT(sh->live > 0);
-	sh->entries[at] = (uintptr_t)sh->free << 1 | TASK_FREE_ENTRY;
-	sh->free = at + 1;
+	t->node.prev->next = t->node.next;
+	t->node.next->prev = t->node.prev;
+	t->node.next = t->node.prev = NULL;
 	sh->live--;
 	weft__taskset_unlock(sh);
 }

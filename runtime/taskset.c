@@ -11,9 +11,13 @@
  * common case, on every executor — meets no other thread on that lock.
  *
  * Each shard's lock is a spinlock: what it guards is a handful of stores,
- * or a grow of the array, never a call out of the set except the
- * allocator's.  Link and unlink, the hot paths, are inline in taskcore.h;
- * this file holds the rest.
+ * never a call out of the set.  A shard is a list of the nodes in its
+ * tasks' headers, so the index costs a task nothing beyond its 64-byte
+ * header (issue 18).  An unlink writes its neighbours' nodes: a task
+ * completed on another thread than its spawner's touches up to two more
+ * of the spawner's lines, as the array this replaced touched the line of
+ * the task's entry.  Link and unlink, the hot paths, are inline in
+ * taskcore.h; this file holds the rest.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -224,8 +228,8 @@ weft__taskset_new(const struct weft_allocator *alloc)
 
 		atomic_store(&sh->lock, 0);
 		sh->closed = false;
-		sh->live = sh->len = sh->cap = sh->free = sh->cursor = 0;
-		sh->entries = NULL;
+		sh->live = 0;
+		sh->head.prev = sh->head.next = &sh->head;
 	}
 	set->schedule = NULL;
 	set->sched = NULL;
@@ -257,10 +261,6 @@ weft__taskset_free(struct weft_task_set *set)
 	}
 	/* A set freed without set_close: keep late wakers out all the same. */
 	weft__taskset_quiesce(set);
-	for (i = 0; i < TASK_SHARDS; i++) {
-		weft__mem_free(&set->alloc, set->shards[i].entries);
-		set->shards[i].entries = NULL;
-	}
 	pthread_mutex_lock(&pool_lock);
 	set->next_free = pool;
 	pool = set;
@@ -273,38 +273,6 @@ weft__taskset_free(struct weft_task_set *set)
 	 */
 	if (last)
 		weft__task_block_trim();
-	return 0;
-}
-
-
-int
-weft__taskset_grow(struct weft_task_set *set, struct weft_task_shard *sh)
-{
-	uint32_t cap = sh->cap, grown = cap ? cap * 2 : 64;
-	uintptr_t *fresh, *spare;
-
-	/* The index must fit in the slot beside the shard. */
-	if (cap >= (uint32_t)1 << (32 - TASK_SHARD_BITS))
-		return -ENOMEM;
-	weft__taskset_unlock(sh);
-	fresh = weft__mem_alloc(&set->alloc, (size_t)grown * sizeof(*fresh));
-	weft__taskset_lock(sh);
-	if (!fresh)
-		return -ENOMEM;
-	spare = fresh;
-	if (sh->cap == cap) { /* nobody grew it meanwhile */
-		if (sh->len)
-			memcpy(fresh, sh->entries,
-			       (size_t)sh->len * sizeof(*fresh));
-		spare = sh->entries;
-		sh->entries = fresh;
-		sh->cap = grown;
-	}
-	if (spare) {
-		weft__taskset_unlock(sh);
-		weft__mem_free(&set->alloc, spare);
-		weft__taskset_lock(sh);
-	}
 	return 0;
 }
 
@@ -328,28 +296,26 @@ weft__taskset_close(struct weft_task_set *set)
 
 
 /*
- * Nothing links once the set is closed, so the entries below a shard's
- * cursor stay free or hold a task some runner will drop: each claim goes
- * on from where the last one stopped, and closing n tasks takes O(n).
+ * Nothing links once the set is closed, and a claimed task leaves its list
+ * (its drop unlinks it) before set_close claims the next: so each claim
+ * finds its task at the head of a list, behind at most the tasks running
+ * right now, and closing n tasks takes O(n).
  */
 struct weft_task *
 weft__taskset_claim(struct weft_task_set *set)
 {
 	const uint64_t busy = TASK_RUNNING | TASK_DROPPED;
+	struct weft__task_node *n;
 	struct weft_task_shard *sh;
 	struct weft_task *t;
 	uint64_t s;
-	uintptr_t e;
 	unsigned i;
 
 	for (i = 0; i < TASK_SHARDS; i++) {
 		sh = &set->shards[i];
 		weft__taskset_lock(sh);
-		while (sh->cursor < sh->len) {
-			e = sh->entries[sh->cursor++];
-			if (e & TASK_FREE_ENTRY)
-				continue;
-			t = (struct weft_task *)e;
+		for (n = sh->head.next; n != &sh->head; n = n->next) {
+			t = weft__task_of_node(n);
 			s = atomic_load_explicit(&t->state,
 			                         memory_order_acquire);
 			while (!(s & busy)) {
@@ -362,7 +328,10 @@ weft__taskset_claim(struct weft_task_set *set)
 					return t;
 				}
 			}
-			/* Running: its runner drops it after the poll. */
+			/*
+			 * Running: its runner drops it after the poll.  (A
+			 * DROPPED task is never listed: unlink comes first.)
+			 */
 			atomic_fetch_or_explicit(&t->state, TASK_CLOSED,
 			                         memory_order_acq_rel);
 		}
@@ -477,15 +446,82 @@ taskset_fill(struct weft_task *t, struct weft_task_info *info,
 }
 
 
+/*
+ * Where a visit of sh goes on, with sh's lock held: after `keep`, a task
+ * it holds a reference to, while that is still listed; else after the
+ * last id seen, which the list's order of ids finds (O(n), only when the
+ * task a batch ended on was dropped meanwhile).
+ */
+static struct weft__task_node *
+taskset_resume(struct weft_task_shard *sh, struct weft_task *keep,
+               uint64_t after)
+{
+	struct weft__task_node *n;
+
+	if (!keep)
+		return sh->head.next;
+	if (keep->node.next)
+		return keep->node.next;
+	for (n = sh->head.next; n != &sh->head; n = n->next)
+		if (weft__task_of_node(n)->id > after)
+			break;
+	return n;
+}
+
+
+/*
+ * One shard, a batch at a time.  Between batches the lock is released:
+ * the task the batch ended on is held by a reference (taken under the
+ * lock, while the set's keeps it alive), so the next batch can start
+ * after it.
+ */
+static int
+taskset_visit_shard(struct weft_task_shard *sh, struct weft_task_info *batch,
+                    unsigned cap, const struct weft__observe_view *view,
+                    weft_task_visit_fn fn, void *arg)
+{
+	struct weft_task *keep = NULL, *last;
+	struct weft__task_node *node;
+	uint64_t after = 0;
+	unsigned n, k;
+	int r = 0;
+
+	do {
+		n = 0;
+		last = NULL;
+		weft__taskset_lock(sh);
+		node = taskset_resume(sh, keep, after);
+		for (; node != &sh->head && n < cap; node = node->next) {
+			last = weft__task_of_node(node);
+			taskset_fill(last, &batch[n++], view);
+		}
+		if (node == &sh->head)
+			last = NULL; /* the shard is done */
+		if (last)
+			atomic_fetch_add_explicit(&last->state, TASK_REF_ONE,
+			                          memory_order_relaxed);
+		weft__taskset_unlock(sh);
+		if (keep)
+			weft__task_release(keep, 1);
+		keep = last;
+		if (last)
+			after = last->id;
+		for (k = 0; k < n && !r; k++)
+			r = fn(arg, &batch[k]);
+	} while (keep && !r);
+	if (keep)
+		weft__task_release(keep, 1);
+	return r;
+}
+
+
 int
 weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 {
 	enum { BATCH = 16 };
 	struct weft_task_info batch[BATCH];
 	struct weft__observe_view *view;
-	unsigned i, n, k;
-	uint32_t at;
-	uintptr_t e;
+	unsigned i;
 	int r = 0;
 
 	/* Not on the stack: the log makes it 8 KiB. */
@@ -493,25 +529,9 @@ weft__taskset_visit(struct weft_task_set *set, weft_task_visit_fn fn, void *arg)
 	if (!view)
 		return -ENOMEM;
 	weft__observe_view(set->obs, view);
-	for (i = 0; i < TASK_SHARDS && !r; i++) {
-		struct weft_task_shard *sh = &set->shards[i];
-
-		at = 0;
-		do {
-			n = 0;
-			weft__taskset_lock(sh);
-			/* It may have grown since: go by index. */
-			for (; at < sh->len && n < BATCH; at++) {
-				e = sh->entries[at];
-				if (!(e & TASK_FREE_ENTRY))
-					taskset_fill((struct weft_task *)e,
-					             &batch[n++], view);
-			}
-			weft__taskset_unlock(sh);
-			for (k = 0; k < n && !r; k++)
-				r = fn(arg, &batch[k]);
-		} while (n == BATCH && !r);
-	}
+	for (i = 0; i < TASK_SHARDS && !r; i++)
+		r = taskset_visit_shard(&set->shards[i], batch, BATCH, view, fn,
+		                        arg);
 	free(view);
 	return r;
 }
