@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Task blocks: the memory of tasks made without an allocator of their own
- * (task.c's task_alloc), from per-thread size-classed pages instead of
+ * (task.c's task_alloc), and of oneshot channels while the default
+ * allocator is libc's, from per-thread size-classed pages instead of
  * malloc, so that a spawn costs no malloc in steady state and a block no
  * allocator header or rounding beyond 8 bytes.
  *
- * A page is 64 KiB, aligned to its size, so a block finds its page by
+ * A page is 1 MiB, aligned to its size, so a block finds its page by
  * masking its address.  The thread that made a page owns it: it carves
  * blocks in order, and frees its own blocks onto the page's local list.  A
  * block freed on another thread (a task is often completed, and its last

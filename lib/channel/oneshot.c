@@ -28,6 +28,11 @@
  * Whoever sets the second of COMPLETE and CLOSED frees the allocation; a
  * receiver that has seen COMPLETE knows that the sender is gone for good
  * and frees without another atomic operation.
+ *
+ * The allocation is a task block (runtime/task_block.h) while the default
+ * allocator is libc's: a request-reply exchange makes and frees a channel
+ * per message, and a block from the thread's pages costs a fraction of a
+ * malloc and free, whichever thread frees it.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -38,6 +43,9 @@
 #include <weft/channel.h>
 #include <weft/coro.h>
 #include <weft/weft.h>
+
+#include "../../runtime/alloc.h"
+#include "../../runtime/task_block.h"
 
 
 enum {
@@ -51,6 +59,7 @@ enum {
 struct oneshot {
 	_Atomic uint32_t state;
 	bool received; /* the receiver's own: the value was taken */
+	bool block;    /* a task block, not the default allocator's */
 	/* The receiver's waker, as two atomics: the sender reads it racily. */
 	_Atomic(const struct weft_waker_vtable *) waker_vtable;
 	_Atomic(const void *) waker_data;
@@ -99,6 +108,34 @@ oneshot_slot_read(struct oneshot *o)
 }
 
 
+/*
+ * A task block unless the process has a default allocator of its own,
+ * which then sees every channel.  The value is only ever copied with
+ * memcpy, so 8-byte alignment serves any type.
+ */
+static struct oneshot *
+oneshot_alloc(size_t n)
+{
+	bool block = weft__mem_default() == NULL;
+	struct oneshot *o;
+
+	o = block ? weft__task_block_alloc(n, false) : weft_alloc(n);
+	if (o)
+		o->block = block;
+	return o;
+}
+
+
+static void
+oneshot_free(struct oneshot *o)
+{
+	if (o->block)
+		weft__task_block_free(o);
+	else
+		weft_free(o);
+}
+
+
 /* Receiver only, while RX_WAKER is clear. */
 static void
 oneshot_slot_write(struct oneshot *o, struct weft_waker w)
@@ -118,7 +155,7 @@ weft_oneshot_new(size_t elem_size, struct weft_oneshot_tx **tx,
 		return -EINVAL;
 	if (elem_size > SIZE_MAX - sizeof(*o))
 		return -ENOMEM;
-	o = weft_alloc(sizeof(*o) + elem_size);
+	o = oneshot_alloc(sizeof(*o) + elem_size);
 	if (!o)
 		return -ENOMEM;
 	atomic_init(&o->state, 0);
@@ -165,7 +202,7 @@ oneshot_finish_tx(struct oneshot *o, const void *msg)
 	}
 	if (s & ONESHOT_CLOSED) {
 		/* The receiver is gone and left the channel to us. */
-		weft_free(o);
+		oneshot_free(o);
 		return WEFT_ECLOSED;
 	}
 	weft_waker_wake(&w);
@@ -282,7 +319,7 @@ weft_oneshot_rx_free(struct weft_oneshot_rx *rx)
 		/* The sender is gone for good: nobody else looks any more. */
 		if (s & ONESHOT_RX_WAKER)
 			w = oneshot_slot_read(o);
-		weft_free(o);
+		oneshot_free(o);
 		weft_waker_drop(&w);
 		return;
 	}
@@ -293,7 +330,7 @@ weft_oneshot_rx_free(struct weft_oneshot_rx *rx)
 	if (!(s & ONESHOT_RX_WAKER))
 		w = (struct weft_waker){0, 0}; /* none, or the sender's */
 	if (s & ONESHOT_COMPLETE)
-		weft_free(o);
+		oneshot_free(o);
 	weft_waker_drop(&w);
 }
 
