@@ -115,6 +115,24 @@ static const struct weft_executor_iface good_ex = {
     .fini = ex_shutdown,
 };
 
+static int
+re_submit(struct weft_reactor *self, const struct weft_reactor_op *op)
+{
+	(void)self;
+	(void)op;
+	return -EINVAL;
+}
+
+
+static int
+re_cancel(struct weft_reactor *self, uint64_t token)
+{
+	(void)self;
+	(void)token;
+	return -ENOENT;
+}
+
+
 static const struct weft_reactor_iface good_re = {
     .version = WEFT_REACTOR_IFACE_VERSION,
     .instance_size = sizeof(struct weft_reactor) + 16,
@@ -269,6 +287,26 @@ test_reactor_iface(void **state)
 		assert_int_equal(check(&d, WEFT_PLUGIN_REACTOR, want),
 		                 WEFT_EPLUGIN);
 	}
+	/* R13: the completion flag needs interface 3, submit and cancel. */
+	ops = good_re;
+	ops.flags |= WEFT_REACTOR_COMPLETION;
+	ops.submit = re_submit;
+	ops.cancel = re_cancel;
+	assert_int_equal(check(&d, WEFT_PLUGIN_REACTOR, NULL), 0);
+	ops.version = 2;
+	assert_int_equal(
+	    check(&d, WEFT_PLUGIN_REACTOR, "lacks required method submit"),
+	    WEFT_EPLUGIN);
+	ops.version = 3;
+	ops.submit = NULL;
+	assert_int_equal(
+	    check(&d, WEFT_PLUGIN_REACTOR, "lacks required method submit"),
+	    WEFT_EPLUGIN);
+	ops.submit = re_submit;
+	ops.cancel = NULL;
+	assert_int_equal(
+	    check(&d, WEFT_PLUGIN_REACTOR, "lacks required method cancel"),
+	    WEFT_EPLUGIN);
 }
 
 
