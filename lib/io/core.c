@@ -55,7 +55,7 @@ weft__io_unref(struct weft__io *io)
 		return;
 	/* Operations first: the driver keeps their buffers until the kernel
 	 * lets go, and an fd number is reused only after close. */
-	if (io->mode == WEFT__IO_MODE_OP)
+	if (weft__io_mode(io) == WEFT__IO_MODE_OP)
 		weft__io_op_fini(io);
 	/* The driver must forget the fd before the number can be reused. */
 	if (atomic_load(&io->registered))

@@ -191,6 +191,17 @@ int weft__io_op_connect(struct weft__io *io, struct weft_context *cx,
 /* Whether a connect on io would be submitted (decides the mode). */
 bool weft__io_op_usable(struct weft__io *io, struct weft_context *cx);
 
+/*
+ * The object's mode, read without its lock: set once from UNKNOWN (and
+ * from OP to READY at most once), so a stale read only sends a call to
+ * op.c, which looks again under the lock.
+ */
+static inline uint8_t
+weft__io_mode(const struct weft__io *io)
+{
+	return __atomic_load_n(&io->mode, __ATOMIC_RELAXED);
+}
+
 /* The future owner is dropped: what it waited on stays with the object. */
 void weft__io_op_forget(struct weft__io *io, const void *owner);
 

@@ -25,6 +25,14 @@
 #define OP_MAX   (256u * 1024u)
 
 
+/* Under the lock; read without it by weft__io_mode. */
+static void
+set_mode(struct weft__io *io, uint8_t mode)
+{
+	__atomic_store_n(&io->mode, mode, __ATOMIC_RELAXED);
+}
+
+
 /*
  * Under the lock: whether this object runs on completion, deciding at the
  * first call.  Sockets only (a pipe's or a tty's readiness path is kept),
@@ -37,12 +45,12 @@ use_ops(struct weft__io *io, struct weft_context *cx)
 	struct weft_driver *d = cx->driver;
 
 	if (io->mode == WEFT__IO_MODE_UNKNOWN) {
-		io->mode = WEFT__IO_MODE_READY;
+		set_mode(io, WEFT__IO_MODE_READY);
 		if (io->is_socket && d && d->ops->version >= 3 &&
 		    d->ops->op_submit && !d->ops->fault &&
 		    !atomic_load(&io->registered)) {
-			io->mode = WEFT__IO_MODE_OP;
 			io->driver = d;
+			set_mode(io, WEFT__IO_MODE_OP);
 		}
 	}
 	if (io->mode != WEFT__IO_MODE_OP)
@@ -80,7 +88,7 @@ submit(struct weft__io *io, int dir, uint32_t opcode, const void *data,
 
 	if (r == WEFT_ENOTSUP) {
 		/* The setting or the reactor says no: readiness for good. */
-		io->mode = WEFT__IO_MODE_READY;
+		set_mode(io, WEFT__IO_MODE_READY);
 		io->ops[dir].id = 0;
 	}
 	return r;
@@ -183,7 +191,7 @@ weft__io_op_recv(struct weft__io *io, struct weft_context *cx,
 {
 	int r;
 
-	if (io->mode == WEFT__IO_MODE_READY)
+	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
 		return WEFT_ENOTSUP;
 	pthread_mutex_lock(&io->lock);
 	r = use_ops(io, cx);
@@ -280,7 +288,7 @@ weft__io_op_send(struct weft__io *io, struct weft_context *cx,
 {
 	int r;
 
-	if (io->mode == WEFT__IO_MODE_READY)
+	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
 		return WEFT_ENOTSUP;
 	pthread_mutex_lock(&io->lock);
 	r = use_ops(io, cx);
@@ -341,7 +349,7 @@ weft__io_op_accept(struct weft__io *io, struct weft_context *cx,
 {
 	int r;
 
-	if (io->mode == WEFT__IO_MODE_READY)
+	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
 		return WEFT_ENOTSUP;
 	pthread_mutex_lock(&io->lock);
 	r = use_ops(io, cx);
@@ -396,7 +404,7 @@ weft__io_op_connect(struct weft__io *io, struct weft_context *cx,
 void
 weft__io_op_forget(struct weft__io *io, const void *owner)
 {
-	if (io->mode != WEFT__IO_MODE_OP)
+	if (weft__io_mode(io) != WEFT__IO_MODE_OP)
 		return;
 	pthread_mutex_lock(&io->lock);
 	if (io->ops[RD].owner == owner)

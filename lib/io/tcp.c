@@ -451,7 +451,7 @@ connect_poll(struct weft_future *f, struct weft_context *cx)
 			goto done;
 	}
 	/* The CONNECT submitted by connect_start, if there was one. */
-	if (c->pending->io.mode == WEFT__IO_MODE_OP) {
+	if (weft__io_mode(&c->pending->io) == WEFT__IO_MODE_OP) {
 		r = connect_op(c, cx, &err);
 		if (r == 0)
 			return WEFT_PENDING;
