@@ -397,8 +397,8 @@ print_io_mode(struct weft_runtime *rt, struct weft_config *cfg)
 	const struct weft_plugin_descriptor *d =
 	    weft_runtime_plugin(rt, WEFT_PLUGIN_REACTOR);
 	const struct weft_reactor_iface *ops = d ? d->iface : NULL;
-	bool claims = ops && ops->version >= 3 && ops->submit &&
-	              ops->cancel && (ops->flags & WEFT_REACTOR_COMPLETION);
+	bool claims = ops && ops->version >= 3 && ops->submit && ops->cancel &&
+	              (ops->flags & WEFT_REACTOR_COMPLETION);
 	const char *on = weft_config_get(cfg, "io_completion");
 
 	if (!ops)
