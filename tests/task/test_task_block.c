@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Task blocks (runtime/task_block.c), linked in and tested alone.  The
- * pages they take from libc are counted by wrapping posix_memalign and
- * free at link time (-Wl,--wrap), so the tests can say when a page is
- * made and when it goes back.
+ * pages they take are counted by wrapping posix_memalign, free, mmap and
+ * munmap at link time (-Wl,--wrap), so the tests can say when a page is
+ * made and when it goes back: a size class's page is mapped (2 MiB, of
+ * which the aligned 1 MiB is kept), except under AddressSanitizer, and a
+ * large block's is malloc's.
  *
  * - Sizes and alignment: 8-byte grain, 16 where asked, no header.
  * - Blocks freed on another thread come back to their page, and the
@@ -23,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -84,6 +87,52 @@ __wrap_free(void *p)
 		pthread_mutex_unlock(&pages_lock);
 	}
 	__real_free(p);
+}
+
+/* mmap64: what mmap is called under _FILE_OFFSET_BITS=64. */
+void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                    off_t off);
+int __real_munmap(void *p, size_t len);
+
+#define PAGE_SIZE_TB ((size_t)1024 * 1024)
+
+/* A page's mapping: counted at the aligned address that is kept. */
+void *
+__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = __real_mmap64(addr, len, prot, flags, fd, off);
+	int i;
+
+	if (p != MAP_FAILED && len == 2 * PAGE_SIZE_TB) {
+		pthread_mutex_lock(&pages_lock);
+		for (i = 0; i < MAX_PAGES && pages[i]; i++)
+			;
+		if (i < MAX_PAGES)
+			pages[i] = (void *)(((uintptr_t)p + PAGE_SIZE_TB - 1) &
+			                    ~(uintptr_t)(PAGE_SIZE_TB - 1));
+		pages_live++;
+		pages_made++;
+		pthread_mutex_unlock(&pages_lock);
+	}
+	return p;
+}
+
+/* The trims of a new mapping are not at a page's address: not counted. */
+int
+__wrap_munmap(void *p, size_t len)
+{
+	int i;
+
+	pthread_mutex_lock(&pages_lock);
+	for (i = 0; i < MAX_PAGES; i++) {
+		if (pages[i] == p) {
+			pages[i] = NULL;
+			pages_live--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pages_lock);
+	return __real_munmap(p, len);
 }
 
 static int
