@@ -120,6 +120,23 @@ ws_schedule_remote(struct ws *ex, struct weft_task *t)
 }
 
 
+/*
+ * Owner only: the driver's wakes held back for the injection queue go
+ * there, under one lock.  notify: as ws_schedule would for each of them
+ * (not from the worker's own park: it wakes up searching, see below).
+ */
+static void
+ws_flush_deferred(struct ws_worker *w, bool notify)
+{
+	if (w->ndefer == 0)
+		return;
+	weft__ws_inject_push(w->ex, w->defer, w->ndefer);
+	w->ndefer = 0;
+	if (notify)
+		weft__ws_notify_parked(w->ex);
+}
+
+
 /* The task core's schedule callback: a wake.  Any thread. */
 static void
 ws_schedule(void *data, struct weft_task *t)
@@ -143,9 +160,9 @@ ws_schedule(void *data, struct weft_task *t)
 	 * drains, and the worker then takes the injection queue in order.
 	 */
 	if (!w->current && !weft__ws_inject_empty(ex)) {
-		weft__ws_inject_push(ex, &t, 1);
-		if (!w->in_driver)
-			weft__ws_notify_parked(ex);
+		w->defer[w->ndefer++] = t;
+		if (w->ndefer == WS_DEFER)
+			ws_flush_deferred(w, !w->in_driver);
 		return;
 	}
 	/*
@@ -231,12 +248,26 @@ ws_check_driver(struct ws *ex)
 }
 
 
+/* After a look at the driver from a worker that runs tasks. */
+static void
+ws_check_driver_from(struct ws_worker *w)
+{
+	ws_check_driver(w->ex);
+	ws_flush_deferred(w, true);
+}
+
+
 static struct weft_task *
 ws_next_task(struct ws_worker *w)
 {
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
+	/*
+	 * Wakes held back by a park in the driver (idle.c) since the last
+	 * call: this worker is unparked and searching, so no notification.
+	 */
+	ws_flush_deferred(w, false);
 	t = ws_lifo_take(w);
 	if (t) {
 		if (w->lifo_streak < WS_LIFO_MAX) {
@@ -257,7 +288,7 @@ ws_next_task(struct ws_worker *w)
 	w->lifo_streak = 0;
 	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
 		w->last_check = w->tick;
-		ws_check_driver(ex);
+		ws_check_driver_from(w);
 		if ((t = weft__ws_inject_pop(ex)))
 			return t;
 	}
@@ -540,6 +571,8 @@ ws_drain(struct ws *ex)
 			ex->tasks->drop_runnable(t);
 		while ((t = weft__ws_local_pop(&w->local)))
 			ex->tasks->drop_runnable(t);
+		while (w->ndefer > 0)
+			ex->tasks->drop_runnable(w->defer[--w->ndefer]);
 	}
 	while ((t = weft__ws_inject_pop(ex)))
 		ex->tasks->drop_runnable(t);

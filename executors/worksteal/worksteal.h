@@ -48,6 +48,9 @@ struct ws_parker {
  * Aligned so that two workers never share a cache line: thieves touch the
  * ring's head and tail, the owner everything else.
  */
+/* Wakes a worker queues before one push to the injection queue. */
+#define WS_DEFER 64
+
 struct ws_worker {
 	alignas(64) struct weft__ws_local local; /* what thieves touch */
 	struct ws *ex;
@@ -67,6 +70,12 @@ struct ws_worker {
 	alignas(64) atomic_uint_fast64_t polls, completed, steals, parks,
 	    spawned;
 	struct weft_task *overflow[WS_LOCAL_HALF + 1];
+	/*
+	 * Wakes from the driver bound for the injection queue (worksteal.c,
+	 * ws_schedule), pushed there under one lock after the park.
+	 */
+	uint32_t ndefer;
+	struct weft_task *defer[WS_DEFER];
 };
 
 struct ws {
