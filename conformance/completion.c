@@ -55,12 +55,14 @@ R13_recv_and_send_complete_with_their_results(void **state)
 {
 	struct h_reactor hr;
 	struct cx_log log = {0};
-	unsigned char *in = cx_buf_new(4), *out = cx_buf_new(8);
+	unsigned char *in, *out;
 	char peer[16];
 	int sv[2];
 
 	(void)state;
 	cx_open(&hr);
+	in = cx_buf_new(4);
+	out = cx_buf_new(8);
 	h_socketpair(sv);
 	assert_int_equal(write(sv[1], "hello!", 6), 6);
 	/* Four of the six bytes: recv fills buf[0, len), nothing else. */
@@ -147,11 +149,13 @@ R13_read_write_and_close_complete_with_their_results(void **state)
 	struct h_reactor hr;
 	struct cx_log log = {0};
 	char path[] = "/tmp/weft-conformance-XXXXXX";
-	unsigned char *buf = cx_buf_new(3), *wbuf = cx_buf_new(6);
+	unsigned char *buf, *wbuf;
 	int fd, d;
 
 	(void)state;
 	cx_open(&hr);
+	buf = cx_buf_new(3);
+	wbuf = cx_buf_new(6);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	unlink(path);

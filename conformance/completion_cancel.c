@@ -59,11 +59,12 @@ R15_cancel_ends_a_pending_recv_once(void **state)
 {
 	struct h_reactor hr;
 	struct cx_log log = {0};
-	unsigned char *buf = cx_buf_new(16);
+	unsigned char *buf;
 	int sv[2];
 
 	(void)state;
 	cx_open(&hr);
+	buf = cx_buf_new(16);
 	h_socketpair(sv);
 	cx_submit_ok(&hr, WEFT_OP_RECV, BASE + 1, sv[0], buf, 16, -1, 0);
 	/* Under way in the system: a wait has handed it over. */
@@ -87,12 +88,14 @@ R15_cancel_before_any_wait_still_completes(void **state)
 {
 	struct h_reactor hr;
 	struct cx_log log = {0};
-	unsigned char *idle = cx_buf_new(4), *full = cx_buf_new(4);
+	unsigned char *idle, *full;
 	int sv[2], tv[2];
 	int32_t res;
 
 	(void)state;
 	cx_open(&hr);
+	idle = cx_buf_new(4);
+	full = cx_buf_new(4);
 	h_socketpair(sv);
 	h_socketpair(tv);
 	assert_int_equal(write(tv[1], "abcd", 4), 4);
@@ -204,13 +207,14 @@ R16_cancelled_recv_never_writes_its_buffer(void **state)
 {
 	struct h_reactor hr;
 	struct cx_log log = {0};
-	unsigned char *buf = cx_buf_new(64);
+	unsigned char *buf;
 	char back[16];
 	int sv[2];
 	int32_t res;
 
 	(void)state;
 	cx_open(&hr);
+	buf = cx_buf_new(64);
 	h_socketpair(sv);
 	cx_submit_ok(&hr, WEFT_OP_RECV, BASE + 1, sv[0], buf, 64, -1, 0);
 	settle(&hr, &log, 20);
@@ -240,13 +244,14 @@ R16_fini_lets_go_of_every_buffer(void **state)
 {
 	struct h_reactor hr;
 	struct cx_log log = {0};
-	unsigned char *buf = cx_buf_new(64);
+	unsigned char *buf;
 	struct sockaddr_in a;
 	char back[16];
 	int sv[2], l, c, r;
 
 	(void)state;
 	cx_open(&hr);
+	buf = cx_buf_new(64);
 	h_socketpair(sv);
 	l = cx_listener(&a);
 	cx_submit_ok(&hr, WEFT_OP_RECV, BASE + 1, sv[0], buf, 64, -1, 0);

@@ -587,7 +587,8 @@ struct weft_task_core {
  *               once the operation has completed, and for RECV and READ
  *               *data pointing at the bytes received, readable until
  *               op_del; a multishot accept is ready once per connection,
- *               in order, until its final result.  WEFT_PENDING after
+ *               in order, until its final result; once that final
+ *               result was taken, WEFT_ECLOSED.  WEFT_PENDING after
  *               storing cx->waker; negative on a bad id.  Any thread.
  * op_del:       ends the operation and frees the id: one still in flight
  *               is cancelled, its waker dropped unwoken; the driver keeps
