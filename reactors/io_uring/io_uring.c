@@ -33,11 +33,13 @@
  * operation into one SQE (recv, send, accept or multishot accept,
  * connect, read, write, close) under a user_data of its own, and the
  * completions come through the same CQ into the same host array; see
- * ops.c.  Batching: add, modify, submit and cancel only queue SQEs, and
- * the next wait hands them all to the kernel in the io_uring_enter it
- * sleeps in (wait.c), so a round's requests cost no system call of their
- * own.  del is the exception: its cancellation goes at once, since the
- * poll holds a reference to the file the host is about to close.
+ * ops.c.  Batching: submit and cancel only queue SQEs, and the next wait
+ * hands them all to the kernel in the io_uring_enter it sleeps in
+ * (wait.c), so a round's operations cost no system call of their own.
+ * add, modify and del are the exception: they submit at once, from the
+ * caller, since a poll holds a reference to the file until task work of
+ * the thread that submitted it runs (see add), and the host closes the
+ * fd right after del.
  *
  * Threads: the host may add, modify, del, submit and cancel while another
  * thread waits (WEFT_REACTOR_CONCURRENT_CTL).  The SQ ring has one
@@ -307,11 +309,20 @@ ur_add(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 	if (err < 0)
 		goto out;
 	gen = weft__uring_take_gen(r);
-	/* The next wait submits it, or a wait under way at once. */
+	/*
+	 * Submitted now, by the caller, not batched into the next wait: the
+	 * request holds a reference to the file until its completion runs
+	 * as task work of the thread that submitted it.  Submitted by the
+	 * thread that will also del it (the usual case), that work runs as
+	 * del's submit returns, so the file is let go before the host closes
+	 * the fd, and a port is free again at once after close; submitted by
+	 * a parked thread, it would be let go only when that thread next
+	 * runs, and a bind right after close fails with EADDRINUSE.
+	 */
 	err = weft__uring_queue_poll(r, fd, weft__uring_poll_mask(interest),
 	                             ud_of(fd, gen));
 	if (err == 0)
-		err = weft__uring_kick(r);
+		err = weft__uring_submit(r);
 	if (err < 0) {
 		/*
 		 * The SQE may still sit in the ring for the next submit; its
@@ -357,7 +368,7 @@ ur_modify(struct weft_reactor *self, int fd, uint32_t interest, uint64_t token)
 		err = weft__uring_queue_poll(
 		    r, fd, weft__uring_poll_mask(interest), ud_of(fd, gen));
 	if (err == 0)
-		err = weft__uring_kick(r);
+		err = weft__uring_submit(r); /* by the caller, as in add */
 	if (err == 0)
 		*reg = (struct reg){
 		    .token = token, .interest = interest, .gen = gen};
