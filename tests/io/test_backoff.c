@@ -38,6 +38,21 @@ static int fill[FILL_MAX];
 static int nfill;
 
 /*
+ * Valgrind keeps the soft fd limit in user space: the fds a completion
+ * reactor's kernel makes (io_uring's accept) never see it, so no accept
+ * runs out of fds there.  Called first, before a test makes anything.
+ */
+static void
+skip_where_the_limit_is_emulated(void)
+{
+	if (under_valgrind() && io_completion_on()) {
+		print_message("Valgrind's fd limit does not reach accepts the "
+		              "kernel runs for completion I/O: skipped\n");
+		skip();
+	}
+}
+
+/*
  * Lowers the soft limit so that exactly `room` more fds can be made: the
  * limit goes just above the lowest free fd, and free fds below it (closed
  * by another thread meanwhile, say) are taken.
@@ -46,8 +61,9 @@ static void
 limit_fds(int room)
 {
 	struct rlimit rl;
-	int fd, lowest = dup(0);
+	int fd, lowest;
 
+	lowest = dup(0);
 	assert_true(lowest >= 0);
 	close(lowest);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_limit), 0);
@@ -295,6 +311,7 @@ backoff_out_of_fds(void **state)
 	int fds[CLIENTS], i, status = -1;
 	unsigned polls, accepted;
 	(void)state;
+	skip_where_the_limit_is_emulated();
 
 	assert_int_equal(weft_listen(&l, &bind, 64), 0);
 	assert_int_equal(weft_listener_local_addr(l, &addr), 0);
@@ -409,6 +426,7 @@ backoff_close_ends_pause(void **state)
 	struct weft_io *cli;
 	int fd;
 	(void)state;
+	skip_where_the_limit_is_emulated();
 
 	assert_int_equal(weft_listen(&c.l, &bind, 4), 0);
 	assert_int_equal(weft_listener_local_addr(c.l, &addr), 0);
