@@ -19,8 +19,12 @@ plugindir=$6
 tmp=$(mktemp -d) || exit 1
 stage=$tmp/stage
 
+# A failed conformance run can be long: its failures first, then its end.
 die() {
-	[ -f "$tmp/out" ] && tail -n 60 "$tmp/out" >&2
+	if [ -f "$tmp/out" ]; then
+		grep -A 24 '^FAIL' "$tmp/out" | head -n 120 >&2
+		tail -n 60 "$tmp/out" >&2
+	fi
 	echo "FAIL: $*" >&2
 	rm -rf "$tmp"
 	exit 1
