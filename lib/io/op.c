@@ -72,6 +72,33 @@ weft__io_op_usable(struct weft__io *io, struct weft_context *cx)
 }
 
 
+/*
+ * The start of a recv, send or accept: the readiness path's WEFT_ENOTSUP
+ * (unlocked), or the lock taken and 1 with *end the call's result (an
+ * error, a closed object), 0 for a spent budget, or OP_GO.
+ */
+#define OP_GO 2
+static int
+op_enter(struct weft__io *io, struct weft_context *cx, ssize_t *end)
+{
+	int r;
+
+	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
+		return WEFT_ENOTSUP;
+	pthread_mutex_lock(&io->lock);
+	r = use_ops(io, cx);
+	if (r == 0) {
+		pthread_mutex_unlock(&io->lock);
+		return WEFT_ENOTSUP;
+	}
+	if (r < 0 || atomic_load(&io->closed)) {
+		*end = r < 0 ? r : WEFT_ECLOSED;
+		return 1;
+	}
+	return weft_budget_spend(cx) ? OP_GO : 0;
+}
+
+
 /* Under the lock: starts an operation in direction dir. */
 static int
 submit(struct weft__io *io, int dir, uint32_t opcode, const void *data,
@@ -189,24 +216,15 @@ int
 weft__io_op_recv(struct weft__io *io, struct weft_context *cx,
                  const void *owner, void *buf, size_t len, ssize_t *n)
 {
-	int r;
+	ssize_t end;
+	int r = op_enter(io, cx, &end);
 
-	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
-		return WEFT_ENOTSUP;
-	pthread_mutex_lock(&io->lock);
-	r = use_ops(io, cx);
-	if (r == 0) {
-		pthread_mutex_unlock(&io->lock);
-		return WEFT_ENOTSUP;
-	}
-	if (r < 0 || atomic_load(&io->closed)) {
-		*n = r < 0 ? r : WEFT_ECLOSED;
-		r = 1;
-	} else if (!weft_budget_spend(cx)) {
-		r = 0;
-	} else {
+	if (r == WEFT_ENOTSUP)
+		return r;
+	if (r == OP_GO)
 		r = recv_locked(io, cx, owner, buf, len, n);
-	}
+	else if (r == 1)
+		*n = end;
 	pthread_mutex_unlock(&io->lock);
 	return r;
 }
@@ -286,24 +304,15 @@ weft__io_op_send(struct weft__io *io, struct weft_context *cx,
                  const void *owner, const struct iovec *iov, int iovcnt,
                  size_t len, ssize_t *n)
 {
-	int r;
+	ssize_t end;
+	int r = op_enter(io, cx, &end);
 
-	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
-		return WEFT_ENOTSUP;
-	pthread_mutex_lock(&io->lock);
-	r = use_ops(io, cx);
-	if (r == 0) {
-		pthread_mutex_unlock(&io->lock);
-		return WEFT_ENOTSUP;
-	}
-	if (r < 0 || atomic_load(&io->closed)) {
-		*n = r < 0 ? r : WEFT_ECLOSED;
-		r = 1;
-	} else if (!weft_budget_spend(cx)) {
-		r = 0;
-	} else {
+	if (r == WEFT_ENOTSUP)
+		return r;
+	if (r == OP_GO)
 		r = send_locked(io, cx, owner, iov, iovcnt, len, n);
-	}
+	else if (r == 1)
+		*n = end;
 	pthread_mutex_unlock(&io->lock);
 	return r;
 }
@@ -347,24 +356,15 @@ int
 weft__io_op_accept(struct weft__io *io, struct weft_context *cx,
                    const void *owner, int *fd)
 {
-	int r;
+	ssize_t end;
+	int r = op_enter(io, cx, &end);
 
-	if (weft__io_mode(io) == WEFT__IO_MODE_READY)
-		return WEFT_ENOTSUP;
-	pthread_mutex_lock(&io->lock);
-	r = use_ops(io, cx);
-	if (r == 0) {
-		pthread_mutex_unlock(&io->lock);
-		return WEFT_ENOTSUP;
-	}
-	if (r < 0 || atomic_load(&io->closed)) {
-		*fd = r < 0 ? r : WEFT_ECLOSED;
-		r = 1;
-	} else if (!weft_budget_spend(cx)) {
-		r = 0;
-	} else {
+	if (r == WEFT_ENOTSUP)
+		return r;
+	if (r == OP_GO)
 		r = accept_locked(io, cx, owner, fd);
-	}
+	else if (r == 1)
+		*fd = end;
 	pthread_mutex_unlock(&io->lock);
 	return r;
 }
