@@ -203,10 +203,10 @@ do_accept(int fd, void *arg, size_t max)
 
 /*
  * One accept on l for the future owner: 1 with *status set (and *out,
- * *peer on success), or 0 pending.  On completion the listener keeps one
- * multishot accept (op.c): connections that come while no future waits
- * are queued for the next accept, and closed with the listener if none
- * comes.
+ * *peer on success), or 0 pending.  On completion I/O an ACCEPT in
+ * flight belongs to the listener (op.c): a connection it takes while no
+ * future waits is the next accept's, and is closed with the listener if
+ * none comes.
  */
 static int
 accept_once(struct weft_listener *l, struct weft_context *cx, const void *owner,
