@@ -18,8 +18,9 @@
  * (the park handed it to the reactor), DONE (the final completion came).
  * op_del of a QUEUED record frees it at once (nothing was lent); of a DONE
  * one too; of a FLIGHT one marks it deleted and queues a cancel for the
- * next park, and the final completion frees it.  A freed record's
- * generation moves on, so every copy of its id is stale.
+ * next park, and the final completion frees it.  A CLOSE is the exception:
+ * op_del only marks it deleted, and it runs to its final completion.  A
+ * freed record's generation moves on, so every copy of its id is stale.
  *
  * Batching.  op_submit only queues: the park hands the whole queue to the
  * reactor before it waits (R14 starts them in that wait), so a round's
@@ -43,6 +44,8 @@
 
 /* A record keeps a buffer up to this size for the next operation. */
 #define OP_KEEP_BUF 65536u
+/* The most wakers a flush puts in the park's batch (see op_flush). */
+#define FLUSH_WAKES (WAKE_BATCH - 2 * EVENT_BATCH)
 /* Results of a multishot accept not yet taken, before the first growth. */
 #define OP_QUEUE0 8u
 
@@ -380,13 +383,20 @@ weft__driver_op_flush(struct weft__driver *d, struct weft_waker *batch,
 		(void)weft_reactor_cancel(d->reactor, d->cq[i]);
 	}
 	d->cq_len = 0;
-	for (i = 0; i < d->sq_len && *n < WAKE_BATCH; i++) {
+	/*
+	 * Refusals wake at most FLUSH_WAKES here: the park's wait that follows
+	 * adds up to 2 * EVENT_BATCH wakers to the same batch unchecked.  The
+	 * rest stay queued, and the park does not sleep (n > 0).
+	 */
+	for (i = 0; i < d->sq_len && *n < FLUSH_WAKES; i++) {
 		slot = d->sq[i];
 		op = d->ops[slot];
 		rop = reactor_op(op, op_id(op, slot));
 		err = weft_reactor_submit(d->reactor, &rop);
 		op->state = OP_FLIGHT;
 		/* Refused: that is its result, and nothing more will come. */
+		if (err < 0 && op->opcode == WEFT_OP_CLOSE && op->deleted)
+			close(op->fd); /* nobody else will */
 		if (err < 0)
 			op_complete(d, op, slot, err, false, batch, n);
 	}
@@ -471,7 +481,14 @@ weft__driver_op_del(struct weft_driver *pub, uint64_t id)
 	}
 	old = op->waker;
 	op->waker = (struct weft_waker){0, 0};
-	if (op->state == OP_QUEUED) {
+	if (op->opcode == WEFT_OP_CLOSE && op->state != OP_DONE) {
+		/*
+		 * Not cancelled: a CLOSE that never ran would leak the fd, and
+		 * one deleted at once is how lib/io lets an fd go after the
+		 * operations on it (op.c).  Its final completion frees it.
+		 */
+		op->deleted = true;
+	} else if (op->state == OP_QUEUED) {
 		unqueue(d, slot);
 		op_release(d, op, slot);
 	} else if (op->state == OP_DONE) {
@@ -509,11 +526,17 @@ fini_reap(struct weft__driver *d)
 
 		weft_waker_drop(&op->waker);
 		op->waker = (struct weft_waker){0, 0};
+		if (op->state == OP_QUEUED && op->opcode == WEFT_OP_CLOSE &&
+		    op->deleted)
+			close(op->fd); /* never handed over: closed here */
 		if (op->state == OP_QUEUED)
 			op_release(d, op, i);
 		if (op->state != OP_FLIGHT)
 			continue;
 		flight++;
+		/* A CLOSE in flight is left to run: cancelled, the fd leaks. */
+		if (op->opcode == WEFT_OP_CLOSE && op->deleted)
+			continue;
 		if (!op->deleted) {
 			op->deleted = true;
 			(void)weft_reactor_cancel(d->reactor, op_id(op, i));

@@ -415,12 +415,41 @@ weft__io_op_forget(struct weft__io *io, const void *owner)
 }
 
 
+/*
+ * At the last release with an operation in flight: the fd is closed by a
+ * CLOSE queued behind the cancels, not by the caller at once.  The reactor
+ * may start what a park handed it only in its wait, on another thread: an
+ * fd closed now could name a new socket by then, whose bytes the old RECV
+ * would take (or which the old SEND would write to).  Queued, the CLOSE
+ * lets the number go only after the system has the old operations.  The
+ * driver runs a deleted CLOSE to its end.  Without one, the caller closes.
+ */
+static void
+close_after_ops(struct weft__io *io)
+{
+	struct weft_io_op op = {.version = WEFT_IO_OP_VERSION,
+	                        .opcode = WEFT_OP_CLOSE,
+	                        .fd = io->fd,
+	                        .offset = -1};
+	uint64_t id;
+
+	if (weft_driver_op_submit(io->driver, &op, &id) < 0)
+		return;
+	weft_driver_op_del(io->driver, id);
+	io->fd = -1;
+}
+
+
 void
 weft__io_op_fini(struct weft__io *io)
 {
+	bool flight = io->ops[RD].id || io->ops[WR].id;
+
 	/* The last reference: nobody else holds the object any more. */
 	if (io->ops[RD].id)
 		finish(io, RD);
 	if (io->ops[WR].id)
 		finish(io, WR);
+	if (flight && io->owns_fd && io->fd >= 0)
+		close_after_ops(io);
 }
