@@ -13,6 +13,9 @@ decls=$(mktemp)
 trap 'rm -f "$decls"' EXIT
 for h in "$@"; do
 	name=${h##*/}
+	# the parts of abi.h (weft/abi/NAME) are abi.h split for reading: a
+	# struct declared in one and defined in another is within one header
+	case $h in */weft/abi/*) name=abi.h ;; esac
 	# opaque: a line `struct weft_x;`; defined: `struct weft_x {`
 	sed -n 's/^struct \(weft_[A-Za-z0-9_]*\);.*/opaque \1/p;
 	        s/^struct \(weft_[A-Za-z0-9_]*\) {.*/defined \1/p' "$h" |
