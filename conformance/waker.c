@@ -248,8 +248,9 @@ W2_wake_after_completion_is_harmless(void **state)
 struct coalesce {
 	struct h_probe probe;
 	struct h_signal sig;  /* the root listens here */
-	pthread_mutex_t lock; /* guards w */
+	pthread_mutex_t lock; /* guards w and stored */
 	struct weft_waker w;  /* the task's waker, for the root */
+	bool stored;          /* w holds it: the burst may start */
 	atomic_bool release;
 	atomic_bool burst_done;
 	bool wake_in_poll; /* the burst happens inside the first poll */
@@ -306,6 +307,7 @@ coalesce_poll(struct weft_future *base, struct weft_context *cx)
 	if (n == 1) {
 		pthread_mutex_lock(&st->lock);
 		st->w = weft_waker_clone(&cx->waker);
+		st->stored = true;
 		pthread_mutex_unlock(&st->lock);
 		if (st->wake_in_poll)
 			wake_burst(&cx->waker);
@@ -338,6 +340,19 @@ struct coalesce_root {
 };
 
 
+/* The task's first poll has stored its waker in st->w. */
+static bool
+coalesce_stored(struct coalesce *st)
+{
+	bool stored;
+
+	pthread_mutex_lock(&st->lock);
+	stored = st->stored;
+	pthread_mutex_unlock(&st->lock);
+	return stored;
+}
+
+
 static weft_poll
 coalesce_root(void *arg, struct weft_context *cx)
 {
@@ -353,7 +368,14 @@ coalesce_root(void *arg, struct weft_context *cx)
 		WEFT_RETURN(&c->co);
 	}
 	h_signal_listen(&st->sig, cx);
-	WEFT_AWAIT_POLL(&c->co, atomic_load(&st->probe.polls) >= 1);
+	/*
+	 * Not "polls >= 1": on a threaded executor the first poll counts
+	 * itself before it stores its waker, and a root that looked at the
+	 * count just then burst on an empty waker, woke nothing, and waited
+	 * for a second poll that nothing would bring (a hang, seen under
+	 * load).  The task notifies sig after storing, so this is seen.
+	 */
+	WEFT_AWAIT_POLL(&c->co, coalesce_stored(st));
 	if (!st->wake_in_poll) {
 		pthread_mutex_lock(&st->lock);
 		wake_burst(&st->w);
