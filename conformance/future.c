@@ -167,14 +167,89 @@ F2_never_polled_after_ready(void **state)
 
 /* ---- F3 ------------------------------------------------------------ */
 
+/*
+ * A task that completes only once the gate is open, and a root-side
+ * wrapper that opens it when the join future has returned pending: the
+ * join future then must arrange the wake of its completion (F3), however
+ * late the root gets to its first poll.
+ */
+struct f3_gate {
+	pthread_mutex_t lock;
+	bool open;
+	struct weft_waker task; /* the task's waker while it waits */
+};
+
+struct f3_gated {
+	struct weft_future base;
+	struct f3_gate *g;
+};
+
+struct f3_join_first {
+	struct weft_future base;
+	struct weft_join_future *jf;
+	struct f3_gate *g;
+};
+
+
+static weft_poll
+f3_gated_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct f3_gate *g = ((struct f3_gated *)base)->g;
+	bool open;
+
+	pthread_mutex_lock(&g->lock);
+	open = g->open;
+	if (!open)
+		weft_waker_store(&g->task, &cx->waker);
+	pthread_mutex_unlock(&g->lock);
+	return open ? WEFT_READY : WEFT_PENDING;
+}
+
+
+WEFT_FUTURE_VTABLE_NO_OUTPUT(f3_gated_vtable, struct f3_gated, f3_gated_poll,
+                             NULL);
+
+
+static weft_poll
+f3_join_first_poll(struct weft_future *base, struct weft_context *cx)
+{
+	struct f3_join_first *w = (struct f3_join_first *)base;
+	struct weft_waker task;
+
+	if (weft_future_poll(&w->jf->base, cx) == WEFT_READY)
+		return WEFT_READY;
+	pthread_mutex_lock(&w->g->lock);
+	w->g->open = true;
+	task = w->g->task;
+	w->g->task = (struct weft_waker){0, 0};
+	pthread_mutex_unlock(&w->g->lock);
+	weft_waker_wake(&task);
+	return WEFT_PENDING;
+}
+
+
+static void
+f3_join_first_drop(struct weft_future *base)
+{
+	weft_future_drop(&((struct f3_join_first *)base)->jf->base);
+}
+
+
+WEFT_FUTURE_VTABLE_NO_OUTPUT(f3_join_first_vtable, struct f3_join_first,
+                             f3_join_first_poll, f3_join_first_drop);
+
+
 static void
 F3_runtime_futures_arrange_wakes(void **state)
 {
 	struct weft_runtime *rt = h_rt_open(NULL);
-	struct weft_sleep sleep, inner, task;
+	struct weft_sleep sleep, inner;
 	struct weft_yield yield;
 	struct weft_timeout timeout;
 	struct weft_join_future jf;
+	struct f3_gate gate = {.open = false};
+	struct f3_gated task = {{&f3_gated_vtable}, &gate};
+	struct f3_join_first first = {{&f3_join_first_vtable}, &jf, &gate};
 	struct h_waker hw;
 
 	(void)state;
@@ -193,13 +268,21 @@ F3_runtime_futures_arrange_wakes(void **state)
 	weft_timeout_init(&timeout, &inner.base, 10 * WEFT_MSEC);
 	assert_int_equal(h_block_on_counted(rt, &timeout.base, &hw), 0);
 	assert_int_equal(timeout.status, WEFT_ETIMEDOUT);
-	weft_sleep_init(&task, (h_opt.slow ? 200 : 10) * WEFT_MSEC);
+	/*
+	 * The task ends only after the join future has returned pending:
+	 * a task that merely took a while (a 10 ms sleep) could end before
+	 * a preempted root first polled its join, which then needed no
+	 * wake and failed the count on a correct executor.
+	 */
+	pthread_mutex_init(&gate.lock, NULL);
 	weft_join_future_init(&jf, h_spawn(rt, &task.base), NULL, 0);
-	assert_int_equal(h_block_on_counted(rt, &jf.base, &hw), 0);
+	assert_int_equal(h_block_on_counted(rt, &first.base, &hw), 0);
 	assert_int_equal(jf.status, 0);
 	assert_true(h_waker_woken(&hw) >= 4);
 	h_waker_fini(&hw);
 	weft_runtime_close(rt);
+	weft_waker_drop(&gate.task);
+	pthread_mutex_destroy(&gate.lock);
 	H_NO_VIOLATIONS();
 }
 
