@@ -101,7 +101,8 @@
  *               is cancelled, its waker dropped unwoken; the driver keeps
  *               its buffer until the reactor reports the final completion
  *               (R16) and closes fds an accept produced that nobody took.
- *               Any thread.
+ *               A CLOSE is not cancelled: it runs to its final
+ *               completion, its result nobody's.  Any thread.
  */
 struct weft_io_op;
 #define WEFT_DRIVER_OPS_VERSION 3 /**< layout of the struct below */
