@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <sys/resource.h>
 
@@ -27,6 +28,61 @@ run_bounded(struct weft_future *fut, unsigned seconds)
 	assert_int_equal(weft_block_on(rt, &t.base), 0);
 	weft_future_drop(&t.base);
 	assert_int_equal(t.status, 0);
+}
+
+
+/* Polls inner once, then is ready: leaves it mid-flight for the caller. */
+struct once {
+	struct weft_future base;
+	struct weft_future *inner;
+	weft_poll first;
+	int status;
+};
+
+static weft_poll
+once_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct once *o = (struct once *)f;
+
+	o->first = weft_future_poll(o->inner, cx);
+	return WEFT_READY;
+}
+
+WEFT_FUTURE_VTABLE(once_vtable, struct once, status, once_poll, NULL);
+
+
+weft_poll
+poll_once(struct weft_future *inner)
+{
+	struct once o = {.base.vtable = &once_vtable, .inner = inner};
+
+	run_bounded(&o.base, 10);
+	return o.first;
+}
+
+
+void
+nap_ms(unsigned ms)
+{
+	struct weft_sleep s;
+
+	weft_sleep_init(&s, (uint64_t)ms * WEFT_MSEC);
+	run_bounded(&s.base, 10);
+}
+
+
+int
+count_fds(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(dir);
+	while ((e = readdir(dir)))
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n - 1; /* the DIR's own */
 }
 
 

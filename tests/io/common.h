@@ -39,6 +39,18 @@ size_t scaled(size_t n, size_t small);
  */
 void run_bounded(struct weft_future *fut, unsigned seconds);
 
+/*
+ * Polls fut once on the test runtime and leaves it as it is, mid-flight
+ * if it pends: its first answer.
+ */
+weft_poll poll_once(struct weft_future *fut);
+
+/* Parks the test runtime for ms: what was submitted reaches the reactor. */
+void nap_ms(unsigned ms);
+
+/* The fds this process has open (/proc/self/fd). */
+int count_fds(void);
+
 /* Raises the soft fd limit to the hard one; returns the new soft limit. */
 size_t raise_nofile(void);
 

@@ -8,67 +8,11 @@
  * Valgrind).  On other pairs, and with io_completion = false, the driver
  * must refuse operations and the same tests run on readiness.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common.h"
-
-/* Polls inner once, then is ready: leaves it mid-flight for the caller. */
-struct once {
-	struct weft_future base;
-	struct weft_future *inner;
-	weft_poll first;
-	int status;
-};
-
-static weft_poll
-once_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct once *o = (struct once *)f;
-
-	o->first = weft_future_poll(o->inner, cx);
-	return WEFT_READY;
-}
-
-WEFT_FUTURE_VTABLE(once_vtable, struct once, status, once_poll, NULL);
-
-
-static weft_poll
-poll_once(struct weft_future *inner)
-{
-	struct once o = {.base.vtable = &once_vtable, .inner = inner};
-
-	run_bounded(&o.base, 10);
-	return o.first;
-}
-
-
-/* A few parks, so that what was submitted reaches the reactor. */
-static void
-nap(void)
-{
-	struct weft_sleep s;
-
-	weft_sleep_init(&s, 20 * WEFT_MSEC);
-	run_bounded(&s.base, 10);
-}
-
-
-static int
-count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(dir);
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n - 1; /* the DIR's own */
-}
 
 
 static void
@@ -113,12 +57,12 @@ read_dropped_loses_no_byte(void **state)
 		/* In flight (handed over by the nap), then dropped. */
 		weft_io_read_init(&r, a, buf, sizeof(buf));
 		assert_int_equal(poll_once(&r.base), WEFT_PENDING);
-		nap();
+		nap_ms(20);
 		weft_future_drop(&r.base);
 		weft_io_write_all_init(&w, b, "abcdef", 6);
 		run_bounded(&w.base, 10);
 		assert_int_equal(w.status, 0);
-		nap();
+		nap_ms(20);
 		/* Read in pieces smaller than what the RECV brought. */
 		weft_io_read_init(&r, a, buf, 4);
 		run_bounded(&r.base, 10);
@@ -158,7 +102,7 @@ write_dropped_keeps_order(void **state)
 	 */
 	weft_io_write_init(&w, a, big, sizeof(big));
 	(void)poll_once(&w.base);
-	nap();
+	nap_ms(20);
 	weft_future_drop(&w.base);
 	weft_io_write_all_init(&end, a, "end", 3);
 	assert_int_equal(weft_spawn(rt, &end.base, &join), 0);
@@ -198,20 +142,20 @@ accept_dropped_leaks_no_fd(void **state)
 	int before;
 
 	(void)state;
-	nap(); /* what earlier tests cancelled has ended */
+	nap_ms(20); /* what earlier tests cancelled has ended */
 	before = count_fds();
 	assert_int_equal(weft_addr_ip(&addr, "127.0.0.1", 0), 0);
 	assert_int_equal(weft_listen(&l, &addr, 16), 0);
 	assert_int_equal(weft_listener_local_addr(l, &addr), 0);
 	weft_accept_init(&acc, l);
 	assert_int_equal(poll_once(&acc.base), WEFT_PENDING);
-	nap();
+	nap_ms(20);
 	weft_future_drop(&acc.base);
 	/* A connection comes with no accept waiting. */
 	weft_connect_init(&c, &addr);
 	run_bounded(&c.base, 10);
 	assert_int_equal(c.status, 0);
-	nap();
+	nap_ms(20);
 	/* It is not lost: the next accept takes it. */
 	weft_accept_init(&acc, l);
 	run_bounded(&acc.base, 10);
@@ -225,10 +169,10 @@ accept_dropped_leaks_no_fd(void **state)
 	weft_connect_init(&c, &addr);
 	run_bounded(&c.base, 10);
 	assert_int_equal(c.status, 0);
-	nap();
+	nap_ms(20);
 	weft_listener_close(l);
 	weft_io_close(c.stream);
-	nap();
+	nap_ms(20);
 	assert_int_equal(count_fds(), before);
 }
 
@@ -247,7 +191,7 @@ close_wakes_recv_in_flight(void **state)
 	assert_int_equal(weft_io_pair(&a, &b), 0);
 	weft_io_read_init(&r, a, buf, sizeof(buf));
 	assert_int_equal(weft_spawn(rt, &r.base, &join), 0);
-	nap();
+	nap_ms(20);
 	weft_io_close(a);
 	weft_join_future_init(&jf, join, &status, sizeof(status));
 	run_bounded(&jf.base, 10);
@@ -277,7 +221,7 @@ shutdown_with_ops_in_flight(void **state)
 	int before;
 
 	(void)state;
-	nap(); /* what earlier tests cancelled has ended */
+	nap_ms(20); /* what earlier tests cancelled has ended */
 	before = count_fds();
 	assert_int_equal(rt_open_pair(&own), 0);
 	assert_int_equal(weft_io_pair(&a, &b), 0);

@@ -12,7 +12,6 @@
  * io_completion = false) the same steps run on readiness and must hold
  * as well.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,61 +20,6 @@
 #include <unistd.h>
 
 #include "common.h"
-
-/* Polls inner once, then is ready: leaves it mid-flight for the caller. */
-struct once {
-	struct weft_future base;
-	struct weft_future *inner;
-	weft_poll first;
-	int status;
-};
-
-static weft_poll
-once_poll(struct weft_future *f, struct weft_context *cx)
-{
-	struct once *o = (struct once *)f;
-
-	o->first = weft_future_poll(o->inner, cx);
-	return WEFT_READY;
-}
-
-WEFT_FUTURE_VTABLE(once_vtable, struct once, status, once_poll, NULL);
-
-
-static weft_poll
-poll_once(struct weft_future *inner)
-{
-	struct once o = {.base.vtable = &once_vtable, .inner = inner};
-
-	run_bounded(&o.base, 10);
-	return o.first;
-}
-
-
-static void
-nap_ms(unsigned ms)
-{
-	struct weft_sleep s;
-
-	weft_sleep_init(&s, (uint64_t)ms * WEFT_MSEC);
-	run_bounded(&s.base, 10);
-}
-
-
-static int
-count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(dir);
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n - 1; /* the DIR's own */
-}
-
 
 /* Waits for a task's int status. */
 static int
