@@ -180,8 +180,20 @@ weft__task_block_size(size_t n, bool align16)
  */
 #define TB_MAP (!TB_ASAN)
 
+/*
+ * A class's second and later pages are faulted in by one call as they are
+ * mapped: a thread that has filled a page is spawning many tasks, and 256
+ * page faults, each a trap into a (virtualised) kernel, cost several times
+ * what one prefault does.  A class's first page is faulted on demand, so a
+ * program with a few tasks per thread stays small.  A kernel without
+ * MADV_POPULATE_WRITE (before 5.14) refuses it: the faults come on demand.
+ */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 static void *
-tb_map(void)
+tb_map(bool populate)
 {
 	size_t len = 2 * TB_PAGE, head;
 	char *p, *at;
@@ -195,18 +207,20 @@ tb_map(void)
 	if (head)
 		munmap(p, head);
 	munmap(at + TB_PAGE, len - head - TB_PAGE);
+	if (populate)
+		(void)madvise(at, TB_PAGE, MADV_POPULATE_WRITE);
 	return at;
 }
 
 
 static struct tb_page *
-tb_page_new(size_t size, size_t bytes, struct tb_cache *owner)
+tb_page_new(size_t size, size_t bytes, struct tb_cache *owner, bool populate)
 {
 	void *mem;
 	struct tb_page *pg;
 
 	if (TB_MAP && size) {
-		mem = tb_map();
+		mem = tb_map(populate);
 		if (!mem)
 			return NULL;
 	} else if (posix_memalign(&mem, TB_PAGE, bytes)) {
@@ -411,7 +425,7 @@ tb_cache_new(void)
 static void *
 tb_alloc_large(size_t n)
 {
-	struct tb_page *pg = tb_page_new(0, TB_HEADER + n, NULL);
+	struct tb_page *pg = tb_page_new(0, TB_HEADER + n, NULL, false);
 
 	if (!pg)
 		return NULL;
@@ -439,7 +453,7 @@ tb_alloc_slow(struct tb_cache *c, size_t size)
 			pg = pg->next;
 		}
 	}
-	fresh = tb_page_new(size, TB_PAGE, c);
+	fresh = tb_page_new(size, TB_PAGE, c, pg != NULL);
 	if (!fresh)
 		return NULL;
 	if (pg) {

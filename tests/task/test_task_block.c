@@ -13,6 +13,8 @@
  * - A thread that exits with blocks still out leaves its pages to the
  *   process; once the blocks are freed, a trim gives every page back.
  * - A block larger than the largest class lives and dies alone.
+ * - A class's first page is faulted in on demand; its later ones are
+ *   resident as they are mapped (where the kernel prefaults).
  *
  * Under Valgrind the pages are bypassed (malloc per block): the page
  * counts are then not asserted, the rest is.
@@ -298,6 +300,90 @@ test_large_block(void **state)
 }
 
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN 1
+#endif
+#endif
+
+#define PAGE          ((size_t)1024 * 1024)
+#define PREFAULT_SIZE 1000 /* a class no other test uses */
+
+/* Resident 4 KiB pages of the 1 MiB page holding b. */
+static size_t
+resident(void *b)
+{
+	static unsigned char vec[PAGE / 4096];
+	void *pg = (void *)((uintptr_t)b & ~(uintptr_t)(PAGE - 1));
+	size_t n = 0;
+
+	assert_int_equal(mincore(pg, PAGE, vec), 0);
+	for (size_t i = 0; i < sizeof(vec); i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* Whether this kernel prefaults on request (Linux 5.14 and later). */
+static bool
+kernel_prefaults(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool ok;
+
+	assert_true(p != MAP_FAILED);
+	ok = madvise(p, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+	munmap(p, 4096);
+	return ok;
+}
+
+static void *
+fill_two_pages(void *arg)
+{
+	size_t *res = arg, n = 0;
+	static void *b[4096];
+	void *first;
+
+	b[n++] = first = weft__task_block_alloc(PREFAULT_SIZE, false);
+	res[0] = resident(first);
+	while (n < 4096) {
+		b[n] = weft__task_block_alloc(PREFAULT_SIZE, false);
+		assert_non_null(b[n]);
+		if (((uintptr_t)b[n] ^ (uintptr_t)first) >= PAGE)
+			break;
+		n++;
+	}
+	assert_true(n < 4096);
+	res[1] = resident(b[n]);
+	for (size_t i = 0; i <= n; i++)
+		weft__task_block_free(b[i]);
+	return NULL;
+}
+
+static void
+test_later_pages_prefaulted(void **state)
+{
+	size_t res[2];
+	pthread_t th;
+
+	(void)state;
+#ifdef ASAN
+	skip(); /* pages are malloc's there */
+#endif
+	if (RUNNING_ON_VALGRIND || !kernel_prefaults())
+		skip();
+	/* A thread of its own: a class no page of which exists yet. */
+	assert_int_equal(pthread_create(&th, NULL, fill_two_pages, res), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(res[0] < PAGE / 4096 / 2);
+	assert_int_equal(res[1], PAGE / 4096);
+	weft__task_block_trim();
+	assert_int_equal(live_pages(), 0);
+}
+
+
 int
 main(void)
 {
@@ -306,6 +392,7 @@ main(void)
 	    cmocka_unit_test(test_remote_frees_are_reused),
 	    cmocka_unit_test(test_exited_thread_pages_freed_by_trim),
 	    cmocka_unit_test(test_large_block),
+	    cmocka_unit_test(test_later_pages_prefaulted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
