@@ -181,9 +181,14 @@ int weft__io_op_recv(struct weft__io *io, struct weft_context *cx,
 int weft__io_op_send(struct weft__io *io, struct weft_context *cx,
                      const void *owner, const struct iovec *iov, int iovcnt,
                      size_t len, ssize_t *n);
-/* A new connection's fd in *fd, or -errno there (multishot accept). */
+/*
+ * A new connection's fd in *fd, or -errno there.  With no ACCEPT in
+ * flight, direct(fd, arg, 0) is tried first (the caller's accept4), and
+ * an ACCEPT is submitted only when it says EAGAIN.
+ */
 int weft__io_op_accept(struct weft__io *io, struct weft_context *cx,
-                       const void *owner, int *fd);
+                       const void *owner, weft__io_fn direct, void *arg,
+                       int *fd);
 /* *status 0 once connected, or -errno.  addr is copied at the first call. */
 int weft__io_op_connect(struct weft__io *io, struct weft_context *cx,
                         const void *owner, const void *addr, uint32_t addrlen,

@@ -197,7 +197,11 @@ do_accept(int fd, void *arg, size_t max)
 	peer->len = sizeof(peer->ss);
 	c = accept4(fd, (struct sockaddr *)&peer->ss, &peer->len,
 	            SOCK_NONBLOCK | SOCK_CLOEXEC);
-	return c < 0 ? -errno : c;
+	if (c >= 0)
+		return c;
+	/* No address: a connection an ACCEPT brings later is asked for it. */
+	peer->len = 0;
+	return -errno;
 }
 
 
@@ -206,7 +210,8 @@ do_accept(int fd, void *arg, size_t max)
  * *peer on success), or 0 pending.  On completion I/O an ACCEPT in
  * flight belongs to the listener (op.c): a connection it takes while no
  * future waits is the next accept's, and is closed with the listener if
- * none comes.
+ * none comes.  A queued connection is taken by do_accept there too, with
+ * its address; an ACCEPT's brings none.
  */
 static int
 accept_once(struct weft_listener *l, struct weft_context *cx, const void *owner,
@@ -215,15 +220,18 @@ accept_once(struct weft_listener *l, struct weft_context *cx, const void *owner,
 	ssize_t fd;
 	int c, r;
 
-	r = weft__io_op_accept(&l->io, cx, owner, &c);
+	peer->len = 0;
+	r = weft__io_op_accept(&l->io, cx, owner, do_accept, peer, &c);
 	if (r == 0)
 		return 0;
 	if (r == 1) {
 		fd = c;
-		peer->len = sizeof(peer->ss);
-		if (c >= 0 && getpeername(c, (struct sockaddr *)&peer->ss,
-		                          &peer->len) < 0)
-			peer->len = 0;
+		if (c >= 0 && peer->len == 0) {
+			peer->len = sizeof(peer->ss);
+			if (getpeername(c, (struct sockaddr *)&peer->ss,
+			                &peer->len) < 0)
+				peer->len = 0;
+		}
 	} else if (!weft__io_do(&l->io, cx, WEFT_READABLE, do_accept, peer, 0,
 	                        &fd)) {
 		return 0;

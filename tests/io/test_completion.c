@@ -3,8 +3,9 @@
  * What completion I/O (D10, D11, lib/io/op.c) must not lose or leak, on a
  * pair whose reactor claims completion: a read future dropped while its
  * RECV is in flight loses no byte, an accept future dropped in flight
- * leaks no fd and loses no connection, a close wakes a read in flight, and
- * a runtime closed with operations in flight frees everything (ASan,
+ * leaks no fd and loses no connection, a backlog is accepted a budget's
+ * worth per poll and in order, a close wakes a read in flight, and a
+ * runtime closed with operations in flight frees everything (ASan,
  * Valgrind).  On other pairs, and with io_completion = false, the driver
  * must refuse operations and the same tests run on readiness.
  */
@@ -177,6 +178,144 @@ accept_dropped_leaks_no_fd(void **state)
 }
 
 
+/* ---- a backlog ---------------------------------------------------------- */
+
+/* Connections queued before the server accepts. */
+#define BACKLOG 200
+
+/* A blocking client connected to addr: loopback queues it in the backlog. */
+static int
+queued_client(const struct weft_addr *addr)
+{
+	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(
+	    connect(fd, (const struct sockaddr *)&addr->ss, addr->len), 0);
+	return fd;
+}
+
+static uint16_t
+local_port(int fd)
+{
+	struct weft_addr a = {.len = sizeof(a.ss)};
+
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a.ss, &a.len), 0);
+	return weft_addr_port(&a);
+}
+
+/* Accepts `want` connections, counting its polls; closes each at once. */
+struct accept_all {
+	struct weft_future base;
+	struct weft_listener *l;
+	struct weft_accept acc;
+	unsigned want, accepted, polls;
+	int status;
+};
+
+static weft_poll
+accept_all_poll(struct weft_future *f, struct weft_context *cx)
+{
+	struct accept_all *a = (struct accept_all *)f;
+
+	a->polls++;
+	while (a->accepted < a->want) {
+		if (weft_future_is_empty(&a->acc.base))
+			weft_accept_init(&a->acc, a->l);
+		if (weft_future_poll(&a->acc.base, cx) == WEFT_PENDING)
+			return WEFT_PENDING;
+		weft_future_drop(&a->acc.base);
+		if (a->acc.status < 0) {
+			a->status = a->acc.status;
+			return WEFT_READY;
+		}
+		weft_io_close(a->acc.stream);
+		a->accepted++;
+	}
+	return WEFT_READY;
+}
+
+static void
+accept_all_drop(struct weft_future *f)
+{
+	weft_future_drop(&((struct accept_all *)f)->acc.base);
+}
+
+WEFT_FUTURE_VTABLE(accept_all_vtable, struct accept_all, status,
+                   accept_all_poll, accept_all_drop);
+
+/*
+ * A backlog is taken a budget's worth per poll, not one connection per
+ * park: on completion I/O an accept takes a queued connection at once and
+ * submits an ACCEPT only when none is queued (op.c).  Each accept spends
+ * one unit of a budget of WEFT_BUDGET_DEFAULT; one ACCEPT per connection
+ * made it BACKLOG + 1 polls.
+ */
+static void
+accept_backlog_in_few_polls(void **state)
+{
+	struct accept_all a = {.base.vtable = &accept_all_vtable,
+	                       .want = BACKLOG};
+	struct weft_addr addr;
+	int fds[BACKLOG], i;
+	unsigned bound = BACKLOG / WEFT_BUDGET_DEFAULT + 8;
+
+	(void)state;
+	assert_true(raise_nofile() >= 3 * BACKLOG);
+	assert_int_equal(weft_addr_ip(&addr, "127.0.0.1", 0), 0);
+	assert_int_equal(weft_listen(&a.l, &addr, 2 * BACKLOG), 0);
+	assert_int_equal(weft_listener_local_addr(a.l, &addr), 0);
+	for (i = 0; i < BACKLOG; i++)
+		fds[i] = queued_client(&addr);
+	run_bounded(&a.base, 30);
+	print_message("%u connections accepted in %u polls (at most %u)\n",
+	              a.accepted, a.polls, bound);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(a.accepted, BACKLOG);
+	assert_true(a.polls <= bound);
+	for (i = 0; i < BACKLOG; i++)
+		close(fds[i]);
+	weft_listener_close(a.l);
+}
+
+
+/*
+ * An accept dropped with its ACCEPT in flight, then two connections: the
+ * first goes to the next accept, the second to the one after.  A direct
+ * accept while the ACCEPT is in flight would hand out the second first.
+ */
+static void
+accept_in_flight_keeps_order(void **state)
+{
+	struct weft_listener *l;
+	struct weft_accept acc;
+	struct weft_addr addr;
+	int fds[2], i;
+
+	(void)state;
+	assert_int_equal(weft_addr_ip(&addr, "127.0.0.1", 0), 0);
+	assert_int_equal(weft_listen(&l, &addr, 16), 0);
+	assert_int_equal(weft_listener_local_addr(l, &addr), 0);
+	weft_accept_init(&acc, l);
+	assert_int_equal(poll_once(&acc.base), WEFT_PENDING);
+	nap_ms(20); /* the ACCEPT reaches the reactor */
+	weft_future_drop(&acc.base);
+	for (i = 0; i < 2; i++)
+		fds[i] = queued_client(&addr);
+	nap_ms(20); /* and takes the first */
+	for (i = 0; i < 2; i++) {
+		weft_accept_init(&acc, l);
+		run_bounded(&acc.base, 10);
+		assert_int_equal(acc.status, 0);
+		assert_int_equal(weft_addr_port(&acc.peer), local_port(fds[i]));
+		weft_io_close(acc.stream);
+	}
+	for (i = 0; i < 2; i++)
+		close(fds[i]);
+	weft_listener_close(l);
+}
+
+
 static void
 close_wakes_recv_in_flight(void **state)
 {
@@ -263,6 +402,8 @@ main(int argc, char **argv)
 	    cmocka_unit_test(read_dropped_loses_no_byte),
 	    cmocka_unit_test(write_dropped_keeps_order),
 	    cmocka_unit_test(accept_dropped_leaks_no_fd),
+	    cmocka_unit_test(accept_backlog_in_few_polls),
+	    cmocka_unit_test(accept_in_flight_keeps_order),
 	    cmocka_unit_test(close_wakes_recv_in_flight),
 	    cmocka_unit_test(shutdown_with_ops_in_flight),
 	};
