@@ -397,9 +397,10 @@ weft__observe_register(struct weft__observe *obs)
 		p = observe_alloc_line(obs->alloc, sizeof(*p));
 		if (p) {
 			p->thread = self;
-			/* The first poll is timed: every thread has a sample.
+			/*
+			 * Its first poll is timed (weft__observe_poll_slow
+			 * sets the countdown): every thread has a sample.
 			 */
-			p->countdown = 1;
 			p->rng = (uint32_t)obs->gen * 0x9e3779b9u ^
 			         (uint32_t)(uintptr_t)p;
 			if (!p->rng)
@@ -510,10 +511,10 @@ observe_max(_Atomic uint64_t *m, uint64_t ns)
  */
 static void
 observe_slow(struct weft__observe *obs, struct weft_task *t,
-             _Atomic uintptr_t *slot, uint64_t ns)
+             struct weft__task_obs *o, uint64_t ns)
 {
-	const struct weft__label *l =
-	    weft__slot_label(atomic_load_explicit(slot, memory_order_acquire));
+	const struct weft__label *l = weft__slot_label(
+	    atomic_load_explicit(&o->slot, memory_order_acquire));
 	uint64_t now = weft__observe_now();
 	uint64_t next =
 	    atomic_load_explicit(&obs->log_next_ns, memory_order_relaxed);
@@ -547,9 +548,10 @@ observe_slow(struct weft__observe *obs, struct weft_task *t,
 
 void
 weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
-                        struct weft_task *t, _Atomic uintptr_t *slot,
-                        uint64_t exact_ns, bool exact)
+                        struct weft_task *t, uint64_t exact_ns, bool exact)
 {
+	struct weft__task_obs *o = weft__task_obs(
+	    t, atomic_load_explicit(&t->state, memory_order_relaxed));
 	uint64_t end, since, seen, lo = exact_ns, hi = exact_ns, mid = exact_ns;
 	struct weft__task_facts *f;
 
@@ -566,7 +568,7 @@ weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
 	}
 	weft__bump(&p->long_polls, 1);
 	weft__bump(&p->hist_long[poll_bucket(mid)], 1);
-	f = weft__task_facts_new(t, slot);
+	f = weft__task_facts_new(t, o);
 	if (f) {
 		weft__bump(&f->long_polls, 1);
 		weft__bump(&f->long_ns, mid);
@@ -578,18 +580,27 @@ weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
 	 * Reported with the upper one, never less than the poll took.
 	 */
 	if (obs->slow_poll_ns && mid >= obs->slow_poll_ns)
-		observe_slow(obs, t, slot, hi);
+		observe_slow(obs, t, o, hi);
+}
+
+
+weft_poll
+weft__observe_poll_flagged(struct weft__poller *p, struct weft_task *t,
+                           weft_poll r)
+{
+	weft__observe_poll_long(t->set->obs, p, t, 0, false);
+	return r;
 }
 
 
 /* Measures one poll, both ends on the clock. */
 static weft_poll
 observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
-                   struct weft_task *t, _Atomic uintptr_t *slot,
+                   struct weft_task *t, struct weft__task_obs *o,
                    struct weft_future *f, struct weft_context *cx, uint64_t s)
 {
 	/* Measured polls are the task's samples: it needs its facts. */
-	struct weft__task_facts *facts = weft__task_facts_new(t, slot);
+	struct weft__task_facts *facts = weft__task_facts_new(t, o);
 	uint64_t start, woke, end, d;
 	weft_poll r;
 
@@ -608,12 +619,13 @@ observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 			weft__bump(&p->sched_ns, start - woke);
 		}
 	}
+	p->task = t;
 	r = f->vtable->poll(f, cx);
 	end = weft__observe_now();
 	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
 	d = end > start ? end - start : 0;
 	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1) {
-		weft__observe_poll_long(obs, p, t, slot, d, true);
+		weft__observe_poll_long(obs, p, t, d, true);
 		return r;
 	}
 	weft__bump(&p->timed, 1);
@@ -629,21 +641,37 @@ observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 
 
 weft_poll
-weft__observe_poll_slow(struct weft__observe *obs, struct weft__poller *p,
-                        struct weft_task *t, _Atomic uintptr_t *slot,
+weft__observe_poll_slow(struct weft__observe *obs, struct weft_task *t,
                         struct weft_future *f, struct weft_context *cx)
 {
+	struct weft__task_obs *o = weft__task_obs(
+	    t, atomic_load_explicit(&t->state, memory_order_relaxed));
+	struct weft__poller *p = weft__poller_tls.p;
+	bool found = weft__poller_tls.gen == obs->gen;
+	struct weft_task *outer;
 	uint64_t s;
+	weft_poll r;
 
+	if (!found)
+		p = weft__observe_register(obs);
+	/* Sent here by the countdown, a timed wake or a new poller. */
+	if (p && (p->countdown == 0 || !found))
+		p->countdown = observe_countdown(p);
 	if (!p ||
 	    ((s = atomic_load_explicit(&p->seq, memory_order_relaxed)) & 1)) {
-		/* No poller, or inside another poll of this thread. */
-		return f->vtable->poll(f, cx);
+		/*
+		 * No poller, or inside another poll of this thread: the
+		 * outer poll's task is its own again when this one ends.
+		 */
+		if (!p)
+			return f->vtable->poll(f, cx);
+		outer = p->task;
+		p->task = t;
+		r = f->vtable->poll(f, cx);
+		p->task = outer;
+		return r;
 	}
-	/* Sent here by the countdown or a timed wake: measure this one. */
-	if (p->countdown == 0)
-		p->countdown = observe_countdown(p);
-	return observe_poll_timed(obs, p, t, slot, f, cx, s);
+	return observe_poll_timed(obs, p, t, o, f, cx, s);
 }
 
 

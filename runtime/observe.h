@@ -55,20 +55,31 @@
  * 64 on average per thread (a countdown reset at random, so that no task
  * is always or never picked; a thread's first poll is one), and every
  * poll whose wake was timed (one wake in 64 per waking thread, for the
- * time from wake to poll).  A task's busy time is then its long polls plus
+ * time from wake to poll: the waker notes the time in the task's facts
+ * and sets TASK_WOKE in its state, which the poll tests in the state word
+ * its run already loaded).  A task's busy time is then its long polls plus
  * its other polls times the mean of its timed ones (the runtime's mean
  * while it has none); the runtime's histogram scales each thread's timed
  * polls to that thread's count.
  *
  * So an observed poll costs plain stores to the thread's own line and the
- * task's facts, no clock read and no locked instruction; the monitor's
- * reads cost each poller one cache miss per period.
+ * task's poll count, no clock read and no locked instruction; a wake costs
+ * a thread-local countdown.  A task's facts (struct weft__task_facts) are
+ * made by the first poll or wake that measures it, or the first await it
+ * notes, not per task.  The monitor's reads cost each poller one cache
+ * miss per period.
  */
 struct weft__poller {
 	/* The poller's: written at every poll, read by the monitor. */
 	alignas(64) _Atomic uint64_t seq; /* 2 x polls, +1 inside one */
 	uint32_t countdown;               /* polls until the next timed one */
 	uint32_t rng;
+	/*
+	 * The observed task of this thread's latest poll, for
+	 * weft_task_note_await: the one being polled while
+	 * weft__taskset_running names an observed set.
+	 */
+	struct weft_task *task;
 	_Atomic uint64_t timed;    /* short polls timed exactly ... */
 	_Atomic uint64_t timed_ns; /* ... and their total */
 	_Atomic uint64_t long_polls;
@@ -192,15 +203,16 @@ weft__observe_poller(struct weft__observe *obs)
 }
 
 /*
- * A poll the fast path leaves out of line: a task's first (it has no
- * facts yet: they come if it returns pending), a poll to time exactly (the
+ * A poll the fast path leaves out of line: the first of this thread for
+ * obs (its poller is looked up or registered), a poll to time exactly (the
  * countdown ran out or its wake was timed), or one nested in another poll
- * on this thread.  Polls f and returns its
- * result; a poll of a task with facts is counted by the caller.
+ * on this thread.  Polls f and returns its result; the caller counted the
+ * poll.
  */
-WEFT__HIDDEN weft_poll weft__observe_poll_slow(
-    struct weft__observe *obs, struct weft__poller *p, struct weft_task *t,
-    _Atomic uintptr_t *slot, struct weft_future *f, struct weft_context *cx);
+WEFT__HIDDEN weft_poll weft__observe_poll_slow(struct weft__observe *obs,
+                                               struct weft_task *t,
+                                               struct weft_future *f,
+                                               struct weft_context *cx);
 
 /*
  * The end of a poll the monitor flagged as long: exact_ns is its duration
@@ -209,8 +221,15 @@ WEFT__HIDDEN weft_poll weft__observe_poll_slow(
 WEFT__HIDDEN void weft__observe_poll_long(struct weft__observe *obs,
                                           struct weft__poller *p,
                                           struct weft_task *t,
-                                          _Atomic uintptr_t *slot,
                                           uint64_t exact_ns, bool exact);
+
+/*
+ * The same for a poll that was not timed, returning its result r: the
+ * fast path then keeps r where the poll left it.
+ */
+WEFT__HIDDEN weft_poll weft__observe_poll_flagged(struct weft__poller *p,
+                                                  struct weft_task *t,
+                                                  weft_poll r);
 
 /*
  * The interned label for a spawn's name (copied: at most 31 bytes), file

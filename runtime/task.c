@@ -190,7 +190,7 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
               struct weft_task **task, struct weft_join **join, bool observed)
 {
 	size_t size = future->vtable->size;
-	/* An observed task's facts slot follows its future's words. */
+	/* An observed task's words follow its future's. */
 	size_t words = (size + 7) / 8;
 	bool facts = observed && words <= TASK_WORDS_MAX;
 	struct weft_task *t;
@@ -211,7 +211,7 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 		goto fail;
 	}
 	t = task_alloc(set, facts ? words * 8 : size,
-	               facts ? sizeof(uintptr_t) : 0, join != NULL);
+	               facts ? sizeof(struct weft__task_obs) : 0, join != NULL);
 	if (!t) {
 		rc = -ENOMEM;
 		goto fail;
@@ -225,8 +225,12 @@ task_spawn_as(struct weft_task_set *set, struct weft_future *future,
 	    (join ? TASK_HANDLE | TASK_AWAITER : 0u) |
 	    (weft__mem_custom(&set->alloc) ? TASK_OWN_ALLOC : 0u);
 	if (facts) {
+		struct weft__task_obs *o;
+
 		s |= TASK_FACTS | (uint64_t)words << TASK_WORDS_SHIFT;
-		atomic_init(weft__task_slot(t, s),
+		o = weft__task_obs(t, s);
+		atomic_init(&o->polls, 0);
+		atomic_init(&o->slot,
 		            (uintptr_t)weft__task_take_label(set->obs));
 	} else if (observed) {
 		weft__task_label_clear(); /* a future of over 32 MiB: no facts
@@ -313,61 +317,35 @@ task_after_pending(struct weft_task *t, bool observed)
 
 
 /*
- * After an observed poll: a task that will be polled again gets facts of
- * its own (the slow path gave them already), and keeps what it awaits.
- */
-TASK_INLINE weft_poll
-task_note_pending(struct weft_task *t, _Atomic uintptr_t *slot, weft_poll r)
-{
-	struct weft__task_facts *facts;
-
-	if (r != WEFT_PENDING)
-		return r;
-	facts =
-	    weft__slot_facts(atomic_load_explicit(slot, memory_order_relaxed));
-	if (__builtin_expect(!facts, 0))
-		facts = weft__task_facts_new(t, slot);
-	if (facts)
-		atomic_store_explicit(&facts->awaiting, weft__await_note,
-		                      memory_order_relaxed);
-	return r;
-}
-
-
-/*
  * The observed poll (see observe.h): the task's poll counted, this
  * thread's seq odd while it runs, and the clock read only by a timed poll
- * or one the monitor flagged as long.
+ * or one the monitor flagged as long.  Nothing else per poll: the facts
+ * are made and written only by the polls and wakes that measure, and an
+ * await is noted by weft_task_note_await itself, in the poller's task.
  */
 TASK_INLINE weft_poll
-task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
-                   struct weft_context *cx)
+task_poll_observed(struct weft_task *t, struct weft_task_set *set, uint64_t s,
+                   struct weft_future *f, struct weft_context *cx)
 {
-	struct weft__observe *obs = t->set->obs;
-	_Atomic uintptr_t *slot = weft__task_slot(t, s);
-	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
-	struct weft__poller *p = weft__observe_poller(obs);
-	struct weft__task_facts *facts = weft__slot_facts(v);
+	struct weft__observe *obs = set->obs;
+	struct weft__poller *p = weft__poller_tls.p;
 	uint64_t seq;
 	weft_poll r;
 
-	if (facts)
-		weft__bump(&facts->polls, 1); /* a first poll: counted later */
-	weft__await_note = NULL;
+	weft__bump(&weft__task_obs(t, s)->polls, 1);
 	/*
-	 * Out of line: no poller, a poll to time, or a wake that was timed.
-	 * A poll nested in another of this thread needs no test here: it
-	 * leaves seq as it found it, but for the while it runs.
+	 * Out of line: this thread's poller not yet found for obs, a poll to
+	 * time (the countdown ran out), or a wake that was timed.  A poll
+	 * nested in another of this thread needs no test here: it leaves seq
+	 * as it found it, but for the while it runs.
 	 */
-	if (__builtin_expect(
-	        p == NULL || --p->countdown == 0 ||
-	            (facts && atomic_load_explicit(&facts->woke_ns,
-	                                           memory_order_relaxed)),
-	        0))
-		return task_note_pending(
-		    t, slot, weft__observe_poll_slow(obs, p, t, slot, f, cx));
+	if (__builtin_expect(weft__poller_tls.gen != obs->gen ||
+	                         --p->countdown == 0 || (s & TASK_WOKE),
+	                     0))
+		return weft__observe_poll_slow(obs, t, f, cx);
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
+	p->task = t;
 	r = f->vtable->poll(f, cx);
 	/*
 	 * Read again rather than kept across the call: a poll nested in
@@ -378,8 +356,8 @@ task_poll_observed(struct weft_task *t, uint64_t s, struct weft_future *f,
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	if (__builtin_expect(
 	        atomic_load_explicit(&p->flag, memory_order_relaxed) == seq, 0))
-		weft__observe_poll_long(t->set->obs, p, t, slot, 0, false);
-	return task_note_pending(t, slot, r);
+		r = weft__observe_poll_flagged(p, t, r);
+	return r;
 }
 
 
@@ -395,15 +373,16 @@ task_poll_as(struct weft_task *t, struct weft_context *cx, uint64_t s,
              bool observed)
 {
 	struct weft_future *f = weft__task_future(t);
+	struct weft_task_set *set = t->set;
 	weft_poll ready;
 
-	weft__taskset_running = t->set;
+	weft__taskset_running = set;
 	cx->waker.vtable = observed ? &weft__task_waker_vtable_observed
 	                            : &weft__task_waker_vtable;
 	cx->waker.data = t;
 	WEFT__PROBE1(poll__begin, t->id);
 	if (observed)
-		ready = task_poll_observed(t, s, f, cx);
+		ready = task_poll_observed(t, set, s, f, cx);
 	else
 		ready = f->vtable->poll(f, cx);
 	WEFT__PROBE2(poll__end, t->id, ready);
@@ -432,7 +411,10 @@ task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 			weft__task_release(t, 1); /* nothing to run: let go */
 			return 0;
 		}
-		next = (s & ~(uint64_t)TASK_SCHEDULED) | TASK_RUNNING;
+		/* A timed wake is for this poll to measure (observe.h). */
+		next = (s & ~(uint64_t)(TASK_SCHEDULED |
+		                        (observed ? TASK_WOKE : 0))) |
+		       TASK_RUNNING;
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s, next,
 		                                          memory_order_acq_rel,
 		                                          memory_order_acquire))
@@ -454,10 +436,17 @@ task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 }
 
 
-/* An observed set's task without facts: polled as an unobserved one. */
+/*
+ * An observed set's task without facts: polled as an unobserved one, with
+ * no task for an await to be noted in (weft_task_note_await).
+ */
 static __attribute__((noinline, cold)) int
 task_poll_plain(struct weft_task *t, struct weft_context *cx)
 {
+	struct weft__observe *obs = t->set->obs;
+
+	if (weft__poller_tls.gen == obs->gen)
+		weft__poller_tls.p->task = NULL;
 	return task_poll_as(t, cx, 0, false);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the task core keeps for a runtime that observes (see observe.h):
- * the label a spawn is named by, a task's facts once it has returned
- * pending, and the sampling of wakes.  The observed copies of the hot
+ * the label a spawn is named by, a task's facts once something about it
+ * was measured or noted, the awaits, and the sampling of wakes.  The
+ * observed copies of the hot
  * paths themselves are in task.c and task_waker.c, built from the same
  * always-inline bodies as the plain ones.
  */
@@ -25,11 +26,8 @@
  * only while some runtime observes (weft__observing), so that a program
  * that does not look pays one load per labelled spawn.
  */
-static _Thread_local struct {
-	const char *name;
-	const char *file;
-	int line;
-} spawn_label __attribute__((tls_model("initial-exec")));
+_Thread_local struct weft__spawn_label weft__spawn_label
+    __attribute__((tls_model("initial-exec")));
 
 WEFT_EXPORT void
 weft_spawn_label(const char *name, const char *file, int line)
@@ -37,36 +35,55 @@ weft_spawn_label(const char *name, const char *file, int line)
 	if (!atomic_load_explicit(&weft__observing, memory_order_relaxed))
 		return; /* nobody keeps labels */
 	if (name)
-		spawn_label.name = name;
-	spawn_label.file = file;
-	spawn_label.line = line;
+		weft__spawn_label.name = name;
+	weft__spawn_label.file = file;
+	weft__spawn_label.line = line;
 }
 
 
 /*
- * The innermost await the running poll of this thread pends on
- * (weft_task_note_await); an observed poll clears it before and reads it
- * after.  Written only while some runtime observes, as spawn_label is.
+ * An await is noted in the task's facts, with the number of the poll it
+ * was made in: a later poll that notes nothing makes it stale, which
+ * weft_runtime_tasks sees by that number, so the poll itself does nothing
+ * about awaits.  The task is the one this thread's poller polls while
+ * weft__taskset_running names an observed set.
  */
-_Thread_local const struct weft_await_site *weft__await_note
-    __attribute__((tls_model("initial-exec")));
-
 WEFT_EXPORT void
 weft_task_note_await(const struct weft_await_site *site)
 {
+	struct weft_task_set *set = weft__taskset_running;
+	struct weft__task_facts *facts;
+	struct weft__task_obs *o;
+	struct weft_task *t;
+	uint64_t polls, s;
+
 	if (!atomic_load_explicit(&weft__observing, memory_order_relaxed))
 		return;
-	if (!weft__await_note)
-		weft__await_note = site;
+	/* Outside a poll, or in one of a runtime that does not observe. */
+	if (!set || !set->obs || weft__poller_tls.gen != set->obs->gen)
+		return;
+	t = weft__poller_tls.p->task;
+	if (!t)
+		return;
+	s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	o = weft__task_obs(t, s);
+	polls = atomic_load_explicit(&o->polls, memory_order_relaxed);
+	facts = weft__task_facts_new(t, o);
+	/* The first note of a poll is its innermost await. */
+	if (!facts || atomic_load_explicit(&facts->await_poll,
+	                                   memory_order_relaxed) == polls)
+		return;
+	atomic_store_explicit(&facts->awaiting, site, memory_order_relaxed);
+	atomic_store_explicit(&facts->await_poll, polls, memory_order_relaxed);
 }
 
 
-/* Forgets this thread's spawn label (see spawn_label). */
+/* Forgets this thread's spawn label (see weft__spawn_label). */
 __attribute__((noinline, cold)) void
 weft__task_label_clear(void)
 {
-	spawn_label.file = spawn_label.name = NULL;
-	spawn_label.line = 0;
+	weft__spawn_label.file = weft__spawn_label.name = NULL;
+	weft__spawn_label.line = 0;
 }
 
 
@@ -81,17 +98,21 @@ static _Thread_local struct {
 	const struct weft__label *label;
 } label_cache __attribute__((tls_model("initial-exec")));
 
-/* This thread's label for its spawn into obs, taken (and cleared). */
+/*
+ * This thread's label for its spawn into obs, taken (and cleared); the
+ * inline weft__task_take_label has found one waiting.
+ */
 const struct weft__label *
-weft__task_take_label(struct weft__observe *obs)
+weft__task_take_label_slow(struct weft__observe *obs)
 {
-	const char *name = spawn_label.name, *file = spawn_label.file;
-	int line = spawn_label.line;
+	const char *name = weft__spawn_label.name,
+	           *file = weft__spawn_label.file;
+	int line = weft__spawn_label.line;
 	const struct weft__label *l = label_cache.label;
 
 	if (!name && !file)
 		return NULL;
-	spawn_label.file = spawn_label.name = NULL;
+	weft__spawn_label.file = weft__spawn_label.name = NULL;
 	if (!(l && label_cache.gen == obs->gen && label_cache.file == file &&
 	      label_cache.line == line &&
 	      strncmp(l->name, name ? name : "", sizeof(l->name) - 1) == 0)) {
@@ -106,45 +127,50 @@ weft__task_take_label(struct weft__observe *obs)
 
 
 /*
- * Gives a task its facts, at the end of its first poll that returned
- * pending (or of a first poll that is timed): from the same allocator as
- * the task, freed with it.  NULL when out of memory: the task is then
- * only counted as it was, by its label.
+ * Gives a task its facts, when a poll or wake first measures it or an
+ * await is noted: from the same allocator as the task, freed with it.
+ * The slot goes from label to facts once, by a compare-and-swap: the
+ * poller and a timing waker may race, and the loser frees its copy.
  */
 struct weft__task_facts *
-weft__task_facts_new(struct weft_task *t, _Atomic uintptr_t *slot)
+weft__task_facts_new(struct weft_task *t, struct weft__task_obs *o)
 {
-	struct weft_task_set *set = t->set;
-	uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
+	const struct weft_allocator *alloc =
+	    weft__mem_custom(&t->set->alloc) ? &t->set->alloc : NULL;
+	uintptr_t v = atomic_load_explicit(&o->slot, memory_order_acquire);
 	struct weft__task_facts *facts;
 
 	if (v & TASK_SLOT_FACTS)
 		return weft__slot_facts(v);
-	facts =
-	    weft__mem_calloc(weft__mem_custom(&set->alloc) ? &set->alloc : NULL,
-	                     1, sizeof(*facts));
+	facts = weft__mem_calloc(alloc, 1, sizeof(*facts));
 	if (!facts)
 		return NULL;
 	facts->label = (const struct weft__label *)v;
-	/* The first poll is the one that ends now. */
-	atomic_init(&facts->polls, 1);
-	atomic_store_explicit(slot, (uintptr_t)facts | TASK_SLOT_FACTS,
-	                      memory_order_release);
+	if (!atomic_compare_exchange_strong_explicit(
+	        &o->slot, &v, (uintptr_t)facts | TASK_SLOT_FACTS,
+	        memory_order_acq_rel, memory_order_acquire)) {
+		weft__mem_free(alloc, facts);
+		return weft__slot_facts(v);
+	}
 	return facts;
 }
 
 
 /*
- * Wakes until this thread times the next one (see observe.h): 0 times the
- * first, then a random 1..127.
+ * Wakes until this thread times the next one, less one (see observe.h):
+ * 0 times the first, then a random 1..127.
  */
-_Thread_local uint32_t weft__task_wake_countdown
+_Thread_local int32_t weft__task_wake_countdown
     __attribute__((tls_model("initial-exec")));
 static _Thread_local uint32_t wake_rng
     __attribute__((tls_model("initial-exec")));
 
 
-/* The sampled wake: its time, for the poll it leads to to measure. */
+/*
+ * The sampled wake: its time, for the poll it leads to to measure, which
+ * TASK_WOKE sends out of line.  The caller holds a reference and has made
+ * t runnable, not yet queued.
+ */
 __attribute__((noinline, cold)) void
 weft__task_time_wake(struct weft_task *t)
 {
@@ -156,15 +182,16 @@ weft__task_time_wake(struct weft_task *t)
 	x ^= x >> 17;
 	x ^= x << 5;
 	wake_rng = x;
-	weft__task_wake_countdown =
-	    x % 127; /* the next one after 1..127 wakes */
+	/* The next one after 1..127 wakes. */
+	weft__task_wake_countdown = (int32_t)(x % 127);
 	s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	if (!(s & TASK_FACTS))
 		return;
-	/* Not before its first poll has ended: the sample is let go. */
-	facts = weft__slot_facts(
-	    atomic_load_explicit(weft__task_slot(t, s), memory_order_acquire));
-	if (facts)
-		atomic_store_explicit(&facts->woke_ns, weft__observe_now(),
-		                      memory_order_relaxed);
+	facts = weft__task_facts_new(t, weft__task_obs(t, s));
+	if (!facts)
+		return;
+	atomic_store_explicit(&facts->woke_ns, weft__observe_now(),
+	                      memory_order_relaxed);
+	/* Before the queue hands t over: its run sees the bit. */
+	atomic_fetch_or_explicit(&t->state, TASK_WOKE, memory_order_release);
 }

@@ -39,16 +39,24 @@ enum {
 	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
 	TASK_FACTS = 1u << 9,     /* a facts slot follows the future */
 	TASK_AWAITER = 1u << 10,  /* the awaiter's waker precedes the header */
+	/*
+	 * An observed task's wake was timed (one in 64, observe.h): its
+	 * next poll measures the wait.  Set by the timing waker before the
+	 * task is queued, cleared by the run that takes SCHEDULED, so the
+	 * poll tests the state word it already holds.
+	 */
+	TASK_WOKE = 1u << 11,
 };
 
 /*
- * Bits 11..31 of the state hold, for a task with TASK_FACTS, the size of
- * its future in 8-byte words: where its facts slot is.  Written by spawn,
- * never changed (every transition keeps the bits it does not own), like
- * TASK_OWN_ALLOC and TASK_AWAITER.
+ * Bits 12..31 of the state hold, for a task with TASK_FACTS, the size of
+ * its future in 8-byte words: where its observed words are.  Written by
+ * spawn, never changed (every transition keeps the bits it does not own),
+ * like TASK_OWN_ALLOC and TASK_AWAITER.
  */
-#define TASK_WORDS_SHIFT 11
-#define TASK_WORDS_MAX   ((1u << 21) - 1)
+#define TASK_WORDS_SHIFT 12
+#define TASK_WORDS_MAX   ((1u << 20) - 1)
+_Static_assert(TASK_WORDS_SHIFT + 20 == 32, "the words end the low half");
 
 #define TASK_REF_ONE     ((uint64_t)1 << 32)
 #define TASK_REFS(state) ((state) >> 32)
@@ -141,12 +149,15 @@ weft__task_awaiter(struct weft_task *t)
 /*
  * What an observed runtime keeps about a task.  Memory is the price that
  * shows (a task that is spawned, polled once and done is the common case),
- * so a task carries one word more than its future, its facts slot, just
- * after the future: the spawn's label (interned, see observe.c), and once
- * the task has returned pending from a poll, a struct weft__task_facts of
- * its own (tagged with bit 0), which holds the label from then on.  The
- * spawn time is not kept per task: the monitor logs which ids were given
- * by when (observe.c).
+ * so a task carries two words more than its future, just after it
+ * (struct weft__task_obs): its poll count, the one fact every poll
+ * writes, and its facts slot.  The slot holds the spawn's label
+ * (interned, see observe.c), and once something was measured or noted
+ * about the task (a timed or long poll, a timed wake, an await), a
+ * struct weft__task_facts of its own (tagged with bit 0), which holds the
+ * label from then on.  A task nothing was measured of has no facts: its
+ * times are the runtime's means.  The spawn time is not kept per task:
+ * the monitor logs which ids were given by when (observe.c).
  */
 struct weft_await_site; /* <weft/coro.h> */
 
@@ -158,14 +169,24 @@ struct weft__label {
 };
 
 /*
+ * The words after an observed task's future.  polls has one writer, the
+ * thread that owns the poll (RUNNING), and is read by weft_runtime_tasks;
+ * the slot goes from label to facts once, by a compare-and-swap, from the
+ * poller or a timing waker.
+ */
+struct weft__task_obs {
+	_Atomic uint64_t polls;
+	_Atomic uintptr_t slot;
+};
+
+/*
  * The counters have one writer each, the thread that owns the poll
- * (RUNNING), except woke_ns (any waker); they are relaxed atomics so that
- * weft_runtime_tasks may read them from any thread.  Timings are sampled:
- * see observe.h.
+ * (RUNNING), except woke_ns (a timing waker); they are relaxed atomics so
+ * that weft_runtime_tasks may read them from any thread.  Timings are
+ * sampled: see observe.h.
  */
 struct weft__task_facts {
 	const struct weft__label *label;
-	_Atomic uint64_t polls;
 	_Atomic uint64_t woke_ns;    /* a timed wake not yet polled, or 0 */
 	_Atomic uint64_t timed;      /* short polls timed exactly ... */
 	_Atomic uint64_t timed_ns;   /* ... and their total */
@@ -174,19 +195,32 @@ struct weft__task_facts {
 	_Atomic uint64_t max_poll_ns;
 	_Atomic uint64_t sched;    /* wakes timed to their poll ... */
 	_Atomic uint64_t sched_ns; /* ... and their total */
-	/* Where its last pending poll awaited (coro.h), or NULL. */
+	/*
+	 * The innermost await of the poll numbered await_poll (coro.h), or
+	 * NULL: what the task awaits while that poll is its last one.
+	 */
 	const struct weft_await_site *_Atomic awaiting;
+	_Atomic uint64_t await_poll;
 };
 
 #define TASK_SLOT_FACTS ((uintptr_t)1)
+
+/* The observed words of a task with TASK_FACTS, given its state s. */
+static inline struct weft__task_obs *
+weft__task_obs(struct weft_task *t, uint64_t s)
+{
+	/* The words end the low half: its shift alone leaves them. */
+	uint64_t words = (uint32_t)s >> TASK_WORDS_SHIFT;
+
+	return (struct weft__task_obs *)((char *)t + TASK_HEADER_SIZE +
+	                                 words * 8);
+}
 
 /* The facts slot of a task with TASK_FACTS, given its state s. */
 static inline _Atomic uintptr_t *
 weft__task_slot(struct weft_task *t, uint64_t s)
 {
-	uint64_t words = (s >> TASK_WORDS_SHIFT) & TASK_WORDS_MAX;
-
-	return (_Atomic uintptr_t *)((char *)t + TASK_HEADER_SIZE + words * 8);
+	return &weft__task_obs(t, s)->slot;
 }
 
 /* The facts in a slot's value, or NULL while the task has none. */
@@ -197,12 +231,12 @@ weft__slot_facts(uintptr_t v)
 }
 
 /*
- * Gives an observed task its facts (task_observe.c), at the end of its first
- * poll that returned pending, or of a first poll that was measured; returns
- * them, or NULL when out of memory.  Called by the task's poller.
+ * An observed task's facts, made on first need (task_observe.c) from the
+ * task's allocator and freed with it; NULL when out of memory.  Any thread
+ * that holds a reference to t.
  */
 WEFT__HIDDEN struct weft__task_facts *
-weft__task_facts_new(struct weft_task *t, _Atomic uintptr_t *slot);
+weft__task_facts_new(struct weft_task *t, struct weft__task_obs *o);
 
 /* The label in a slot's value, or NULL. */
 static inline const struct weft__label *
@@ -378,31 +412,46 @@ WEFT__HIDDEN struct weft_waker weft__task_root_waker(struct weft_task_set *set,
 /*
  * task_observe.c: this thread's label for its spawn into obs, taken (and
  * cleared), or NULL; and the label forgotten, for a spawn that keeps none.
+ * The label itself waits in weft__spawn_label; a spawn without one (the
+ * executor's own, or an unlabelled call) pays a test of it.
  */
+struct weft__spawn_label {
+	const char *name;
+	const char *file;
+	int line;
+};
+extern _Thread_local struct weft__spawn_label weft__spawn_label
+    __attribute__((visibility("hidden"), tls_model("initial-exec")));
 WEFT__HIDDEN const struct weft__label *
-weft__task_take_label(struct weft__observe *obs);
+weft__task_take_label_slow(struct weft__observe *obs);
 WEFT__HIDDEN void weft__task_label_clear(void);
+
+static inline const struct weft__label *
+weft__task_take_label(struct weft__observe *obs)
+{
+	if (__builtin_expect(!weft__spawn_label.name && !weft__spawn_label.file,
+	                     1))
+		return NULL;
+	return weft__task_take_label_slow(obs);
+}
 
 /*
  * Wakes until this thread times the next one (see observe.h), and the
  * timing itself.
  */
-extern _Thread_local uint32_t weft__task_wake_countdown
+extern _Thread_local int32_t weft__task_wake_countdown
     __attribute__((visibility("hidden"), tls_model("initial-exec")));
 WEFT__HIDDEN void weft__task_time_wake(struct weft_task *t);
 
-/* The await this thread's running poll pends on (task_observe.c). */
-extern _Thread_local const struct weft_await_site *weft__await_note
-    __attribute__((visibility("hidden"), tls_model("initial-exec")));
-
 /*
  * A wake that queues t, a task with facts: one in 64 on this thread is
- * timed.  A countdown in a thread-local, no shared write.
+ * timed.  A countdown in a thread-local, no shared write: one subtraction
+ * and the test of its sign.
  */
 static inline void
 weft__task_observe_wake(struct weft_task *t)
 {
-	if (__builtin_expect(weft__task_wake_countdown-- == 0, 0))
+	if (__builtin_expect(--weft__task_wake_countdown < 0, 0))
 		weft__task_time_wake(t);
 }
 

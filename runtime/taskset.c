@@ -356,8 +356,8 @@ taskset_scale(uint64_t sum, uint64_t n, uint64_t count)
  * One task's snapshot; the caller holds its shard's lock.  Busy and
  * scheduling times are estimates from the sampled polls (observe.h): the
  * long polls as measured, the others at the mean of the task's timed
- * ones, or of the runtime's while the task has none.  A task that has not
- * yet returned pending has no facts but its label: one poll at most.
+ * ones, or of the runtime's while the task has none.  A task nothing was
+ * measured or noted of has no facts but its label and poll count.
  */
 /* "what file.c:12": the expression first, the file without its folder. */
 static void
@@ -418,20 +418,25 @@ taskset_fill(struct weft_task *t, struct weft_task_info *info,
 			         "%s:%u", file, l->line);
 	}
 	f = weft__slot_facts(slot);
-	if (!f) {
-		/* Running its first poll, or queued for it. */
-		info->polls = info->state == WEFT_TASK_RUNNING;
-		return;
-	}
-	taskset_fill_awaiting(
-	    info, atomic_load_explicit(&f->awaiting, memory_order_relaxed));
-	polls = LOAD(f->polls);
-	longs = LOAD(f->long_polls);
-	timed = LOAD(f->timed);
-	sched = LOAD(f->sched);
+	polls = LOAD(weft__task_obs(t, s)->polls);
 	info->polls = polls;
 	/* Every poll but the first is the work of a wake. */
 	info->wakes = polls ? polls - 1 : 0;
+	if (!f) {
+		/* Nothing measured of it yet: the runtime's means. */
+		info->busy_ns = polls * view->poll_ns;
+		info->sched_ns = info->wakes * view->sched_ns;
+		info->max_poll_ns = polls ? view->poll_ns : 0;
+		return;
+	}
+	/* Noted by its last poll, or by the one running now. */
+	if (LOAD(f->await_poll) + (info->state == WEFT_TASK_RUNNING) >= polls)
+		taskset_fill_awaiting(
+		    info,
+		    atomic_load_explicit(&f->awaiting, memory_order_relaxed));
+	longs = LOAD(f->long_polls);
+	timed = LOAD(f->timed);
+	sched = LOAD(f->sched);
 	info->busy_ns = LOAD(f->long_ns);
 	if (polls > longs)
 		info->busy_ns += timed ? taskset_scale(LOAD(f->timed_ns),
