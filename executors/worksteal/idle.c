@@ -11,7 +11,8 @@
  *
  * Rules.
  * 1. A producer that pushes work anywhere others could take it (a local
- *    ring, the injection queue) then calls notify_parked: after a
+ *    ring, the injection queue) then calls notify_parked (a worker's own
+ *    pushes may look first, see below): after a
  *    sequentially consistent fence it reads idle_state, and if nobody is
  *    searching and somebody is parked it wakes one parked worker, counting
  *    it as unparked and searching before it runs.
@@ -34,6 +35,21 @@
  * of idle_state, and the last searcher's decrement comes before its look
  * at the queues, so either the producer sees no searcher (and notifies)
  * or the last searcher sees the push (and notifies).
+ *
+ * A worker's own pushes.  Every push a worker makes goes to a queue that it
+ * looks at itself before it parks: its ring (on a wake or a spawn from the
+ * task it runs, or from the driver), or the injection queue (a spill, the
+ * driver's deferred wakes), which ws_next_task reads when the ring is
+ * empty, before the worker searches or parks.  So for these, the second clause
+ * of the invariant holds by the pusher alone, whatever idle_state says: the
+ * notification only brings a parked worker in to share the work.  They read
+ * idle_state relaxed, with no fence (ws_notify_wanted, worksteal.h), and take
+ * the fenced path above only when it says a worker is parked and none searches.
+ * A stale read costs at most a helper woken late (the next push reads again) or
+ * woken for nothing; never a task.  Only pushes from outside the workers
+ * (ws_schedule_remote: a spawn or wake from another thread, when every worker
+ * may be parking) need rule 1's fence, and they keep it, as rules 3 and 4 keep
+ * theirs.
  *
  * The driver.  A parking worker that finds the driver free parks in it with no
  * timeout — the driver bounds the wait by its next timer itself — and the

@@ -15,20 +15,6 @@
 #include "queue.h"
 
 
-static uint32_t
-ws_real(uint64_t head)
-{
-	return (uint32_t)head;
-}
-
-
-static uint32_t
-ws_steal(uint64_t head)
-{
-	return (uint32_t)(head >> 32);
-}
-
-
 static uint64_t
 ws_pack(uint32_t steal, uint32_t real)
 {
@@ -46,9 +32,13 @@ weft__ws_local_init(struct weft__ws_local *q)
 }
 
 
+/*
+ * The ring was full at the inline push's look (queue.h): a thief may have
+ * made room since, or the newer half spills.
+ */
 uint32_t
-weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
-                    struct weft_task **overflow)
+weft__ws_local_push_full(struct weft__ws_local *q, struct weft_task *t,
+                         struct weft_task **overflow)
 {
 	/* Only this thread stores the tail: relaxed reads its own value. */
 	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
@@ -56,14 +46,14 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 	uint32_t keep, i;
 
 	for (;;) {
-		if (tail - ws_steal(head) < WS_LOCAL_CAP) {
+		if (tail - weft__ws_steal(head) < WS_LOCAL_CAP) {
 			atomic_store_explicit(&q->slot[tail & WS_LOCAL_MASK], t,
 			                      memory_order_relaxed);
 			atomic_store_explicit(&q->tail, tail + 1,
 			                      memory_order_release);
 			return 0;
 		}
-		if (ws_steal(head) != ws_real(head)) {
+		if (weft__ws_steal(head) != weft__ws_real(head)) {
 			/* A thief will free room soon; do not wait for it. */
 			overflow[0] = t;
 			return 1;
@@ -102,31 +92,6 @@ weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
 }
 
 
-struct weft_task *
-weft__ws_local_pop(struct weft__ws_local *q)
-{
-	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-	uint32_t real, steal;
-	uint64_t next;
-
-	do {
-		real = ws_real(head);
-		steal = ws_steal(head);
-		/* The owner's view: never more queued than the ring holds. */
-		WEFT_ASSERT(tail - steal <= WS_LOCAL_CAP);
-		if (real == tail)
-			return NULL;
-		/* During a steal only `real` moves; the thief moves `steal`. */
-		next = steal == real ? ws_pack(real + 1, real + 1)
-		                     : ws_pack(steal, real + 1);
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &q->head, &head, next, memory_order_acq_rel, memory_order_acquire));
-	return atomic_load_explicit(&q->slot[real & WS_LOCAL_MASK],
-	                            memory_order_relaxed);
-}
-
-
 /* Claims up to half of src's tasks; returns how many, 0 for none. */
 static uint32_t
 ws_claim(struct weft__ws_local *src, uint32_t *first)
@@ -139,8 +104,8 @@ ws_claim(struct weft__ws_local *src, uint32_t *first)
 	 * of its newer half relies on it (weft__ws_local_push).
 	 */
 	for (;;) {
-		real = ws_real(head);
-		if (ws_steal(head) != real)
+		real = weft__ws_real(head);
+		if (weft__ws_steal(head) != real)
 			return 0; /* another thief is copying */
 		tail = atomic_load_explicit(&src->tail, memory_order_seq_cst);
 		n = tail - real;
@@ -176,7 +141,7 @@ weft__ws_local_steal(struct weft__ws_local *src, struct weft__ws_local *dst,
 
 	*stolen = 0;
 	/* A thief of our own ring may still hold slots below our tail. */
-	if (dtail - ws_steal(dhead) > WS_LOCAL_CAP - WS_LOCAL_HALF)
+	if (dtail - weft__ws_steal(dhead) > WS_LOCAL_CAP - WS_LOCAL_HALF)
 		return NULL;
 	n = ws_claim(src, &first);
 	if (n == 0)
@@ -196,7 +161,7 @@ weft__ws_local_steal(struct weft__ws_local *src, struct weft__ws_local *dst,
 	 */
 	head = atomic_load_explicit(&src->head, memory_order_acquire);
 	do {
-		next = ws_pack(ws_real(head), ws_real(head));
+		next = ws_pack(weft__ws_real(head), weft__ws_real(head));
 	} while (!atomic_compare_exchange_weak_explicit(&src->head, &head, next,
 	                                                memory_order_acq_rel,
 	                                                memory_order_acquire));
@@ -218,7 +183,7 @@ weft__ws_local_len(struct weft__ws_local *q)
 {
 	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
 	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
-	uint32_t n = tail - ws_real(head);
+	uint32_t n = tail - weft__ws_real(head);
 
 	return n > WS_LOCAL_CAP ? 0 : n;
 }

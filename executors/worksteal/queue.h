@@ -20,6 +20,7 @@
 #define WEFT_WORKSTEAL_QUEUE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <weft/abi.h>
@@ -37,6 +38,47 @@ struct weft__ws_local {
 
 void weft__ws_local_init(struct weft__ws_local *q);
 
+/* Packed head word: see above. */
+static inline uint32_t
+weft__ws_real(uint64_t head)
+{
+	return (uint32_t)head;
+}
+
+
+static inline uint32_t
+weft__ws_steal(uint64_t head)
+{
+	return (uint32_t)(head >> 32);
+}
+
+
+/*
+ * Owner only.  Pushes t at the tail if the ring has room; false when it
+ * is full (then weft__ws_local_push_full).  Inline, as is pop: a task goes
+ * through each once per poll, and the worker's loop keeps the ring's
+ * address in a register across both.
+ *
+ * Orderings (queue.c says them all): the slot is written, then the tail
+ * stored with release, so a thief that loads the tail with acquire sees
+ * the task; the head is loaded with acquire, so a thief's reads of slots
+ * it has released come before our overwrite of them.
+ */
+static inline bool
+weft__ws_local_try_push(struct weft__ws_local *q, struct weft_task *t)
+{
+	/* Only this thread stores the tail: relaxed reads its own value. */
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+
+	if (__builtin_expect(tail - weft__ws_steal(head) >= WS_LOCAL_CAP, 0))
+		return false;
+	atomic_store_explicit(&q->slot[tail & WS_LOCAL_MASK], t,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+	return true;
+}
+
 /*
  * Owner only.  Pushes t at the tail.  Returns 0 when it fit.  When the
  * ring is full it returns n > 0 and fills overflow[0..n) (room for
@@ -45,11 +87,47 @@ void weft__ws_local_init(struct weft__ws_local *q);
  * thief is still copying out.  The older half stays, so that tasks just
  * taken from the injection queue do not go straight back to it.
  */
-uint32_t weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
-                             struct weft_task **overflow);
+uint32_t weft__ws_local_push_full(struct weft__ws_local *q, struct weft_task *t,
+                                  struct weft_task **overflow);
 
-/* Owner only.  The oldest task, or NULL when empty. */
-struct weft_task *weft__ws_local_pop(struct weft__ws_local *q);
+static inline uint32_t
+weft__ws_local_push(struct weft__ws_local *q, struct weft_task *t,
+                    struct weft_task **overflow)
+{
+	if (__builtin_expect(weft__ws_local_try_push(q, t), 1))
+		return 0;
+	return weft__ws_local_push_full(q, t, overflow);
+}
+
+
+/*
+ * Owner only.  The oldest task, or NULL when empty.  A CAS even for the
+ * owner: thieves move the head too.
+ */
+static inline struct weft_task *
+weft__ws_local_pop(struct weft__ws_local *q)
+{
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
+	uint32_t real, steal;
+	uint64_t next;
+
+	do {
+		real = weft__ws_real(head);
+		steal = weft__ws_steal(head);
+		/* The owner's view: never more queued than the ring holds. */
+		WEFT_ASSERT(tail - steal <= WS_LOCAL_CAP);
+		if (real == tail)
+			return NULL;
+		/* During a steal only `real` moves; the thief moves `steal`. */
+		next = steal == real ? (uint64_t)(real + 1) << 32 | (real + 1)
+		                     : (uint64_t)steal << 32 | (real + 1);
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &q->head, &head, next, memory_order_acq_rel, memory_order_acquire));
+	return atomic_load_explicit(&q->slot[real & WS_LOCAL_MASK],
+	                            memory_order_relaxed);
+}
+
 
 /*
  * Called by the owner of dst, whose ring must be empty: moves about half of

@@ -8,10 +8,14 @@
  * injection queue, which every worker also checks at a fixed interval so
  * that nothing there starves.  Idle workers park (idle.c), one of them in
  * the driver.  Tasks, wakers and join handles come from the host's task
- * core.
+ * core.  Init, block_on and teardown are in life.c.
  *
  * block_on's thread polls the root future and sleeps in between; it
  * neither runs tasks (N workers, N threads running tasks) nor drives.
+ *
+ * The path a task takes on every poll — the worker loop, ws_schedule, the
+ * ring's push and pop (inline, queue.h) — is kept short: what happens once
+ * per interval, on an empty ring or outside a task's poll is out of line.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,57 +27,63 @@
 /*
  * Tasks a worker runs between two looks at the injection queue and the
  * driver: tokio's number, so that tasks that are always ready delay
- * neither timers, nor I/O, nor spawns from outside without bound.
+ * neither timers, nor I/O, nor spawns from outside without bound.  Also
+ * how many more tasks a busy worker may run once shutdown has begun.
  */
 #define WS_EVENT_INTERVAL 61
 /* LIFO polls in a row before the slot's task goes to the back instead. */
 #define WS_LIFO_MAX 3
 
-/*
- * initial-exec: read at a fixed offset from the thread pointer, where the
- * default model for a dlopened module calls __tls_get_addr on every read
- * (17 to 38 instructions per operation, bench/boundary).  16 bytes of the
- * static TLS that glibc keeps spare for modules loaded later (512 by
- * default).
- */
-static _Thread_local struct ws_tls ws_tls
-    __attribute__((tls_model("initial-exec")));
+#define WS_COLD __attribute__((noinline, cold))
+
+_Thread_local struct ws_tls weft__ws_tls
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 
 /* The worker of this executor running on this thread, or NULL. */
-static struct ws_worker *
+static inline struct ws_worker *
 ws_worker(struct ws *ex)
 {
-	return ws_tls.ex == ex ? ws_tls.w : NULL;
+	return weft__ws_tls.ex == ex ? weft__ws_tls.w : NULL;
 }
 
 
 /* ---- scheduling ----------------------------------------------------- */
 
-/*
- * Owner only: empties the LIFO slot.  Only the owner writes it (stats
- * merely read it), so a load and a store do, without a locked exchange.
- */
-static struct weft_task *
-ws_lifo_take(struct ws_worker *w)
+/* Owner only: the ring was full; what spills goes to the injection. */
+static WS_COLD void
+ws_push_full(struct ws_worker *w, struct weft_task *t)
 {
-	struct weft_task *t =
-	    atomic_load_explicit(&w->lifo, memory_order_relaxed);
+	uint32_t n = weft__ws_local_push_full(&w->local, t, w->overflow);
 
-	if (t)
-		atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
-	return t;
+	if (n)
+		weft__ws_inject_push(w->ex, w->overflow, n);
 }
 
 
 /* Owner only: pushes t on w's ring, spilling into the injection queue. */
-static void
+static inline void
 ws_push_local(struct ws_worker *w, struct weft_task *t)
 {
-	uint32_t n = weft__ws_local_push(&w->local, t, w->overflow);
+	if (__builtin_expect(!weft__ws_local_try_push(&w->local, t), 0))
+		ws_push_full(w, t);
+}
 
-	if (n)
-		weft__ws_inject_push(w->ex, w->overflow, n);
+
+/*
+ * After the owner pushed t on its ring: a parked worker is woken to share
+ * the work only when there is more than t alone.  Alone in the ring, the
+ * task needs nobody woken: this worker is unparked and looks at its ring
+ * before it parks (idle.c's invariant holds without a notification), and
+ * a task that spawns or wakes the next one and then ends hands it over on
+ * a warm thread instead of waking a worker to steal it.
+ */
+static inline void
+ws_notify_shared(struct ws_worker *w)
+{
+	if (__builtin_expect(ws_notify_wanted(w->ex), 0) &&
+	    weft__ws_local_len(&w->local) > 1)
+		weft__ws_notify_parked(w->ex);
 }
 
 
@@ -102,19 +112,20 @@ ws_inject_take(struct ws_worker *w)
 	/* The ring is empty here (w found nothing in it): all of it fits. */
 	for (uint32_t i = 0; i < n; i++)
 		ws_push_local(w, batch[i]);
-	if (n)
+	if (n && ws_notify_wanted(ex))
 		weft__ws_notify_parked(ex);
 	return t;
 }
 
 
 /* From anywhere outside the workers: the injection queue. */
-static void
+static WS_COLD void
 ws_schedule_remote(struct ws *ex, struct weft_task *t)
 {
 	weft__ws_inject_push(ex, &t, 1);
+	/* Nobody may be awake to see it: the fenced notification. */
 	weft__ws_notify_parked(ex);
-	if (ws_tls.ex != ex)
+	if (weft__ws_tls.ex != ex)
 		atomic_fetch_add_explicit(&ex->foreign_wakes, 1,
 		                          memory_order_relaxed);
 }
@@ -132,37 +143,70 @@ ws_flush_deferred(struct ws_worker *w, bool notify)
 		return;
 	weft__ws_inject_push(w->ex, w->defer, w->ndefer);
 	w->ndefer = 0;
-	if (notify)
+	if (notify && ws_notify_wanted(w->ex))
+		weft__ws_notify_parked(w->ex);
+}
+
+
+/*
+ * A wake on a worker's thread while it runs no task: from the driver, in
+ * its park or in its look at the driver between tasks.
+ */
+static WS_COLD void
+ws_schedule_idle(struct ws_worker *w, struct weft_task *t)
+{
+	/*
+	 * Older tasks wait in the injection queue: behind them.  A busy
+	 * worker's ring is refilled at every look at the driver and spills
+	 * into the injection queue, which it serves one task per interval
+	 * while the ring holds work; so what spilled there would wait many
+	 * intervals while the tasks in the ring go round again (echo at
+	 * 1,000 connections: some connections made 20 round trips while
+	 * another made 100).  Behind them, the ring drains, and the worker
+	 * then takes the injection queue in order.  Flushed after the park
+	 * or the look (ws_idle, ws_next_interval).
+	 */
+	if (!weft__ws_inject_empty(w->ex)) {
+		w->defer[w->ndefer++] = t;
+		if (w->ndefer == WS_DEFER)
+			ws_flush_deferred(w, !w->in_driver);
+		return;
+	}
+	ws_push_local(w, t);
+	/*
+	 * Wakes fired by this worker's own park in the driver stay quiet:
+	 * it wakes up searching, and rule 3 (idle.c) spreads the work.
+	 */
+	if (!w->in_driver && ws_notify_wanted(w->ex))
+		weft__ws_notify_parked(w->ex);
+}
+
+
+/* ws_schedule's push when the ring is full: spill, then notify. */
+static WS_COLD void
+ws_push_full_notify(struct ws_worker *w, struct weft_task *t)
+{
+	ws_push_full(w, t);
+	if (ws_notify_wanted(w->ex))
 		weft__ws_notify_parked(w->ex);
 }
 
 
 /* The task core's schedule callback: a wake.  Any thread. */
-static void
-ws_schedule(void *data, struct weft_task *t)
+void
+weft__ws_schedule(void *data, struct weft_task *t)
 {
 	struct ws *ex = data;
 	struct ws_worker *w = ws_worker(ex);
-	struct weft_task *prev;
+	struct weft_task *cur, *prev;
 
-	if (!w) {
+	if (__builtin_expect(!w, 0)) {
 		ws_schedule_remote(ex, t);
 		return;
 	}
-	/*
-	 * Woken by the driver (no task running) while older tasks wait in the
-	 * injection queue: behind them.  A busy worker's ring is refilled at
-	 * every look at the driver and spills into the injection queue, which
-	 * it serves one task per interval while the ring holds work; so what
-	 * spilled there would wait many intervals while the tasks in the ring
-	 * go round again (echo at 1,000 connections: some connections made
-	 * 20 round trips while another made 100).  Behind them, the ring
-	 * drains, and the worker then takes the injection queue in order.
-	 */
-	if (!w->current && !weft__ws_inject_empty(ex)) {
-		w->defer[w->ndefer++] = t;
-		if (w->ndefer == WS_DEFER)
-			ws_flush_deferred(w, !w->in_driver);
+	cur = w->current;
+	if (__builtin_expect(!cur, 0)) {
+		ws_schedule_idle(w, t);
 		return;
 	}
 	/*
@@ -171,26 +215,29 @@ ws_schedule(void *data, struct weft_task *t)
 	 * task it displaces goes to the ring.  A wake into the slot needs
 	 * no notification: this worker runs it next.
 	 */
-	if (w->current && w->current != t) {
+	if (cur != t) {
 		prev = atomic_load_explicit(&w->lifo, memory_order_relaxed);
 		atomic_store_explicit(&w->lifo, t, memory_order_relaxed);
 		if (!prev)
 			return;
 		t = prev;
 	}
-	ws_push_local(w, t);
 	/*
-	 * Wakes fired by this worker's own park in the driver stay quiet:
-	 * it wakes up searching, and rule 3 (idle.c) spreads the work.
+	 * Every call below is the last thing done, so that this path keeps
+	 * no registers across a call and needs no frame.
 	 */
-	if (!w->in_driver)
+	if (__builtin_expect(!weft__ws_local_try_push(&w->local, t), 0)) {
+		ws_push_full_notify(w, t);
+		return;
+	}
+	if (__builtin_expect(ws_notify_wanted(ex), 0))
 		weft__ws_notify_parked(ex);
 }
 
 
 static int
 ws_spawn(struct weft_executor *self, struct weft_future *future,
-           struct weft_join **join)
+         struct weft_join **join)
 {
 	struct ws *ex = (struct ws *)self;
 	struct ws_worker *w = ws_worker(ex);
@@ -208,16 +255,7 @@ ws_spawn(struct weft_executor *self, struct weft_future *future,
 	}
 	ws_count(&w->spawned, 1);
 	ws_push_local(w, t);
-	/*
-	 * Alone in the ring, the new task needs nobody woken: this worker
-	 * is unparked and looks at its ring before it parks (idle.c's
-	 * invariant holds without a notification), and a task that spawns
-	 * the next one and ends then hands it over on a warm thread
-	 * instead of waking a worker to steal it.  A second task there is
-	 * work to share.
-	 */
-	if (weft__ws_local_len(&w->local) > 1)
-		weft__ws_notify_parked(ex);
+	ws_notify_shared(w);
 	return 0;
 }
 
@@ -236,11 +274,16 @@ weft__ws_work_available(struct ws *ex)
 
 /* ---- the worker loop ------------------------------------------------ */
 
-/* Fairness: a busy worker looks at the driver, if nobody else drives. */
+/*
+ * Fairness: a busy worker looks at the driver, if nobody else drives.
+ * Loaded first: while a parked worker sits in the driver, the exchange
+ * would only take the line from it.
+ */
 static void
 ws_check_driver(struct ws *ex)
 {
-	if (atomic_exchange_explicit(&ex->driver_busy, true,
+	if (atomic_load_explicit(&ex->driver_busy, memory_order_relaxed) ||
+	    atomic_exchange_explicit(&ex->driver_busy, true,
 	                             memory_order_acquire))
 		return;
 	weft_driver_park(ex->driver, 0);
@@ -248,51 +291,63 @@ ws_check_driver(struct ws *ex)
 }
 
 
-/* After a look at the driver from a worker that runs tasks. */
-static void
-ws_check_driver_from(struct ws_worker *w)
-{
-	ws_check_driver(w->ex);
-	ws_flush_deferred(w, true);
-}
-
-
-static struct weft_task *
-ws_next_task(struct ws_worker *w)
+/*
+ * Once per WS_EVENT_INTERVAL polls: shutdown, the driver, then the
+ * injection queue ahead of the ring.  NULL once stop is raised (the loop
+ * then leaves) or when there is nothing at all.
+ */
+static WS_COLD struct weft_task *
+ws_next_interval(struct ws_worker *w, uint64_t polls)
 {
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	/*
-	 * Wakes held back by a park in the driver (idle.c) since the last
-	 * call: this worker is unparked and searching, so no notification.
-	 */
-	ws_flush_deferred(w, false);
-	t = ws_lifo_take(w);
+	w->last_check = polls;
+	if (atomic_load_explicit(&ex->stop, memory_order_acquire))
+		return NULL;
+	ws_check_driver(ex);
+	ws_flush_deferred(w, true);
+	if ((t = weft__ws_inject_pop(ex)))
+		return t;
+	if ((t = weft__ws_local_pop(&w->local)))
+		return t;
+	return ws_inject_take(w);
+}
+
+
+/*
+ * Two tasks waking each other must not hog the worker: the slot's task
+ * goes to the back.  Alone in the ring it comes straight back.
+ */
+static void
+ws_lifo_to_back(struct ws_worker *w, struct weft_task *t)
+{
+	ws_push_local(w, t);
+	ws_notify_shared(w);
+}
+
+
+/* The next task from this worker's own queues, or NULL. */
+static inline struct weft_task *
+ws_next_task(struct ws_worker *w, uint64_t polls)
+{
+	struct weft_task *t;
+
+	/* Only the owner writes the slot (stats read it): no exchange. */
+	t = atomic_load_explicit(&w->lifo, memory_order_relaxed);
 	if (t) {
+		atomic_store_explicit(&w->lifo, NULL, memory_order_relaxed);
 		if (w->lifo_streak < WS_LIFO_MAX) {
 			w->lifo_streak++;
 			return t;
 		}
-		/*
-		 * Two tasks waking each other must not hog the worker: to
-		 * the back.  Alone in the ring it comes straight back, and
-		 * this worker is unparked and looks at its ring before it
-		 * parks, so a notification would only wake a worker to find
-		 * nothing (idle.c's invariant holds without it).
-		 */
-		ws_push_local(w, t);
-		if (weft__ws_local_len(&w->local) > 1)
-			weft__ws_notify_parked(ex);
+		ws_lifo_to_back(w, t);
 	}
 	w->lifo_streak = 0;
-	if (w->tick - w->last_check >= WS_EVENT_INTERVAL) {
-		w->last_check = w->tick;
-		ws_check_driver_from(w);
-		if ((t = weft__ws_inject_pop(ex)))
-			return t;
-	}
-	if ((t = weft__ws_local_pop(&w->local)))
+	if (__builtin_expect(polls - w->last_check >= WS_EVENT_INTERVAL, 0))
+		return ws_next_interval(w, polls);
+	t = weft__ws_local_pop(&w->local);
+	if (__builtin_expect(t != NULL, 1))
 		return t;
 	return ws_inject_take(w);
 }
@@ -337,277 +392,71 @@ ws_search(struct ws_worker *w)
 }
 
 
-static void
-ws_run(struct ws_worker *w, struct weft_task *t)
+/*
+ * Nothing in this worker's queues: steal, else park.  NULL after a park
+ * (the loop looks again) or once stop is raised.
+ */
+static WS_COLD struct weft_task *
+ws_idle(struct ws_worker *w)
 {
-	struct ws *ex = w->ex;
-	struct weft_context cx;
-
-	weft_context_init(&cx, (struct weft_waker){0, 0}, &ex->head,
-	                  ex->driver);
-	w->current = t;
-	w->tick++;
-	ws_count(&w->polls, 1);
-	/* A core older than 3 cannot say: `completed` stays 0 (E11). */
-	if (ex->tasks->version >= 3 && ex->tasks->run_done) {
-		if (ex->tasks->run_done(t, &cx))
-			ws_count(&w->completed, 1);
-	} else {
-		ex->tasks->run(t, &cx);
-	}
-	w->current = NULL;
-}
-
-
-static void *
-ws_worker_main(void *arg)
-{
-	struct ws_worker *w = arg;
-	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	ws_tls = (struct ws_tls){ex, w};
-	while (!atomic_load_explicit(&ex->stop, memory_order_acquire)) {
-		t = ws_next_task(w);
-		if (!t)
-			t = ws_search(w);
-		if (!t) {
-			weft__ws_park_worker(w);
-			continue;
-		}
-		/* Before running: others may look for more work meanwhile. */
-		if (w->searching)
-			weft__ws_search_end(w);
-		ws_run(w, t);
-	}
-	ws_tls = (struct ws_tls){NULL, NULL};
+	if (atomic_load_explicit(&w->ex->stop, memory_order_acquire))
+		return NULL;
+	t = ws_search(w);
+	if (t)
+		return t;
+	weft__ws_park_worker(w);
+	/*
+	 * Wakes held back by a park in the driver: this worker is unparked
+	 * and searching, so no notification.
+	 */
+	ws_flush_deferred(w, false);
 	return NULL;
 }
 
 
-/* ---- init ----------------------------------------------------------- */
-
-static uint32_t
-ws_default_workers(void)
+void *
+weft__ws_worker_main(void *arg)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		return 1;
-	return n > WS_MAX_WORKERS ? WS_MAX_WORKERS : (uint32_t)n;
-}
-
-
-static void
-ws_stop_workers(struct ws *ex)
-{
-	atomic_store_explicit(&ex->stop, true, memory_order_release);
-	weft__ws_unpark_all(ex);
-	for (uint32_t i = 0; i < ex->nworkers; i++) {
-		if (ex->workers[i].started)
-			pthread_join(ex->workers[i].thread, NULL);
-		ex->workers[i].started = false;
-	}
-}
-
-
-static void
-ws_free(struct ws *ex)
-{
-	for (uint32_t i = 0; i < ex->nworkers; i++)
-		weft__ws_parker_fini(&ex->workers[i].parker);
-	weft__ws_parker_fini(&ex->root);
-	pthread_mutex_destroy(&ex->inject_lock);
-	pthread_mutex_destroy(&ex->idle_lock);
-	free(ex->workers);
-	free(ex->sleepers);
-}
-
-
-static int
-ws_alloc(struct ws *ex)
-{
-	struct ws_worker *w;
-	void *mem;
-
-	if (posix_memalign(&mem, alignof(struct ws_worker),
-	                   ex->nworkers * sizeof(struct ws_worker)))
-		return -ENOMEM;
-	memset(mem, 0, ex->nworkers * sizeof(struct ws_worker));
-	ex->workers = mem;
-	ex->sleepers = calloc(ex->nworkers, sizeof(*ex->sleepers));
-	if (!ex->sleepers) {
-		free(mem);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < ex->nworkers; i++) {
-		w = &ex->workers[i];
-		weft__ws_local_init(&w->local);
-		w->ex = ex;
-		w->index = i;
-		w->rng = 0x9e3779b9u * (i + 1) | 1u;
-		weft__ws_parker_init(&w->parker);
-	}
-	weft__ws_parker_init(&ex->root);
-	pthread_mutex_init(&ex->inject_lock, NULL);
-	pthread_mutex_init(&ex->idle_lock, NULL);
-	/* Workers start unparked and not searching. */
-	atomic_init(&ex->idle_state, ex->nworkers * WS_UNPARK_ONE);
-	return 0;
-}
-
-
-static int
-ws_init(struct weft_executor *self, const struct weft_executor_params *params)
-{
-	struct ws *ex = (struct ws *)self;
-	int r;
-
-	if (!params || params->version < 1 || !params->driver ||
-	    !params->tasks || params->tasks->version < 1)
-		return -EINVAL;
-	/* The host's root waker (task core 2, ABI 1.1) is what makes W6 hold. */
-	if (params->tasks->version < 2)
-		return -ENOTSUP;
-	ex->tasks = params->tasks;
-	ex->driver = params->driver;
-	ex->nworkers =
-	    params->workers ? params->workers : ws_default_workers();
-	if (ex->nworkers > WS_MAX_WORKERS)
-		ex->nworkers = WS_MAX_WORKERS;
-	r = ex->tasks->set_new(&ex->set, ws_schedule, ex);
-	if (r < 0)
-		return r;
-	r = ws_alloc(ex);
-	if (r < 0)
-		goto fail_alloc;
-	for (uint32_t i = 0; i < ex->nworkers; i++) {
-		r = -pthread_create(&ex->workers[i].thread, NULL,
-		                    ws_worker_main, &ex->workers[i]);
-		if (r < 0)
-			goto fail_threads;
-		ex->workers[i].started = true;
-	}
-	return 0;
-
-fail_threads:
-	ws_stop_workers(ex);
-	ws_free(ex);
-fail_alloc:
-	ex->tasks->set_close(ex->set);
-	ex->tasks->set_free(ex->set);
-	return r;
-}
-
-
-/* ---- block_on and its root waker ------------------------------------ */
-
-/*
- * block_on's future is not a task: its waker, which the host owns (W6),
- * calls this to raise a flag and unpark block_on's thread from its
- * condition variable.  Whoever raises the flag unparks; a flag already
- * raised has not been consumed yet, and the thread looks at it before it
- * parks again.  The host calls it only while the executor is open.
- */
-static void
-ws_root_wake(void *sched)
-{
-	struct ws *ex = sched;
-
-	if (!atomic_exchange(&ex->root_woken, true))
-		weft__ws_parker_unpark(ex, &ex->root);
-}
-
-
-static int
-ws_block_on(struct weft_executor *self, struct weft_future *future)
-{
-	struct ws *ex = (struct ws *)self;
-	struct ws_tls outer = ws_tls;
-	struct weft_waker root;
+	struct ws_worker *w = arg;
+	struct ws *ex = w->ex;
+	ws_run_fn run_done = ex->run_done;
+	/* This thread alone writes w->polls: kept here, only stored. */
+	uint64_t polls = atomic_load_explicit(&w->polls, memory_order_relaxed);
 	struct weft_context cx;
-
-	if (ex->shut)
-		return WEFT_ECLOSED;
-	root = ex->tasks->root_waker(ex->set, ws_root_wake);
-	if (!root.vtable)
-		return -ENOMEM;
-	if (outer.ex == ex || atomic_exchange(&ex->running, true))
-		return WEFT_EBUSY;
-	ws_tls = (struct ws_tls){ex, NULL};
-	atomic_store(&ex->root_woken, true);
-	for (;;) {
-		if (atomic_exchange(&ex->root_woken, false)) {
-			weft_context_init(&cx, root, &ex->head,
-			                  ex->driver);
-			atomic_fetch_add_explicit(&ex->root_polls, 1,
-			                          memory_order_relaxed);
-			if (weft_future_poll(future, &cx) == WEFT_READY)
-				break;
-			continue;
-		}
-		weft__ws_parker_park(ex, &ex->root, NULL);
-	}
-	ws_tls = outer;
-	atomic_store(&ex->running, false);
-	return 0;
-}
-
-
-/* ---- shutdown and teardown ------------------------------------------ */
-
-/* Once the workers are joined: every queued task, to drop_runnable. */
-static void
-ws_drain(struct ws *ex)
-{
-	struct ws_worker *w;
 	struct weft_task *t;
 
-	for (uint32_t i = 0; i < ex->nworkers; i++) {
-		w = &ex->workers[i];
-		t = atomic_exchange_explicit(&w->lifo, NULL,
-		                             memory_order_relaxed);
-		if (t)
-			ex->tasks->drop_runnable(t);
-		while ((t = weft__ws_local_pop(&w->local)))
-			ex->tasks->drop_runnable(t);
-		while (w->ndefer > 0)
-			ex->tasks->drop_runnable(w->defer[--w->ndefer]);
+	weft__ws_tls = (struct ws_tls){ex, w};
+	/*
+	 * One context for every poll: the task core sets its waker, and
+	 * only the budget is spent by a poll.
+	 */
+	weft_context_init(&cx, (struct weft_waker){0, 0}, &ex->head,
+	                  ex->driver);
+	for (;;) {
+		t = ws_next_task(w, polls);
+		if (__builtin_expect(!t, 0)) {
+			t = ws_idle(w);
+			if (!t) {
+				if (atomic_load_explicit(&ex->stop,
+				                         memory_order_acquire))
+					break;
+				continue;
+			}
+		}
+		/* Before running: others may look for more work meanwhile. */
+		if (__builtin_expect(w->searching, 0))
+			weft__ws_search_end(w);
+		w->current = t;
+		atomic_store_explicit(&w->polls, ++polls, memory_order_relaxed);
+		cx.budget = WEFT_BUDGET_DEFAULT;
+		if (run_done(t, &cx))
+			ws_count(&w->completed, 1);
+		w->current = NULL;
 	}
-	while ((t = weft__ws_inject_pop(ex)))
-		ex->tasks->drop_runnable(t);
-}
-
-
-static void
-ws_shutdown(struct weft_executor *self)
-{
-	struct ws *ex = (struct ws *)self;
-
-	if (ex->shut || atomic_load(&ex->running) || ws_tls.ex == ex)
-		return;
-	ex->shut = true;
-	/* The task core forbids closing while a task runs: join first. */
-	ws_stop_workers(ex);
-	ex->tasks->set_close(ex->set);
-	ws_drain(ex);
-}
-
-
-static void
-ws_fini(struct weft_executor *self)
-{
-	struct ws *ex = (struct ws *)self;
-
-	ws_shutdown(self);
-	/* A foreign thread's spawn may have queued after the drain. */
-	ws_drain(ex);
-	/* Refused only if a task outlives us: then so must what it reaches. */
-	if (ex->tasks->set_free(ex->set) < 0) {
-		WEFT_ASSERT(!"set_free refused after set_close");
-		return;
-	}
-	ws_free(ex);
+	weft__ws_tls = (struct ws_tls){NULL, NULL};
+	return NULL;
 }
 
 
@@ -617,11 +466,11 @@ static const struct weft_executor_iface ws_iface = {
     .version = WEFT_EXECUTOR_IFACE_VERSION,
     .flags = WEFT_EXECUTOR_MULTI_THREAD,
     .instance_size = sizeof(struct ws),
-    .init = ws_init,
+    .init = weft__ws_init,
     .spawn = ws_spawn,
-    .block_on = ws_block_on,
-    .shutdown = ws_shutdown,
-    .fini = ws_fini,
+    .block_on = weft__ws_block_on,
+    .shutdown = weft__ws_shutdown,
+    .fini = weft__ws_fini,
     .stats = weft__ws_stats,
     .worker_stats = weft__ws_worker_stats,
 };

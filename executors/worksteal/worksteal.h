@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The work-stealing executor's shared state, for its four files:
- * queue.c (the per-worker ring), inject.c (the injection queue), idle.c
- * (searching, parking, the driver) and worksteal.c (scheduling, the worker
- * loop, block_on, the plugin).
+ * The work-stealing executor's shared state, for its files: queue.c (the
+ * per-worker ring), inject.c (the injection queue), idle.c (searching,
+ * parking, the driver), worksteal.c (scheduling, the worker loop, the
+ * plugin), life.c (init, block_on, shutdown) and stats.c.
  */
 #ifndef WEFT_WORKSTEAL_H
 #define WEFT_WORKSTEAL_H
@@ -53,20 +53,24 @@ struct ws_parker {
 
 struct ws_worker {
 	alignas(64) struct weft__ws_local local; /* what thieves touch */
-	struct ws *ex;
+	/* From here on, lines of the owner's own (but for the parker). */
+	alignas(64) struct ws *ex;
 	uint32_t index;
 	_Atomic(struct weft_task *) lifo; /* owner-only; atomic for stats */
 	struct weft_task *current;        /* being run by this worker */
 	uint32_t lifo_streak;             /* LIFO polls in a row */
-	uint32_t tick, last_check;        /* tasks run; at the last check */
 	uint32_t rng;                     /* xorshift state, never 0 */
+	uint64_t last_check;              /* `polls` at the last interval */
 	bool searching;
 	bool in_driver;   /* parked in the driver: wakes stay local */
 	bool in_sleepers; /* guarded by ws.idle_lock */
 	bool started;
 	pthread_t thread;
-	struct ws_parker parker;
-	/* Written by the owner only, read by stats. */
+	alignas(64) struct ws_parker parker; /* locked by unparkers */
+	/*
+	 * Written by the owner only, read by stats.  `polls` is also the
+	 * worker's clock for the event interval (worksteal.c).
+	 */
 	alignas(64) atomic_uint_fast64_t polls, completed, steals, parks,
 	    spawned;
 	struct weft_task *overflow[WS_LOCAL_HALF + 1];
@@ -78,6 +82,13 @@ struct ws_worker {
 	struct weft_task *defer[WS_DEFER];
 };
 
+/* The task core's run_done, or a stand-in for a core older than 3. */
+typedef int (*ws_run_fn)(struct weft_task *t, struct weft_context *cx);
+
+/*
+ * The host allocates this with calloc (16-byte aligned), so the groups
+ * that different threads write are kept apart by padding, not alignas.
+ */
 struct ws {
 	struct weft_executor head; /* first: the host sees this */
 	const struct weft_task_core *tasks;
@@ -85,21 +96,30 @@ struct ws {
 	struct weft_task_set *set;
 	uint32_t nworkers;
 	struct ws_worker *workers;
+	ws_run_fn run_done;
+	atomic_bool stop;
+	bool shut;
+	char pad0_[64];
 
 	/* The injection queue: spawns and wakes from outside the workers. */
 	pthread_mutex_t inject_lock;
 	struct weft_task *inject_first, *inject_last;
 	_Atomic uint64_t inject_len; /* written under the lock */
+	char pad1_[64];
 
-	/* Idle workers: see idle.c for the protocol. */
+	/*
+	 * Idle workers: see idle.c for the protocol.  Every push reads
+	 * idle_state; it is written only when a worker parks, unparks or
+	 * starts or stops searching.
+	 */
 	_Atomic uint32_t idle_state;
 	pthread_mutex_t idle_lock;
 	uint32_t *sleepers; /* indices of parked workers, a stack */
 	uint32_t nsleepers;
+	char pad2_[64];
 
 	atomic_bool driver_busy; /* a thread drives (or checks) the driver */
-	atomic_bool stop;
-	bool shut;
+	char pad3_[64];
 
 	struct ws_parker root; /* block_on's thread */
 	atomic_bool root_woken;
@@ -118,6 +138,16 @@ struct ws_tls {
 	struct ws_worker *w;
 };
 
+/*
+ * The executor and worker of this thread (worksteal.c).  initial-exec:
+ * read at a fixed offset from the thread pointer, where the default model
+ * for a dlopened module calls __tls_get_addr on every read (17 to 38
+ * instructions per operation, bench/boundary).  16 bytes of the static TLS
+ * that glibc keeps spare for modules loaded later (512 by default).
+ */
+extern _Thread_local struct ws_tls weft__ws_tls
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+
 /* Increments a counter that only the calling thread writes. */
 static inline void
 ws_count(atomic_uint_fast64_t *c, uint64_t n)
@@ -125,6 +155,22 @@ ws_count(atomic_uint_fast64_t *c, uint64_t n)
 	atomic_store_explicit(c,
 	                      atomic_load_explicit(c, memory_order_relaxed) + n,
 	                      memory_order_relaxed);
+}
+
+/*
+ * True when a notification would wake somebody: a worker is parked and
+ * none is searching (idle.c, rule 1).  One relaxed load and no fence: for
+ * a worker's pushes to queues it looks at itself before it parks, where
+ * the notification spreads work but is not what keeps it from being lost
+ * (idle.c, "A worker's own pushes").
+ */
+static inline bool
+ws_notify_wanted(struct ws *ex)
+{
+	uint32_t s =
+	    atomic_load_explicit(&ex->idle_state, memory_order_relaxed);
+
+	return WS_UNPARKED(s) < ex->nworkers && WS_SEARCHING(s) == 0;
 }
 
 /* idle.c */
@@ -148,6 +194,15 @@ struct weft_task *weft__ws_inject_pop(struct ws *ex);
 
 /* worksteal.c */
 bool weft__ws_work_available(struct ws *ex);
+void *weft__ws_worker_main(void *arg);
+void weft__ws_schedule(void *data, struct weft_task *t);
+
+/* life.c: the iface's init, block_on, shutdown and fini. */
+int weft__ws_init(struct weft_executor *self,
+                  const struct weft_executor_params *params);
+int weft__ws_block_on(struct weft_executor *self, struct weft_future *future);
+void weft__ws_shutdown(struct weft_executor *self);
+void weft__ws_fini(struct weft_executor *self);
 
 /* stats.c: the iface's stats and worker_stats. */
 int weft__ws_stats(struct weft_executor *self,
