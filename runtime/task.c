@@ -428,7 +428,7 @@ task_run_done_as(struct weft_task *t, struct weft_context *cx, bool observed)
 
 	/*
 	 * An observed set has its observation (task_set_new); its tasks have
-	 * a facts slot, but for a future too large to say where.
+	 * observed words, but for a future too large to say where.
 	 */
 	if (observed && __builtin_expect(!(s & TASK_FACTS), 0))
 		return task_poll_plain(t, cx);

@@ -37,7 +37,7 @@ enum {
 	TASK_LOCKED = 1u << 6,    /* guards the awaiter waker */
 	TASK_TAKEN = 1u << 7,     /* the join handle has returned */
 	TASK_OWN_ALLOC = 1u << 8, /* allocation starts with an allocator */
-	TASK_FACTS = 1u << 9,     /* a facts slot follows the future */
+	TASK_FACTS = 1u << 9,     /* observed words follow the future */
 	TASK_AWAITER = 1u << 10,  /* the awaiter's waker precedes the header */
 	/*
 	 * An observed task's wake was timed (one in 64, observe.h): its
