@@ -36,7 +36,9 @@ run=("$bin")
 valgrind=0
 if [ "${WEFT_UNDER_VALGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
   valgrind=1
-  run=(valgrind --quiet --leak-check=full
+  # Line-buffered, so that the first line shows when it is printed (the
+  # wait for it below), not at exit.
+  run=(stdbuf -oL valgrind --quiet --leak-check=full
        --show-leak-kinds=definite,indirect,possible
        --errors-for-leak-kinds=definite,indirect,possible
        --error-exitcode=99 --fair-sched=yes "$bin")
@@ -46,7 +48,7 @@ if [ -n "${CHECK_SIGINT_AFTER:-}" ]; then
   "${run[@]}" >"$outf" 2>"$err" &
   pid=$!
   if [ "$valgrind" = 1 ]; then
-    # The program's first line comes after it catches SIGINT; Valgrind's
+    # The program listens for SIGINT before its first line; Valgrind's
     # start-up alone can take longer than the delay below.
     for _ in $(seq 600); do
       [ -s "$outf" ] && break
