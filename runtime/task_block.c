@@ -134,6 +134,17 @@ static pthread_mutex_t tb_orphan_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tb_page *tb_orphans;
 
 
+#if TB_VALGRIND
+static bool
+tb_env_keeps_pages(void)
+{
+	const char *v = getenv("WEFT_TASK_PAGES");
+
+	return v && strcmp(v, "1") == 0;
+}
+#endif
+
+
 static int
 tb_mode_get(void)
 {
@@ -144,7 +155,12 @@ tb_mode_get(void)
 	/* Decided once, before the first block: every free agrees. */
 	m = TB_PAGES;
 #if TB_VALGRIND
-	if (RUNNING_ON_VALGRIND)
+	/*
+	 * WEFT_TASK_PAGES=1 keeps the pages: instruction counts under
+	 * callgrind (bench/boundary) then price a block as a real run does,
+	 * not malloc and free (about 300 instructions per block more).
+	 */
+	if (RUNNING_ON_VALGRIND && !tb_env_keeps_pages())
 		m = TB_MALLOC;
 #endif
 	atomic_store_explicit(&tb_mode, m, memory_order_relaxed);
