@@ -83,6 +83,7 @@ ws_alloc(struct ws *ex)
 		w->ex = ex;
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1) | 1u;
+		w->ticks_left = WS_EVENT_INTERVAL;
 		weft__ws_parker_init(&w->parker);
 	}
 	weft__ws_parker_init(&ex->root);

@@ -24,15 +24,6 @@
 
 #include "worksteal.h"
 
-/*
- * Tasks a worker runs between two looks at the injection queue and the
- * driver: tokio's number, so that tasks that are always ready delay
- * neither timers, nor I/O, nor spawns from outside without bound.  Also
- * how many more tasks a busy worker may run once shutdown has begun.
- */
-#define WS_EVENT_INTERVAL 61
-/* LIFO polls in a row before the slot's task goes to the back instead. */
-#define WS_LIFO_MAX 3
 
 #define WS_COLD __attribute__((noinline, cold))
 
@@ -292,17 +283,17 @@ ws_check_driver(struct ws *ex)
 
 
 /*
- * Once per WS_EVENT_INTERVAL polls: shutdown, the driver, then the
+ * Once per WS_EVENT_INTERVAL ticks: shutdown, the driver, then the
  * injection queue ahead of the ring.  NULL once stop is raised (the loop
  * then leaves) or when there is nothing at all.
  */
 static WS_COLD struct weft_task *
-ws_next_interval(struct ws_worker *w, uint64_t polls)
+ws_next_interval(struct ws_worker *w)
 {
 	struct ws *ex = w->ex;
 	struct weft_task *t;
 
-	w->last_check = polls;
+	w->ticks_left = WS_EVENT_INTERVAL;
 	if (atomic_load_explicit(&ex->stop, memory_order_acquire))
 		return NULL;
 	ws_check_driver(ex);
@@ -329,7 +320,7 @@ ws_lifo_to_back(struct ws_worker *w, struct weft_task *t)
 
 /* The next task from this worker's own queues, or NULL. */
 static inline struct weft_task *
-ws_next_task(struct ws_worker *w, uint64_t polls)
+ws_next_task(struct ws_worker *w)
 {
 	struct weft_task *t;
 
@@ -344,8 +335,8 @@ ws_next_task(struct ws_worker *w, uint64_t polls)
 		ws_lifo_to_back(w, t);
 	}
 	w->lifo_streak = 0;
-	if (__builtin_expect(polls - w->last_check >= WS_EVENT_INTERVAL, 0))
-		return ws_next_interval(w, polls);
+	if (__builtin_expect(--w->ticks_left == 0, 0))
+		return ws_next_interval(w);
 	t = weft__ws_local_pop(&w->local);
 	if (__builtin_expect(t != NULL, 1))
 		return t;
@@ -435,7 +426,7 @@ weft__ws_worker_main(void *arg)
 	weft_context_init(&cx, (struct weft_waker){0, 0}, &ex->head,
 	                  ex->driver);
 	for (;;) {
-		t = ws_next_task(w, polls);
+		t = ws_next_task(w);
 		if (__builtin_expect(!t, 0)) {
 			t = ws_idle(w);
 			if (!t) {
