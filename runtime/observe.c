@@ -27,8 +27,6 @@
 #define MSEC                 1000000ull
 
 _Atomic unsigned weft__observing;
-_Thread_local struct weft__poller_tls weft__poller_tls
-    __attribute__((tls_model("initial-exec")));
 static _Atomic uint64_t observe_gens;
 
 
@@ -87,8 +85,10 @@ observe_free_line(const struct weft_allocator *alloc, void *p)
 /* ---- the monitor ---------------------------------------------------- */
 
 /*
- * One look at every poller: a poll whose odd seq was already there at the
- * last tick is flagged, with the bounds of its start (observe.h).
+ * One look at every poller: a poll running that the last look did not
+ * find is marked seen, with the bounds of its start (observe.h); one
+ * found again is told once it has run stuck_ns without returning.
+ * Returns the longest such time, or 0.
  */
 static uint64_t
 observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
@@ -99,32 +99,39 @@ observe_tick(struct weft__observe *obs, uint64_t prev, uint64_t now)
 	for (p = atomic_load_explicit(&obs->pollers, memory_order_acquire); p;
 	     p = atomic_load_explicit(&p->next, memory_order_relaxed)) {
 		s = atomic_load_explicit(&p->seq, memory_order_relaxed);
-		if (!(s & 1) || s != p->mon_seq) {
-			/* Between polls, or a poll that began since prev. */
-			p->mon_seq = s;
-			p->mon_since = prev;
-			p->mon_seen = now;
+		if (!(s & 1)) {
+			p->mon_seq = s & ~WEFT__SEQ_SEEN; /* between polls */
 			p->mon_flagged = false;
+			continue;
+		}
+		if ((s & ~WEFT__SEQ_SEEN) != p->mon_seq) {
+			/* A poll that began since prev: mark it seen. */
+			p->mon_seq = s & ~WEFT__SEQ_SEEN;
+			p->mon_seen = now;
 			p->mon_stuck = false;
+			atomic_store_explicit(&p->since_ns, prev,
+			                      memory_order_relaxed);
+			atomic_store_explicit(&p->seen_ns, now,
+			                      memory_order_relaxed);
+			atomic_store_explicit(&p->flag, p->mon_seq,
+			                      memory_order_relaxed);
+			/* Fails when the poll ended meanwhile: no mark. */
+			p->mon_flagged =
+			    atomic_compare_exchange_strong_explicit(
+			        &p->seq, &s, s | WEFT__SEQ_SEEN,
+			        memory_order_release, memory_order_relaxed);
 			continue;
 		}
-		if (p->mon_flagged) {
-			/* Reported once, when it has run long past the
-			 * threshold without returning. */
-			if (!p->mon_stuck &&
-			    now - p->mon_seen >= obs->stuck_ns) {
-				p->mon_stuck = true;
-				if (now - p->mon_seen > stuck)
-					stuck = now - p->mon_seen;
-			}
-			continue;
+		/*
+		 * Reported once, when it has run long past the threshold
+		 * without returning.
+		 */
+		if (p->mon_flagged && !p->mon_stuck &&
+		    now - p->mon_seen >= obs->stuck_ns) {
+			p->mon_stuck = true;
+			if (now - p->mon_seen > stuck)
+				stuck = now - p->mon_seen;
 		}
-		atomic_store_explicit(&p->since_ns, p->mon_since,
-		                      memory_order_relaxed);
-		atomic_store_explicit(&p->seen_ns, p->mon_seen,
-		                      memory_order_relaxed);
-		atomic_store_explicit(&p->flag, s, memory_order_release);
-		p->mon_flagged = true;
 	}
 	return stuck;
 }
@@ -159,7 +166,7 @@ stuck_visit(void *arg, const struct weft_task_info *t)
 
 
 /*
- * A poll flagged long that has still not returned after stuck_ns: the
+ * A poll seen running that has still not returned after stuck_ns: the
  * line the end of the poll would give may never come (a deadlock, a
  * blocking read), so the monitor says it now, naming the tasks running
  * at this moment (the poller's own is among them).  Without obs->lock:
@@ -414,8 +421,8 @@ weft__observe_register(struct weft__observe *obs)
 	}
 	pthread_mutex_unlock(&obs->lock);
 	if (p) {
-		weft__poller_tls.gen = obs->gen;
-		weft__poller_tls.p = p;
+		weft__task_tls.poller_gen = obs->gen;
+		weft__task_tls.poller = p;
 	}
 	return p;
 }
@@ -546,26 +553,19 @@ observe_slow(struct weft__observe *obs, struct weft_task *t,
 }
 
 
-void
-weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
-                        struct weft_task *t, uint64_t exact_ns, bool exact)
+/*
+ * A long poll's end: its duration lies between lo and hi (equal when it
+ * was timed).
+ */
+static void
+observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
+                  struct weft_task *t, uint64_t lo, uint64_t hi)
 {
 	struct weft__task_obs *o = weft__task_obs(
 	    t, atomic_load_explicit(&t->state, memory_order_relaxed));
-	uint64_t end, since, seen, lo = exact_ns, hi = exact_ns, mid = exact_ns;
+	uint64_t mid = lo + (hi - lo) / 2;
 	struct weft__task_facts *f;
 
-	if (!exact) {
-		/* Pairs with the monitor's release of the flag. */
-		atomic_thread_fence(memory_order_acquire);
-		end = weft__observe_now();
-		since =
-		    atomic_load_explicit(&p->since_ns, memory_order_relaxed);
-		seen = atomic_load_explicit(&p->seen_ns, memory_order_relaxed);
-		hi = end > since ? end - since : 0;
-		lo = end > seen ? end - seen : 0;
-		mid = lo + (hi - lo) / 2;
-	}
 	weft__bump(&p->long_polls, 1);
 	weft__bump(&p->hist_long[poll_bucket(mid)], 1);
 	f = weft__task_facts_new(t, o);
@@ -585,10 +585,31 @@ weft__observe_poll_long(struct weft__observe *obs, struct weft__poller *p,
 
 
 weft_poll
-weft__observe_poll_flagged(struct weft__poller *p, struct weft_task *t,
-                           weft_poll r)
+weft__observe_poll_seen(struct weft__poller *p, struct weft_task *t,
+                        uint64_t seq, weft_poll r)
 {
-	weft__observe_poll_long(t->set->obs, p, t, 0, false);
+	struct weft__observe *obs = t->set->obs;
+	uint64_t end, since, seen, lo;
+
+	/* The fast path stored seq + 1 with the mark: take it off. */
+	seq &= ~WEFT__SEQ_SEEN;
+	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
+	/* Pairs with the monitor's release of the mark. */
+	atomic_thread_fence(memory_order_acquire);
+	/* A mark made for an outer poll: a nested one ends first. */
+	if (atomic_load_explicit(&p->flag, memory_order_relaxed) != seq)
+		return r;
+	end = weft__observe_now();
+	since = atomic_load_explicit(&p->since_ns, memory_order_relaxed);
+	seen = atomic_load_explicit(&p->seen_ns, memory_order_relaxed);
+	lo = end > seen ? end - seen : 0;
+	/*
+	 * Long only when it ran a period past the look that saw it: a short
+	 * poll seen by a monitor late after a starved gap is no long poll,
+	 * however wide the gap made its bounds.
+	 */
+	if (lo >= obs->period_ns)
+		observe_poll_long(obs, p, t, lo, end > since ? end - since : 0);
 	return r;
 }
 
@@ -605,6 +626,7 @@ observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 	weft_poll r;
 
 	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	p->task = t;
 	start = weft__observe_now();
 	woke = facts
 	           ? atomic_load_explicit(&facts->woke_ns, memory_order_relaxed)
@@ -619,13 +641,14 @@ observe_poll_timed(struct weft__observe *obs, struct weft__poller *p,
 			weft__bump(&p->sched_ns, start - woke);
 		}
 	}
-	p->task = t;
 	r = f->vtable->poll(f, cx);
 	end = weft__observe_now();
+	/* Stored over a mark the monitor may have made: not needed here. */
 	atomic_store_explicit(&p->seq, s + 2, memory_order_relaxed);
 	d = end > start ? end - start : 0;
-	if (atomic_load_explicit(&p->flag, memory_order_relaxed) == s + 1) {
-		weft__observe_poll_long(obs, p, t, d, true);
+	/* Timed: judged by its exact time, seen or not. */
+	if (d >= obs->period_ns) {
+		observe_poll_long(obs, p, t, d, d);
 		return r;
 	}
 	weft__bump(&p->timed, 1);
@@ -646,8 +669,8 @@ weft__observe_poll_slow(struct weft__observe *obs, struct weft_task *t,
 {
 	struct weft__task_obs *o = weft__task_obs(
 	    t, atomic_load_explicit(&t->state, memory_order_relaxed));
-	struct weft__poller *p = weft__poller_tls.p;
-	bool found = weft__poller_tls.gen == obs->gen;
+	struct weft__poller *p = weft__task_tls.poller;
+	bool found = weft__task_tls.poller_gen == obs->gen;
 	struct weft_task *outer;
 	uint64_t s;
 	weft_poll r;
@@ -671,5 +694,5 @@ weft__observe_poll_slow(struct weft__observe *obs, struct weft_task *t,
 		p->task = outer;
 		return r;
 	}
-	return observe_poll_timed(obs, p, t, o, f, cx, s);
+	return observe_poll_timed(obs, p, t, o, f, cx, s & ~WEFT__SEQ_SEEN);
 }

@@ -41,15 +41,20 @@
  * thread-local): it bumps `seq` as a poll begins and again as it ends, so
  * that seq is odd while a poll runs.  A monitor thread per runtime wakes
  * every period (1 ms with the console, slow_poll_ms/4 within 1..10 ms
- * otherwise), reads each seq, and when it finds the same odd seq at two
- * ticks running it flags that poll as long, noting the tick before it
- * first saw it (`since`, before the poll began) and the tick that first
- * saw it (`seen`, after).  The poller looks at the flag as its poll ends;
- * only a flagged poll reads the clock, to measure its end: its duration
- * lies between end - seen and end - since.  The slow-poll detector judges
- * a poll by the middle of the two and reports the larger (never less than
- * the poll took); while the monitor runs on time the two are a period
- * apart.
+ * otherwise) and reads each seq.  The first time it finds a poll running
+ * (an odd seq it had not seen) it marks that poll seen: it notes the tick
+ * before (`since`, before the poll began) and its own (`seen`, after),
+ * then sets WEFT__SEQ_SEEN in seq by a compare-and-swap, which fails
+ * harmlessly when the poll has ended meanwhile.  The poller finds the bit
+ * in the seq it loads anyway as its poll ends; only a seen poll reads the
+ * clock, to measure its end: its duration lies between end - seen and
+ * end - since.  A seen poll that ran at least a period past `seen` is
+ * long: its time is kept, and the slow-poll detector judges it by the
+ * middle of the two bounds and reports the larger (never less than the
+ * poll took).  While the monitor runs on time the bounds are a period
+ * apart; a monitor kept off its CPU needs only one look inside a poll
+ * (a starved monitor's later start only widens the bounds), and a poll
+ * that ended before its first look is not seen at all.
  *
  * Short polls are timed exactly, both clock reads, on a sample: one poll in
  * 64 on average per thread (a countdown reset at random, so that no task
@@ -57,18 +62,21 @@
  * poll whose wake was timed (one wake in 64 per waking thread, for the
  * time from wake to poll: the waker notes the time in the task's facts
  * and sets TASK_WOKE in its state, which the poll tests in the state word
- * its run already loaded).  A task's busy time is then its long polls plus
- * its other polls times the mean of its timed ones (the runtime's mean
- * while it has none); the runtime's histogram scales each thread's timed
- * polls to that thread's count.
+ * its run already loaded).  A timed poll is judged by its exact time.  A
+ * task's busy time is then its long polls plus its other polls times the
+ * mean of its timed ones (the runtime's mean while it has none); the
+ * runtime's histogram scales each thread's timed polls to that thread's
+ * count.
  *
  * So an observed poll costs plain stores to the thread's own line and the
  * task's poll count, no clock read and no locked instruction; a wake costs
  * a thread-local countdown.  A task's facts (struct weft__task_facts) are
  * made by the first poll or wake that measures it, or the first await it
  * notes, not per task.  The monitor's reads cost each poller one cache
- * miss per period.
+ * miss per period, its marks one more per poll it sees.
  */
+#define WEFT__SEQ_SEEN ((uint64_t)1 << 62)
+
 struct weft__poller {
 	/* The poller's: written at every poll, read by the monitor. */
 	alignas(64) _Atomic uint64_t seq; /* 2 x polls, +1 inside one */
@@ -87,16 +95,15 @@ struct weft__poller {
 	_Atomic uint64_t sched_ns; /* ... and their total wait */
 	_Atomic uint64_t hist_timed[WEFT_POLL_HISTOGRAM_BUCKETS];
 	_Atomic uint64_t hist_long[WEFT_POLL_HISTOGRAM_BUCKETS];
-	/* The monitor's, written when it flags a poll; the poller reads. */
-	alignas(64) _Atomic uint64_t flag; /* the seq of the long poll */
+	/* The monitor's, written when it marks a poll; the poller reads. */
+	alignas(64) _Atomic uint64_t flag; /* the seq of the seen poll */
 	_Atomic uint64_t since_ns;
 	_Atomic uint64_t seen_ns;
 	/* The monitor's alone. */
-	alignas(64) uint64_t mon_seq;
-	uint64_t mon_since;
+	alignas(64) uint64_t mon_seq; /* without WEFT__SEQ_SEEN */
 	uint64_t mon_seen;
 	bool mon_flagged;
-	bool mon_stuck; /* its flagged poll was reported still running */
+	bool mon_stuck; /* its seen poll was reported still running */
 	pthread_t thread;
 	struct weft__poller *_Atomic next; /* in obs->pollers */
 };
@@ -178,12 +185,21 @@ WEFT__HIDDEN uint64_t weft__observe_now(void);
 /* The observing runtimes, counted: spawn labels are kept only then. */
 extern _Atomic unsigned weft__observing __attribute__((visibility("hidden")));
 
-/* This thread's poller for obs, as last registered. */
-struct weft__poller_tls {
-	uint64_t gen;
-	struct weft__poller *p;
+/*
+ * The task core's thread-locals, in one block: a poll reaches them all
+ * from one address (in a shared object each thread-local of its own costs
+ * a load of its offset).
+ */
+struct weft__task_tls {
+	/* The set whose task this thread is running (taskcore.h). */
+	struct weft_task_set *running;
+	/* This thread's poller, as last registered, and for which gen. */
+	uint64_t poller_gen;
+	struct weft__poller *poller;
+	/* Wakes until this thread times the next one (taskcore.h). */
+	int32_t wake_countdown;
 };
-extern _Thread_local struct weft__poller_tls weft__poller_tls
+extern _Thread_local struct weft__task_tls weft__task_tls
     __attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 /* The set is being freed: the monitor lets go of it (task_set.c). */
@@ -193,14 +209,6 @@ WEFT__HIDDEN void weft__observe_forget_set(struct weft__observe *obs,
 /* Registers (or finds) this thread's poller; NULL when out of memory. */
 WEFT__HIDDEN struct weft__poller *
 weft__observe_register(struct weft__observe *obs);
-
-static inline struct weft__poller *
-weft__observe_poller(struct weft__observe *obs)
-{
-	if (__builtin_expect(weft__poller_tls.gen == obs->gen, 1))
-		return weft__poller_tls.p;
-	return weft__observe_register(obs);
-}
 
 /*
  * A poll the fast path leaves out of line: the first of this thread for
@@ -215,21 +223,14 @@ WEFT__HIDDEN weft_poll weft__observe_poll_slow(struct weft__observe *obs,
                                                struct weft_context *cx);
 
 /*
- * The end of a poll the monitor flagged as long: exact_ns is its duration
- * when it was also timed (exact), else the bounds come from the monitor.
+ * The end of a poll whose seq (loaded as it ended, WEFT__SEQ_SEEN set)
+ * the monitor marked seen: measured against the monitor's bounds,
+ * returning its result r, which the fast path then keeps where the poll
+ * left it.
  */
-WEFT__HIDDEN void weft__observe_poll_long(struct weft__observe *obs,
-                                          struct weft__poller *p,
-                                          struct weft_task *t,
-                                          uint64_t exact_ns, bool exact);
-
-/*
- * The same for a poll that was not timed, returning its result r: the
- * fast path then keeps r where the poll left it.
- */
-WEFT__HIDDEN weft_poll weft__observe_poll_flagged(struct weft__poller *p,
-                                                  struct weft_task *t,
-                                                  weft_poll r);
+WEFT__HIDDEN weft_poll weft__observe_poll_seen(struct weft__poller *p,
+                                               struct weft_task *t,
+                                               uint64_t seq, weft_poll r);
 
 /*
  * The interned label for a spawn's name (copied: at most 31 bytes), file

@@ -45,7 +45,7 @@
 	((sizeof(struct weft_allocator) + alignof(max_align_t) - 1) &          \
 	 ~(alignof(max_align_t) - 1))
 
-_Thread_local struct weft_task_set *weft__taskset_running
+_Thread_local struct weft__task_tls weft__task_tls
     __attribute__((tls_model("initial-exec")));
 
 
@@ -319,44 +319,44 @@ task_after_pending(struct weft_task *t, bool observed)
 /*
  * The observed poll (see observe.h): the task's poll counted, this
  * thread's seq odd while it runs, and the clock read only by a timed poll
- * or one the monitor flagged as long.  Nothing else per poll: the facts
- * are made and written only by the polls and wakes that measure, and an
- * await is noted by weft_task_note_await itself, in the poller's task.
+ * or one the monitor marked seen (WEFT__SEQ_SEEN, in the seq the end of
+ * the poll loads anyway).  Nothing else per poll: the facts are made and
+ * written only by the polls and wakes that measure, and an await is noted
+ * by weft_task_note_await itself, in the poller's task.
  */
 TASK_INLINE weft_poll
 task_poll_observed(struct weft_task *t, struct weft_task_set *set, uint64_t s,
                    struct weft_future *f, struct weft_context *cx)
 {
-	struct weft__observe *obs = set->obs;
-	struct weft__poller *p = weft__poller_tls.p;
+	struct weft__poller *p = weft__task_tls.poller;
 	uint64_t seq;
 	weft_poll r;
 
 	weft__bump(&weft__task_obs(t, s)->polls, 1);
 	/*
-	 * Out of line: this thread's poller not yet found for obs, a poll to
-	 * time (the countdown ran out), or a wake that was timed.  A poll
-	 * nested in another of this thread needs no test here: it leaves seq
-	 * as it found it, but for the while it runs.
+	 * Out of line: this thread's poller not yet found for this set's
+	 * observation, a poll to time (the countdown ran out), or a wake
+	 * that was timed.  A poll nested in another of this thread needs no
+	 * test here: it leaves seq as it found it, but for the while it
+	 * runs.
 	 */
-	if (__builtin_expect(weft__poller_tls.gen != obs->gen ||
+	if (__builtin_expect(weft__task_tls.poller_gen != set->obs_gen ||
 	                         --p->countdown == 0 || (s & TASK_WOKE),
 	                     0))
-		return weft__observe_poll_slow(obs, t, f, cx);
+		return weft__observe_poll_slow(set->obs, t, f, cx);
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	p->task = t;
 	r = f->vtable->poll(f, cx);
 	/*
 	 * Read again rather than kept across the call: a poll nested in
-	 * this one leaves seq alone, and fewer values live across a call
-	 * are fewer spills.
+	 * this one leaves seq alone, the monitor may have marked it, and
+	 * fewer values live across a call are fewer spills.
 	 */
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
-	if (__builtin_expect(
-	        atomic_load_explicit(&p->flag, memory_order_relaxed) == seq, 0))
-		r = weft__observe_poll_flagged(p, t, r);
+	if (__builtin_expect(seq & WEFT__SEQ_SEEN, 0))
+		r = weft__observe_poll_seen(p, t, seq, r);
 	return r;
 }
 
@@ -445,8 +445,8 @@ task_poll_plain(struct weft_task *t, struct weft_context *cx)
 {
 	struct weft__observe *obs = t->set->obs;
 
-	if (weft__poller_tls.gen == obs->gen)
-		weft__poller_tls.p->task = NULL;
+	if (weft__task_tls.poller_gen == obs->gen)
+		weft__task_tls.poller->task = NULL;
 	return task_poll_as(t, cx, 0, false);
 }
 

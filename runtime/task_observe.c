@@ -60,9 +60,9 @@ weft_task_note_await(const struct weft_await_site *site)
 	if (!atomic_load_explicit(&weft__observing, memory_order_relaxed))
 		return;
 	/* Outside a poll, or in one of a runtime that does not observe. */
-	if (!set || !set->obs || weft__poller_tls.gen != set->obs->gen)
+	if (!set || !set->obs || weft__task_tls.poller_gen != set->obs_gen)
 		return;
-	t = weft__poller_tls.p->task;
+	t = weft__task_tls.poller->task;
 	if (!t)
 		return;
 	s = atomic_load_explicit(&t->state, memory_order_relaxed);
@@ -157,11 +157,10 @@ weft__task_facts_new(struct weft_task *t, struct weft__task_obs *o)
 
 
 /*
- * Wakes until this thread times the next one, less one (see observe.h):
- * 0 times the first, then a random 1..127.
+ * The generator of this thread's wake countdown (weft__task_tls: wakes
+ * until it times the next one, less one, see observe.h): 0 times the
+ * first, then a random 1..127.
  */
-_Thread_local int32_t weft__task_wake_countdown
-    __attribute__((tls_model("initial-exec")));
 static _Thread_local uint32_t wake_rng
     __attribute__((tls_model("initial-exec")));
 

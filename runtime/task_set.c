@@ -164,6 +164,7 @@ task_set_new_as(struct weft_task_set **out, weft_task_schedule_fn schedule,
 	 * facts only when someone looks (console or slow-poll threshold).
 	 */
 	set->obs = observe_hint && observe_hint->timing ? observe_hint : NULL;
+	set->obs_gen = set->obs ? set->obs->gen : 0;
 	if (observe_hint)
 		atomic_store(&observe_hint->set, set);
 	*out = set;

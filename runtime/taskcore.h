@@ -319,10 +319,13 @@ struct weft_task_set {
 	void *mem;                       /* what was allocated, for the free */
 	struct weft_task_set *next_free; /* in the pool of kept sets */
 	/*
-	 * The runtime's observation, or NULL: read by every poll, written
-	 * only by set_new, so on a line that nothing else writes.
+	 * The runtime's observation, or NULL, and its gen (0 without): read
+	 * by every poll, written only by set_new, so on a line that nothing
+	 * else writes.  A poll compares obs_gen with its thread's poller's
+	 * without loading obs.
 	 */
 	alignas(64) struct weft__observe *obs;
+	uint64_t obs_gen;
 };
 
 /*
@@ -330,8 +333,7 @@ struct weft_task_set {
  * schedule from there needs no guard, since the executor's own thread is
  * inside run and set_close cannot overlap a run (its workers stop first).
  */
-extern _Thread_local struct weft_task_set *weft__taskset_running
-    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+#define weft__taskset_running (weft__task_tls.running)
 
 /* ---- the task core's files: task.c and its parts ------------------ */
 
@@ -439,8 +441,7 @@ weft__task_take_label(struct weft__observe *obs)
  * Wakes until this thread times the next one (see observe.h), and the
  * timing itself.
  */
-extern _Thread_local int32_t weft__task_wake_countdown
-    __attribute__((visibility("hidden"), tls_model("initial-exec")));
+#define weft__task_wake_countdown (weft__task_tls.wake_countdown)
 WEFT__HIDDEN void weft__task_time_wake(struct weft_task *t);
 
 /*

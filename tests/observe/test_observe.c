@@ -184,6 +184,16 @@ read_all(int fd, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
+/* The slow polls the detector has counted so far. */
+static uint64_t
+slow_polls(struct weft_runtime *rt)
+{
+	struct weft_runtime_metrics m = {.size = sizeof(m)};
+
+	CHECK(weft_runtime_metrics(rt, &m) == 0);
+	return m.slow_polls;
+}
+
 static void
 observed(const char *exe, const char *reactor)
 {
@@ -204,7 +214,7 @@ observed(const char *exe, const char *reactor)
 	struct found fd = {0};
 	char log[4096], want[128], *line, *end;
 	uint64_t polls = 0, hist = 0;
-	int err_fd, saved, lines = 0, idler_line, sleeper_line, r;
+	int err_fd, saved, lines = 0, idler_line, sleeper_line, r, tries;
 	FILE *tmp = tmpfile();
 
 	/* The detector writes to stderr: catch it in a file. */
@@ -224,16 +234,30 @@ observed(const char *exe, const char *reactor)
 	CHECK(weft_block_on(rt, &root.base) == 0);
 	CHECK(atomic_load(&idler_polls) > 0);
 
-	/* clang-format off */
-	r = WEFT_SPAWN_NAMED("sleeper", weft_spawn_join(ex, &s1.base, &h1, NULL, 0)); sleeper_line = __LINE__;
-	/* clang-format on */
-	CHECK(r == 0);
-	CHECK(weft_block_on(rt, &h1.base) == 0);
+	/*
+	 * Each sleeper runs until the detector has counted it, at most five
+	 * times: a monitor kept off its CPU for a sleeper's whole 50 ms does
+	 * not see that poll at all (docs/observability.md), and nothing
+	 * else here polls meanwhile that could be counted instead.
+	 */
+	for (tries = 0; tries < 5; tries++) {
+		/* clang-format off */
+		r = WEFT_SPAWN_NAMED("sleeper", weft_spawn_join(ex, &s1.base, &h1, NULL, 0)); sleeper_line = __LINE__;
+		/* clang-format on */
+		CHECK(r == 0);
+		CHECK(weft_block_on(rt, &h1.base) == 0);
+		weft_future_drop(&h1.base);
+		if (slow_polls(rt) >= 1)
+			break;
+	}
+	CHECK(tries < 5);
 	/* A second one within the second: counted, not logged. */
-	CHECK(weft_spawn_join(ex, &s2.base, &h2, NULL, 0) == 0);
-	CHECK(weft_block_on(rt, &h2.base) == 0);
-	weft_future_drop(&h1.base);
-	weft_future_drop(&h2.base);
+	for (tries = 0; tries < 5 && slow_polls(rt) < 2; tries++) {
+		CHECK(weft_spawn_join(ex, &s2.base, &h2, NULL, 0) == 0);
+		CHECK(weft_block_on(rt, &h2.base) == 0);
+		weft_future_drop(&h2.base);
+	}
+	CHECK(tries < 5);
 
 	fflush(stderr);
 	CHECK(dup2(saved, 2) == 2);
