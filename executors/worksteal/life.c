@@ -84,6 +84,7 @@ ws_alloc(struct ws *ex)
 		w->index = i;
 		w->rng = 0x9e3779b9u * (i + 1) | 1u;
 		w->ticks_left = WS_EVENT_INTERVAL;
+		w->driver_skip = i; /* staggered: worksteal.c */
 		weft__ws_parker_init(&w->parker);
 	}
 	weft__ws_parker_init(&ex->root);

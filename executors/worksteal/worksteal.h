@@ -89,6 +89,7 @@ struct ws_worker {
 	uint32_t lifo_streak;             /* LIFO polls in a row */
 	uint32_t rng;                     /* xorshift state, never 0 */
 	uint32_t ticks_left;              /* ticks to the next interval */
+	uint32_t driver_skip;             /* intervals to the next look */
 	bool searching;
 	bool in_driver;   /* parked in the driver: wakes stay local */
 	bool in_sleepers; /* guarded by ws.idle_lock */
