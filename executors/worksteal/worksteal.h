@@ -25,8 +25,11 @@
  * number, so that tasks that are always ready delay neither timers, nor
  * I/O, nor spawns from outside without bound.  A tick is a task taken from
  * the ring or the injection queue together with the LIFO polls that follow
- * it (at most WS_LIFO_MAX), as in tokio, so a busy worker looks at the
- * driver at least once per WS_EVENT_INTERVAL * (WS_LIFO_MAX + 1) polls.
+ * it (at most WS_LIFO_MAX), as in tokio.  A busy worker looks at the
+ * injection queue once per interval and at the driver once per nworkers
+ * intervals (worksteal.c, ws_check_driver), so at least once per
+ * nworkers * WS_EVENT_INTERVAL * (WS_LIFO_MAX + 1) of its polls; busy
+ * workers together look about once per interval's worth of ticks.
  * Counted in polls, tasks that wake each other (a message and its reply)
  * paid a look at the driver, a system call, per 61 polls where tokio pays
  * one per 61 ticks (ping_pong, a million round trips on 2 workers: 19,000
